@@ -1,0 +1,53 @@
+"""il21pk: mechanistic PK/PD of interleukin-21.
+
+dose -> PK -> IL-21R/gamma-c binding -> pSTAT3 -> NK/CD8 expansion -> IFN-gamma,
+integrated with scipy. Time is in hours, amounts in nmol, concentrations in nM.
+"""
+
+from __future__ import annotations
+
+# Errors
+from .errors import (
+    DataError,
+    FitError,
+    Il21pkError,
+    ParameterError,
+    RegimenError,
+    SimulationError,
+)
+
+# Model structure and values
+from . import parameter_sets, units
+from .model import Model
+from .parameters import Parameter, ParameterSet, ParameterSpec
+
+# Inputs
+from .nonmem import regimens_from_nonmem
+from .regimen import Dose, Regimen
+
+# Running
+from .results import SimulationResult
+from .simulate import simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "Dose",
+    "FitError",
+    "Il21pkError",
+    "Model",
+    "Parameter",
+    "ParameterError",
+    "ParameterSet",
+    "ParameterSpec",
+    "Regimen",
+    "RegimenError",
+    "SimulationError",
+    "SimulationResult",
+    "parameter_sets",
+    "regimens_from_nonmem",
+    "simulate",
+    "units",
+    "__version__",
+]

@@ -1,0 +1,311 @@
+"""Doses and dosing regimens: what goes in, when, and by which route.
+
+Times are in hours. A :class:`Dose` is converted to nanomoles only when it is
+simulated, because ``ug/kg`` doses need the body weight and mass doses need
+the molecular weight, and both are parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+
+import numpy as np
+import pandas as pd
+
+from .errors import RegimenError
+from .units import DOSE_UNITS
+
+ROUTES = ("iv", "sc")
+
+
+def _finite_number(value: object, field_name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise RegimenError(f"{field_name} must be a real number; got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise RegimenError(f"{field_name} must be finite; got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One administration.
+
+    Parameters
+    ----------
+    amount : float
+        Dose in `unit`; >= 0.
+    unit : str, optional
+        One of ``nmol, pmol, umol, nmol/kg, ng, ug, mg, g, ng/kg, ug/kg, mg/kg``.
+        Default ``"ug/kg"``.
+    time : float, optional
+        Administration time [h], >= 0. Default 0.
+    route : {'iv', 'sc'}, optional
+        ``"iv"`` goes to the central compartment (a bolus, or an infusion when
+        `duration` > 0); ``"sc"`` goes to the absorption depot (first-order
+        absorption with bioavailability ``f_sc`` and lag ``tlag_sc``; use it for
+        any first-order absorption route). Default ``"iv"``.
+    duration : float, optional
+        Infusion duration [h], >= 0; 0 means a bolus. Only for ``route="iv"``.
+
+    Examples
+    --------
+    >>> import il21pk as ip
+    >>> ip.Dose(30, unit="ug/kg", route="iv", duration=0.5).is_infusion
+    True
+    """
+
+    amount: float
+    unit: str = "ug/kg"
+    time: float = 0.0
+    route: str = "iv"
+    duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        amount = _finite_number(self.amount, "Dose.amount")
+        if amount < 0:
+            raise RegimenError(f"Dose.amount must be >= 0 ({self.unit}); got {amount:g}")
+        if not isinstance(self.unit, str) or self.unit not in DOSE_UNITS:
+            raise RegimenError(f"Dose.unit must be one of {list(DOSE_UNITS)}; got {self.unit!r}")
+        time = _finite_number(self.time, "Dose.time")
+        if time < 0:
+            raise RegimenError(f"Dose.time must be >= 0 h; got {time:g}")
+        if self.route not in ROUTES:
+            raise RegimenError(f"Dose.route must be one of {list(ROUTES)}; got {self.route!r}")
+        duration = _finite_number(self.duration, "Dose.duration")
+        if duration < 0:
+            raise RegimenError(f"Dose.duration must be >= 0 h; got {duration:g}")
+        if duration > 0 and self.route != "iv":
+            raise RegimenError(
+                f"Dose.duration > 0 (an infusion) is only allowed for route 'iv'; "
+                f"got route {self.route!r} with duration {duration:g} h"
+            )
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "time", time)
+        object.__setattr__(self, "duration", duration)
+
+    @property
+    def is_infusion(self) -> bool:
+        """True for an IV infusion (duration > 0)."""
+        return self.duration > 0
+
+    def at(self, time: float) -> Dose:
+        """The same dose given at `time` [h]."""
+        return replace(self, time=time)
+
+    def describe(self) -> str:
+        """``"30 ug/kg IV bolus"``-style text."""
+        kind = {"iv": "IV bolus", "sc": "SC"}[self.route]
+        if self.is_infusion:
+            kind = f"IV infusion over {self.duration:g} h"
+        return f"{self.amount:g} {self.unit} {kind}"
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """An ordered, immutable collection of doses.
+
+    Build one with :meth:`single`, :meth:`repeat`, the clinical schedules
+    (:meth:`five_on_nine_off`, :meth:`days`, :meth:`three_times_weekly`,
+    :meth:`weekly`) or :meth:`from_nonmem`, and combine regimens with ``+``.
+
+    Examples
+    --------
+    >>> import il21pk as ip
+    >>> reg = ip.Regimen.repeat(ip.Dose(30), every=24, count=5)
+    >>> reg.in_words()
+    '30 ug/kg IV bolus at t=0 h, repeated every 24 h, 5 doses'
+    """
+
+    doses: tuple[Dose, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        doses = tuple(self.doses)
+        for i, d in enumerate(doses):
+            if not isinstance(d, Dose):
+                raise RegimenError(f"Regimen.doses[{i}] must be a Dose; got {type(d).__name__}")
+        object.__setattr__(self, "doses", tuple(sorted(doses, key=lambda d: d.time)))
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def single(cls, dose: Dose) -> Regimen:
+        """A regimen of one dose."""
+        return cls((dose,))
+
+    @classmethod
+    def none(cls) -> Regimen:
+        """No dosing (baseline only)."""
+        return cls(())
+
+    @classmethod
+    def repeat(cls, dose: Dose, *, every: float, count: int, start: float | None = None) -> Regimen:
+        """`count` copies of `dose`, `every` hours apart, from `start` (default: ``dose.time``).
+
+        Raises
+        ------
+        RegimenError
+            If `count` < 1, or `every` <= 0 when `count` > 1.
+        """
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+            raise RegimenError(f"Regimen.repeat count must be an integer >= 1; got {count!r}")
+        if count < 1:
+            raise RegimenError(f"Regimen.repeat count must be >= 1; got {count}")
+        every = _finite_number(every, "Regimen.repeat every")
+        if count > 1 and every <= 0:
+            raise RegimenError(f"Regimen.repeat every must be > 0 h; got {every:g}")
+        start = dose.time if start is None else _finite_number(start, "Regimen.repeat start")
+        if dose.is_infusion and count > 1 and dose.duration > every:
+            raise RegimenError(
+                f"infusion duration {dose.duration:g} h is longer than the dosing "
+                f"interval every={every:g} h"
+            )
+        return cls(tuple(dose.at(start + i * every) for i in range(int(count))))
+
+    @classmethod
+    def days(cls, dose: Dose, days: Iterable[int], *, course_days: int | None = None,
+             courses: int = 1) -> Regimen:
+        """Once-daily doses on the given 1-based study days of each course.
+
+        ``Regimen.days(d, [1, 2, 3, 4, 5, 15, 16, 17, 18, 19], course_days=42)`` is
+        the Thompson 2008 schedule (days 1-5 and 15-19 of a 6-week course).
+        """
+        day_list = sorted(int(d) for d in days)
+        if not day_list or day_list[0] < 1:
+            raise RegimenError(f"Regimen.days days must be >= 1 (day 1 is t=0); got {day_list}")
+        if courses < 1:
+            raise RegimenError(f"Regimen.days courses must be >= 1; got {courses}")
+        length = course_days if course_days is not None else day_list[-1]
+        if length < day_list[-1]:
+            raise RegimenError(
+                f"Regimen.days course_days must be >= the last dosing day {day_list[-1]}; "
+                f"got {length}"
+            )
+        times = [
+            dose.time + 24.0 * (c * length + d - 1) for c in range(courses) for d in day_list
+        ]
+        return cls(tuple(dose.at(t) for t in times))
+
+    @classmethod
+    def five_on_nine_off(cls, dose: Dose, *, cycles: int = 1) -> Regimen:
+        """Daily x5 then 9 days of rest, repeated for `cycles` 14-day cycles (Davis 2007)."""
+        return cls.days(dose, range(1, 6), course_days=14, courses=cycles)
+
+    @classmethod
+    def three_times_weekly(cls, dose: Dose, *, weeks: int = 1) -> Regimen:
+        """Days 1, 3 and 5 of each week (Mon/Wed/Fri), for `weeks` weeks."""
+        return cls.days(dose, (1, 3, 5), course_days=7, courses=weeks)
+
+    @classmethod
+    def weekly(cls, dose: Dose, *, weeks: int = 1) -> Regimen:
+        """Once a week for `weeks` weeks."""
+        return cls.days(dose, (1,), course_days=7, courses=weeks)
+
+    @classmethod
+    def from_nonmem(cls, df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
+                    subject: object = None) -> Regimen:
+        """Dosing records of one subject from NONMEM-style rows.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Columns ``ID, TIME, AMT, EVID`` and optionally ``CMT, RATE, II, ADDL,
+            SS``. ``CMT`` 1 is the SC depot, 2 (the default) the central
+            compartment. ``RATE`` > 0 makes an IV infusion of duration
+            ``AMT/RATE``. ``ADDL`` additional doses follow every ``II``.
+            Observation rows (``EVID`` 0) and other events (``EVID`` 2) are
+            skipped.
+        unit : str, optional
+            Unit of ``AMT`` (and ``RATE`` per `time_unit`). Default ``"ug/kg"``.
+        time_unit : str, optional
+            Unit of ``TIME`` and ``II``: ``"h"`` (default), ``"d"``, ``"min"``, ``"week"``.
+        subject : optional
+            The ``ID`` to read when `df` holds several subjects.
+
+        Raises
+        ------
+        RegimenError
+            On a missing column, EVID/AMT mismatch, decreasing TIME within a
+            subject, unsupported EVID/SS/RATE codes or an ambiguous subject.
+        """
+        from .nonmem import regimens_from_nonmem
+
+        regimens = regimens_from_nonmem(df, unit=unit, time_unit=time_unit)
+        if subject is None:
+            if len(regimens) != 1:
+                raise RegimenError(
+                    f"NONMEM data hold {len(regimens)} subjects {list(regimens)}; pass "
+                    "subject=<ID> to choose one, or use il21pk.regimens_from_nonmem"
+                )
+            return next(iter(regimens.values()))
+        if subject not in regimens:
+            raise RegimenError(f"subject must be one of the IDs {list(regimens)}; got {subject!r}")
+        return regimens[subject]
+
+    # -- combination ----------------------------------------------------------
+    def __add__(self, other: object) -> Regimen:
+        if not isinstance(other, Regimen):
+            return NotImplemented
+        return Regimen(self.doses + other.doses)
+
+    def shifted(self, hours: float) -> Regimen:
+        """The same regimen `hours` later."""
+        return Regimen(tuple(d.at(d.time + hours) for d in self.doses))
+
+    def scaled_to(self, amount: float, unit: str | None = None) -> Regimen:
+        """Every dose set to `amount` (in `unit`, default each dose's own unit)."""
+        return Regimen(tuple(replace(d, amount=amount, unit=unit or d.unit) for d in self.doses))
+
+    # -- views -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.doses)
+
+    @property
+    def last_time(self) -> float:
+        """Time of the last dose start [h] (0 for an empty regimen)."""
+        return self.doses[-1].time if self.doses else 0.0
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per dose: time_h, amount, unit, route, duration_h."""
+        return pd.DataFrame(
+            {
+                "time_h": [d.time for d in self.doses],
+                "amount": [d.amount for d in self.doses],
+                "unit": [d.unit for d in self.doses],
+                "route": [d.route for d in self.doses],
+                "duration_h": [d.duration for d in self.doses],
+            }
+        )
+
+    def in_words(self) -> str:
+        """A plain-English description, one clause per run of regular doses."""
+        if not self.doses:
+            return "no doses"
+        clauses = []
+        for _, group in groupby(self.doses, key=lambda d: (d.amount, d.unit, d.route, d.duration)):
+            clauses.extend(_describe_runs(list(group)))
+        return "; ".join(clauses)
+
+    def __str__(self) -> str:
+        return self.in_words()
+
+
+def _describe_runs(doses: Sequence[Dose]) -> list[str]:
+    """Split same-kind doses into runs of equal spacing and describe each."""
+    out: list[str] = []
+    i = 0
+    while i < len(doses):
+        j = i + 1
+        if j < len(doses):
+            step = doses[j].time - doses[i].time
+            while j + 1 < len(doses) and math.isclose(doses[j + 1].time - doses[j].time, step):
+                j += 1
+            j += 1
+        text = f"{doses[i].describe()} at t={doses[i].time:g} h"
+        if j - i > 1:
+            text += f", repeated every {doses[i + 1].time - doses[i].time:g} h, {j - i} doses"
+        out.append(text)
+        i = j
+    return out

@@ -1,0 +1,123 @@
+"""SimulationResult: the tidy frame of one simulation plus what produced it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import metrics as _metrics
+
+if TYPE_CHECKING:
+    from .model import Model
+    from .parameters import ParameterSet
+    from .regimen import Regimen
+    from .simulate import BatchResult
+
+FRAME_COLUMNS = ["time_h", "stage", "variable", "value", "unit"]
+
+
+def _labels(values: list[str], n_repeat: int) -> pd.Categorical:
+    """Each of `values` repeated `n_repeat` times, as a categorical in first-seen order."""
+    categories = list(dict.fromkeys(values))
+    codes = np.repeat([categories.index(v) for v in values], n_repeat)
+    return pd.Categorical.from_codes(codes, categories=categories)
+
+
+def tidy_frame(times: np.ndarray, outputs: dict[str, np.ndarray], model: Model,
+               member: int = 0) -> pd.DataFrame:
+    """Long frame ``time_h, stage, variable, value, unit`` for one member.
+
+    The text columns are categoricals (in model order), which keeps frames of
+    thousands of runs small and fast to build.
+    """
+    variables = model.variables
+    n_t = times.shape[0]
+    return pd.DataFrame({
+        "time_h": np.tile(times, len(variables)),
+        "stage": _labels([v.stage for v in variables], n_t),
+        "variable": _labels([v.name for v in variables], n_t),
+        "value": np.concatenate([outputs[v.name][member] for v in variables]),
+        "unit": _labels([v.unit for v in variables], n_t),
+    })
+
+
+class SimulationResult:
+    """The result of :func:`il21pk.simulate`.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Tidy: one row per time x variable, columns ``time_h, stage, variable,
+        value, unit``, sorted by variable (in model order) then time.
+    model : Model
+    regimen : Regimen
+    params : ParameterSet
+    options : dict
+        Solver options used (method, rtol, atol, max_step, t_end).
+    success : bool
+        False only when ``raise_on_failure=False`` and the solver failed.
+    message : str
+        The solver's message.
+    """
+
+    def __init__(self, frame: pd.DataFrame, *, model: Model, regimen: Regimen,
+                 params: ParameterSet, options: dict, success: bool, message: str,
+                 batch: BatchResult) -> None:
+        self.frame = frame
+        self.model = model
+        self.regimen = regimen
+        self.params = params
+        self.options = dict(options)
+        self.success = success
+        self.message = message
+        self._batch = batch
+
+    @classmethod
+    def from_batch(cls, batch: BatchResult, *, model: Model, regimen: Regimen,
+                   params: ParameterSet, options: dict) -> SimulationResult:
+        """Wrap member 0 of a batch."""
+        return cls(tidy_frame(batch.times, batch.outputs, model), model=model, regimen=regimen,
+                   params=params, options=options, success=bool(batch.success[0]),
+                   message=batch.message[0], batch=batch)
+
+    def __repr__(self) -> str:
+        return (f"SimulationResult({self.model!r}, {len(self.regimen)} doses, "
+                f"t_end={self.options['t_end']:g} h, success={self.success})")
+
+    @property
+    def times(self) -> np.ndarray:
+        """Output times [h] (a copy)."""
+        return self._batch.times.copy()
+
+    def wide(self) -> pd.DataFrame:
+        """One row per time, one column per variable labelled ``"name [unit]"``."""
+        data = {"time_h": self._batch.times}
+        for v in self.model.variables:
+            data[f"{v.name} [{v.unit}]"] = self._batch.outputs[v.name][0]
+        return pd.DataFrame(data)
+
+    def metrics(self) -> pd.DataFrame:
+        """Long frame ``variable, metric, value, unit``.
+
+        Metrics per variable: baseline (t=0 value), cmax, tmax, cmin, tmin,
+        auc (solver-integrated for ``il21_plasma`` and ``ifng_plasma``,
+        linear trapezoid on the output grid otherwise), peak_fold_change
+        (cmax/baseline) and nadir_fold_change (cmin/baseline); NaN where the
+        baseline is 0.
+        """
+        b = self._batch
+        summary = _metrics.summarise(b.times, b.outputs, b.exact_auc)
+        return _metrics.to_frame(summary, {v.name: v.unit for v in self.model.variables})
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the tidy frame to CSV and return the path."""
+        path = Path(path)
+        self.frame.to_csv(path, index=False)
+        return path
+
+    def references(self) -> dict[str, str]:
+        """Citations behind the parameter values used."""
+        return self.params.references()

@@ -1,0 +1,219 @@
+"""simulate(): one regimen, one parameter set -> a tidy SimulationResult.
+
+The same batch path (:func:`run_batch`) integrates a stack of N parameter
+sets; sweeps, fits and sensitivity analyses call it with N in the hundreds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from . import engine
+from .errors import RegimenError, SimulationError
+from .model import Model
+from .parameters import ParameterSet
+from .regimen import Dose, Regimen
+from .results import SimulationResult
+from .stages.dosing import compile_events
+from .units import is_per_body_weight
+
+#: Variables whose AUC the solver integrates exactly (variable -> AUC state).
+EXACT_AUC = {"il21_plasma": "il21_auc", "ifng_plasma": "ifng_auc"}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Outputs of N simulations on a shared time grid.
+
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (T,)
+    outputs : dict of str to numpy.ndarray of shape (N, T)
+        Reported variables in the model's order.
+    exact_auc : dict of str to numpy.ndarray of shape (N,)
+        Solver-integrated AUC over ``[times[0], times[-1]]``.
+    success : numpy.ndarray of bool, shape (N,)
+    message : list of str
+    t_fail : numpy.ndarray, shape (N,)
+    """
+
+    times: np.ndarray
+    outputs: dict[str, np.ndarray]
+    exact_auc: dict[str, np.ndarray]
+    success: np.ndarray
+    message: list[str]
+    t_fail: np.ndarray
+
+
+def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object,
+                  rtol: object, atol: object) -> tuple[float, np.ndarray | None]:
+    """Validate solver options once, at the top of every verb; return t_end and t_eval."""
+    if isinstance(t_end, bool) or not isinstance(t_end, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`t_end` must be a number of hours; got {t_end!r}")
+    t_end = float(t_end)
+    if not math.isfinite(t_end) or t_end <= 0:
+        raise ValueError(f"`t_end` must be a finite number > 0 h; got {t_end}")
+    if method not in engine.METHODS:
+        raise ValueError(f"`method` must be one of {list(engine.METHODS)}; got {method!r}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if not isinstance(tol, (int, float)) or not (0 < tol < 1):
+            raise ValueError(f"`{name}` must be a number in (0, 1); got {tol!r}")
+    if t_eval is None:
+        return t_end, None
+    grid = np.asarray(t_eval, dtype=float)
+    if grid.ndim != 1 or grid.size == 0:
+        raise ValueError(f"`t_eval` must be a non-empty 1-D array of hours; got shape {grid.shape}")
+    if not np.all(np.isfinite(grid)):
+        raise ValueError("`t_eval` must not contain NaN or infinite times")
+    if np.any(np.diff(grid) <= 0):
+        i = int(np.flatnonzero(np.diff(grid) <= 0)[0])
+        raise ValueError(f"`t_eval` must be strictly increasing; t_eval[{i}]={grid[i]:g} is "
+                         f"followed by {grid[i + 1]:g}")
+    if grid[0] < 0 or grid[-1] > t_end:
+        raise ValueError(f"`t_eval` must lie within [0, t_end={t_end:g}] h; got "
+                         f"[{grid[0]:g}, {grid[-1]:g}]")
+    return t_end, grid.copy()
+
+
+def default_grid(regimen: Regimen, t_end: float, step: float = 1.0) -> np.ndarray:
+    """An hourly grid from 0 to `t_end` plus every dose time and infusion end."""
+    edges = [d.time for d in regimen.doses] + [d.time + d.duration for d in regimen.doses]
+    grid = np.union1d(np.arange(0.0, t_end, step), [t_end])
+    return np.union1d(grid, [t for t in edges if t <= t_end])
+
+
+def check_regimen(model: Model, regimen: object, t_end: float) -> Regimen:
+    """Accept a Regimen (or a single Dose) valid for `model` and `t_end`."""
+    if isinstance(regimen, Dose):
+        regimen = Regimen.single(regimen)
+    if not isinstance(regimen, Regimen):
+        raise TypeError(f"`regimen` must be an il21pk Regimen or Dose; got {type(regimen).__name__}")
+    late = [d.time for d in regimen.doses if d.time > t_end]
+    if late:
+        raise RegimenError(f"dose at t={late[0]:g} h is after t_end={t_end:g} h; extend t_end "
+                           "or drop the dose")
+    if model.kind == "in_vitro":
+        for d in regimen.doses:
+            if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
+                raise RegimenError(
+                    f"an in vitro model takes IV bolus doses in ng, ug or nmol (cytokine added to "
+                    f"the well); got {d.describe()}")
+    return regimen
+
+
+def parameter_columns(model: Model, params: ParameterSet,
+                      overrides: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Values (N,) of every parameter the model and dosing need, from a set plus overrides."""
+    needed = set(model.parameter_names) | {"mw", "body_weight", "f_sc", "tlag_sc"}
+    columns = {name: np.atleast_1d(float(params[name].value)) for name in params if name in needed}
+    for name, value in (overrides or {}).items():
+        columns[name] = np.atleast_1d(np.asarray(value, dtype=float))
+    return columns
+
+
+def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray], *,
+              t_eval: np.ndarray, t_end: float, method: str = "numba-bdf", rtol: float = 1e-6,
+              atol: float = 1e-9, max_step: float = 0.0) -> BatchResult:
+    """Simulate N parameter sets (columns of length N or 1) on one grid.
+
+    Inputs are trusted here: the public verbs validate them first.
+    """
+    n = max(np.size(c) for c in columns.values())
+    cols = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in columns.items()}
+    k, y0 = model.prepare(cols)
+    events = compile_events(regimen, mw=cols["mw"], body_weight=cols["body_weight"],
+                            f_sc=cols["f_sc"], tlag_sc=cols["tlag_sc"])
+    sol = engine.integrate(model.code, k, y0, events, t_eval, t_end,
+                           method=method, rtol=rtol, atol=atol, max_step=max_step)
+    outputs = model.report(sol.states, k)
+    names = model.state_names
+    exact = {
+        var: sol.states[:, -1, names.index(state)] - sol.states[:, 0, names.index(state)]
+        for var, state in EXACT_AUC.items() if var in outputs
+    }
+    return BatchResult(t_eval, outputs, exact, sol.success, sol.message, sol.t_fail)
+
+
+def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None = None, *,
+             t_end: float, t_eval: npt.ArrayLike | None = None, method: str = "numba-bdf",
+             rtol: float = 1e-6, atol: float = 1e-9, max_step: float = 0.0,
+             raise_on_failure: bool = True) -> SimulationResult:
+    """Simulate the dose -> PK -> binding -> signalling -> cells -> IFN chain.
+
+    Receptors, cells and IFN-gamma start at their steady state without drug;
+    the solver restarts at every dose and infusion edge, so boluses are exact
+    jumps and infusions exact constant rates.
+
+    Parameters
+    ----------
+    model : Model
+        Model structure: ``Model()``, ``Model.pk_only()`` or ``Model.in_vitro()``.
+    regimen : Regimen or Dose
+        Doses to give. Times are in hours.
+    params : ParameterSet, optional
+        Parameter values; default ``parameter_sets.load("human")``.
+    t_end : float
+        End of the simulation [h]; > 0.
+    t_eval : array_like of float, optional
+        Output times [h], strictly increasing within ``[0, t_end]``. Default: an
+        hourly grid plus every dose time and infusion end. At a bolus time the
+        reported value is the one just after the dose.
+    method : {'numba-bdf', 'LSODA', 'BDF', 'Radau', 'RK45', 'DOP853'}, optional
+        ``"numba-bdf"`` (default): the compiled variable-order BDF of
+        :mod:`il21pk.solver`. ``"LSODA"`` uses `scipy.integrate.odeint`; the
+        others `scipy.integrate.solve_ivp`. The scipy methods are slower and
+        serve as independent cross-checks.
+    rtol, atol : float, optional
+        Relative and absolute tolerances (internal units: nmol, nM, cells/uL,
+        pg/mL). Default 1e-6 and 1e-9.
+    max_step : float, optional
+        Largest solver step [h]; 0 (default) means no limit.
+    raise_on_failure : bool, optional
+        If False, a solver failure returns a result with ``success=False``.
+
+    Returns
+    -------
+    SimulationResult
+        ``.frame`` is tidy: ``time_h, stage, variable, value, unit``.
+
+    Raises
+    ------
+    RegimenError
+        If a dose is after `t_end`, or the dose does not suit the model.
+    SimulationError
+        If the solver fails and `raise_on_failure` is True.
+
+    Examples
+    --------
+    >>> import il21pk as ip
+    >>> reg = ip.Regimen.repeat(ip.Dose(30, unit="ug/kg"), every=24, count=5)
+    >>> res = ip.simulate(ip.Model(), reg, t_end=28 * 24)
+    >>> list(res.frame.columns)
+    ['time_h', 'stage', 'variable', 'value', 'unit']
+    """
+    from .parameter_sets import load
+
+    if not isinstance(model, Model):
+        raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+    params = load("human") if params is None else params
+    if not isinstance(params, ParameterSet):
+        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
+    t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol)
+    regimen = check_regimen(model, regimen, t_end)
+    grid = default_grid(regimen, t_end) if grid is None else grid
+    batch = run_batch(model, regimen, parameter_columns(model, params), t_eval=grid,
+                      t_end=t_end, method=method, rtol=rtol, atol=atol, max_step=max_step)
+    if not batch.success[0] and raise_on_failure:
+        raise SimulationError(
+            f"integration failed at t={batch.t_fail[0]:g} h ({method}): {batch.message[0]}. "
+            "Try method='BDF' or 'Radau', a smaller max_step, or check the parameter values.")
+    options = {"method": method, "rtol": rtol, "atol": atol, "max_step": max_step,
+               "t_end": t_end}
+
+    return SimulationResult.from_batch(batch, model=model, regimen=regimen, params=params,
+                                       options=options)

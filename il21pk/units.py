@@ -1,0 +1,127 @@
+"""The units il21pk speaks, and the conversions at its edges.
+
+Internally time is in hours [h], amounts in nanomoles [nmol] and
+concentrations in nanomolar [nM] (nmol/L). Users may give doses, times and
+concentrations in the units clinicians use; they are converted here, once,
+when they enter the library.
+
+Mass-based amounts need the molecular weight ``mw`` [kDa]; because
+1 kDa = 1000 g/mol, ``nmol = ug / mw``. Body-weight-based doses need the
+body weight ``body_weight`` [kg].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+#: Dose units: (factor to ug or nmol, base, per body weight?)
+_DOSE_UNITS: dict[str, tuple[float, str, bool]] = {
+    "nmol": (1.0, "nmol", False),
+    "pmol": (1e-3, "nmol", False),
+    "umol": (1e3, "nmol", False),
+    "nmol/kg": (1.0, "nmol", True),
+    "ng": (1e-3, "ug", False),
+    "ug": (1.0, "ug", False),
+    "mg": (1e3, "ug", False),
+    "g": (1e6, "ug", False),
+    "ng/kg": (1e-3, "ug", True),
+    "ug/kg": (1.0, "ug", True),
+    "mg/kg": (1e3, "ug", True),
+}
+
+#: Concentration units -> factor to the base (nM or ng/mL) and that base.
+_CONCENTRATION_UNITS: dict[str, tuple[float, str]] = {
+    "pM": (1e-3, "nM"),
+    "nM": (1.0, "nM"),
+    "uM": (1e3, "nM"),
+    "pg/mL": (1e-3, "ng/mL"),
+    "ng/mL": (1.0, "ng/mL"),
+    "ug/mL": (1e3, "ng/mL"),
+    "ug/L": (1.0, "ng/mL"),
+    "mg/L": (1e3, "ng/mL"),
+}
+
+#: Time units -> hours.
+_TIME_UNITS: dict[str, float] = {"min": 1.0 / 60.0, "h": 1.0, "d": 24.0, "week": 168.0}
+
+DOSE_UNITS = tuple(_DOSE_UNITS)
+CONCENTRATION_UNITS = tuple(_CONCENTRATION_UNITS)
+TIME_UNITS = tuple(_TIME_UNITS)
+
+
+def _check_unit(unit: object, allowed: tuple[str, ...], field: str) -> str:
+    if not isinstance(unit, str) or unit not in allowed:
+        raise ValueError(f"{field} must be one of {list(allowed)}; got {unit!r}")
+    return unit
+
+
+def check_dose_unit(unit: object, field: str = "unit") -> str:
+    """Return `unit` if it is a known dose unit, else raise a ValueError naming `field`."""
+    return _check_unit(unit, DOSE_UNITS, field)
+
+
+def check_time_unit(unit: object, field: str = "time_unit") -> str:
+    """Return `unit` if it is a known time unit, else raise a ValueError naming `field`."""
+    return _check_unit(unit, TIME_UNITS, field)
+
+
+def check_concentration_unit(unit: object, field: str = "unit") -> str:
+    """Return `unit` if it is a known concentration unit, else raise a ValueError."""
+    return _check_unit(unit, CONCENTRATION_UNITS, field)
+
+
+def is_per_body_weight(unit: str) -> bool:
+    """True if a dose in `unit` is scaled by body weight (``ug/kg``, ...)."""
+    return _DOSE_UNITS[check_dose_unit(unit)][2]
+
+
+def dose_to_nmol(
+    amount: npt.ArrayLike, unit: str, *, mw: npt.ArrayLike, body_weight: npt.ArrayLike
+) -> np.ndarray:
+    """Convert a dose to nanomoles.
+
+    Parameters
+    ----------
+    amount : array_like of float
+        Dose in `unit`.
+    unit : str
+        One of :data:`DOSE_UNITS`.
+    mw : array_like of float
+        Molecular weight [kDa]; used for mass units.
+    body_weight : array_like of float
+        Body weight [kg]; used for ``.../kg`` units.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dose [nmol], broadcast over `amount`, `mw` and `body_weight`.
+    """
+    factor, base, per_kg = _DOSE_UNITS[check_dose_unit(unit)]
+    value = np.asarray(amount, dtype=float) * factor
+    if per_kg:
+        value = value * np.asarray(body_weight, dtype=float)
+    if base == "ug":
+        value = value / np.asarray(mw, dtype=float)
+    return np.asarray(value, dtype=float)
+
+
+def time_to_hours(value: npt.ArrayLike, unit: str) -> np.ndarray:
+    """Convert times from `unit` (one of :data:`TIME_UNITS`) to hours."""
+    return np.asarray(value, dtype=float) * _TIME_UNITS[check_time_unit(unit)]
+
+
+def concentration_to_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.ndarray:
+    """Convert a concentration to nM; mass units need `mw` [kDa] (1 ng/mL = 1/mw nM)."""
+    factor, base = _CONCENTRATION_UNITS[check_concentration_unit(unit)]
+    value = np.asarray(value, dtype=float) * factor
+    return value / mw if base == "ng/mL" else value
+
+
+def concentration_from_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.ndarray:
+    """Convert a concentration in nM to `unit`; the inverse of :func:`concentration_to_nM`."""
+    factor, base = _CONCENTRATION_UNITS[check_concentration_unit(unit)]
+    value = np.asarray(value, dtype=float)
+    if base == "ng/mL":
+        value = value * mw
+    return value / factor
