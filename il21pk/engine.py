@@ -23,7 +23,8 @@ from .stages.dosing import Events
 from .stages.pk import CENTRAL, DEPOT
 
 METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
-_MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf"}
+_MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf",
+             3: "too many steps (max_steps) in one dosing interval"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Solution:
 
 def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: np.ndarray,
               t_end: float, *, method: str = "numba-bdf", rtol: float = 1e-6,
-              atol: float = 1e-9, max_step: float = 0.0) -> Solution:
+              atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000) -> Solution:
     """Integrate N members from t=0 to `t_end`.
 
     Parameters
@@ -76,6 +77,8 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
         Solver tolerances.
     max_step : float
         Largest step [h]; 0 means no limit.
+    max_steps : int
+        Most solver steps allowed between two events.
     """
     t_end = float(t_end)
     keep = events.times < t_end
@@ -94,20 +97,21 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
         counts = np.zeros(4, dtype=np.int64)
         _solve_batch(kind, k, np.ascontiguousarray(y0, dtype=float), breaks, event_at,
                      events.depot_bolus, events.central_bolus, events.infusion_rate,
-                     t_eval, lo, hi, rtol, atol, max_step, states, status, t_fail, counts)
+                     t_eval, lo, hi, rtol, atol, max_step, max_steps, states, status, t_fail,
+                     counts)
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
         return Solution(states, status == OK, messages, t_fail,
                         dict(zip(("steps", "rhs", "jacobians", "lu"), counts.tolist(),
                                  strict=True)))
     ok, message, when = _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi,
-                                     method, rtol, atol, max_step, states)
+                                     method, rtol, atol, max_step, max_steps, states)
     return Solution(states, np.full(n_members, ok), [message] * n_members,
                     np.full(n_members, when), {})
 
 
 @njit(cache=True)
 def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, lo, hi,
-                 rtol, atol, max_step, states, status, t_fail, counts):
+                 rtol, atol, max_step, max_steps, states, status, t_fail, counts):
     n_members = y0.shape[0]
     for m in range(n_members):
         y = y0[m].copy()
@@ -125,7 +129,7 @@ def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, l
                 j += 1
             code, when = integrate_member(kind, a, b, y, k[m], infusion,
                                           t_eval[j:hi[s]], states[m, j:hi[s]], rtol, atol,
-                                          max_step, counts)
+                                          max_step, max_steps, counts)
             if code != OK:
                 status[m] = code
                 t_fail[m] = when
@@ -133,7 +137,7 @@ def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, l
 
 
 def _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi, method, rtol, atol,
-                 max_step, states):
+                 max_step, max_steps, states):
     n_members, n_states = y0.shape
     y = y0.copy()
     infusion = np.zeros(n_members)
@@ -149,7 +153,7 @@ def _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi, method, 
         if method == "LSODA":
             band = n_states - 1 if n_members > 1 else None
             sol, info = odeint(stacked_rhs, y.ravel(), times, args=args, tfirst=True, rtol=rtol,
-                               atol=atol, ml=band, mu=band, hmax=max_step, mxstep=100_000,
+                               atol=atol, ml=band, mu=band, hmax=max_step, mxstep=max_steps,
                                full_output=True)
             ok, message = info["message"] == "Integration successful.", info["message"]
         else:

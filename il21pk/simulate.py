@@ -51,7 +51,8 @@ class BatchResult:
 
 
 def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object,
-                  rtol: object, atol: object) -> tuple[float, np.ndarray | None]:
+                  rtol: object, atol: object, max_step: object = 0.0,
+                  max_steps: object = 200_000) -> tuple[float, np.ndarray | None]:
     """Validate solver options once, at the top of every verb; return t_end and t_eval."""
     if isinstance(t_end, bool) or not isinstance(t_end, (int, float, np.integer, np.floating)):
         raise TypeError(f"`t_end` must be a number of hours; got {t_end!r}")
@@ -63,6 +64,11 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if not isinstance(tol, (int, float)) or not (0 < tol < 1):
             raise ValueError(f"`{name}` must be a number in (0, 1); got {tol!r}")
+    if not isinstance(max_step, (int, float)) or not max_step >= 0:
+        raise ValueError(f"`max_step` must be a number >= 0 h (0: no limit); got {max_step!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
+            or max_steps < 1:
+        raise ValueError(f"`max_steps` must be an integer >= 1; got {max_steps!r}")
     if t_eval is None:
         return t_end, None
     grid = np.asarray(t_eval, dtype=float)
@@ -88,15 +94,14 @@ def default_grid(regimen: Regimen, t_end: float, step: float = 1.0) -> np.ndarra
 
 
 def check_regimen(model: Model, regimen: object, t_end: float) -> Regimen:
-    """Accept a Regimen (or a single Dose) valid for `model` and `t_end`."""
+    """Accept a Regimen (or a single Dose) valid for `model`.
+
+    Doses after `t_end` are allowed: they cannot affect ``[0, t_end]``.
+    """
     if isinstance(regimen, Dose):
         regimen = Regimen.single(regimen)
     if not isinstance(regimen, Regimen):
         raise TypeError(f"`regimen` must be an il21pk Regimen or Dose; got {type(regimen).__name__}")
-    late = [d.time for d in regimen.doses if d.time > t_end]
-    if late:
-        raise RegimenError(f"dose at t={late[0]:g} h is after t_end={t_end:g} h; extend t_end "
-                           "or drop the dose")
     if model.kind == "in_vitro":
         for d in regimen.doses:
             if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
@@ -118,7 +123,7 @@ def parameter_columns(model: Model, params: ParameterSet,
 
 def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray], *,
               t_eval: np.ndarray, t_end: float, method: str = "numba-bdf", rtol: float = 1e-6,
-              atol: float = 1e-9, max_step: float = 0.0) -> BatchResult:
+              atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000) -> BatchResult:
     """Simulate N parameter sets (columns of length N or 1) on one grid.
 
     Inputs are trusted here: the public verbs validate them first.
@@ -129,7 +134,8 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
     events = compile_events(regimen, mw=cols["mw"], body_weight=cols["body_weight"],
                             f_sc=cols["f_sc"], tlag_sc=cols["tlag_sc"])
     sol = engine.integrate(model.code, k, y0, events, t_eval, t_end,
-                           method=method, rtol=rtol, atol=atol, max_step=max_step)
+                           method=method, rtol=rtol, atol=atol, max_step=max_step,
+                           max_steps=max_steps)
     outputs = model.report(sol.states, k)
     names = model.state_names
     exact = {
@@ -142,7 +148,7 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
 def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None = None, *,
              t_end: float, t_eval: npt.ArrayLike | None = None, method: str = "numba-bdf",
              rtol: float = 1e-6, atol: float = 1e-9, max_step: float = 0.0,
-             raise_on_failure: bool = True) -> SimulationResult:
+             max_steps: int = 200_000, raise_on_failure: bool = True) -> SimulationResult:
     """Simulate the dose -> PK -> binding -> signalling -> cells -> IFN chain.
 
     Receptors, cells and IFN-gamma start at their steady state without drug;
@@ -173,6 +179,8 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
         pg/mL). Default 1e-6 and 1e-9.
     max_step : float, optional
         Largest solver step [h]; 0 (default) means no limit.
+    max_steps : int, optional
+        Most solver steps between two dose events (default 200,000).
     raise_on_failure : bool, optional
         If False, a solver failure returns a result with ``success=False``.
 
@@ -184,7 +192,7 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
     Raises
     ------
     RegimenError
-        If a dose is after `t_end`, or the dose does not suit the model.
+        If a dose does not suit the model (e.g. per-kg doses in vitro).
     SimulationError
         If the solver fails and `raise_on_failure` is True.
 
@@ -203,17 +211,19 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
     params = load("human") if params is None else params
     if not isinstance(params, ParameterSet):
         raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
-    t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol)
+    t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
+                                max_step=max_step, max_steps=max_steps)
     regimen = check_regimen(model, regimen, t_end)
     grid = default_grid(regimen, t_end) if grid is None else grid
     batch = run_batch(model, regimen, parameter_columns(model, params), t_eval=grid,
-                      t_end=t_end, method=method, rtol=rtol, atol=atol, max_step=max_step)
+                      t_end=t_end, method=method, rtol=rtol, atol=atol, max_step=max_step,
+                      max_steps=max_steps)
     if not batch.success[0] and raise_on_failure:
         raise SimulationError(
             f"integration failed at t={batch.t_fail[0]:g} h ({method}): {batch.message[0]}. "
-            "Try method='BDF' or 'Radau', a smaller max_step, or check the parameter values.")
+            "Try method='Radau' or 'LSODA', a larger max_steps, or check the parameter values.")
     options = {"method": method, "rtol": rtol, "atol": atol, "max_step": max_step,
-               "t_end": t_end}
+               "max_steps": max_steps, "t_end": t_end}
 
     return SimulationResult.from_batch(batch, model=model, regimen=regimen, params=params,
                                        options=options)

@@ -34,7 +34,7 @@ _ALPHA = tuple(float(x) for x in (1.0 - _kappa) * _gamma)
 _ERROR_CONST = tuple(float(x) for x in _kappa * _gamma + 1.0 / np.arange(1, MAX_ORDER + 2))
 
 #: Status codes returned per member.
-OK, STEP_TOO_SMALL, NOT_FINITE = 0, 1, 2
+OK, STEP_TOO_SMALL, NOT_FINITE, TOO_MANY_STEPS = 0, 1, 2, 3
 
 
 @njit(cache=True)
@@ -167,12 +167,13 @@ def _all_finite(x):
 
 
 @njit(cache=True)
-def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_step, counts):
+def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_step, max_steps,
+                     counts):
     """Integrate one member from `t0` to `t1`, overwriting `y` with y(t1).
 
     `member_rhs(kind, t, y, dy, k, infusion)` writes dy/dt. Values at the times in
     `t_out` (all within ``(t0, t1]``) are written to the rows of `out`.
-    `counts` accumulates [steps, right-hand side calls, Jacobians, LU
+    At most `max_steps` steps are taken. `counts` accumulates [steps, right-hand side calls, Jacobians, LU
     factorisations]. Returns (status, time reached).
     """
     n = y.shape[0]
@@ -223,7 +224,11 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     y_pred = np.empty(n)
     psi = np.empty(n)
     corr = np.empty(n)
+    n_steps = 0
     while t < t1:
+        if n_steps >= max_steps:
+            return TOO_MANY_STEPS, t
+        n_steps += 1
         min_step = 10.0 * (np.nextafter(t, np.inf) - t)
         if max_step > 0.0 and h_abs > max_step:
             _change_d(d, order, max_step / h_abs)

@@ -15,7 +15,8 @@ VALUES: dict[str, tuple[float, str]] = {
     "body_weight": (3.0, "assumed: typical young adult cynomolgus monkey"),
     "v_central": (0.135, "assumed: plasma volume 45 mL/kg x 3 kg"),
     "cl": (0.16, "Waggie2012: calibrated to the IV terminal half-life of 0.4-0.8 h"),
-    "q": (0.01, "assumed: near-monoexponential IV decline in the monkey (Waggie2012)"),
-    "v_peripheral": (0.1, "assumed: small distribution volume"),
+    "q": (0.0, "assumed: monoexponential IV decline, as the single terminal half-life of "
+               "0.4-0.8 h implies (Waggie2012)"),
+    "v_peripheral": (0.1, "assumed: unused while q = 0"),
     "receptor_cells": (2e11 * 3.0 / 70.0, "assumed: human value scaled by body weight"),
 }

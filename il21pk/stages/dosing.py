@@ -62,5 +62,6 @@ def compile_events(regimen: Regimen, *, mw: np.ndarray, body_weight: np.ndarray,
     for when, kind, amount in records:
         np.add.at(target[kind], (np.searchsorted(times, when), members), amount)
     rate = np.cumsum(rate_change, axis=0)
-    rate[np.abs(rate) < 1e-12 * (np.abs(rate_change).max() + 1e-300)] = 0.0  # round-off at ends
+    if k:  # clear the round-off left where overlapping infusions end
+        rate[np.abs(rate) < 1e-12 * np.abs(rate_change).max()] = 0.0
     return Events(times, depot, central, rate)
