@@ -58,7 +58,7 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError)
     ids = out["ID"].to_numpy()
     same_subject = ids[1:] == ids[:-1]
     for i in np.flatnonzero(same_subject & (np.diff(time) < 0)):
-        raise error(f"NONMEM column TIME decreases within subject ID={ids[i + 1]!r} at row "
+        raise error(f"NONMEM column TIME decreases within subject ID={_label(ids[i + 1])} at row "
                     f"{i + 1} ({time[i]:g} -> {time[i + 1]:g}); sort by ID then TIME")
     for i in np.flatnonzero(dose_rows & (out["SS"].to_numpy() != 0)):
         raise error(f"NONMEM row {i}: SS={out['SS'].iloc[i]:g} (steady-state dosing) is not "
@@ -106,3 +106,8 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
                          if r.ADDL > 0 else Regimen.single(dose))
         regimens[subject] = sum(doses, Regimen.none())
     return regimens
+
+
+def _label(value: object) -> str:
+    """A subject ID as users wrote it (numpy scalars shown as plain numbers)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)

@@ -1,0 +1,78 @@
+"""Parameters and parameter sets: sources, units, bounds, errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import il21pk as ip
+from il21pk.references import REFERENCES
+
+
+@pytest.mark.parametrize("name", ip.parameter_sets.available())
+def test_every_parameter_has_unit_bounds_and_a_source(name):
+    params = ip.parameter_sets.load(name)
+    frame = params.to_frame()
+    assert list(frame.columns) == ["name", "value", "unit", "lower", "upper", "source",
+                                   "description"]
+    assert frame["unit"].str.len().gt(0).all() and frame["description"].str.len().gt(0).all()
+    for row in frame.itertuples():
+        assert row.lower <= row.value <= row.upper
+        head = row.source.split(":")[0]
+        assert head in REFERENCES or head in ("assumed", "derived"), (row.name, row.source)
+
+
+def test_default_alias_and_unknown_set():
+    assert ip.parameter_sets.load("default").name == "human"
+    with pytest.raises(ip.ParameterError, match=r"unknown parameter set 'humna'; did you mean "
+                                                r"'human'"):
+        ip.parameter_sets.load("humna")
+
+
+def test_kd_is_70_pm(human):
+    assert human["kd"].value == 0.07 and human["kd"].unit == "nM"
+    assert human["kd"].source.startswith("Zhang2003")
+
+
+def test_with_values_returns_a_new_set(human):
+    new = human.with_values(cl=2.0)
+    assert new["cl"].value == 2.0 and new["cl"].source == "user"
+    assert human["cl"].value == 5.0
+
+
+def test_unknown_parameter_name_suggests_close_names(human):
+    with pytest.raises(ip.ParameterError, match=r"unknown parameter 'kon_' ?; did you mean 'kon'"):
+        human.with_values(kon_=1.0)
+    with pytest.raises(ip.ParameterError, match=r"did you mean 'cl'"):
+        human["cll"]
+
+
+@pytest.mark.parametrize("name,value,match", [
+    ("ka", -0.3, r"parameter 'ka' must be within \[0, 1000\] 1/h; got -0.3"),
+    ("f_sc", 1.5, r"parameter 'f_sc' must be within \[0, 1\] 1; got 1.5"),
+    ("cl", float("nan"), r"parameter 'cl' must be finite \[L/h\]; got nan"),
+    ("cl", "1", r"parameter 'cl' must be a real number \[L/h\]; got '1'"),
+])
+def test_values_outside_hard_bounds_are_rejected(human, name, value, match):
+    with pytest.raises(ip.ParameterError, match=match):
+        human.with_values(**{name: value})
+
+
+def test_references_are_full_citations(human):
+    refs = human.references()
+    assert "Zhang2003" in refs and "Biochem Biophys Res Commun" in refs["Zhang2003"]
+
+
+def test_cynomolgus_differs_where_the_species_does(human, cyno):
+    diff = pd.merge(human.to_frame(), cyno.to_frame(), on="name")
+    changed = set(diff.loc[diff["value_x"] != diff["value_y"], "name"])
+    assert changed == {"body_weight", "v_central", "cl", "q", "v_peripheral", "receptor_cells"}
+
+
+def test_build_set_lists_every_problem():
+    from il21pk.parameters import ParameterSpec, build_set
+
+    specs = [ParameterSpec("a", "1", 0, 1, "a"), ParameterSpec("b", "1", 0, 1, "b")]
+    with pytest.raises(ip.ParameterError, match=r"missing values for \['a', 'b'\] and values "
+                                                r"for unknown parameters \['c'\]"):
+        build_set(specs, {"c": (1.0, "assumed: x")}, name="t")

@@ -1,0 +1,140 @@
+"""Dose and Regimen: validation, schedules, combination, words and frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import il21pk as ip
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"amount": -1.0}, r"Dose\.amount must be >= 0 \(ug/kg\); got -1"),
+    ({"amount": float("nan")}, r"Dose\.amount must be finite; got nan"),
+    ({"amount": "30"}, r"Dose\.amount must be a real number; got '30'"),
+    ({"amount": 1.0, "unit": "ug/lb"}, r"Dose\.unit must be one of .*got 'ug/lb'"),
+    ({"amount": 1.0, "route": "im"}, r"Dose\.route must be one of \['iv', 'sc'\]; got 'im'"),
+    ({"amount": 1.0, "time": -2.0}, r"Dose\.time must be >= 0 h; got -2"),
+    ({"amount": 1.0, "duration": -1.0}, r"Dose\.duration must be >= 0 h; got -1"),
+    ({"amount": 1.0, "route": "sc", "duration": 1.0}, r"only allowed for route 'iv'"),
+])
+def test_bad_doses_name_the_field(kwargs, match):
+    with pytest.raises(ip.RegimenError, match=match):
+        ip.Dose(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"every": 24.0, "count": 0}, r"count must be >= 1; got 0"),
+    ({"every": 24.0, "count": 2.5}, r"count must be an integer >= 1; got 2.5"),
+    ({"every": 0.0, "count": 3}, r"every must be > 0 h; got 0"),
+    ({"every": -24.0, "count": 3}, r"every must be > 0 h; got -24"),
+])
+def test_bad_repeats_name_the_field(kwargs, match):
+    with pytest.raises(ip.RegimenError, match=match):
+        ip.Regimen.repeat(ip.Dose(1.0), **kwargs)
+
+
+def test_infusion_longer_than_interval_is_rejected():
+    with pytest.raises(ip.RegimenError, match="longer than the dosing interval"):
+        ip.Regimen.repeat(ip.Dose(1.0, duration=30.0), every=24.0, count=2)
+
+
+def test_repeat_and_words():
+    reg = ip.Regimen.repeat(ip.Dose(30, route="sc"), every=24, count=5, start=12)
+    assert reg.to_frame()["time_h"].tolist() == [12, 36, 60, 84, 108]
+    assert reg.in_words() == "30 ug/kg SC at t=12 h, repeated every 24 h, 5 doses"
+
+
+def test_clinical_schedules():
+    d = ip.Dose(30.0)
+    five_nine = ip.Regimen.five_on_nine_off(d, cycles=2).to_frame()["time_h"] / 24
+    assert five_nine.tolist() == [0, 1, 2, 3, 4, 14, 15, 16, 17, 18]
+    thompson = ip.Regimen.days(d, [1, 2, 3, 4, 5, 15, 16, 17, 18, 19], course_days=42,
+                               courses=2).to_frame()["time_h"] / 24
+    assert thompson.tolist()[:10] == [0, 1, 2, 3, 4, 14, 15, 16, 17, 18]
+    assert thompson.tolist()[10] == 42
+    assert (ip.Regimen.three_times_weekly(d, weeks=2).to_frame()["time_h"] / 24).tolist() == [
+        0, 2, 4, 7, 9, 11]
+    assert (ip.Regimen.weekly(d, weeks=3).to_frame()["time_h"] / 24).tolist() == [0, 7, 14]
+
+
+def test_combining_regimens_sorts_doses_and_describes_both():
+    iv = ip.Regimen.repeat(ip.Dose(30), every=24, count=2)
+    sc = ip.Regimen.single(ip.Dose(10, route="sc", time=12))
+    both = iv + sc
+    assert both.to_frame()["time_h"].tolist() == [0, 12, 24]
+    assert both.to_frame()["route"].tolist() == ["iv", "sc", "iv"]
+    assert len(both) == 3 and len(iv) == 2  # operands unchanged
+    assert "10 ug/kg SC at t=12 h" in both.in_words()
+
+
+def test_to_frame_schema():
+    f = ip.Regimen.single(ip.Dose(2.0, unit="mg", duration=0.5)).to_frame()
+    assert list(f.columns) == ["time_h", "amount", "unit", "route", "duration_h"]
+    assert f.iloc[0].tolist() == [0.0, 2.0, "mg", "iv", 0.5]
+
+
+def test_shifted_and_scaled():
+    reg = ip.Regimen.repeat(ip.Dose(30), every=24, count=2)
+    assert reg.shifted(6).to_frame()["time_h"].tolist() == [6, 30]
+    assert reg.scaled_to(3.0, "mg/kg").to_frame()["amount"].tolist() == [3.0, 3.0]
+
+
+# -- NONMEM ------------------------------------------------------------------------
+
+def _rows(**overrides):
+    base = {"ID": [1, 1, 1], "TIME": [0.0, 0.0, 2.0], "AMT": [30.0, 0.0, 0.0],
+            "EVID": [1, 0, 0], "CMT": [2, 2, 2]}
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_from_nonmem_reads_bolus_infusion_sc_and_addl():
+    df = pd.DataFrame({
+        "ID": [7, 7, 7, 7], "TIME": [0.0, 1.0, 24.0, 30.0], "AMT": [30.0, 0.0, 10.0, 5.0],
+        "EVID": [1, 0, 1, 1], "CMT": [2, 2, 2, 1], "RATE": [0.0, 0.0, 20.0, 0.0],
+        "II": [24.0, 0.0, 0.0, 0.0], "ADDL": [2, 0, 0, 0]})
+    before = df.copy()
+    f = ip.Regimen.from_nonmem(df).to_frame()
+    assert f["time_h"].tolist() == [0.0, 24.0, 24.0, 30.0, 48.0]
+    assert f["route"].tolist() == ["iv", "iv", "iv", "sc", "iv"]
+    assert f["duration_h"].tolist() == [0.0, 0.0, 0.5, 0.0, 0.0]
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_from_nonmem_converts_time_units():
+    reg = ip.Regimen.from_nonmem(_rows(TIME=[1.0, 1.0, 2.0]), time_unit="d")
+    assert reg.to_frame()["time_h"].tolist() == [24.0]
+
+
+def test_from_nonmem_several_subjects():
+    df = pd.concat([_rows(), _rows(ID=[2, 2, 2], AMT=[10.0, 0.0, 0.0])])
+    regs = ip.regimens_from_nonmem(df)
+    assert list(regs) == [1, 2] and regs[2].doses[0].amount == 10.0
+    with pytest.raises(ip.RegimenError, match="hold 2 subjects"):
+        ip.Regimen.from_nonmem(df)
+    assert ip.Regimen.from_nonmem(df, subject=2).doses[0].amount == 10.0
+
+
+@pytest.mark.parametrize("df,match", [
+    (_rows().drop(columns=["AMT"]), r"missing required column\(s\) \['AMT'\]"),
+    (_rows(AMT=[0.0, 0.0, 0.0]), r"row 0: EVID=1 \(dose\) needs AMT > 0"),
+    (_rows(AMT=[30.0, 5.0, 0.0]), r"row 1: AMT=5 on a non-dose row"),
+    (_rows(TIME=[0.0, 3.0, 2.0]), r"TIME decreases within subject ID=1 at row 2"),
+    (_rows(TIME=[-1.0, 0.0, 2.0]), r"TIME must be >= 0; row 0 has -1"),
+    (_rows(EVID=[4, 0, 0]), r"row 0 has EVID=4"),
+    (_rows(CMT=[3, 2, 2]), r"CMT must be 1 \(SC depot\) or 2 \(central\); row 0 has 3"),
+    (_rows(TIME=[0.0, np.nan, 2.0]), r"TIME must be a finite number; row 1"),
+    (_rows().assign(SS=[1, 0, 0]), r"SS=1 \(steady-state dosing\) is not supported"),
+    (_rows().assign(ADDL=[2, 0, 0], II=[0, 0, 0]), r"ADDL=2 needs II > 0"),
+])
+def test_malformed_nonmem_rows_are_named(df, match):
+    with pytest.raises(ip.RegimenError, match=match):
+        ip.Regimen.from_nonmem(df)
+
+
+def test_regimen_is_immutable():
+    reg = ip.Regimen.single(ip.Dose(1.0))
+    with pytest.raises(AttributeError):
+        reg.doses = ()  # type: ignore[misc]
