@@ -17,7 +17,7 @@ from .errors import (
 )
 
 # Model structure and values
-from . import parameter_sets, units
+from . import parameter_sets, plotting, units
 from .model import Model
 from .parameters import Parameter, ParameterSet, ParameterSpec
 
@@ -46,6 +46,7 @@ __all__ = [
     "SimulationError",
     "SimulationResult",
     "parameter_sets",
+    "plotting",
     "regimens_from_nonmem",
     "simulate",
     "units",

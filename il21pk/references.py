@@ -60,6 +60,11 @@ REFERENCES: dict[str, str] = {
         "clinical trial of recombinant human interleukin-15', J Clin Oncol "
         "33(1):74-82 (2015)"
     ),
+    "Toomey2003": (
+        "Toomey JA et al., IL-21 and IL-15 on murine NK progenitors (biphasic effect of "
+        "IL-21: growth enhanced at ~20 pM, inhibited at 2 nM), figure pages at "
+        "staff.ncl.ac.uk/colin.brooks/Toomey2003"
+    ),
     "Strengell2003": (
         "Strengell M et al., 'IL-21 in synergy with IL-15 or IL-18 enhances IFN-gamma "
         "production in human NK and T cells', J Immunol 170(11):5464-5469 (2003)"

@@ -1,0 +1,94 @@
+"""CLI, generated docs, plots, examples and the public API surface."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import il21pk as ip
+from il21pk import docgen
+from il21pk.cli import main
+
+matplotlib.use("Agg")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_simulate_writes_tidy_csv_metrics_and_plot(tmp_path, capsys):
+    out = tmp_path / "sim.csv"
+    png = tmp_path / "sim.png"
+    assert main(["simulate", "--dose", "10", "--schedule", "repeat", "--count", "2",
+                 "--t-end", "48", "--out", str(out), "--plot", str(png)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["time_h", "stage", "variable", "value", "unit"]
+    assert frame["time_h"].max() == 48
+    metrics = pd.read_csv(tmp_path / "sim_metrics.csv")
+    assert {"variable", "metric", "value", "unit"} == set(metrics.columns)
+    assert png.stat().st_size > 10_000
+    assert "10 ug/kg IV bolus at t=0 h, repeated every 24 h, 2 doses" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["simulate", "--dose", "-1"], "Dose.amount must be >= 0"),
+    (["simulate", "--unit", "ug/lb"], "Dose.unit must be one of"),
+    (["simulate", "--set", "kon_=3"], "unknown parameter 'kon_'"),
+    (["simulate", "--set", "cl"], "--set takes name=value"),
+    (["params", "--params", "mouse"], "unknown parameter set 'mouse'"),
+])
+def test_cli_user_mistakes_exit_2_with_one_line(argv, match, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_params_prints_the_table(capsys):
+    assert main(["params", "--params", "cynomolgus"]) == 0
+    assert "Waggie2012" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("page", sorted(docgen.PAGES))
+def test_generated_docs_are_up_to_date(page):
+    on_disk = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    assert on_disk == docgen.PAGES[page](), f"run `python -m il21pk.docgen` to refresh {page}"
+
+
+def test_model_page_has_every_stage_equation():
+    text = docgen.model_markdown()
+    for stage in ("stages.pk", "stages.binding", "stages.signalling", "stages.cells",
+                  "stages.ifn", "stages.dosing"):
+        assert stage in text
+    assert text.count("$$") >= 10
+
+
+def test_overview_plot_draws_each_panel_with_units():
+    res = ip.simulate(ip.Model(), ip.Dose(30.0), t_end=48.0)
+    axes = ip.plotting.overview(res.frame)
+    assert len(axes) == 6
+    assert axes[0].get_ylabel() == "plasma IL-21 [nM]"
+    assert axes[5].get_ylabel() == "plasma IFN-gamma [pg/mL]"
+    assert all(len(ax.get_lines()) == 1 for ax in axes)
+    assert axes[0].get_xlabel() == "time [d]"
+    with pytest.raises(ValueError, match="variable 'nope' is not in the frame"):
+        ip.plotting.time_course(res.frame, "nope")
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_examples_run(script, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path)])
+    runpy.run_path(str(script), run_name="__main__")
+    matplotlib.pyplot.close("all")
+
+
+def test_every_public_name_has_a_docstring():
+    for name in ip.__all__:
+        if name.startswith("__"):
+            continue
+        assert getattr(ip, name).__doc__, name
