@@ -27,7 +27,9 @@ from .regimen import Dose, Regimen
 
 # Running
 from .results import SimulationResult
+from .sampling import latin_hypercube, sobol_samples, virtual_population
 from .simulate import simulate
+from .sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -48,7 +50,11 @@ __all__ = [
     "parameter_sets",
     "plotting",
     "regimens_from_nonmem",
+    "latin_hypercube",
     "simulate",
+    "sobol_samples",
+    "sweep",
+    "virtual_population",
     "units",
     "__version__",
 ]

@@ -122,17 +122,19 @@ def parameter_columns(model: Model, params: ParameterSet,
 
 
 def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray], *,
-              t_eval: np.ndarray, t_end: float, method: str = "numba-bdf", rtol: float = 1e-6,
+              t_eval: np.ndarray, t_end: float, dose: np.ndarray | None = None, method: str = "numba-bdf", rtol: float = 1e-6,
               atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000) -> BatchResult:
     """Simulate N parameter sets (columns of length N or 1) on one grid.
 
-    Inputs are trusted here: the public verbs validate them first.
+    `dose` (length N), if given, replaces every dose amount of `regimen` per
+    member. Inputs are trusted here: the public verbs validate them first.
     """
-    n = max(np.size(c) for c in columns.values())
+    n = max([np.size(c) for c in columns.values()] + [np.size(dose) if dose is not None else 1])
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in columns.items()}
     k, y0 = model.prepare(cols)
     events = compile_events(regimen, mw=cols["mw"], body_weight=cols["body_weight"],
-                            f_sc=cols["f_sc"], tlag_sc=cols["tlag_sc"])
+                            f_sc=cols["f_sc"], tlag_sc=cols["tlag_sc"],
+                            amount=None if dose is None else np.broadcast_to(dose, (n,)))
     sol = engine.integrate(model.code, k, y0, events, t_eval, t_end,
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
                            max_steps=max_steps)

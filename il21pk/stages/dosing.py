@@ -38,29 +38,35 @@ class Events:
 
 
 def compile_events(regimen: Regimen, *, mw: np.ndarray, body_weight: np.ndarray,
-                   f_sc: np.ndarray, tlag_sc: np.ndarray) -> Events:
-    """Turn a regimen into per-member event arrays (all inputs shape (N,))."""
+                   f_sc: np.ndarray, tlag_sc: np.ndarray,
+                   amount: np.ndarray | None = None) -> Events:
+    """Turn a regimen into per-member event arrays (all inputs shape (N,)).
+
+    `amount`, if given, replaces every dose amount (each in its own unit) per
+    member: this is how dose sweeps vary the dose within one batch.
+    """
     n = mw.shape[0]
     records: list[tuple[np.ndarray, str, np.ndarray]] = []  # (times (N,), kind, amount (N,))
     for dose in regimen.doses:
-        amount = np.broadcast_to(dose_to_nmol(dose.amount, dose.unit, mw=mw,
-                                              body_weight=body_weight), (n,))
+        given = dose.amount if amount is None else amount
+        amount_nmol = np.broadcast_to(dose_to_nmol(given, dose.unit, mw=mw,
+                                                   body_weight=body_weight), (n,))
         start = np.full(n, dose.time)
         if dose.route == "sc":
-            records.append((start + tlag_sc, "depot", amount * f_sc))
+            records.append((start + tlag_sc, "depot", amount_nmol * f_sc))
         elif dose.is_infusion:
-            rate = amount / dose.duration
+            rate = amount_nmol / dose.duration
             records.append((start, "rate", rate))
             records.append((start + dose.duration, "rate", -rate))
         else:
-            records.append((start, "central", amount))
+            records.append((start, "central", amount_nmol))
     times = np.unique(np.concatenate([r[0] for r in records])) if records else np.zeros(0)
     k = times.shape[0]
     depot, central, rate_change = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
     target = {"depot": depot, "central": central, "rate": rate_change}
     members = np.arange(n)
-    for when, kind, amount in records:
-        np.add.at(target[kind], (np.searchsorted(times, when), members), amount)
+    for when, kind, value in records:
+        np.add.at(target[kind], (np.searchsorted(times, when), members), value)
     rate = np.cumsum(rate_change, axis=0)
     if k:  # clear the round-off left where overlapping infusions end
         rate[np.abs(rate) < 1e-12 * np.abs(rate_change).max()] = 0.0

@@ -1,0 +1,198 @@
+"""Seeded parameter samples: Latin hypercube, Sobol, and virtual populations.
+
+Every sampler takes ``seed`` (an int or a ``numpy.random.Generator``): the
+same seed gives the same numbers on any machine and with any executor,
+because sampling happens once, in the calling process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from .errors import ParameterError
+from .parameters import ParameterSet, unknown_name_error
+
+#: Allometric exponents applied when body weight varies (reference 70 kg).
+ALLOMETRY = {"cl": 0.75, "q": 0.75, "v_central": 1.0, "v_peripheral": 1.0}
+
+
+def _check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet | None,
+                  scale: str | Mapping[str, str]) -> tuple[list[str], np.ndarray, np.ndarray,
+                                                           list[bool]]:
+    if not bounds:
+        raise ParameterError("bounds must name at least one parameter; got none")
+    names, lows, highs, logs = [], [], [], []
+    for name, pair in bounds.items():
+        if params is not None and name not in params:
+            raise unknown_name_error(name, params)
+        try:
+            low, high = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise ParameterError(f"bounds[{name!r}] must be a (low, high) pair of numbers; got "
+                                 f"{pair!r}") from None
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ParameterError(f"bounds[{name!r}] must be finite with low < high; got {pair!r}")
+        if params is not None:
+            p = params[name]
+            if low < p.lower or high > p.upper:
+                raise ParameterError(f"bounds[{name!r}] = {pair!r} leave the hard bounds "
+                                     f"[{p.lower:g}, {p.upper:g}] {p.unit}")
+        kind = scale if isinstance(scale, str) else scale.get(name, "log")
+        if kind not in ("log", "linear"):
+            raise ParameterError(f"scale for {name!r} must be 'log' or 'linear'; got {kind!r}")
+        if kind == "log" and low <= 0:
+            raise ParameterError(f"bounds[{name!r}] must be > 0 on a log scale; got {pair!r}")
+        names.append(name)
+        lows.append(low)
+        highs.append(high)
+        logs.append(kind == "log")
+    return names, np.array(lows), np.array(highs), logs
+
+
+def _to_frame(unit_cube: np.ndarray, names, lows, highs, logs) -> pd.DataFrame:
+    out = {}
+    for j, name in enumerate(names):
+        u = unit_cube[:, j]
+        if logs[j]:
+            out[name] = np.exp(np.log(lows[j]) + u * (np.log(highs[j]) - np.log(lows[j])))
+        else:
+            out[name] = lows[j] + u * (highs[j] - lows[j])
+    return pd.DataFrame(out)
+
+
+def latin_hypercube(bounds: Mapping[str, tuple[float, float]], n: int, *,
+                    scale: str | Mapping[str, str] = "log", seed=None,
+                    params: ParameterSet | None = None) -> pd.DataFrame:
+    """`n` Latin hypercube samples within `bounds`.
+
+    Parameters
+    ----------
+    bounds : mapping of str to (float, float)
+        ``{name: (low, high)}`` in each parameter's unit.
+    n : int
+        Number of samples.
+    scale : {'log', 'linear'} or mapping, optional
+        Sampling scale, for all or per parameter. Default ``"log"``.
+    seed : int or numpy.random.Generator, optional
+    params : ParameterSet, optional
+        If given, names and hard bounds are checked against it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per parameter, one row per sample.
+    """
+    names, lows, highs, logs = _check_bounds(bounds, params, scale)
+    n = _check_n(n)
+    sampler = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed))
+    return _to_frame(sampler.random(n), names, lows, highs, logs)
+
+
+def sobol_samples(bounds: Mapping[str, tuple[float, float]], n: int, *,
+                  scale: str | Mapping[str, str] = "log", seed=None,
+                  params: ParameterSet | None = None) -> pd.DataFrame:
+    """`n` scrambled Sobol samples (n a power of 2) within `bounds`; see :func:`latin_hypercube`."""
+    names, lows, highs, logs = _check_bounds(bounds, params, scale)
+    n = _check_n(n)
+    if n & (n - 1):
+        raise ParameterError(f"Sobol samples need n to be a power of 2 (balance); got {n}")
+    sampler = qmc.Sobol(d=len(names), scramble=True, rng=np.random.default_rng(seed))
+    return _to_frame(sampler.random_base2(int(np.log2(n))), names, lows, highs, logs)
+
+
+def _check_n(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ParameterError(f"n must be an integer >= 1; got {n!r}")
+    return int(n)
+
+
+def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, float], *,
+                       correlations: Mapping[tuple[str, str], float] | None = None,
+                       body_weight: Mapping[str, float] | None = None,
+                       allometry: Mapping[str, float] | None = None,
+                       seed=None) -> pd.DataFrame:
+    r"""Sample `n` individuals with log-normal inter-individual variability.
+
+    For each parameter in `variability`, :math:`\theta_i = \theta\,e^{\eta_i}` with
+    :math:`\eta \sim N(0, \Omega)`, :math:`\Omega_{jj} = \omega_j^2` and
+    :math:`\Omega_{jk} = \rho_{jk}\,\omega_j\,\omega_k`. Fractions bounded by
+    [0, 1] (``f_sc``, ...) vary on the logit scale instead, so they stay in range.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        Typical values.
+    n : int
+        Number of individuals.
+    variability : mapping of str to float
+        :math:`\omega` (SD of :math:`\eta`) per parameter; 0.3 is about 30 % CV.
+    correlations : mapping of (str, str) to float, optional
+        :math:`\rho` between pairs of varied parameters.
+    body_weight : mapping, optional
+        ``{"median": kg, "cv": fraction}``: log-normal body weights; clearances
+        and volumes then scale allometrically (`allometry`, default
+        :data:`ALLOMETRY`, reference 70 kg) on top of their own variability.
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``subject`` then one column per varied parameter (and ``body_weight``
+        plus the allometrically scaled parameters when weights vary).
+    """
+    n = _check_n(n)
+    names = list(variability)
+    for name in names:
+        if name not in params:
+            raise unknown_name_error(name, params)
+        omega = variability[name]
+        if not (isinstance(omega, (int, float)) and np.isfinite(omega) and omega >= 0):
+            raise ParameterError(f"variability[{name!r}] must be a number >= 0; got {omega!r}")
+    omegas = np.array([float(variability[k]) for k in names])
+    corr = np.eye(len(names))
+    for pair, rho in (correlations or {}).items():
+        a, b = pair
+        for name in (a, b):
+            if name not in variability:
+                raise ParameterError(f"correlations name {name!r}, which has no variability; "
+                                     f"varied parameters are {names}")
+        if not -1 < rho < 1:
+            raise ParameterError(f"correlation {pair!r} must be in (-1, 1); got {rho!r}")
+        i, j = names.index(a), names.index(b)
+        corr[i, j] = corr[j, i] = rho
+    if np.any(np.linalg.eigvalsh(corr) <= 0):
+        raise ParameterError("correlations do not form a positive-definite matrix")
+    rng = np.random.default_rng(seed)
+    cov = corr * np.outer(omegas, omegas)
+    eta = rng.multivariate_normal(np.zeros(len(names)), cov, size=n, method="cholesky") \
+        if names else np.zeros((n, 0))
+    out: dict[str, np.ndarray] = {"subject": np.arange(n)}
+    for j, name in enumerate(names):
+        p = params[name]
+        if p.lower == 0.0 and p.upper == 1.0 and 0 < p.value < 1:
+            logit = np.log(p.value / (1 - p.value)) + eta[:, j]
+            out[name] = 1.0 / (1.0 + np.exp(-logit))
+        else:
+            out[name] = p.value * np.exp(eta[:, j])
+    if body_weight is not None:
+        median, cv = float(body_weight["median"]), float(body_weight.get("cv", 0.0))
+        omega_wt = np.sqrt(np.log1p(cv * cv))
+        wt = median * np.exp(omega_wt * rng.standard_normal(n))
+        out["body_weight"] = wt
+        for name, exponent in (ALLOMETRY if allometry is None else allometry).items():
+            base = out.get(name, np.full(n, params.value(name)))
+            out[name] = base * (wt / 70.0) ** exponent
+    frame = pd.DataFrame(out)
+    for name in frame.columns.drop("subject"):
+        p = params[name]
+        bad = (frame[name] < p.lower) | (frame[name] > p.upper)
+        if bad.any():
+            raise ParameterError(f"virtual_population: {int(bad.sum())} samples of {name!r} fall "
+                                 f"outside its hard bounds [{p.lower:g}, {p.upper:g}] {p.unit}; "
+                                 "reduce its variability")
+    return frame
+

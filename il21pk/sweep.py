@@ -1,0 +1,292 @@
+"""sweep(): many simulations over a grid or a frame of samples, as one tidy frame.
+
+Runs are grouped into chunks of parameter sets that share a regimen; each
+chunk goes through the batched engine in one call, on the chosen executor.
+Failed runs stay in the output with ``success=False`` and the solver's
+message. With ``out=`` finished chunks are streamed to a parquet directory,
+and a rerun with the same arguments skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import executors
+from .errors import ParameterError
+from .metrics import METRICS, summarise
+from .model import Model
+from .parameters import ParameterSet, unknown_name_error
+from .regimen import Regimen
+from .simulate import check_options, check_regimen, default_grid, parameter_columns, run_batch
+
+#: Swept quantities that are not parameters.
+SPECIAL = ("dose", "regimen")
+OUTPUTS = ("summary", "trajectories")
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Everything one worker needs to simulate a chunk of runs."""
+
+    index: int
+    model: Model
+    regimen: Regimen
+    base: dict[str, np.ndarray]
+    runs: pd.DataFrame  # run id + swept columns (parameters, dose, regimen label)
+    t_eval: np.ndarray
+    t_end: float
+    output: str
+    variables: tuple[str, ...]
+    metrics: tuple[str, ...]
+    options: dict
+
+
+def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
+          grid: Mapping[str, Sequence] | None = None, samples: pd.DataFrame | None = None,
+          t_end: float, t_eval=None, output: str = "summary",
+          variables: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+          executor=None, chunk_size: int = 250, out: str | Path | None = None,
+          progress: bool | None = None, method: str = "numba-bdf", rtol: float = 1e-6,
+          atol: float = 1e-9, max_steps: int = 200_000) -> pd.DataFrame | Path:
+    """Simulate every combination of a grid, or every row of a sample frame.
+
+    Parameters
+    ----------
+    model, regimen, params
+        As for :func:`il21pk.simulate`; `params` gives the values not swept.
+    grid : mapping of str to sequence, optional
+        Values per swept quantity; runs are the Cartesian product (first key
+        varies slowest). Keys are parameter names, ``"dose"`` (replaces every
+        dose amount, in each dose's unit) or ``"regimen"`` (a mapping
+        ``{label: Regimen}`` or a list of regimens, labelled by their words).
+    samples : pandas.DataFrame, optional
+        One run per row; columns are parameter names and/or ``"dose"`` (e.g.
+        from :func:`virtual_population` or :func:`latin_hypercube`). A
+        ``subject`` column is carried through. Give `grid` or `samples`.
+    t_end, t_eval, method, rtol, atol, max_steps
+        As for :func:`il21pk.simulate`.
+    output : {'summary', 'trajectories'}, optional
+        ``"summary"``: one row per run x variable x metric (columns ``run``,
+        the swept columns, ``variable, metric, value, unit, success,
+        message``). ``"trajectories"``: one row per run x time x variable
+        (``run``, swept columns, ``time_h, variable, value, unit, success,
+        message``).
+    variables, metrics : sequence of str, optional
+        Restrict the output (default: every reported variable; every metric of
+        :data:`il21pk.metrics.METRICS`).
+    executor : optional
+        ``None``, ``"serial"``, ``"processes"``, a worker count, a
+        ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
+    chunk_size : int, optional
+        Runs per chunk sent to a worker (default 250).
+    out : str or pathlib.Path, optional
+        Directory to stream finished chunks to as parquet parts. A rerun with
+        the same arguments skips the parts already there.
+    progress : bool, optional
+        Show a progress bar (default: only on a terminal with several chunks).
+
+    Returns
+    -------
+    pandas.DataFrame or pathlib.Path
+        The tidy frame, or `out` when given (read it with ``pandas.read_parquet``).
+    """
+    from .parameter_sets import load
+
+    if not isinstance(model, Model):
+        raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+    params = load("human") if params is None else params
+    if not isinstance(params, ParameterSet):
+        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
+    t_end, grid_t = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol,
+                                  atol=atol, max_steps=max_steps)
+    executors.check(executor)
+    if output not in OUTPUTS:
+        raise ValueError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"`chunk_size` must be an integer >= 1; got {chunk_size!r}")
+    regimen = check_regimen(model, regimen, t_end)
+    runs, regimens = _runs(model, regimen, params, grid, samples)
+    variables = _choose(variables, [v.name for v in model.variables], "variables")
+    metrics = _choose(metrics, list(METRICS), "metrics")
+    base = parameter_columns(model, params)
+    options = {"method": method, "rtol": rtol, "atol": atol, "max_steps": max_steps}
+    chunks = []
+    for label, group in _groups(runs, chunk_size):
+        reg = regimens[label]
+        t_grid = default_grid(reg, t_end) if grid_t is None else grid_t
+        chunks.append(_Chunk(len(chunks), model, reg, base, group, t_grid, t_end, output,
+                             variables, metrics, options))
+    if out is not None:
+        return _stream(chunks, Path(out), executor, progress, _fingerprint(
+            model, regimens, params, runs, chunks, options))
+    frames = list(_progress(executors.ordered_map(_run_chunk, chunks, executor),
+                            len(chunks), progress))
+    return pd.concat(frames, ignore_index=True) if frames else _run_chunk(chunks[0])
+
+
+# -- building the runs ---------------------------------------------------------------
+
+def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str, Regimen]]:
+    if (grid is None) == (samples is None):
+        raise ValueError("give exactly one of `grid` (values per swept quantity) or `samples` "
+                         "(a DataFrame with one run per row)")
+    regimens = {"": regimen}
+    if grid is not None:
+        if not isinstance(grid, Mapping) or not grid:
+            raise TypeError("`grid` must be a non-empty mapping {name: values}")
+        axes = {}
+        for name, values in grid.items():
+            if name == "regimen":
+                labelled = dict(values) if isinstance(values, Mapping) else {
+                    r.in_words(): r for r in values}
+                for label, reg in labelled.items():
+                    regimens[str(label)] = check_regimen(model, reg, math.inf)
+                axes[name] = [str(k) for k in labelled]
+            else:
+                axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
+                if not axes[name]:
+                    raise ValueError(f"grid[{name!r}] must hold at least one value")
+        runs = pd.DataFrame(list(itertools.product(*axes.values())), columns=list(axes))
+    else:
+        if not isinstance(samples, pd.DataFrame) or samples.empty:
+            raise TypeError("`samples` must be a non-empty pandas DataFrame, one run per row")
+        runs = samples.reset_index(drop=True).copy()
+    for name in runs.columns:
+        if name in ("regimen", "subject"):
+            continue
+        if name != "dose" and name not in params:
+            raise unknown_name_error(name, list(params) + list(SPECIAL))
+        values = pd.to_numeric(runs[name], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ParameterError(f"swept {name!r} must be finite numbers; run {bad[0]} has "
+                                 f"{runs[name].iloc[bad[0]]!r}")
+        low, high, unit = ((0.0, math.inf, "dose unit") if name == "dose" else
+                           (params[name].lower, params[name].upper, params[name].unit))
+        bad = np.flatnonzero((values < low) | (values > high))
+        if bad.size:
+            raise ParameterError(f"swept {name!r} must be within [{low:g}, {high:g}] {unit}; "
+                                 f"run {bad[0]} has {values[bad[0]]:g}")
+        runs[name] = values
+    runs.insert(0, "run", np.arange(len(runs)))
+    return runs, regimens
+
+
+def _choose(chosen, available: list[str], what: str) -> tuple[str, ...]:
+    if chosen is None:
+        return tuple(available)
+    chosen = [chosen] if isinstance(chosen, str) else list(chosen)
+    for name in chosen:
+        if name not in available:
+            raise unknown_name_error(name, available, what=what[:-1])
+    return tuple(chosen)
+
+
+def _groups(runs: pd.DataFrame, chunk_size: int):
+    labels = runs["regimen"] if "regimen" in runs else pd.Series("", index=runs.index)
+    start = 0
+    while start < len(runs):
+        label = labels.iloc[start]
+        stop = start + 1
+        while stop < len(runs) and stop - start < chunk_size and labels.iloc[stop] == label:
+            stop += 1
+        yield label, runs.iloc[start:stop].reset_index(drop=True)
+        start = stop
+
+
+# -- running a chunk (in a worker) ------------------------------------------------------
+
+def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
+    columns = dict(chunk.base)
+    for name in chunk.runs.columns:
+        if name in chunk.base:
+            columns[name] = chunk.runs[name].to_numpy(dtype=float)
+    n = len(chunk.runs)
+    columns = {k: np.broadcast_to(v, (n,)) for k, v in columns.items()}
+    dose = chunk.runs["dose"].to_numpy(dtype=float) if "dose" in chunk.runs else None
+    batch = run_batch(chunk.model, chunk.regimen, columns, t_eval=chunk.t_eval,
+                      t_end=chunk.t_end, dose=dose, **chunk.options)
+    units = {v.name: v.unit for v in chunk.model.variables}
+    variables = list(chunk.variables)
+    if chunk.output == "summary":
+        outputs = {v: batch.outputs[v] for v in variables}
+        summary = summarise(batch.times, outputs, batch.exact_auc)
+        values = np.stack([summary[v][m] for v in variables for m in chunk.metrics], axis=1)
+        var_codes = np.repeat(np.arange(len(variables)), len(chunk.metrics))
+        metric_codes = np.tile(np.arange(len(chunk.metrics)), len(variables))
+        per_run = values.shape[1]
+        body = {
+            "variable": pd.Categorical.from_codes(np.tile(var_codes, n), categories=variables),
+            "metric": pd.Categorical.from_codes(np.tile(metric_codes, n),
+                                                categories=list(chunk.metrics)),
+            "value": values.ravel(),
+            "unit": [METRICS[m].format(u=units[v]) for v in variables for m in chunk.metrics] * n,
+        }
+    else:
+        n_t = batch.times.shape[0]
+        values = np.stack([batch.outputs[v] for v in variables], axis=1)  # (N, V, T)
+        per_run = len(variables) * n_t
+        body = {
+            "time_h": np.tile(batch.times, n * len(variables)),
+            "variable": pd.Categorical.from_codes(
+                np.tile(np.repeat(np.arange(len(variables)), n_t), n), categories=variables),
+            "value": values.ravel(),
+            "unit": np.tile(np.repeat([units[v] for v in variables], n_t), n),
+        }
+    frame = pd.DataFrame({name: np.repeat(chunk.runs[name].to_numpy(), per_run)
+                          for name in chunk.runs.columns})
+    for name, column in body.items():
+        frame[name] = column
+    failed = ~batch.success
+    frame.loc[np.repeat(failed, per_run), "value"] = np.nan
+    frame["success"] = np.repeat(batch.success, per_run)
+    frame["message"] = np.repeat(np.asarray(batch.message, dtype=object), per_run)
+    frame["unit"] = frame["unit"].astype("category")
+    return frame
+
+
+# -- progress and streaming -----------------------------------------------------------
+
+def _progress(iterator, total: int, progress: bool | None):
+    from tqdm.auto import tqdm
+
+    disable = (None if total > 1 else True) if progress is None else not progress
+    yield from tqdm(iterator, total=total, disable=disable, unit="chunk", desc="il21pk sweep")
+
+
+def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
+    h = hashlib.sha256()
+    for part in (repr(model), repr(sorted((k, r.to_frame().to_json()) for k, r in
+                                          regimens.items())),
+                 params.to_frame().to_json(), runs.to_json(), repr(options),
+                 repr([(c.output, c.variables, c.metrics, len(c.runs),
+                        c.t_eval.tobytes().hex(), c.t_end) for c in chunks])):
+        h.update(part.encode())
+    return h.hexdigest()
+
+
+def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str) -> Path:
+    meta = out / "_sweep.json"
+    if meta.exists():
+        if json.loads(meta.read_text())["key"] != key:
+            raise ValueError(f"`out` {str(out)!r} holds parts of a different sweep; choose a new "
+                             "path or delete it")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"key": key, "chunks": len(chunks)}))
+    todo = [c for c in chunks if not (out / f"part-{c.index:05d}.parquet").exists()]
+    results = executors.ordered_map(_run_chunk, todo, executor)
+    for chunk, frame in zip(todo, _progress(results, len(todo), progress), strict=True):
+        tmp = out / f".part-{chunk.index:05d}.tmp"
+        frame.to_parquet(tmp, index=False)
+        tmp.rename(out / f"part-{chunk.index:05d}.parquet")
+    return out

@@ -1,0 +1,165 @@
+"""sweep(), samplers and executors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import il21pk as ip
+
+REG = ip.Regimen.repeat(ip.Dose(30.0), every=24, count=3)
+GRID = {"dose": [3.0, 30.0], "kp_nk": [0.002, 0.008], "cl": [2.0, 5.0]}
+
+
+@pytest.fixture(scope="module")
+def serial(model, human):
+    return ip.sweep(model, REG, human, grid=GRID, t_end=120.0, executor="serial",
+                    chunk_size=3)
+
+
+def test_summary_schema_and_order(serial, model):
+    n_runs = 8
+    per_run = len(model.variables) * len(ip.metrics.METRICS)
+    assert len(serial) == n_runs * per_run
+    assert list(serial.columns) == ["run", "dose", "kp_nk", "cl", "variable", "metric", "value",
+                                    "unit", "success", "message"]
+    assert isinstance(serial.index, pd.RangeIndex)
+    assert serial["run"].is_monotonic_increasing and serial["success"].all()
+    first = serial[serial["run"] == 0].iloc[0]
+    assert (first["dose"], first["kp_nk"], first["cl"]) == (3.0, 0.002, 2.0)  # first key slowest
+    assert serial.loc[serial["run"] == 7, "dose"].unique().tolist() == [30.0]
+
+
+def test_each_run_equals_its_own_simulate(serial, model, human):
+    run = serial[(serial["run"] == 5) & (serial["variable"] == "nk_blood")]
+    dose, kp, cl = run[["dose", "kp_nk", "cl"]].iloc[0]
+    single = ip.simulate(model, REG.scaled_to(dose), human.with_values(kp_nk=kp, cl=cl),
+                         t_end=120.0).metrics()
+    single = single[single["variable"] == "nk_blood"].set_index("metric")["value"]
+    np.testing.assert_allclose(run.set_index("metric")["value"].astype(float),
+                               single[run["metric"].astype(str)].to_numpy(), rtol=1e-12)
+
+
+def test_processes_and_dask_give_identical_rows(serial, model, human):
+    distributed = pytest.importorskip("distributed")
+    processes = ip.sweep(model, REG, human, grid=GRID, t_end=120.0, executor=2, chunk_size=3)
+    pd.testing.assert_frame_equal(processes, serial)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = ip.sweep(model, REG, human, grid=GRID, t_end=120.0, executor=client,
+                           chunk_size=3)
+    pd.testing.assert_frame_equal(on_dask, serial)
+
+
+def test_failed_runs_are_kept_with_the_solver_message(model, human):
+    df = ip.sweep(model, REG, human, grid={"dose": [1.0, 30.0]}, t_end=120.0,
+                  max_steps=200, executor="serial", variables=["il21_plasma"],
+                  metrics=["auc"])
+    assert len(df) == 2
+    assert not df["success"].all()
+    failed = df[~df["success"]]
+    assert failed["value"].isna().all() and failed["message"].str.contains("too many steps").all()
+
+
+def test_trajectories_and_restricted_outputs(model, human):
+    df = ip.sweep(model, REG, human, grid={"dose": [3.0, 30.0]}, t_end=48.0,
+                  output="trajectories", variables=["il21_plasma", "nk_blood"])
+    assert list(df.columns) == ["run", "dose", "time_h", "variable", "value", "unit", "success",
+                                "message"]
+    assert len(df) == 2 * 2 * 49
+    res = ip.simulate(model, REG.scaled_to(30.0), human, t_end=48.0)
+    ours = df[(df["run"] == 1) & (df["variable"] == "nk_blood")]["value"].to_numpy()
+    theirs = res.frame[res.frame["variable"] == "nk_blood"]["value"].to_numpy()
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_regimens_are_sweepable(model, human):
+    regimens = {"iv": REG, "sc": ip.Regimen.repeat(ip.Dose(30.0, route="sc"), every=24, count=3)}
+    df = ip.sweep(model, REG, human, grid={"regimen": regimens, "dose": [10.0]}, t_end=96.0,
+                  variables=["il21_plasma"], metrics=["cmax"])
+    cmax = df.set_index("regimen")["value"]
+    assert cmax["iv"] > cmax["sc"] > 0
+
+
+def test_samples_frame_and_virtual_population(model, human):
+    pop = ip.virtual_population(human, 6, {"cl": 0.3, "kp_nk": 0.4, "f_sc": 0.5},
+                                correlations={("cl", "kp_nk"): 0.5},
+                                body_weight={"median": 70, "cv": 0.2}, seed=7)
+    assert list(pop.columns) == ["subject", "cl", "kp_nk", "f_sc", "body_weight", "q",
+                                 "v_central", "v_peripheral"]
+    assert pop["f_sc"].between(0, 1).all()
+    df = ip.sweep(model, REG, human, samples=pop, t_end=72.0, variables=["il21_plasma"],
+                  metrics=["auc"])
+    assert df["subject"].tolist() == list(range(6)) and df["success"].all()
+
+
+def test_same_seed_same_samples(human):
+    a = ip.virtual_population(human, 50, {"cl": 0.3}, seed=3)
+    b = ip.virtual_population(human, 50, {"cl": 0.3}, seed=np.random.default_rng(3))
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(ip.virtual_population(human, 50, {"cl": 0.3}, seed=4))
+    lhs = ip.latin_hypercube({"cl": (1, 10), "kd": (0.01, 1)}, 20, seed=1)
+    pd.testing.assert_frame_equal(lhs, ip.latin_hypercube({"cl": (1, 10), "kd": (0.01, 1)}, 20,
+                                                          seed=1))
+    # a Latin hypercube puts exactly one sample in each of the n strata (log scale here)
+    strata = np.floor(np.log10(lhs["cl"]) * 20).astype(int)
+    assert sorted(strata) == list(range(20))
+    sob = ip.sobol_samples({"cl": (1, 10)}, 16, scale="linear", seed=2)
+    assert sob["cl"].between(1, 10).all() and len(sob) == 16
+
+
+def test_virtual_population_log_normal_moments(human):
+    pop = ip.virtual_population(human, 20000, {"cl": 0.3, "kd": 0.2},
+                                correlations={("cl", "kd"): -0.6}, seed=11)
+    eta = np.log(pop[["cl", "kd"]] / [human.value("cl"), human.value("kd")])
+    assert eta["cl"].std() == pytest.approx(0.3, rel=0.03)
+    assert eta.corr().iloc[0, 1] == pytest.approx(-0.6, abs=0.02)
+
+
+def test_parquet_streaming_resumes(model, human, tmp_path):
+    out = tmp_path / "sweep.parquet"
+    kwargs = dict(grid={"dose": [1.0, 3.0, 10.0, 30.0]}, t_end=48.0, chunk_size=1,
+                  output="trajectories", variables=["il21_plasma"], executor="serial")
+    assert ip.sweep(model, REG, human, out=out, **kwargs) == out
+    parts = sorted(out.glob("part-*.parquet"))
+    assert len(parts) == 4
+    stamp = parts[0].stat().st_mtime_ns
+    parts[2].unlink()  # an interrupted run
+    ip.sweep(model, REG, human, out=out, **kwargs)
+    assert parts[0].stat().st_mtime_ns == stamp  # finished chunks are not recomputed
+    streamed = pd.read_parquet(out).sort_values(["run", "time_h"], ignore_index=True)
+    direct = ip.sweep(model, REG, human, **kwargs)
+    np.testing.assert_array_equal(streamed["value"], direct["value"])
+    with pytest.raises(ValueError, match="holds parts of a different sweep"):
+        ip.sweep(model, REG, human, out=out, **{**kwargs, "t_end": 24.0})
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"grid": {"cll": [1.0]}}, ip.ParameterError, r"unknown parameter 'cll'; did you mean 'cl'"),
+    ({"grid": {"cl": [-1.0]}}, ip.ParameterError, r"swept 'cl' must be within \[0, 10000\]"),
+    ({"grid": {"dose": [np.nan]}}, ip.ParameterError, r"swept 'dose' must be finite"),
+    ({}, ValueError, r"give exactly one of `grid`"),
+    ({"grid": {"cl": [1.0]}, "output": "wide"}, ValueError, r"`output` must be one of"),
+    ({"grid": {"cl": [1.0]}, "executor": "threads"}, ValueError, r"`executor` must be"),
+    ({"grid": {"cl": [1.0]}, "metrics": ["mean"]}, ip.ParameterError, r"unknown metric 'mean'"),
+    ({"grid": {"cl": [1.0]}, "chunk_size": 0}, ValueError, r"`chunk_size` must be"),
+])
+def test_sweep_input_errors(model, human, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ip.sweep(model, REG, human, t_end=24.0, **kwargs)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda h: ip.virtual_population(h, 5, {"cl": -0.1}), r"variability\['cl'\] must be"),
+    (lambda h: ip.virtual_population(h, 5, {"cl": 0.1}, correlations={("cl", "kd"): 0.2}),
+     "correlations name 'kd', which has no variability"),
+    (lambda h: ip.sobol_samples({"cl": (1, 2)}, 10), "power of 2"),
+    (lambda h: ip.latin_hypercube({"cl": (0, 2)}, 10), r"must be > 0 on a log scale"),
+    (lambda h: ip.latin_hypercube({"cl": (-1, 2)}, 10, params=h, scale="linear"),
+     "leave the hard bounds"),
+])
+def test_sampler_errors(human, call, match):
+    with pytest.raises(ip.ParameterError, match=match):
+        call(human)
