@@ -25,6 +25,10 @@ from .parameters import Parameter, ParameterSet, ParameterSpec
 from .nonmem import regimens_from_nonmem
 from .regimen import Dose, Regimen
 
+# Analysis
+from .dose_response import DoseResponseResult, dose_response
+from .nca import nca
+
 # Running
 from .results import SimulationResult
 from .sampling import latin_hypercube, sobol_samples, virtual_population
@@ -35,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError",
+    "DoseResponseResult",
     "Dose",
     "FitError",
     "Il21pkError",
@@ -50,7 +55,9 @@ __all__ = [
     "parameter_sets",
     "plotting",
     "regimens_from_nonmem",
+    "dose_response",
     "latin_hypercube",
+    "nca",
     "simulate",
     "sobol_samples",
     "sweep",

@@ -9,13 +9,64 @@ import argparse
 import sys
 from pathlib import Path
 
+import tomllib
+
+import numpy as np
+import pandas as pd
+
 from . import parameter_sets
+from .dose_response import dose_response
 from .errors import Il21pkError
 from .model import Model
+from .nca import nca
 from .regimen import Dose, Regimen
 from .simulate import simulate
+from .sweep import sweep
 
 SCHEDULES = ("single", "repeat", "5on9off", "days1-5+15-19", "tiw", "weekly")
+
+
+def _numbers(text: str, flag: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated numbers; got {text!r}") from None
+
+
+def _parse_grid(items: list[str]) -> dict[str, list[float]]:
+    grid = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep:
+            raise ValueError(f"--grid takes name=v1,v2,...; got {item!r}")
+        grid[name.strip()] = _numbers(values, f"--grid {name}")
+    return grid
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def _apply_spec(args: argparse.Namespace) -> None:
+    """Fill options from a TOML spec file; flags given on the command line win."""
+    if not getattr(args, "spec", None):
+        return
+    with open(args.spec, "rb") as handle:
+        spec = tomllib.load(handle)
+    for key, value in spec.items():
+        attr = key.replace("-", "_")
+        if not hasattr(args, attr):
+            raise ValueError(f"spec {args.spec}: unknown key {key!r}")
+        if key == "grid":
+            args.grid = [f"{k}={','.join(map(str, v))}" for k, v in value.items()] + args.grid
+        elif key == "set":
+            args.set = [f"{k}={v}" for k, v in value.items()] + args.set
+        elif getattr(args, attr) == args.parser_defaults.get(attr):
+            setattr(args, attr, value)
 
 
 def _parse_set(items: list[str]) -> dict[str, float]:
@@ -85,6 +136,72 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    frame = sweep(Model(), _regimen(args), _params(args), grid=_parse_grid(args.grid),
+                  t_end=args.t_end, output=args.output, executor=args.executor,
+                  variables=args.variables or None, metrics=args.metrics or None)
+    _write(frame, Path(args.out))
+    print(f"wrote {args.out} ({len(frame)} rows, {frame['run'].nunique()} runs, "
+          f"{int((~frame.drop_duplicates('run')['success']).sum())} failed)")
+    return 0
+
+
+def _cmd_dose_response(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    regimen = _regimen(args)
+    params = _params(args)
+    frames, summaries, results = [], [], []
+    for item in args.responses.split(","):
+        response, _, metric = item.partition(":")
+        res = dose_response(Model(), regimen, params, doses=_numbers(args.doses, "--doses"),
+                            response=response.strip(), metric=(metric or "auc").strip(),
+                            t_end=args.t_end, executor=args.executor)
+        results.append(res)
+        frames.append(res.frame)
+        summaries.append(res.summary.assign(response=res.response, endpoint=res.endpoint))
+    table = pd.concat(frames, ignore_index=True)
+    fits = pd.concat(summaries, ignore_index=True)
+    _write(table, out / "dose_response.csv")
+    _write(fits, out / "dose_response_fit.csv")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4.2),
+                             layout="constrained", squeeze=False)
+    for res, ax in zip(results, axes[0], strict=True):
+        res.plot(ax=ax)
+    fig.suptitle(f"{params.name}: {regimen.in_words()}", fontsize=9)
+    fig.savefig(out / "dose_response.png", dpi=120)
+    print(table.pivot_table(index="dose", columns=["response", "endpoint"],
+                            values="value").to_string())
+    print(fits[["response", "endpoint", "name", "estimate", "ci_low", "ci_high",
+                "unit"]].to_string(index=False))
+    print(f"wrote {out / 'dose_response.csv'}, {out / 'dose_response_fit.csv'} and "
+          f"{out / 'dose_response.png'}")
+    return 0
+
+
+def _cmd_nca(args: argparse.Namespace) -> int:
+    path = Path(args.data)
+    data = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    by = args.by.split(",") if args.by else None
+    dose = args.dose
+    if dose is not None:
+        try:
+            dose = float(dose)
+        except ValueError:
+            pass  # a column name
+    table = nca(data, time=args.time, value=args.value, by=by, dose=dose, route=args.route,
+                method=args.method)
+    _write(table, Path(args.out))
+    print(table.to_string(index=False, max_cols=12))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``il21pk`` argument parser."""
     parser = argparse.ArgumentParser(prog="il21pk", description="IL-21 PK/PD model")
@@ -100,21 +217,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="CSV file to write instead of printing")
     p.set_defaults(func=_cmd_params)
 
+    def add_regimen(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dose", type=float, default=30.0, help="dose amount (default 30)")
+        p.add_argument("--unit", default="ug/kg", help="dose unit (default ug/kg)")
+        p.add_argument("--route", default="iv", help="iv or sc (default iv)")
+        p.add_argument("--duration", type=float, default=0.0, help="infusion duration [h]")
+        p.add_argument("--schedule", choices=SCHEDULES, default="5on9off")
+        p.add_argument("--every", type=float, default=24.0, help="interval [h] for 'repeat'")
+        p.add_argument("--count", type=int, default=5, help="number of doses for 'repeat'")
+        p.add_argument("--cycles", type=int, default=2,
+                       help="cycles/courses/weeks for the clinical schedules (default 2)")
+        p.add_argument("--t-end", type=float, default=28 * 24.0,
+                       help="end time [h] (default 672)")
+
     p = sub.add_parser("simulate", help="simulate one regimen; write the tidy CSV (+ plot)")
     add_params(p)
-    p.add_argument("--dose", type=float, default=30.0, help="dose amount (default 30)")
-    p.add_argument("--unit", default="ug/kg", help="dose unit (default ug/kg)")
-    p.add_argument("--route", default="iv", help="iv or sc (default iv)")
-    p.add_argument("--duration", type=float, default=0.0, help="infusion duration [h]")
-    p.add_argument("--schedule", choices=SCHEDULES, default="5on9off")
-    p.add_argument("--every", type=float, default=24.0, help="interval [h] for 'repeat'")
-    p.add_argument("--count", type=int, default=5, help="number of doses for 'repeat'")
-    p.add_argument("--cycles", type=int, default=2,
-                   help="cycles/courses/weeks for the clinical schedules (default 2)")
-    p.add_argument("--t-end", type=float, default=28 * 24.0, help="end time [h] (default 672)")
+    add_regimen(p)
     p.add_argument("--out", default="results/simulation.csv", help="tidy CSV to write")
     p.add_argument("--plot", help="PNG of the time courses to write")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("sweep", help="sweep a grid; write a tidy CSV or parquet")
+    add_params(p)
+    add_regimen(p)
+    p.add_argument("--spec", help="TOML file with any of these options and a [grid] table")
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                   help="swept values (repeatable); NAME is a parameter or 'dose'")
+    p.add_argument("--output", choices=("summary", "trajectories"), default="summary")
+    p.add_argument("--variables", nargs="*", help="variables to keep")
+    p.add_argument("--metrics", nargs="*", help="metrics to keep (summary output)")
+    p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
+    p.add_argument("--out", default="results/sweep.csv", help=".csv or .parquet to write")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("dose-response", help="dose-response table, Emax/Hill fits and figure")
+    add_params(p)
+    add_regimen(p)
+    p.add_argument("--spec", help="TOML file with any of these options")
+    p.add_argument("--doses", default="1,2,3,5,10,20,30,50,100",
+                   help="comma-separated doses in --unit (default 1..100)")
+    p.add_argument("--responses", default="nk_total:peak_fold_change,ifng_plasma:auc",
+                   help="variable:metric pairs, comma-separated")
+    p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
+    p.add_argument("--out", default="results", help="directory for the table and figure")
+    p.set_defaults(func=_cmd_dose_response)
+
+    p = sub.add_parser("nca", help="non-compartmental analysis of a CSV/parquet of curves")
+    p.add_argument("--data", required=True, help="CSV or parquet with the curves")
+    p.add_argument("--time", default="time_h", help="time column [h]")
+    p.add_argument("--value", default="value", help="concentration/response column")
+    p.add_argument("--by", help="comma-separated columns identifying a curve")
+    p.add_argument("--dose", help="dose (number or column) for CL and Vz")
+    p.add_argument("--route", choices=("iv", "extravascular"), default="iv")
+    p.add_argument("--method", choices=("linear-up-log-down", "linear"),
+                   default="linear-up-log-down")
+    p.add_argument("--out", default="results/nca.csv", help=".csv or .parquet to write")
+    p.set_defaults(func=_cmd_nca)
     return parser
 
 
@@ -122,9 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for user mistakes)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
+    args.parser_defaults = {a.dest: a.default for a in sub._actions}  # noqa: SLF001
     try:
+        _apply_spec(args)
+        if getattr(args, "executor", None) not in (None, "serial", "processes"):
+            args.executor = int(args.executor)
         return args.func(args)
-    except (Il21pkError, ValueError, TypeError) as exc:
+    except (Il21pkError, ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as exc:
         print(f"il21pk {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -281,6 +281,8 @@ class Model:
                 col["il21r_free"], col["il21_il21r"], col["signalling_complex"])
             col["complexes_per_cell"] = binding.complexes_per_cell(
                 col["signalling_complex"], kk[..., K_BIND + 10], fold)
+            col["nk_total"] = col["nk_blood"] + col["nk_marginated"]
+            col["cd8_total"] = col["cd8_blood"] + col["cd8_marginated"]
             with np.errstate(divide="ignore", invalid="ignore"):
                 col["adcc_index"] = np.nan_to_num(cells.adcc_index(
                     col["nk_blood"], col["effector_fraction"], kc[..., 0], kc[..., 9]))

@@ -18,6 +18,7 @@ _LABELS = {
     "il21_plasma": "plasma IL-21", "receptor_occupancy": "IL-21R occupancy",
     "pstat3": "pSTAT3 (fraction of max)", "nk_blood": "circulating NK",
     "cd8_blood": "circulating CD8+ T", "ifng_plasma": "plasma IFN-gamma",
+    "nk_total": "total NK", "cd8_total": "total CD8+ T",
     "adcc_index": "ADCC index", "effector_fraction": "activated fraction",
 }
 
@@ -28,7 +29,7 @@ def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
         raise ValueError(f"frame is missing column(s) {missing}; got {list(frame.columns)}")
 
 
-def label(variable: str, unit: str) -> str:
+def label_for(variable: str, unit: str) -> str:
     """Axis label ``"plasma IL-21 [nM]"``."""
     return f"{_LABELS.get(variable, variable.replace('_', ' '))} [{unit}]"
 
@@ -68,7 +69,7 @@ def time_course(frame: pd.DataFrame, variable: str, *, ax=None, time_unit: str =
     scale = 24.0 if time_unit == "d" else 1.0
     ax.plot(rows["time_h"].to_numpy() / scale, rows["value"].to_numpy(), **line_kwargs)
     ax.set_xlabel(f"time [{time_unit}]")
-    ax.set_ylabel(label(variable, str(rows["unit"].iloc[0])))
+    ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
     if logy:
         ax.set_yscale("log")
     return ax
@@ -97,3 +98,137 @@ def overview(frame: pd.DataFrame, variables: Sequence[str] = OVERVIEW, *, axes=N
     for ax in axes[len(variables):]:
         ax.set_visible(False)
     return axes
+
+
+def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 95),
+               time_unit: str = "d", color: str = "C0", label: str | None = None):
+    """Median and a percentile band over runs/subjects of a trajectories frame.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Trajectories (``sweep(..., output="trajectories")``): ``time_h,
+        variable, value, unit`` and one curve per ``run`` or ``subject``.
+    variable : str
+    percentiles : (float, float), optional
+        Band limits in percent (default 5-95).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    _check_columns(frame, ["time_h", "variable", "value", "unit"])
+    rows = frame[frame["variable"] == variable]
+    if rows.empty:
+        raise ValueError(f"variable {variable!r} is not in the frame")
+    if ax is None:
+        _, ax = plt.subplots()
+    scale = 24.0 if time_unit == "d" else 1.0
+    stats = rows.groupby("time_h")["value"].quantile([percentiles[0] / 100, 0.5,
+                                                      percentiles[1] / 100]).unstack()
+    t = stats.index.to_numpy() / scale
+    ax.fill_between(t, stats.iloc[:, 0], stats.iloc[:, 2], color=color, alpha=0.25,
+                    label=f"{percentiles[0]:g}-{percentiles[1]:g}th percentile")
+    ax.plot(t, stats.iloc[:, 1], color=color, label=label or "median")
+    ax.set_xlabel(f"time [{time_unit}]")
+    ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
+    ax.legend(frameon=False)
+    return ax
+
+
+def dose_response(result, *, ax=None, band: bool = True):
+    """Dose-response points, fitted Emax/Hill curve and its 95 % band (log dose axis).
+
+    Parameters
+    ----------
+    result : DoseResponseResult
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    f = result.frame
+    ax.plot(f["dose"], f["value"], "o", color="C0", label="simulated")
+    if result.fit is not None:
+        positive = f["dose"][f["dose"] > 0]
+        grid = np.geomspace(positive.min(), positive.max(), 200)
+        ax.plot(grid, result.fit.predict(grid), "-", color="C1", label="Emax/Hill fit")
+        if band:
+            low, high = result.fit.band(grid)
+            ax.fill_between(grid, low, high, color="C1", alpha=0.2, label="95 % CI")
+        ed50 = result.fit.table.set_index("name").loc["ed50", "estimate"]
+        ax.axvline(ed50, color="grey", ls=":", label=f"ED50 = {ed50:.3g} {result.unit}")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"dose [{result.unit}]")
+    ax.set_ylabel(f"{result.endpoint} of {label_for(result.response, result.value_unit)}")
+    ax.legend(frameon=False)
+    return ax
+
+
+def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, *, variable: str, metric: str, ax=None,
+                  log: bool = True, cmap: str = "viridis"):
+    """A 2-D sweep summary as a heatmap of one variable's metric over two swept columns.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    _check_columns(frame, [x, y, "variable", "metric", "value", "unit"])
+    rows = frame[(frame["variable"] == variable) & (frame["metric"] == metric)]
+    if rows.empty:
+        raise ValueError(f"no rows for variable {variable!r} and metric {metric!r}")
+    table = rows.pivot_table(index=y, columns=x, values="value", aggfunc="mean")
+    if ax is None:
+        _, ax = plt.subplots()
+    mesh = ax.pcolormesh(np.arange(table.shape[1] + 1), np.arange(table.shape[0] + 1),
+                         table.to_numpy(), cmap=cmap, shading="flat")
+    ax.set_xticks(np.arange(table.shape[1]) + 0.5, [f"{v:g}" for v in table.columns])
+    ax.set_yticks(np.arange(table.shape[0]) + 0.5, [f"{v:g}" for v in table.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    bar = ax.figure.colorbar(mesh, ax=ax)
+    bar.set_label(f"{metric} of {variable} [{rows['unit'].iloc[0]}]")
+    return ax
+
+
+def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None = None,
+                ax=None, time_unit: str = "h"):
+    """A curve on a log axis with its terminal-phase (lambda_z) points and fitted line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    rows = frame if variable is None else frame[frame["variable"] == variable]
+    _check_columns(rows, ["time_h", "value"])
+    if ax is None:
+        _, ax = plt.subplots()
+    scale = 24.0 if time_unit == "d" else 1.0
+    t, c = rows["time_h"].to_numpy(), rows["value"].to_numpy()
+    shown = c > 0
+    ax.plot(t[shown] / scale, c[shown], "o-", color="C0", ms=3, label="observed")
+    lo, hi = nca_row["lambda_z_t_first"], nca_row["lambda_z_t_last"]
+    used = (t >= lo) & (t <= hi) & shown
+    ax.plot(t[used] / scale, c[used], "o", color="C3", ms=7, mfc="none",
+            label=f"terminal phase (n={int(nca_row['lambda_z_n'])})")
+    if np.isfinite(nca_row["lambda_z"]):
+        line_t = np.array([lo, t[shown].max()])
+        c_lo = c[used][0]
+        ax.plot(line_t / scale, c_lo * np.exp(-nca_row["lambda_z"] * (line_t - lo)), "--",
+                color="C3", label=f"t1/2 = {nca_row['half_life']:.3g} h")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"time [{time_unit}]")
+    unit = f" [{rows['unit'].iloc[0]}]" if "unit" in rows else ""
+    ax.set_ylabel(f"{variable or 'value'}{unit}")
+    ax.legend(frameon=False)
+    return ax

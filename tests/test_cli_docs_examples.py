@@ -92,3 +92,34 @@ def test_every_public_name_has_a_docstring():
         if name.startswith("__"):
             continue
         assert getattr(ip, name).__doc__, name
+
+
+def test_cli_dose_response_main_job(tmp_path, capsys):
+    assert main(["dose-response", "--doses", "1,3,10,30,100", "--t-end", "336", "--cycles", "1",
+                 "--executor", "serial", "--out", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "dose_response.csv")
+    assert set(table["response"]) == {"nk_total", "ifng_plasma"} and len(table) == 10
+    fits = pd.read_csv(tmp_path / "dose_response_fit.csv")
+    assert set(fits["name"]) == {"e0", "emax", "ed50", "hill"}
+    assert (tmp_path / "dose_response.png").stat().st_size > 20_000
+
+
+def test_cli_sweep_from_toml_spec_and_nca(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('dose = 10\nt-end = 48.0\nschedule = "single"\n[grid]\ncl = [2.0, 5.0]\n')
+    out = tmp_path / "sweep.parquet"
+    assert main(["sweep", "--spec", str(spec), "--output", "trajectories", "--variables",
+                 "il21_plasma", "--executor", "serial", "--out", str(out)]) == 0
+    frame = pd.read_parquet(out)
+    assert frame["cl"].unique().tolist() == [2.0, 5.0] and frame["time_h"].max() == 48.0
+    table = tmp_path / "nca.csv"
+    assert main(["nca", "--data", str(out), "--by", "run", "--out", str(table)]) == 0
+    auc = pd.read_csv(table)["auc_inf"]
+    assert auc[0] > auc[1]  # higher clearance, smaller AUC
+
+
+def test_cli_bad_spec_key(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text("dosse = 10\n")
+    assert main(["sweep", "--spec", str(spec)]) == 2
+    assert "unknown key 'dosse'" in capsys.readouterr().err

@@ -22,7 +22,8 @@ and bounds expansion for any :math:`g_x`. Occupancy drives margination, so
 circulating counts dip while IL-21 is present and recover in rest periods
 (Frederiksen 2008). :math:`F` is the activated (granzyme B+/perforin+)
 fraction of NK and CD8 cells. Outputs: the ADCC potency index
-:math:`(B_{NK}/B_{NK,0})(F/F_0)` and the relative receptor-bearing cell
+:math:`(B_{NK}/B_{NK,0})(F/F_0)`, the expanded pools :math:`T_{NK}` and
+:math:`T_{CD8}` (``nk_total``, ``cd8_total``), and the relative receptor-bearing cell
 number :math:`f = (T_{NK} + T_{CD8}) / (T_{NK,0} + T_{CD8,0})` used by the
 binding stage.
 """
@@ -43,7 +44,11 @@ STATES = (
     StateSpec("effector_fraction", "1", "activated (granzyme B+/perforin+) fraction"),
 )
 
-OUTPUTS = (OutputSpec("adcc_index", "1", "ADCC potency index, 1 at baseline"),)
+OUTPUTS = (
+    OutputSpec("nk_total", "cells/uL", "circulating + marginated NK (expansion)"),
+    OutputSpec("cd8_total", "cells/uL", "circulating + marginated CD8+ T (expansion)"),
+    OutputSpec("adcc_index", "1", "ADCC potency index, 1 at baseline"),
+)
 
 PARAMETERS = (
     ParameterSpec("nk_blood_0", "cells/uL", 0.0, 1e5, "baseline circulating NK cells"),
