@@ -1,7 +1,7 @@
 """il21pk: mechanistic PK/PD of interleukin-21.
 
 dose -> PK -> IL-21R/gamma-c binding -> pSTAT3 -> NK/CD8 expansion -> IFN-gamma,
-integrated with scipy. Time is in hours, amounts in nmol, concentrations in nM.
+integrated by a compiled BDF solver (scipy's solvers as cross-checks). Time is in hours, amounts in nmol, concentrations in nM.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from .solver import OK, integrate_member
 from .stages.dosing import Events
 from .stages.pk import CENTRAL, DEPOT
 
+COUNTS = ("steps", "rhs", "jacobians", "lu", "error_test_failures", "newton_failures")
 METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
 _MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf",
              3: "too many steps (max_steps) in one dosing interval"}
@@ -40,8 +41,8 @@ class Solution:
     t_fail : numpy.ndarray, shape (N,)
         Time [h] at which a member failed (NaN on success).
     counts : dict of str to int
-        Work done by the compiled solver (steps, rhs, jacobians, lu); empty
-        for the scipy methods.
+        Work done by the compiled solver (see :data:`COUNTS`); empty for the
+        scipy methods.
     """
 
     states: np.ndarray
@@ -94,15 +95,14 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
     t_fail = np.full(n_members, np.nan)
     k = np.ascontiguousarray(k, dtype=float)
     if method == "numba-bdf":
-        counts = np.zeros(4, dtype=np.int64)
+        counts = np.zeros(len(COUNTS), dtype=np.int64)
         _solve_batch(kind, k, np.ascontiguousarray(y0, dtype=float), breaks, event_at,
                      events.depot_bolus, events.central_bolus, events.infusion_rate,
                      t_eval, lo, hi, rtol, atol, max_step, max_steps, states, status, t_fail,
                      counts)
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
         return Solution(states, status == OK, messages, t_fail,
-                        dict(zip(("steps", "rhs", "jacobians", "lu"), counts.tolist(),
-                                 strict=True)))
+                        dict(zip(COUNTS, counts.tolist(), strict=True)))
     ok, message, when = _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi,
                                      method, rtol, atol, max_step, max_steps, states)
     return Solution(states, np.full(n_members, ok), [message] * n_members,

@@ -78,11 +78,10 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen, *,
         for stage, lo, hi in ((binding, K_BIND, K_SIG), (signalling, K_SIG, K_CELL),
                               (cells, K_CELL, K_IFN), (ifn, K_IFN, k.shape[0])):
             names += list(zip(stage.KERNEL_PARAMETERS, k[lo:hi], strict=True))
-    names = [(n, v) for n, v in names]
     lines = ["model il21pk_model()"]
     lines.append(_PK_EQUATIONS)
     if model.kind == "full":
-        lines.append(_CHAIN_EQUATIONS.replace("kdeg_r *", "kdeg_r *"))
+        lines.append(_CHAIN_EQUATIONS)
     lines += [f"  {state} = {float(value)!r}" for state, value in zip(model.state_names, y0, strict=True)]
     lines += [f"  {name} = {float(value)!r}" for name, value in names]
     lines.append("  infusion_rate = 0")

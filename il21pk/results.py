@@ -22,8 +22,9 @@ FRAME_COLUMNS = ["time_h", "stage", "variable", "value", "unit"]
 def _labels(values: list[str], n_repeat: int) -> pd.Categorical:
     """Each of `values` repeated `n_repeat` times, as a categorical in first-seen order."""
     categories = list(dict.fromkeys(values))
-    codes = np.repeat([categories.index(v) for v in values], n_repeat)
-    return pd.Categorical.from_codes(codes, categories=categories)
+    codes = np.repeat(np.array([categories.index(v) for v in values], dtype=np.int16), n_repeat)
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories),
+                                     validate=False)
 
 
 def tidy_frame(times: np.ndarray, outputs: dict[str, np.ndarray], model: Model,

@@ -318,6 +318,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                     lu_ok = False
                     current_jac = True
             if not converged:
+                counts[5] += 1
                 h_abs *= 0.5
                 _change_d(d, order, 0.5)
                 n_equal = 0
@@ -331,6 +332,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 error_norm += v * v
             error_norm = np.sqrt(error_norm / n)
             if error_norm > 1.0:
+                counts[4] += 1
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h_abs *= factor
                 _change_d(d, order, factor)

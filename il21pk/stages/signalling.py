@@ -54,8 +54,12 @@ def initial_state(n: int) -> np.ndarray:
 def rhs(y, dy, p, complexes):
     """Write the transit derivatives into `dy`; return pSTAT3 (fraction of max)."""
     ec50, hill, ktr = p[0], p[1], p[2]
-    s = max(complexes, 0.0) ** hill
-    drive = s / (ec50**hill + s)
+    s = max(complexes, 0.0)
+    if hill == 1.0:  # the default; skips two pow() calls per evaluation
+        drive = s / (ec50 + s)
+    else:
+        s = s**hill
+        drive = s / (ec50**hill + s)
     dy[0] = ktr * (drive - y[0])
     dy[1] = ktr * (y[0] - y[1])
     dy[2] = ktr * (y[1] - y[2])
