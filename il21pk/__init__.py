@@ -26,7 +26,9 @@ from .nonmem import regimens_from_nonmem
 from .regimen import Dose, Regimen
 
 # Analysis
+from .data import Dataset, read_csv
 from .dose_response import DoseResponseResult, dose_response
+from .fitting import FitResult, ProfileResult, SubjectFits, fit
 from .nca import nca
 
 # Running
@@ -39,9 +41,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataError",
+    "Dataset",
     "DoseResponseResult",
     "Dose",
     "FitError",
+    "FitResult",
+    "ProfileResult",
+    "SubjectFits",
     "Il21pkError",
     "Model",
     "Parameter",
@@ -53,9 +59,11 @@ __all__ = [
     "SimulationError",
     "SimulationResult",
     "parameter_sets",
+    "read_csv",
     "plotting",
     "regimens_from_nonmem",
     "dose_response",
+    "fit",
     "latin_hypercube",
     "nca",
     "simulate",

@@ -125,6 +125,9 @@ class ParameterSet(Mapping[str, Parameter]):
         except KeyError:
             raise unknown_name_error(key, self._items) from None
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 

@@ -1,0 +1,669 @@
+r"""fit(): maximum-likelihood estimation with multistart, uncertainty and diagnostics.
+
+The free parameters are estimated on a log scale, inside bounds, by
+minimising :math:`-2\log L` with L-BFGS-B; the gradient comes from batched
+central differences (all perturbed parameter sets simulated in one batch).
+Residual error models per observed variable, with :math:`f` the prediction:
+
+- additive: :math:`y = f + \epsilon`, :math:`sd = a`
+- proportional: :math:`sd = b\,f`
+- combined: :math:`sd = \sqrt{a^2 + (b f)^2}`
+- log-normal: :math:`\log y = \log f + \epsilon`, :math:`sd = a` on the log scale
+
+Each observation adds :math:`\log(2\pi\,sd^2) + (y - f)^2/sd^2` to
+:math:`-2\log L` (on the log scale for log-normal), and each BLQ observation
+adds :math:`-2\log\Phi((LLOQ - f)/sd)` (Beal's M3 method).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from scipy.special import log_ndtr
+
+from . import executors
+from .data import Dataset
+from .errors import FitError, ParameterError
+from .model import Model
+from .parameters import ParameterSet, unknown_name_error
+from .regimen import Regimen
+from .simulate import parameter_columns, run_batch, simulate
+
+ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
+_SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("add", "prop"),
+                "lognormal": ("add",)}
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The data, the model and what is estimated; picklable for the executors."""
+
+    model: Model
+    dataset: Dataset
+    params: ParameterSet
+    free: tuple[str, ...]
+    sigma_names: tuple[str, ...]  # estimated error parameters, e.g. "sigma_prop_il21_plasma"
+    fixed_sigma: dict[str, float]
+    error: dict[str, str]
+    lower: np.ndarray  # log bounds of [free..., sigmas...]
+    upper: np.ndarray
+    options: dict = field(default_factory=dict)
+    fd_step: float = 1e-4
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.free + self.sigma_names
+
+    # -- predictions ---------------------------------------------------------------
+    def predict(self, theta: np.ndarray) -> np.ndarray:
+        """Predictions (M, n_obs) for M rows of natural-scale free parameters; NaN on failure."""
+        obs = self.dataset.observations
+        out = np.full((theta.shape[0], len(obs)), np.nan)
+        base = parameter_columns(self.model, self.params)
+        cov = self.dataset.covariates.set_index("subject")
+        for subject, regimen in self.dataset.regimens.items():
+            rows = np.flatnonzero(obs["subject"].to_numpy() == subject)
+            if rows.size == 0:
+                continue
+            columns = dict(base)
+            for name in cov.columns:
+                columns[name] = np.atleast_1d(float(cov.loc[subject, name]))
+            for j, name in enumerate(self.free):
+                columns[name] = theta[:, j]
+            times = obs["time_h"].to_numpy()[rows]
+            grid = np.union1d([0.0], times)
+            batch = run_batch(self.model, regimen, columns, t_eval=grid, t_end=float(grid[-1]),
+                              **self.options)
+            where = np.searchsorted(grid, times)
+            for var in np.unique(obs["variable"].to_numpy()[rows]):
+                pick = obs["variable"].to_numpy()[rows] == var
+                out[:, rows[pick]] = batch.outputs[var][:, where[pick]]
+            out[~batch.success, :] = np.nan
+        return out
+
+    def sigmas(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Error parameters (M,) by name: estimated ones from `x`, fixed ones broadcast."""
+        k = len(self.free)
+        out = {name: np.exp(x[:, k + i]) for i, name in enumerate(self.sigma_names)}
+        for name, value in self.fixed_sigma.items():
+            out[name] = np.full(x.shape[0], value)
+        return out
+
+    def terms(self, pred: np.ndarray, x: np.ndarray):
+        """Per-observation -2 log L contributions, residuals and sds, each (M, n_obs)."""
+        obs = self.dataset.observations
+        y = obs["value"].to_numpy()
+        blq = obs["blq"].to_numpy()
+        sig = self.sigmas(x)
+        contrib = np.empty_like(pred)
+        resid = np.empty_like(pred)
+        sd = np.empty_like(pred)
+        for var, kind in self.error.items():
+            cols = obs["variable"].to_numpy() == var
+            f = pred[:, cols]
+            a = sig.get(f"sigma_add_{var}", np.zeros(len(pred)))[:, None]
+            b = sig.get(f"sigma_prop_{var}", np.zeros(len(pred)))[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if kind == "lognormal":
+                    r = np.log(y[cols]) - np.log(f)
+                    s = np.broadcast_to(a, f.shape)
+                else:
+                    r = y[cols] - f
+                    s = np.sqrt(a * a + (b * f) ** 2)
+                normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2
+                censored = -2.0 * log_ndtr(-r / s)  # (LLOQ - f)/sd with y = LLOQ
+            contrib[:, cols] = np.where(blq[cols], censored, normal)
+            resid[:, cols] = r
+            sd[:, cols] = s
+        return contrib, resid, sd
+
+    def objective(self, x: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
+        """-2 log L for M rows of log-scale parameters (inf where simulation fails)."""
+        if pred is None:
+            pred = self.predict(np.exp(x[:, : len(self.free)]))
+        contrib = self.terms(pred, x)[0]
+        value = contrib.sum(axis=1)
+        return np.where(np.isfinite(value), value, np.inf)
+
+    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """-2 log L and its central-difference gradient, all points in one batch."""
+        p, n = len(self.free), x.shape[0]
+        h = self.fd_step
+        steps = np.vstack([np.zeros(n), h * np.eye(n), -h * np.eye(n)])
+        points = x[None, :] + steps
+        # only points that move a model parameter need a simulation
+        moving = np.flatnonzero(np.any(steps[:, :p] != 0, axis=1))
+        pred = np.repeat(self.predict(np.exp(points[[0], :p])), points.shape[0], axis=0)
+        if moving.size:
+            pred[moving] = self.predict(np.exp(points[moving, :p]))
+        values = self.objective(points, pred)
+        if not np.isfinite(values[0]):
+            return np.inf, np.zeros(n)
+        grad = (values[1:n + 1] - values[n + 1:]) / (2 * h)
+        return float(values[0]), np.where(np.isfinite(grad), grad, 0.0)
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        """Central-difference Hessian of -2 log L on the log scale (one batch)."""
+        n = x.shape[0]
+        h = 10 * self.fd_step
+        stencil = [np.zeros(n)]
+        for i in range(n):
+            for sign in (1, -1):
+                e = np.zeros(n)
+                e[i] = sign * h
+                stencil.append(e)
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+        for i, j in pairs:
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                e = np.zeros(n)
+                e[i], e[j] = si * h, sj * h
+                stencil.append(e)
+        points = x[None, :] + np.array(stencil)
+        f = self.objective(points)
+        hess = np.empty((n, n))
+        for i in range(n):
+            hess[i, i] = (f[1 + 2 * i] - 2 * f[0] + f[2 + 2 * i]) / h**2
+        base = 1 + 2 * n
+        for k, (i, j) in enumerate(pairs):
+            pp, pm, mp, mm = f[base + 4 * k: base + 4 * k + 4]
+            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h * h)
+        return hess
+
+
+def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
+    """One local optimisation (run in a worker); `fixed` indices stay at x0."""
+    problem, x0, fixed = task
+    free_idx = [i for i in range(x0.shape[0]) if i not in set(fixed)]
+    calls = [0]
+
+    def fun(z):
+        x = x0.copy()
+        x[free_idx] = z
+        calls[0] += 1
+        value, grad = problem.value_and_gradient(x)
+        if not np.isfinite(value):
+            # a finite wall makes the line search step back instead of stopping
+            return FAILED_OBJECTIVE, np.zeros(len(free_idx))
+        return value, grad[free_idx]
+
+    bounds = list(zip(problem.lower[free_idx], problem.upper[free_idx], strict=True))
+    if not free_idx:
+        return {"x": x0, "objective": float(problem.objective(x0[None, :])[0]), "success": True,
+                "message": "nothing to estimate", "nfev": 1}
+    res = optimize.minimize(fun, x0[free_idx], jac=True, method="L-BFGS-B", bounds=bounds,
+                            options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-6})
+    x = x0.copy()
+    x[free_idx] = res.x
+    value = float(res.fun) if res.fun < FAILED_OBJECTIVE else np.inf
+    return {"x": x, "objective": value, "success": bool(res.success and np.isfinite(value)),
+            "message": str(res.message), "nfev": calls[0]}
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """A likelihood profile of one parameter.
+
+    Attributes
+    ----------
+    name : str
+    frame : pandas.DataFrame
+        value, objective (-2 log L), delta (vs the optimum), success.
+    ci_low, ci_high : float
+        Profile-likelihood confidence limits (NaN where the profile does not
+        cross the threshold within the explored range).
+    label : str
+        ``"identifiable"``, ``"practically non-identifiable"`` or
+        ``"structurally non-identifiable"`` (flat profile).
+    threshold : float
+        The chi-square cut-off on delta.
+    """
+
+    name: str
+    frame: pd.DataFrame
+    ci_low: float
+    ci_high: float
+    label: str
+    threshold: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The profile points with the parameter name."""
+        return self.frame.assign(name=self.name)
+
+
+#: Objective reported to the optimiser where the model cannot be simulated.
+FAILED_OBJECTIVE = 1e12
+
+#: A profile whose -2 log L varies less than this over the whole range is flat.
+FLAT_TOLERANCE = 1e-2
+
+
+class FitResult:
+    """The result of :func:`fit`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per estimated quantity: name, initial, estimate, stderr,
+        ci_low, ci_high (Wald, on the log scale), unit, fixed, source.
+    residuals : pandas.DataFrame
+        subject, time_h, variable, observed, predicted, residual,
+        weighted_residual (NaN for BLQ rows), blq, unit.
+    parameters : ParameterSet
+        The input set with the estimates.
+    objective : float
+        -2 log L at the estimate.
+    aic, bic : float
+    success : bool
+    message : str
+    nfev : int
+        Objective evaluations (each a batch of simulations) over all starts.
+    starts : pandas.DataFrame
+        start, objective, success per multistart run.
+    covariance, correlation : pandas.DataFrame
+        Of the log-scale estimates, from the observed Fisher information.
+    """
+
+    def __init__(self, problem: _Problem, best: dict, starts: pd.DataFrame, x0: np.ndarray):
+        self._problem = problem
+        self._x = best["x"]
+        self.objective = best["objective"]
+        self.success = best["success"]
+        self.message = best["message"]
+        self.nfev = int(starts["nfev"].sum())
+        self.starts = starts
+        n_obs = len(problem.dataset)
+        k = len(problem.names)
+        self.aic = self.objective + 2 * k
+        self.bic = self.objective + k * np.log(n_obs)
+        names = list(problem.names)
+        try:
+            hess = problem.hessian(self._x)
+            cov = 2.0 * np.linalg.inv(hess)
+            if np.any(np.diag(cov) <= 0) or not np.all(np.isfinite(cov)):
+                raise np.linalg.LinAlgError("not positive definite")
+        except np.linalg.LinAlgError:
+            cov = np.full((k, k), np.nan)
+            self.message += "; the Fisher information is singular (see fit.profile)"
+        self.covariance = pd.DataFrame(cov, index=names, columns=names)
+        sd = np.sqrt(np.diag(cov))
+        self.correlation = pd.DataFrame(cov / np.outer(sd, sd), index=names, columns=names)
+        estimate = np.exp(self._x)
+        z = stats.norm.ppf(0.975)
+        units, sources = [], []
+        for name in names:
+            if name in problem.params:
+                units.append(problem.params[name].unit)
+                sources.append(problem.params[name].source)
+            else:
+                var = name.split("_", 2)[2]
+                prop = name.startswith("sigma_prop") or problem.error[var] == "lognormal"
+                units.append("1" if prop else
+                             {v.name: v.unit for v in problem.model.variables}[var])
+                sources.append("estimated residual error")
+        self.table = pd.DataFrame({
+            "name": names, "initial": np.exp(x0), "estimate": estimate,
+            "stderr": estimate * sd, "ci_low": np.exp(self._x - z * sd),
+            "ci_high": np.exp(self._x + z * sd), "unit": units, "fixed": False,
+            "source": sources})
+        pred = problem.predict(estimate[None, : len(problem.free)])
+        _, resid, sdev = problem.terms(pred, self._x[None, :])
+        obs = problem.dataset.observations
+        model_units = {v.name: v.unit for v in problem.model.variables}
+        self.residuals = pd.DataFrame({
+            "subject": obs["subject"].to_numpy(), "time_h": obs["time_h"].to_numpy(),
+            "variable": obs["variable"].to_numpy(), "observed": obs["value"].to_numpy(),
+            "predicted": pred[0], "residual": obs["value"].to_numpy() - pred[0],
+            "weighted_residual": np.where(obs["blq"].to_numpy(), np.nan, resid[0] / sdev[0]),
+            "blq": obs["blq"].to_numpy(),
+            "unit": [model_units[v] for v in obs["variable"]]})
+        fitted = dict(zip(problem.free, estimate[: len(problem.free)], strict=True))
+        self.parameters = problem.params.with_values(
+            fitted, source=f"fit: -2LL {self.objective:.4g}, n={n_obs}") if fitted else \
+            problem.params
+
+    def __repr__(self) -> str:
+        return (f"FitResult({len(self._problem.names)} estimated, -2LL={self.objective:.6g}, "
+                f"success={self.success})")
+
+    def sigma(self) -> dict[str, float]:
+        """Residual error parameters, estimated and fixed."""
+        return {k: float(v[0]) for k, v in self._problem.sigmas(self._x[None, :]).items()}
+
+    def predict(self, regimen: Regimen, *, t_end: float, **kwargs):
+        """Simulate a regimen with the fitted parameters (a SimulationResult)."""
+        return simulate(self._problem.model, regimen, self.parameters, t_end=t_end, **kwargs)
+
+    # -- uncertainty ------------------------------------------------------------------
+    def profile(self, name: str, *, n_points: int = 13, span: float = 10.0,
+                level: float = 0.95) -> ProfileResult:
+        """Profile likelihood of one estimated quantity over estimate /span .. x span.
+
+        At each grid value the other quantities are re-optimised (warm-started
+        from the neighbouring point).
+        """
+        names = list(self._problem.names)
+        if name not in names:
+            raise unknown_name_error(name, names, what="estimated parameter")
+        i = names.index(name)
+        lo = max(self._x[i] - np.log(span), self._problem.lower[i])
+        hi = min(self._x[i] + np.log(span), self._problem.upper[i])
+        half = n_points // 2
+        left = np.linspace(self._x[i], lo, half + 1)[1:]
+        right = np.linspace(self._x[i], hi, half + 1)[1:]
+        rows = [(self._x[i], self.objective, True)]
+        for side in (left, right):
+            x = self._x.copy()
+            for value in side:
+                x[i] = value
+                res = _local_fit((self._problem, x, [i]))
+                x = res["x"]
+                rows.append((value, res["objective"], res["success"]))
+        frame = pd.DataFrame(rows, columns=["log_value", "objective", "success"])
+        frame = frame.sort_values("log_value", ignore_index=True)
+        frame.insert(0, "value", np.exp(frame.pop("log_value")))
+        frame["delta"] = frame["objective"] - self.objective
+        threshold = float(stats.chi2.ppf(level, 1))
+        ci = []
+        for part in (frame[frame["value"] <= np.exp(self._x[i])].iloc[::-1],
+                     frame[frame["value"] >= np.exp(self._x[i])]):
+            crossing = np.flatnonzero(part["delta"].to_numpy() > threshold)
+            if crossing.size == 0:
+                ci.append(np.nan)
+                continue
+            j = crossing[0]
+            d0, d1 = part["delta"].iloc[j - 1], part["delta"].iloc[j]
+            v0, v1 = np.log(part["value"].iloc[j - 1]), np.log(part["value"].iloc[j])
+            ci.append(float(np.exp(v0 + (threshold - d0) / (d1 - d0) * (v1 - v0))))
+        if frame["delta"].abs().max() < FLAT_TOLERANCE:
+            label = "structurally non-identifiable"
+        elif np.isfinite(ci).all():
+            label = "identifiable"
+        else:
+            label = "practically non-identifiable"
+        return ProfileResult(name, frame, ci[0], ci[1], label, threshold)
+
+    def identifiability(self, **kwargs) -> pd.DataFrame:
+        """Profile every estimated quantity: name, estimate, ci_low, ci_high, label."""
+        rows = []
+        for name, est in zip(self.table["name"], self.table["estimate"], strict=True):
+            prof = self.profile(name, **kwargs)
+            rows.append((name, est, prof.ci_low, prof.ci_high, prof.label))
+        return pd.DataFrame(rows, columns=["name", "estimate", "ci_low", "ci_high", "label"])
+
+    def mcmc(self, n_steps: int = 1000, *, n_walkers: int | None = None, burn: int = 200,
+             seed=None) -> pd.DataFrame:
+        """Posterior samples with emcee (flat priors on the log scale within the bounds).
+
+        Returns a tidy frame: step, walker, name, value (natural scale).
+        """
+        import emcee
+
+        problem = self._problem
+        n = self._x.shape[0]
+        walkers = n_walkers or max(2 * n + 2, 8)
+        rng = np.random.default_rng(seed)
+        spread = np.sqrt(np.clip(np.diag(self.covariance.to_numpy()), 1e-8, 1.0))
+        spread = np.where(np.isfinite(spread), spread, 0.1)
+        start = self._x + 0.1 * spread * rng.standard_normal((walkers, n))
+        start = np.clip(start, problem.lower + 1e-9, problem.upper - 1e-9)
+
+        def log_prob(x):
+            inside = np.all((x >= problem.lower) & (x <= problem.upper), axis=1)
+            out = np.full(x.shape[0], -np.inf)
+            if inside.any():
+                out[inside] = -0.5 * problem.objective(x[inside])
+            return out
+
+        sampler = emcee.EnsembleSampler(walkers, n, log_prob, vectorize=True)
+        sampler.random_state = np.random.RandomState(rng.integers(2**32 - 1)).get_state()
+        sampler.run_mcmc(start, n_steps, progress=False)
+        chain = np.exp(sampler.get_chain(discard=burn))  # (steps, walkers, n)
+        steps, nw, _ = chain.shape
+        return pd.DataFrame({
+            "step": np.repeat(np.arange(burn, burn + steps), nw * n),
+            "walker": np.tile(np.repeat(np.arange(nw), n), steps),
+            "name": np.tile(list(problem.names), steps * nw),
+            "value": chain.ravel()})
+
+    def report(self) -> str:
+        """A plain-text report: fit statistics, estimates, correlations."""
+        lines = ["[[Fit statistics]]",
+                 f"    # observations     = {len(self._problem.dataset)}",
+                 f"    # estimated        = {len(self._problem.names)}",
+                 f"    -2 log-likelihood  = {self.objective:.6g}",
+                 f"    AIC                = {self.aic:.6g}",
+                 f"    BIC                = {self.bic:.6g}",
+                 f"    objective calls    = {self.nfev} over {len(self.starts)} start(s)",
+                 f"    success            = {self.success} ({self.message})",
+                 "[[Parameters]] (estimate +/- SE, 95% CI)"]
+        for r in self.table.itertuples():
+            lines.append(f"    {r.name:24s} = {r.estimate:.5g} +/- {r.stderr:.3g} [{r.unit}]  "
+                         f"({r.ci_low:.4g}, {r.ci_high:.4g})  initial {r.initial:.4g}")
+        lines.append("[[Correlations]] (|r| > 0.3)")
+        corr = self.correlation.to_numpy()
+        names = list(self._problem.names)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                if abs(corr[i, j]) > 0.3:
+                    lines.append(f"    C({names[i]}, {names[j]}) = {corr[i, j]:+.3f}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SubjectFits:
+    """Per-subject fits from ``fit(..., by_subject=True)``.
+
+    Attributes
+    ----------
+    results : dict
+        subject -> FitResult.
+    """
+
+    results: dict
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """All parameter tables, with a leading ``subject`` column."""
+        return pd.concat([r.table.assign(subject=s) for s, r in self.results.items()],
+                         ignore_index=True)[["subject", *TABLE_COLUMNS]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Same as :attr:`table`."""
+        return self.table
+
+
+TABLE_COLUMNS = ["name", "initial", "estimate", "stderr", "ci_low", "ci_high", "unit", "fixed",
+                 "source"]
+
+
+def _error_setup(error_model, sigma, variables, model):
+    kinds = {v: error_model for v in variables} if isinstance(error_model, str) \
+        else dict(error_model)
+    for var in variables:
+        if var not in kinds:
+            raise ParameterError(f"error_model gives no model for observed variable {var!r}")
+    for var, kind in kinds.items():
+        if var not in variables:
+            raise ParameterError(f"error_model names {var!r}, which is not observed; observed: "
+                                 f"{variables}")
+        if kind not in ERROR_MODELS:
+            raise ParameterError(f"error model for {var!r} must be one of {list(ERROR_MODELS)}; "
+                                 f"got {kind!r}")
+    fixed = {}
+    for name, value in (sigma or {}).items():
+        parts = name.split("_", 2)
+        if len(parts) != 3 or parts[0] != "sigma" or parts[2] not in kinds or \
+                parts[1] not in _SIGMA_PARTS[kinds[parts[2]]]:
+            allowed = [f"sigma_{p}_{v}" for v, k in kinds.items() for p in _SIGMA_PARTS[k]]
+            raise ParameterError(f"unknown residual error parameter {name!r}; allowed: {allowed}")
+        if not (isinstance(value, (int, float)) and value > 0 and np.isfinite(value)):
+            raise ParameterError(f"{name} must be a number > 0; got {value!r}")
+        fixed[name] = float(value)
+    estimated = tuple(f"sigma_{p}_{v}" for v, k in kinds.items() for p in _SIGMA_PARTS[k]
+                      if f"sigma_{p}_{v}" not in fixed)
+    return kinds, fixed, estimated
+
+
+def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[str],
+        error_model: str | Mapping[str, str] = "proportional",
+        sigma: Mapping[str, float] | None = None,
+        bounds: Mapping[str, tuple[float, float]] | None = None, n_starts: int = 1,
+        seed=None, executor=None, by_subject: bool = False, rtol: float = 1e-8,
+        atol: float = 1e-12, method: str = "numba-bdf",
+        fd_step: float = 1e-4) -> FitResult | SubjectFits:
+    """Estimate parameters by maximum likelihood.
+
+    Parameters
+    ----------
+    model : Model
+        ``Model()``, ``Model.pk_only()`` or ``Model.in_vitro()``.
+    dataset : Dataset
+        Observations, regimens and covariates (see :class:`il21pk.Dataset`).
+    params : ParameterSet
+        Starting values of `free` and values of everything else (fixed).
+    free : sequence of str
+        Parameters to estimate (log scale).
+    error_model : str or mapping, optional
+        One of ``additive, proportional, combined, lognormal`` for every
+        observed variable, or ``{variable: kind}``. Default proportional.
+    sigma : mapping, optional
+        Fixed residual error parameters, e.g. ``{"sigma_prop_il21_plasma":
+        0.1}``; the others are estimated.
+    bounds : mapping, optional
+        ``{name: (low, high)}`` for free parameters and error parameters;
+        default value / 100 .. value x 100 within the hard bounds.
+    n_starts : int, optional
+        Multistart: the first start is `params`, the others Latin hypercube
+        points in the bounds; starts that fail to simulate are redrawn.
+    seed : int or numpy.random.Generator, optional
+    executor : optional
+        Where the starts run (see :func:`il21pk.sweep`).
+    by_subject : bool, optional
+        Fit each subject on its own (returns :class:`SubjectFits`).
+    rtol, atol, method : optional
+        Solver settings (tighter than for simulation: gradients are differences).
+    fd_step : float, optional
+        Central-difference step on the log scale.
+
+    Returns
+    -------
+    FitResult or SubjectFits
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"`dataset` must be an il21pk Dataset; got {type(dataset).__name__}")
+    if not isinstance(params, ParameterSet):
+        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
+    free = tuple([free] if isinstance(free, str) else free)
+    for name in free:
+        if name not in params:
+            raise unknown_name_error(name, params)
+        if params[name].value <= 0:
+            raise ParameterError(f"free parameter {name!r} is estimated on a log scale and must "
+                                 f"start > 0; got {params[name].value:g}")
+    if len(set(free)) != len(free):
+        raise ParameterError(f"free lists a parameter twice: {list(free)}")
+    if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
+        raise ValueError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
+    executors.check(executor)
+    if by_subject:
+        return SubjectFits({s: fit(model, dataset.subset([s]), params, free=free,
+                                   error_model=error_model, sigma=sigma, bounds=bounds,
+                                   n_starts=n_starts, seed=seed, executor=executor, rtol=rtol,
+                                   atol=atol, method=method, fd_step=fd_step)
+                            for s in dataset.subjects})
+    kinds, fixed, estimated = _error_setup(error_model, sigma, dataset.variables, model)
+    x0, lower, upper = [], [], []
+    bounds = dict(bounds or {})
+    for name in free + estimated:
+        if name in params:
+            p = params[name]
+            start = p.value
+            low, high = bounds.pop(name, (max(start / 100, p.lower), min(start * 100, p.upper)))
+            if low <= 0:
+                low = start / 100
+        else:
+            start = 0.1 if "prop" in name or kinds[name.split("_", 2)[2]] == "lognormal" else \
+                max(0.1 * float(np.nanmedian(np.abs(dataset.observations.loc[
+                    dataset.observations["variable"] == name.split("_", 2)[2], "value"]))),
+                    1e-12)
+            low, high = bounds.pop(name, (start / 1000, start * 1000))
+        if not (0 < low <= start <= high):
+            raise ParameterError(f"bounds for {name!r} must satisfy 0 < low <= start <= high; "
+                                 f"got ({low:g}, {high:g}) with start {start:g}")
+        x0.append(np.log(start))
+        lower.append(np.log(low))
+        upper.append(np.log(high))
+    if bounds:
+        raise unknown_name_error(next(iter(bounds)), free + estimated, what="estimated parameter")
+    problem = _Problem(model, dataset, params, free, estimated, fixed, kinds,
+                       np.array(lower), np.array(upper),
+                       {"rtol": rtol, "atol": atol, "method": method}, fd_step)
+    x0 = _initial_sigma(problem, np.array(x0))
+    starts = _starting_points(problem, x0, n_starts, np.random.default_rng(seed))
+    results = list(executors.ordered_map(_local_fit, [(problem, s, []) for s in starts],
+                                         executor))
+    table = pd.DataFrame({"start": range(len(results)),
+                          "objective": [r["objective"] for r in results],
+                          "success": [r["success"] for r in results],
+                          "nfev": [r["nfev"] for r in results]})
+    best = min(results, key=lambda r: r["objective"])
+    if not np.isfinite(best["objective"]):
+        raise FitError("no start could be simulated to a finite likelihood; check the data, "
+                       "the bounds and the parameter values")
+    return FitResult(problem, best, table, x0)
+
+
+def _initial_sigma(problem: _Problem, x0: np.ndarray) -> np.ndarray:
+    """Start error parameters at the residual spread of the starting predictions.
+
+    A residual error far from the truth makes the first optimiser steps
+    wander (the likelihood is then dominated by a few residuals).
+    """
+    pred = problem.predict(np.exp(x0[None, : len(problem.free)]))[0]
+    obs = problem.dataset.observations
+    x = x0.copy()
+    for i, name in enumerate(problem.sigma_names):
+        part, var = name.split("_", 2)[1:]
+        rows = (obs["variable"].to_numpy() == var) & ~obs["blq"].to_numpy()
+        y, f = obs["value"].to_numpy()[rows], pred[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if problem.error[var] == "lognormal":
+                r = np.log(y) - np.log(f)
+            elif part == "prop":
+                r = (y - f) / f
+            else:
+                r = y - f
+        r = r[np.isfinite(r)]
+        if r.size:
+            share = 0.5 if problem.error[var] == "combined" else 1.0
+            value = share * float(np.sqrt(np.mean(r * r)))
+            k = len(problem.free) + i
+            x[k] = np.clip(np.log(max(value, 1e-12)), problem.lower[k], problem.upper[k])
+    return x
+
+
+def _starting_points(problem: _Problem, x0: np.ndarray, n_starts: int,
+                     rng: np.random.Generator) -> list[np.ndarray]:
+    """x0, then Latin hypercube points in the log bounds; unsimulable points are redrawn."""
+    points = [x0]
+    if n_starts > 1:
+        from scipy.stats import qmc
+
+        for _ in range(20):
+            need = n_starts - len(points)
+            if need == 0:
+                break
+            u = qmc.LatinHypercube(d=x0.shape[0], rng=rng).random(need)
+            cand = problem.lower + u * (problem.upper - problem.lower)
+            ok = np.isfinite(problem.objective(cand))
+            points.extend(cand[ok])
+        if len(points) < n_starts:
+            raise FitError(f"only {len(points)} of {n_starts} start points could be simulated")
+    return points
