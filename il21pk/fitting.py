@@ -37,6 +37,10 @@ ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
 _SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("add", "prop"),
                 "lognormal": ("add",)}
 _LOG_2PI = float(np.log(2 * np.pi))
+#: Floor for predictions on a log scale and for residual SDs: keeps the
+#: likelihood finite (and the optimiser's line search working) when a trial
+#: parameter set predicts zero.
+TINY = 1e-100
 
 
 @dataclass(frozen=True)
@@ -110,13 +114,13 @@ class _Problem:
             b = sig.get(f"sigma_prop_{var}", np.zeros(len(pred)))[:, None]
             with np.errstate(divide="ignore", invalid="ignore"):
                 if kind == "lognormal":
-                    r = np.log(y[cols]) - np.log(f)
+                    r = np.log(y[cols]) - np.log(np.maximum(f, TINY))
                     s = np.broadcast_to(a, f.shape)
                 else:
                     r = y[cols] - f
-                    s = np.sqrt(a * a + (b * f) ** 2)
+                    s = np.maximum(np.sqrt(a * a + (b * f) ** 2), TINY)
                 normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2
-                censored = -2.0 * log_ndtr(-r / s)  # (LLOQ - f)/sd with y = LLOQ
+                censored = -2.0 * log_ndtr(r / s)  # Phi((LLOQ - f)/sd): y holds LLOQ
             contrib[:, cols] = np.where(blq[cols], censored, normal)
             resid[:, cols] = r
             sd[:, cols] = s
@@ -180,6 +184,9 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
     problem, x0, fixed = task
     free_idx = [i for i in range(x0.shape[0]) if i not in set(fixed)]
     calls = [0]
+    # Scale the objective so that the first L-BFGS-B step moves each log
+    # parameter by at most ~1 (a factor e) instead of jumping to the bounds.
+    scale = [1.0]
 
     def fun(z):
         x = x0.copy()
@@ -189,17 +196,31 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
         if not np.isfinite(value):
             # a finite wall makes the line search step back instead of stopping
             return FAILED_OBJECTIVE, np.zeros(len(free_idx))
-        return value, grad[free_idx]
+        return value / scale[0], grad[free_idx] / scale[0]
 
     bounds = list(zip(problem.lower[free_idx], problem.upper[free_idx], strict=True))
     if not free_idx:
         return {"x": x0, "objective": float(problem.objective(x0[None, :])[0]), "success": True,
                 "message": "nothing to estimate", "nfev": 1}
-    res = optimize.minimize(fun, x0[free_idx], jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-6})
+    # L-BFGS-B can stop early when a badly scaled first step forces a long
+    # backtrack; restarting it (fresh curvature memory, new scale) until the
+    # objective stops improving makes the local search reliable.
+    z = x0[free_idx]
+    best = np.inf
+    for _ in range(MAX_RESTARTS):
+        scale[0] = 1.0
+        _, g0 = fun(z)
+        scale[0] = max(10.0 * float(np.max(np.abs(g0))), 1.0)
+        res = optimize.minimize(fun, z, jac=True, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        z = res.x
+        improvement = best - res.fun * scale[0]
+        best = min(best, res.fun * scale[0])
+        if improvement < 1e-6 * max(1.0, abs(best)):
+            break
     x = x0.copy()
-    x[free_idx] = res.x
-    value = float(res.fun) if res.fun < FAILED_OBJECTIVE else np.inf
+    x[free_idx] = z
+    value = best if best < FAILED_OBJECTIVE else np.inf
     return {"x": x, "objective": value, "success": bool(res.success and np.isfinite(value)),
             "message": str(res.message), "nfev": calls[0]}
 
@@ -234,6 +255,9 @@ class ProfileResult:
         """The profile points with the parameter name."""
         return self.frame.assign(name=self.name)
 
+
+#: Most L-BFGS-B restarts in one local search.
+MAX_RESTARTS = 10
 
 #: Objective reported to the optimiser where the model cannot be simulated.
 FAILED_OBJECTIVE = 1e12
