@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from . import parameter_sets
+from .data import read_csv
 from .dose_response import dose_response
+from .fitting import fit
 from .errors import Il21pkError
 from .model import Model
 from .nca import nca
@@ -202,6 +204,51 @@ def _cmd_nca(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{flag} takes name=value; got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    units = _pairs(args.units, "--units")
+    if args.nonmem:
+        data = read_csv(args.data, nonmem=True, units=units)
+    else:
+        data = read_csv(args.data, regimen=_regimen(args), units=units,
+                        **_pairs(args.columns, "--columns"))
+    model = Model.pk_only() if args.model == "pk" else Model()
+    errors = _pairs(args.error, "--error") if any("=" in e for e in args.error) else \
+        (args.error[0] if args.error else "proportional")
+    result = fit(model, data, _params(args), free=args.free, error_model=errors,
+                 n_starts=args.n_starts, seed=args.seed, executor=args.executor)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out / "fit_table.csv", index=False)
+    result.residuals.to_csv(out / "fit_residuals.csv", index=False)
+    (out / "fit_report.txt").write_text(result.report() + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plotting
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8), layout="constrained")
+    plotting.goodness_of_fit(result, "observed_vs_predicted", ax=axes[0, 0], log=True)
+    plotting.goodness_of_fit(result, "wres_vs_time", ax=axes[0, 1])
+    plotting.goodness_of_fit(result, "wres_vs_predicted", ax=axes[1, 0])
+    plotting.vpc(result, data.variables[0], n=100, seed=args.seed, ax=axes[1, 1])
+    fig.savefig(out / "fit_diagnostics.png", dpi=110)
+    print(result.report())
+    print(f"wrote {out}/fit_table.csv, fit_residuals.csv, fit_report.txt, fit_diagnostics.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``il21pk`` argument parser."""
     parser = argparse.ArgumentParser(prog="il21pk", description="IL-21 PK/PD model")
@@ -261,6 +308,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
     p.add_argument("--out", default="results", help="directory for the table and figure")
     p.set_defaults(func=_cmd_dose_response)
+
+    p = sub.add_parser("fit", help="fit the model to a CSV of observations")
+    add_params(p)
+    add_regimen(p)
+    p.add_argument("--data", required=True, help="CSV with the observations")
+    p.add_argument("--nonmem", action="store_true",
+                   help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, ...)")
+    p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
+                   help="column mapping for a plain CSV, e.g. time=Time value=Conc "
+                        "variable=il21_plasma subject=ID dose=Dose")
+    p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT",
+                   help="units of the observations, e.g. il21_plasma=ng/mL")
+    p.add_argument("--model", choices=("full", "pk"), default="full")
+    p.add_argument("--free", nargs="+", required=True, help="parameters to estimate")
+    p.add_argument("--error", nargs="*", default=["proportional"],
+                   help="one error model for all, or VARIABLE=MODEL pairs")
+    p.add_argument("--n-starts", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
+    p.add_argument("--out", default="results/fit", help="directory for tables and plots")
+    p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("nca", help="non-compartmental analysis of a CSV/parquet of curves")
     p.add_argument("--data", required=True, help="CSV or parquet with the curves")

@@ -187,10 +187,9 @@ class Dataset:
                               .to_numpy()[is_obs], "lloq": lloq}, index=np.flatnonzero(is_obs))
         if "BLQ" in upper:
             flagged = df[upper["BLQ"]].to_numpy()[is_obs] == 1
+            # a flagged row without LLOQ uses its DV as the limit
             frame.loc[flagged & frame["lloq"].isna(), "lloq"] = frame["value"]
-            frame.loc[flagged, "value"] = np.where(np.isnan(frame.loc[flagged, "value"]),
-                                                   frame.loc[flagged, "lloq"],
-                                                   frame.loc[flagged, "value"])
+            frame["flag"] = flagged
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col="DV", time_col="TIME")
         from .nonmem import regimens_from_nonmem
 
@@ -241,7 +240,8 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
     for i in np.flatnonzero(same & (np.diff(t) < 0)):
         raise DataError(f"row {frame.index[i + 1]}: column {time_col!r} decreases within "
                         f"subject {subjects[i + 1]!r} ({t[i]:g} -> {t[i + 1]:g}); sort the data")
-    blq = missing_value | (np.isfinite(lloq) & (value < lloq))
+    flagged = frame["flag"].to_numpy(dtype=bool) if "flag" in frame else False
+    blq = flagged | missing_value | (np.isfinite(lloq) & (value < lloq))
     value = np.where(blq, lloq, value)
     out = pd.DataFrame({"subject": subjects, "time_h": time_to_hours(t, time_unit),
                         "variable": frame["variable"].to_numpy(), "value": value,

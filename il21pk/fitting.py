@@ -58,6 +58,7 @@ class _Problem:
     upper: np.ndarray
     options: dict = field(default_factory=dict)
     fd_step: float = 1e-4
+    gradient: str = "central"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -129,26 +130,31 @@ class _Problem:
     def objective(self, x: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
         """-2 log L for M rows of log-scale parameters (inf where simulation fails)."""
         if pred is None:
-            pred = self.predict(np.exp(x[:, : len(self.free)]))
+            # rows that differ only in error parameters share one simulation
+            theta, inverse = np.unique(x[:, : len(self.free)], axis=0, return_inverse=True)
+            pred = self.predict(np.exp(theta))[inverse.ravel()]
         contrib = self.terms(pred, x)[0]
         value = contrib.sum(axis=1)
         return np.where(np.isfinite(value), value, np.inf)
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """-2 log L and its central-difference gradient, all points in one batch."""
-        p, n = len(self.free), x.shape[0]
+        """-2 log L and its finite-difference gradient, all points in one batch.
+
+        Central differences by default; forward differences (half the
+        simulations) when ``gradient="forward"`` was asked for.
+        """
+        n = x.shape[0]
         h = self.fd_step
-        steps = np.vstack([np.zeros(n), h * np.eye(n), -h * np.eye(n)])
-        points = x[None, :] + steps
-        # only points that move a model parameter need a simulation
-        moving = np.flatnonzero(np.any(steps[:, :p] != 0, axis=1))
-        pred = np.repeat(self.predict(np.exp(points[[0], :p])), points.shape[0], axis=0)
-        if moving.size:
-            pred[moving] = self.predict(np.exp(points[moving, :p]))
-        values = self.objective(points, pred)
+        sides = (h * np.eye(n),) if self.gradient == "forward" else (h * np.eye(n),
+                                                                       -h * np.eye(n))
+        points = x[None, :] + np.vstack([np.zeros(n), *sides])
+        values = self.objective(points)
         if not np.isfinite(values[0]):
             return np.inf, np.zeros(n)
-        grad = (values[1:n + 1] - values[n + 1:]) / (2 * h)
+        if self.gradient == "forward":
+            grad = (values[1:] - values[0]) / h
+        else:
+            grad = (values[1:n + 1] - values[n + 1:]) / (2 * h)
         return float(values[0]), np.where(np.isfinite(grad), grad, 0.0)
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
@@ -207,6 +213,7 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
     # objective stops improving makes the local search reliable.
     z = x0[free_idx]
     best = np.inf
+    stationary = False
     for _ in range(MAX_RESTARTS):
         scale[0] = 1.0
         _, g0 = fun(z)
@@ -217,11 +224,13 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
         improvement = best - res.fun * scale[0]
         best = min(best, res.fun * scale[0])
         if improvement < 1e-6 * max(1.0, abs(best)):
+            stationary = True  # a fresh restart found nothing better: a local optimum
             break
     x = x0.copy()
     x[free_idx] = z
     value = best if best < FAILED_OBJECTIVE else np.inf
-    return {"x": x, "objective": value, "success": bool(res.success and np.isfinite(value)),
+    return {"x": x, "objective": value,
+            "success": bool((res.success or stationary) and np.isfinite(value)),
             "message": str(res.message), "nfev": calls[0]}
 
 
@@ -358,9 +367,51 @@ class FitResult:
         """Residual error parameters, estimated and fixed."""
         return {k: float(v[0]) for k, v in self._problem.sigmas(self._x[None, :]).items()}
 
-    def predict(self, regimen: Regimen, *, t_end: float, **kwargs):
-        """Simulate a regimen with the fitted parameters (a SimulationResult)."""
-        return simulate(self._problem.model, regimen, self.parameters, t_end=t_end, **kwargs)
+    def predict(self, regimen: Regimen | None = None, *, t_end: float, subject=None,
+                **kwargs):
+        """Simulate with the fitted parameters (a SimulationResult).
+
+        Give a `regimen`, or a `subject` of the data to use its regimen and
+        covariates (body weight).
+        """
+        params = self.parameters
+        if subject is not None:
+            data = self._problem.dataset
+            if subject not in data.regimens:
+                raise ValueError(f"subject must be one of {data.subjects}; got {subject!r}")
+            regimen = data.regimens[subject] if regimen is None else regimen
+            row = data.covariates.set_index("subject").loc[subject]
+            if len(row):
+                params = params.with_values(row.to_dict(), source="covariate")
+        if regimen is None:
+            raise ValueError("give a `regimen` or a `subject`")
+        return simulate(self._problem.model, regimen, params, t_end=t_end, **kwargs)
+
+    def simulate_observations(self, n: int = 200, *, seed=None) -> pd.DataFrame:
+        """Replicates of the data set for a visual predictive check.
+
+        Parameters are drawn from the estimate's covariance (log scale) and
+        residual errors from the error models; BLQ handling is not applied.
+        Returns replicate, subject, time_h, variable, value.
+        """
+        rng = np.random.default_rng(seed)
+        problem = self._problem
+        cov = self.covariance.to_numpy()
+        if not np.all(np.isfinite(cov)):
+            raise FitError("the covariance is not available (singular Fisher information)")
+        x = rng.multivariate_normal(self._x, cov, size=n, method="cholesky")
+        x = np.clip(x, problem.lower, problem.upper)
+        pred = problem.predict(np.exp(x[:, : len(problem.free)]))
+        _, _, sd = problem.terms(pred, x)
+        obs = problem.dataset.observations
+        noise = rng.standard_normal(pred.shape) * sd
+        kinds = obs["variable"].map(problem.error).to_numpy()
+        value = np.where(kinds == "lognormal", pred * np.exp(noise), pred + noise)
+        return pd.DataFrame({
+            "replicate": np.repeat(np.arange(n), len(obs)),
+            "subject": np.tile(obs["subject"].to_numpy(), n),
+            "time_h": np.tile(obs["time_h"].to_numpy(), n),
+            "variable": np.tile(obs["variable"].to_numpy(), n), "value": value.ravel()})
 
     # -- uncertainty ------------------------------------------------------------------
     def profile(self, name: str, *, n_points: int = 13, span: float = 10.0,
@@ -538,8 +589,8 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
         sigma: Mapping[str, float] | None = None,
         bounds: Mapping[str, tuple[float, float]] | None = None, n_starts: int = 1,
         seed=None, executor=None, by_subject: bool = False, rtol: float = 1e-8,
-        atol: float = 1e-12, method: str = "numba-bdf",
-        fd_step: float = 1e-4) -> FitResult | SubjectFits:
+        atol: float = 1e-12, method: str = "numba-bdf", fd_step: float = 1e-4,
+        gradient: str = "central") -> FitResult | SubjectFits:
     """Estimate parameters by maximum likelihood.
 
     Parameters
@@ -572,7 +623,10 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     rtol, atol, method : optional
         Solver settings (tighter than for simulation: gradients are differences).
     fd_step : float, optional
-        Central-difference step on the log scale.
+        Finite-difference step on the log scale.
+    gradient : {'central', 'forward'}, optional
+        Finite differences for the gradient: central (default, more robust) or
+        forward (half the simulations per gradient).
 
     Returns
     -------
@@ -596,11 +650,14 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
         raise ValueError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
     executors.check(executor)
+    if gradient not in ("central", "forward"):
+        raise ValueError(f"`gradient` must be 'central' or 'forward'; got {gradient!r}")
     if by_subject:
         return SubjectFits({s: fit(model, dataset.subset([s]), params, free=free,
                                    error_model=error_model, sigma=sigma, bounds=bounds,
                                    n_starts=n_starts, seed=seed, executor=executor, rtol=rtol,
-                                   atol=atol, method=method, fd_step=fd_step)
+                                   atol=atol, method=method, fd_step=fd_step,
+                                   gradient=gradient)
                             for s in dataset.subjects})
     kinds, fixed, estimated = _error_setup(error_model, sigma, dataset.variables, model)
     x0, lower, upper = [], [], []
@@ -628,7 +685,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
         raise unknown_name_error(next(iter(bounds)), free + estimated, what="estimated parameter")
     problem = _Problem(model, dataset, params, free, estimated, fixed, kinds,
                        np.array(lower), np.array(upper),
-                       {"rtol": rtol, "atol": atol, "method": method}, fd_step)
+                       {"rtol": rtol, "atol": atol, "method": method}, fd_step, gradient)
     x0 = _initial_sigma(problem, np.array(x0))
     starts = _starting_points(problem, x0, n_starts, np.random.default_rng(seed))
     results = list(executors.ordered_map(_local_fit, [(problem, s, []) for s in starts],

@@ -232,3 +232,123 @@ def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None
     ax.set_ylabel(f"{variable or 'value'}{unit}")
     ax.legend(frameon=False)
     return ax
+
+
+GOF_KINDS = ("observed_vs_predicted", "wres_vs_time", "wres_vs_predicted")
+
+
+def goodness_of_fit(fit, kind: str = "observed_vs_predicted", *, variable: str | None = None,
+                    ax=None, log: bool = False):
+    """Goodness-of-fit scatter from a :class:`~il21pk.FitResult`'s residuals.
+
+    Parameters
+    ----------
+    fit : FitResult
+    kind : {'observed_vs_predicted', 'wres_vs_time', 'wres_vs_predicted'}
+    variable : str, optional
+        One observed variable (default: all, one colour each).
+    log : bool, optional
+        Log axes for observed vs predicted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if kind not in GOF_KINDS:
+        raise ValueError(f"kind must be one of {list(GOF_KINDS)}; got {kind!r}")
+    res = fit.residuals
+    if variable is not None:
+        if variable not in set(res["variable"]):
+            raise ValueError(f"variable {variable!r} was not observed")
+        res = res[res["variable"] == variable]
+    if ax is None:
+        _, ax = plt.subplots()
+    for i, (var, rows) in enumerate(res.groupby("variable", sort=False)):
+        ok = ~rows["blq"]
+        if kind == "observed_vs_predicted":
+            ax.plot(rows["predicted"][ok], rows["observed"][ok], "o", color=f"C{i}", ms=4,
+                    label=f"{var} [{rows['unit'].iloc[0]}]")
+        else:
+            x = rows["time_h"] if kind == "wres_vs_time" else rows["predicted"]
+            ax.plot(x[ok], rows["weighted_residual"][ok], "o", color=f"C{i}", ms=4, label=var)
+    if kind == "observed_vs_predicted":
+        ok = res[~res["blq"]]
+        lims = [min(ok["predicted"].min(), ok["observed"].min()),
+                max(ok["predicted"].max(), ok["observed"].max())]
+        ax.plot(lims, lims, "k--", lw=1, label="identity")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("observed")
+        if log:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+    else:
+        for level in (-2, 0, 2):
+            ax.axhline(level, color="grey", ls="-" if level == 0 else ":", lw=1)
+        ax.set_xlabel("time [h]" if kind == "wres_vs_time" else "predicted")
+        ax.set_ylabel("weighted residual [SD]")
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def individual_fit(fit, subject, variable: str, *, ax=None, t_end: float | None = None):
+    """Observations of one subject and variable with the fitted curve.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    res = fit.residuals
+    rows = res[(res["subject"] == subject) & (res["variable"] == variable)]
+    if rows.empty:
+        raise ValueError(f"no observations of {variable!r} for subject {subject!r}")
+    if ax is None:
+        _, ax = plt.subplots()
+    end = t_end or float(rows["time_h"].max())
+    curve = fit.predict(subject=subject, t_end=end,
+                        t_eval=np.linspace(0.0, end, 400)).frame
+    curve = curve[curve["variable"] == variable]
+    ax.plot(curve["time_h"], curve["value"], "-", color="C1", label="fit")
+    ok = ~rows["blq"]
+    ax.plot(rows["time_h"][ok], rows["observed"][ok], "o", color="C0", label="observed")
+    if (~ok).any():
+        ax.plot(rows["time_h"][~ok], rows["observed"][~ok], "v", color="grey", label="BLQ (LLOQ)")
+    ax.set_xlabel("time [h]")
+    ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
+    ax.set_title(f"subject {subject}", fontsize=9)
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def vpc(fit, variable: str, *, n: int = 200, seed=None, ax=None, percentiles=(5, 95)):
+    """Visual predictive check: observations over simulated percentile bands.
+
+    Replicates come from :meth:`FitResult.simulate_observations`; bands are
+    the median and `percentiles` across replicates at each sampling time.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    sims = fit.simulate_observations(n, seed=seed)
+    sims = sims[sims["variable"] == variable]
+    if sims.empty:
+        raise ValueError(f"variable {variable!r} was not observed")
+    if ax is None:
+        _, ax = plt.subplots()
+    q = sims.groupby("time_h")["value"].quantile([percentiles[0] / 100, 0.5,
+                                                  percentiles[1] / 100]).unstack()
+    ax.fill_between(q.index, q.iloc[:, 0], q.iloc[:, 2], color="C0", alpha=0.2,
+                    label=f"simulated {percentiles[0]:g}-{percentiles[1]:g}th pct")
+    ax.plot(q.index, q.iloc[:, 1], color="C0", label="simulated median")
+    obs = fit.residuals[fit.residuals["variable"] == variable]
+    ax.plot(obs["time_h"], obs["observed"], "o", color="k", ms=3, label="observed")
+    ax.set_xlabel("time [h]")
+    ax.set_ylabel(label_for(variable, str(obs["unit"].iloc[0])))
+    ax.legend(frameon=False, fontsize=8)
+    return ax
