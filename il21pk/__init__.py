@@ -30,6 +30,7 @@ from .data import Dataset, read_csv
 from .dose_response import DoseResponseResult, dose_response
 from .fitting import FitResult, ProfileResult, SubjectFits, fit
 from .nca import nca
+from .sensitivity import global_indices, sensitivity
 
 # Running
 from .results import SimulationResult
@@ -64,8 +65,10 @@ __all__ = [
     "regimens_from_nonmem",
     "dose_response",
     "fit",
+    "global_indices",
     "latin_hypercube",
     "nca",
+    "sensitivity",
     "simulate",
     "sobol_samples",
     "sweep",

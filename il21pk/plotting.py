@@ -352,3 +352,66 @@ def vpc(fit, variable: str, *, n: int = 200, seed=None, ax=None, percentiles=(5,
     ax.set_ylabel(label_for(variable, str(obs["unit"].iloc[0])))
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+def tornado(sensitivity: pd.DataFrame, *, output: str | None = None,
+            metric: str | None = None, ax=None):
+    """Horizontal bars of local normalised sensitivities, largest |value| on top.
+
+    Parameters
+    ----------
+    sensitivity : pandas.DataFrame
+        From ``sensitivity(..., method="local")``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    _check_columns(sensitivity, ["parameter", "output", "metric", "index", "value"])
+    rows = sensitivity[sensitivity["index"] == "normalised"]
+    output = output or rows["output"].iloc[0]
+    metric = metric or rows["metric"].iloc[0]
+    rows = rows[(rows["output"] == output) & (rows["metric"] == metric)]
+    if rows.empty:
+        raise ValueError(f"no local sensitivities for output {output!r} and metric {metric!r}")
+    rows = rows.reindex(rows["value"].abs().sort_values().index)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.3 * len(rows) + 1.5))
+    colors = np.where(rows["value"] >= 0, "C0", "C3")
+    ax.barh(rows["parameter"], rows["value"], color=colors)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlabel(f"d ln {metric}({output}) / d ln parameter")
+    return ax
+
+
+def sobol_bars(sensitivity: pd.DataFrame, *, output: str | None = None,
+               metric: str | None = None, ax=None):
+    """First-order and total Sobol indices with their confidence intervals.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    _check_columns(sensitivity, ["parameter", "output", "metric", "index", "value", "conf"])
+    rows = sensitivity[sensitivity["index"].isin(["S1", "ST"])]
+    output = output or rows["output"].iloc[0]
+    metric = metric or rows["metric"].iloc[0]
+    rows = rows[(rows["output"] == output) & (rows["metric"] == metric)]
+    if rows.empty:
+        raise ValueError(f"no Sobol indices for output {output!r} and metric {metric!r}")
+    table = rows.pivot(index="parameter", columns="index", values=["value", "conf"])
+    table = table.sort_values(("value", "ST"), ascending=False)
+    if ax is None:
+        _, ax = plt.subplots()
+    x = np.arange(len(table))
+    for offset, index, color in ((-0.2, "S1", "C0"), (0.2, "ST", "C1")):
+        ax.bar(x + offset, table[("value", index)], width=0.4, color=color, label=index,
+               yerr=table[("conf", index)], capsize=3)
+    ax.set_xticks(x, table.index)
+    ax.set_ylabel(f"Sobol index of {metric}({output})")
+    ax.legend(frameon=False)
+    return ax

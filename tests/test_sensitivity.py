@@ -1,0 +1,96 @@
+"""Sensitivity: known answers (1-compartment AUC, Ishigami, an inert parameter)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import il21pk as ip
+
+
+def test_local_sensitivity_of_auc_to_cl_is_minus_one_and_to_v_is_zero(drug):
+    model = ip.Model.pk_only(compartments=1)
+    sens = ip.sensitivity(model, ip.Regimen.single(ip.Dose(50.0, unit="nmol")), drug,
+                          outputs=["il21_plasma"], metrics=["auc", "cmax"],
+                          parameters=["cl", "v_central"], t_end=200.0, executor="serial",
+                          rtol=1e-10, atol=1e-14)
+    assert list(sens.columns) == ["parameter", "output", "metric", "index", "value", "conf"]
+    s = sens.set_index(["parameter", "metric"])["value"]
+    assert s["cl", "auc"] == pytest.approx(-1.0, abs=1e-6)
+    assert s["v_central", "auc"] == pytest.approx(0.0, abs=1e-6)
+    assert s["v_central", "cmax"] == pytest.approx(-1.0, abs=1e-6)  # C0 = dose / V
+
+
+def _ishigami(x: pd.DataFrame) -> np.ndarray:
+    a, b = 7.0, 0.1
+    x1, x2, x3 = x["x1"], x["x2"], x["x3"]
+    return (np.sin(x1) + a * np.sin(x2) ** 2 + b * x3**4 * np.sin(x1)).to_numpy()
+
+
+def test_sobol_reproduces_the_ishigami_indices():
+    bounds = {f"x{i}": (-np.pi, np.pi) for i in (1, 2, 3)}
+    table = ip.global_indices(_ishigami, bounds, method="sobol", n=4096, scale="linear",
+                              seed=1)
+    got = table.set_index(["parameter", "index"])["value"]
+    # analytic values for a = 7, b = 0.1
+    expected = {("x1", "S1"): 0.3139, ("x2", "S1"): 0.4424, ("x3", "S1"): 0.0,
+                ("x1", "ST"): 0.5576, ("x2", "ST"): 0.4424, ("x3", "ST"): 0.2437}
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, abs=0.03), key
+    assert (table["conf"] > 0).all()
+
+
+def test_morris_ranks_an_inert_parameter_last(model, human):
+    reg = ip.Regimen.single(ip.Dose(10.0))
+    sens = ip.sensitivity(model, reg, human, outputs=["il21_plasma"], metrics=["auc"],
+                          method="morris", n=8, parameters=["cl", "v_central", "ka"],
+                          t_end=48.0, executor="serial", seed=3)
+    mu = sens[sens["index"] == "mu_star"].set_index("parameter")["value"]
+    assert mu.idxmin() == "ka"  # IV dosing: absorption plays no part
+    assert mu["ka"] == pytest.approx(0.0, abs=1e-9)
+    assert mu["cl"] > 0
+
+
+def test_sobol_of_the_model_is_seeded(model, human):
+    reg = ip.Regimen.single(ip.Dose(10.0))
+    kwargs = dict(outputs=["il21_plasma"], metrics=["auc"], method="sobol", n=16,
+                  parameters=["cl", "kd"], t_end=48.0, executor="serial", seed=5)
+    a = ip.sensitivity(model, reg, human, **kwargs)
+    b = ip.sensitivity(model, reg, human, **kwargs)
+    pd.testing.assert_frame_equal(a, b)
+    st = a[a["index"] == "ST"].set_index("parameter")["value"]
+    assert st["cl"] > st["kd"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"method": "fast"}, "`method` must be one of"),
+    ({"parameters": ["cll"]}, "unknown parameter 'cll'"),
+    ({"method": "sobol", "n": 10, "parameters": ["cl"]}, "power of 2"),
+])
+def test_sensitivity_errors(model, human, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ip.sensitivity(model, ip.Regimen.single(ip.Dose(1.0)), human, t_end=10.0, **kwargs)
+
+
+def test_tornado_and_sobol_plots(drug):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    model = ip.Model.pk_only(compartments=1)
+    reg = ip.Regimen.single(ip.Dose(50.0, unit="nmol"))
+    local = ip.sensitivity(model, reg, drug, outputs=["il21_plasma"], metrics=["auc"],
+                           parameters=["cl", "v_central", "mw"], t_end=100.0,
+                           executor="serial")
+    ax = ip.plotting.tornado(local)
+    bars = [p.get_width() for p in ax.patches]
+    assert bars[-1] == pytest.approx(-1.0, abs=1e-4)  # cl (or mw) on top
+    assert "d ln auc(il21_plasma)" in ax.get_xlabel()
+    table = ip.global_indices(_ishigami, {f"x{i}": (-np.pi, np.pi) for i in (1, 2, 3)},
+                              n=2048, scale="linear", seed=0)
+    table = table.assign(output="y", metric="f")
+    ax = ip.plotting.sobol_bars(table)
+    assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_xticklabels()][0] == "x1"
+    plt.close("all")
