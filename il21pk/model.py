@@ -221,6 +221,12 @@ class Model:
                 out.append(Variable(spec.name, stage_name, spec.unit, spec.description))
         return tuple(out)
 
+    def to_sbml(self, params, regimen, path=None) -> str:
+        """SBML Level 3 of this model with `params` and `regimen`; see :func:`il21pk.export.to_sbml`."""
+        from .export import to_sbml
+
+        return to_sbml(self, params, regimen, path)
+
     # -- numbers --------------------------------------------------------------
     def prepare(self, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Kernel parameters (N, n_kernel) and baseline states (N, n_states).
