@@ -27,7 +27,10 @@ each target:
    of the resident set sizes (RSS) of this process and all its descendants,
    sampled by :mod:`psutil` every 20 ms in a background thread. Summing RSS
    counts pages shared after ``fork`` once per process, so it is an upper
-   bound. ``resource.getrusage`` is not used for the target because
+   bound; the summed proportional set size (PSS, from
+   ``/proc/<pid>/smaps_rollup``, Linux only), which splits shared pages
+   between their processes, is sampled every 0.2 s and printed beside it.
+   ``resource.getrusage`` is not used for the target because
    ``RUSAGE_CHILDREN`` reports the largest single reaped child, not a sum, and
    both it and ``RUSAGE_SELF`` are lifetime high-water marks, not per step;
    ``RUSAGE_SELF`` is printed at the end as a cross-check. The size of the
@@ -109,6 +112,7 @@ class Row:
     measured: str
     target: str = ""
     passed: bool | None = None
+    other_load: str = ""
 
 
 # -- setup ---------------------------------------------------------------------
@@ -150,7 +154,7 @@ def proportional_set_size(pid: int) -> int | None:
     return None
 
 
-class PeakRSS:
+class PeakMemory:
     """Peak memory of this process and of it plus its descendants, sampled in a thread.
 
     RSS is sampled every :data:`SAMPLE_EVERY_S`; the summed PSS (shared pages
@@ -165,7 +169,7 @@ class PeakRSS:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> "PeakMemory":
         self.start_parent = self.process.memory_info().rss
         self._thread.start()
         return self
@@ -197,22 +201,49 @@ class PeakRSS:
                 self.peak_pss = max(self.peak_pss or 0, sum(v or 0 for v in pss))
 
 
+def busy_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by the whole machine and by this process tree.
+
+    The tree is this process, its reaped children (``children_user``/
+    ``children_system``, e.g. a closed process pool) and its live descendants
+    (e.g. Dask workers).
+    """
+    machine = psutil.cpu_times()
+    own = psutil.Process()
+    mine = sum(own.cpu_times()[:4])
+    for child in own.children(recursive=True):
+        try:
+            mine += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return sum(machine) - machine.idle - getattr(machine, "iowait", 0.0), mine
+
+
 @dataclass(frozen=True)
 class Measured:
-    """Wall time, result and memory of one call."""
+    """Wall time, result and memory of one call, and the CPU load of other processes."""
 
     seconds: float
     result: object
-    memory: PeakRSS
+    memory: PeakMemory
+    other_cores: float  # mean number of cores busy outside this process tree
+
+    def timed(self, quantity: str, target: str = "", passed: bool | None = None) -> "Row":
+        """A table row of the wall time, noting the load from other processes."""
+        return Row(quantity, f"{self.seconds:.1f} s", target, passed,
+                   f"{self.other_cores:.2f} cores")
 
 
 def measure(fn: Callable[[], object]) -> Measured:
-    """Call `fn` once, timing it and sampling memory."""
-    with PeakRSS() as memory:
+    """Call `fn` once, timing it, sampling memory and the load of other processes."""
+    machine, mine = busy_cpu_seconds()
+    with PeakMemory() as memory:
         start = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - start
-    return Measured(seconds, result, memory)
+    machine_end, mine_end = busy_cpu_seconds()
+    other = max(0.0, (machine_end - machine) - (mine_end - mine)) / seconds
+    return Measured(seconds, result, memory, other)
 
 
 def summary_sweep(case: Case, samples: pd.DataFrame, executor) -> pd.DataFrame:
@@ -277,11 +308,11 @@ def bench_local(case: Case, samples: pd.DataFrame) -> Local:
     print(f"  local 2 workers {two.seconds:.1f} s, 1 worker {one.seconds:.1f} s "
           f"({len(one_samples):,} runs)")
     rows = [
-        Row(f"local pool, 2 workers: wall time ({n:,} runs)", f"{two.seconds:.1f} s",
-            f"<= {wall_target:g} s", two.seconds <= wall_target),
+        two.timed(f"local pool, 2 workers: wall time ({n:,} runs)", f"<= {wall_target:g} s",
+                  two.seconds <= wall_target),
         Row("  throughput, 2 workers", f"{n / two.seconds:.0f} runs/s"),
-        Row(f"local pool, 1 worker: wall time ({len(one_samples):,} runs"
-            + (", subset" if subset else "") + ")", f"{one.seconds:.1f} s"),
+        one.timed(f"local pool, 1 worker: wall time ({len(one_samples):,} runs"
+                  + (", subset" if subset else "") + ")"),
         Row("  throughput, 1 worker", f"{one_rate:.0f} runs/s"),
         Row("speed-up 2 workers vs 1 (throughput ratio)", f"{speedup:.2f}x",
             f">= {SPEEDUP_TARGET}x", speedup >= SPEEDUP_TARGET),
@@ -317,7 +348,7 @@ def bench_dask(case: Case, samples: pd.DataFrame, local: pd.DataFrame,
     return [
         Row("dask LocalCluster start-up (2 processes)", f"{started - start:.1f} s"),
         Row("dask worker warm-up (numba kernels)", f"{warmed - started:.1f} s"),
-        Row(f"dask, 2 workers: wall time ({len(samples):,} runs)", f"{run.seconds:.1f} s"),
+        run.timed(f"dask, 2 workers: wall time ({len(samples):,} runs)"),
         Row("dask / local pool wall time", f"{ratio:.2f}x", f"<= {DASK_RATIO_TARGET}x",
             ratio <= DASK_RATIO_TARGET),
         Row("dask frame == local frame (assert_frame_equal)", "yes" if same else "NO",
@@ -365,8 +396,7 @@ def bench_trajectories(case: Case, samples: pd.DataFrame, one_worker_rate: float
     print(f"  trajectories {run.seconds:.1f} s, resume {resume.seconds:.1f} s "
           f"(rewrote {rewritten})")
     return [
-        Row(f"trajectories to parquet: wall time ({n:,} runs, {len(before)} parts)",
-            f"{run.seconds:.1f} s"),
+        run.timed(f"trajectories to parquet: wall time ({n:,} runs, {len(before)} parts)"),
         Row("  size on disk", f"{on_disk / MB:.0f} MB"),
         Row(f"  full table in memory: {rows:,} rows x {bytes_per_row:.1f} B",
             f"{table_bytes / MB:.0f} MB"),
@@ -376,7 +406,8 @@ def bench_trajectories(case: Case, samples: pd.DataFrame, one_worker_rate: float
             f"{STREAM_FRACTION_TARGET * table_bytes / MB:.0f} MB",
             rise < STREAM_FRACTION_TARGET * table_bytes),
         Row("  peak RSS, parent + workers", f"{run.memory.peak_total / MB:.0f} MB"),
-        Row(f"resume after deleting {victim}: wall time", f"{resume.seconds:.1f} s"),
+        Row("  peak summed PSS, parent + workers", megabytes(run.memory.peak_pss)),
+        resume.timed(f"resume after deleting {victim}: wall time"),
         Row("  one chunk on one worker (from part 1 throughput)",
             f"{CHUNK_SIZE / one_worker_rate:.1f} s"),
         Row("  parts rewritten by the rerun", ", ".join(rewritten) or "none",
@@ -386,15 +417,19 @@ def bench_trajectories(case: Case, samples: pd.DataFrame, one_worker_rate: float
 
 # -- report --------------------------------------------------------------------
 def print_table(rows: list[Row]) -> None:
-    """The result table, with PASS/FAIL for rows that have a target."""
-    width = max(len(r.quantity) for r in rows)
-    measured = max(len(r.measured) for r in rows)
-    target = max(len(r.target) for r in rows)
-    print(f"\n{'quantity':<{width}}  {'measured':>{measured}}  {'target':<{target}}  result")
-    print("-" * (width + measured + target + 12))
-    for r in rows:
-        verdict = "" if r.passed is None else ("PASS" if r.passed else "FAIL")
-        print(f"{r.quantity:<{width}}  {r.measured:>{measured}}  {r.target:<{target}}  {verdict}")
+    """The result table: PASS/FAIL for rows with a target, other processes' load for timings."""
+    table = [("quantity", "measured", "target", "result", "others' CPU")] + [
+        (r.quantity, r.measured, r.target,
+         "" if r.passed is None else ("PASS" if r.passed else "FAIL"), r.other_load)
+        for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(5)]
+    for i, line in enumerate(table):
+        print("  ".join(cell.rjust(w) if j == 1 else cell.ljust(w)
+                        for j, (cell, w) in enumerate(zip(line, widths, strict=True))).rstrip())
+        if i == 0:
+            print("-" * (sum(widths) + 8))
+    print("others' CPU: mean cores busy outside this process tree during the timing "
+          f"(of {os.cpu_count()})")
 
 
 def print_environment(n: int) -> None:

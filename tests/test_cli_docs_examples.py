@@ -123,3 +123,15 @@ def test_cli_bad_spec_key(tmp_path, capsys):
     spec.write_text("dosse = 10\n")
     assert main(["sweep", "--spec", str(spec)]) == 2
     assert "unknown key 'dosse'" in capsys.readouterr().err
+
+
+def test_documentation_site_builds_strictly(tmp_path):
+    import subprocess
+
+    pytest.importorskip("mkdocs")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
+                           str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    assert "Simulate the dose" in api and "Estimate parameters by maximum likelihood" in api
