@@ -29,6 +29,16 @@ def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
         raise ValueError(f"frame is missing column(s) {missing}; got {list(frame.columns)}")
 
 
+def _variable_rows(frame: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """The rows of one variable of a tidy frame, or a ValueError naming those present."""
+    _check_columns(frame, ["time_h", "variable", "value", "unit"])
+    rows = frame[frame["variable"] == variable]
+    if rows.empty:
+        raise ValueError(f"variable {variable!r} is not in the frame; got "
+                         f"{sorted(map(str, frame['variable'].unique()))}")
+    return rows
+
+
 def label_for(variable: str, unit: str) -> str:
     """Axis label ``"plasma IL-21 [nM]"``."""
     return f"{_LABELS.get(variable, variable.replace('_', ' '))} [{unit}]"
@@ -57,11 +67,7 @@ def time_course(frame: pd.DataFrame, variable: str, *, ax=None, time_unit: str =
     """
     import matplotlib.pyplot as plt
 
-    _check_columns(frame, ["time_h", "variable", "value", "unit"])
-    rows = frame[frame["variable"] == variable]
-    if rows.empty:
-        raise ValueError(f"variable {variable!r} is not in the frame; got "
-                         f"{sorted(map(str, frame['variable'].unique()))}")
+    rows = _variable_rows(frame, variable)
     if time_unit not in ("d", "h"):
         raise ValueError(f"time_unit must be 'd' or 'h'; got {time_unit!r}")
     if ax is None:
@@ -119,10 +125,7 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
     """
     import matplotlib.pyplot as plt
 
-    _check_columns(frame, ["time_h", "variable", "value", "unit"])
-    rows = frame[frame["variable"] == variable]
-    if rows.empty:
-        raise ValueError(f"variable {variable!r} is not in the frame")
+    rows = _variable_rows(frame, variable)
     if ax is None:
         _, ax = plt.subplots()
     scale = 24.0 if time_unit == "d" else 1.0
