@@ -109,7 +109,7 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
                     np.full(n_members, when), {})
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, lo, hi,
                  rtol, atol, max_step, max_steps, states, status, t_fail, counts):
     n_members = y0.shape[0]

@@ -43,7 +43,7 @@ K_PK, K_BIND, K_SIG, K_CELL, K_IFN, NK_FULL = (
     _K["pk"], _K["binding"], _K["signalling"], _K["cells"], _K["ifn"], _K["end"])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _member_full(y, dy, k, infusion):
     kp, kb = k[K_PK:K_BIND], k[K_BIND:K_SIG]
     ks, kc, ki = k[K_SIG:K_CELL], k[K_CELL:K_IFN], k[K_IFN:NK_FULL]
@@ -68,7 +68,7 @@ def _member_full(y, dy, k, infusion):
 FULL, PK_ONLY = 0, 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def member_rhs(kind, t, y, dy, k, infusion):
     """Write dy/dt of one member: `kind` is FULL or PK_ONLY, `infusion` in nmol/h."""
     if kind == FULL:
@@ -77,7 +77,7 @@ def member_rhs(kind, t, y, dy, k, infusion):
         pk.rhs(y, dy, k, infusion, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def stacked_rhs(t, y, k, infusion, kind):
     """dy/dt of N members stacked member-major (for the scipy solvers)."""
     dy = np.empty_like(y)

@@ -37,7 +37,7 @@ _ERROR_CONST = tuple(float(x) for x in _kappa * _gamma + 1.0 / np.arange(1, MAX_
 OK, STEP_TOO_SMALL, NOT_FINITE, TOO_MANY_STEPS = 0, 1, 2, 3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rms(x, scale):
     total = 0.0
     for i in range(x.shape[0]):
@@ -46,7 +46,7 @@ def _rms(x, scale):
     return np.sqrt(total / x.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_factor(a, piv):
     """In-place LU with partial pivoting; returns False if singular."""
     n = a.shape[0]
@@ -75,7 +75,7 @@ def _lu_factor(a, piv):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_compress(lu, ptr, idx, val):
     """Store the non-zeros of L (row-wise, below the diagonal) then U (above it).
 
@@ -102,7 +102,7 @@ def _lu_compress(lu, ptr, idx, val):
     ptr[2 * n] = pos
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lu_solve(lu, piv, ptr, idx, val, b):
     """Solve (LU) x = P b in place with the compressed factors."""
     n = lu.shape[0]
@@ -124,7 +124,7 @@ def _lu_solve(lu, piv, ptr, idx, val, b):
         b[i] = s / lu[i, i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _compute_r(order, factor, m):
     """The (order+1) x (order+1) matrix R of Shampine & Reichelt, written into `m`."""
     for j in range(order + 1):
@@ -135,7 +135,7 @@ def _compute_r(order, factor, m):
             m[i, j] = m[i - 1, j] * (i - 1 - factor * j) / i
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _change_d(d, order, factor):
     """Rescale the difference array in place for a step-size change by `factor`."""
     r = np.empty((order + 1, order + 1))
@@ -158,7 +158,7 @@ def _change_d(d, order, factor):
             d[j, c] = head[j, c]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _all_finite(x):
     for i in range(x.shape[0]):
         if not np.isfinite(x[i]):
@@ -166,7 +166,7 @@ def _all_finite(x):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_step, max_steps,
                      counts):
     """Integrate one member from `t0` to `t1`, overwriting `y` with y(t1).
@@ -392,7 +392,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     return OK, t1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dense(d, order, t, h, when, target):
     """Evaluate the NDF interpolating polynomial at `when` into `target`."""
     n = d.shape[1]
@@ -405,7 +405,7 @@ def _dense(d, order, t, h, when, target):
             target[i] += d[j + 1, i] * p
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _jacobian(kind, t, y, f0, jac, k, infusion, rtol, atol):
     """Forward-difference Jacobian, column by column."""
     n = y.shape[0]

@@ -114,11 +114,11 @@ def complexes_per_cell(c2, per_cell, cell_fold):
     return c2 * per_cell / cell_fold
 
 
-occupancy_jit = njit(cache=True)(occupancy)
-complexes_per_cell_jit = njit(cache=True)(complexes_per_cell)
+occupancy_jit = njit(cache=True, error_model="numpy")(occupancy)
+complexes_per_cell_jit = njit(cache=True, error_model="numpy")(complexes_per_cell)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs(y, dy, p, ligand, cell_fold, v_central):
     """Write the binding derivatives into `dy`; return IL-21 uptake [nmol/h]."""
     kon, koff, k_fwd, koff_gc = p[0], p[1], p[2], p[3]

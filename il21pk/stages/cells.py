@@ -115,10 +115,10 @@ def adcc_index(nk_b, fraction, nk_b0, f0):
     return (nk_b / nk_b0) * (fraction / f0)
 
 
-cell_fold_jit = njit(cache=True)(cell_fold)
+cell_fold_jit = njit(cache=True, error_model="numpy")(cell_fold)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pool(b, m, b0, m0, growth, k_h, k_out, k_ret):
     t0 = b0 + m0
     if t0 <= 0.0:
@@ -129,7 +129,7 @@ def _pool(b, m, b0, m0, growth, k_h, k_out, k_ret):
     return rate * b - exchange, rate * m + exchange
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs(y, dy, p, occupancy, pstat3):
     """Write the cell derivatives into `dy`."""
     nk_b0, nk_m0, cd8_b0, cd8_m0 = p[0], p[1], p[2], p[3]

@@ -49,7 +49,7 @@ def initial_state(p: np.ndarray, *, in_culture: bool = False) -> np.ndarray:
     return y
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs(y, dy, p, nk_fold, cd8_fold, activated_fold):
     """Write the IFN-gamma derivatives into `dy`."""
     ifng_0, k_el, w_nk = p[0], p[1], p[2]

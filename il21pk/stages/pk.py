@@ -73,10 +73,10 @@ def concentration(central, v_central):
     return central / v_central
 
 
-concentration_jit = njit(cache=True)(concentration)
+concentration_jit = njit(cache=True, error_model="numpy")(concentration)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs(y, dy, p, infusion_rate, uptake):
     """Write dA/dt of the PK states into `dy`; return plasma IL-21 [nM]."""
     ka, cl, vc, q, vp = p[0], p[1], p[2], p[3], p[4]

@@ -50,7 +50,7 @@ def initial_state(n: int) -> np.ndarray:
     return np.zeros((n, len(STATES)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs(y, dy, p, complexes):
     """Write the transit derivatives into `dy`; return pSTAT3 (fraction of max)."""
     ec50, hill, ktr = p[0], p[1], p[2]
