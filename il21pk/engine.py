@@ -54,7 +54,8 @@ class Solution:
 
 def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: np.ndarray,
               t_end: float, *, method: str = "numba-bdf", rtol: float = 1e-6,
-              atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000) -> Solution:
+              atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000,
+              predose: np.ndarray | None = None) -> Solution:
     """Integrate N members from t=0 to `t_end`.
 
     Parameters
@@ -66,10 +67,11 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
     y0 : numpy.ndarray, shape (N, n_states)
         States at t=0 before any dose.
     events : Events
-        Dose events; those at or after `t_end` are ignored.
+        Dose events; those after `t_end` are ignored.
     t_eval : numpy.ndarray, shape (T,)
         Sorted output times [h] within ``[0, t_end]``. At a bolus time the
-        value reported is the one just after the dose.
+        value reported is the one just after the dose, unless `predose`
+        marks it.
     t_end : float
         End of the integration [h].
     method : str
@@ -80,9 +82,13 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
         Largest step [h]; 0 means no limit.
     max_steps : int
         Most solver steps allowed between two events.
+    predose : numpy.ndarray of bool, shape (T,), optional
+        Output times at which to report the value just before a dose given at
+        that time (a trough sample), instead of just after.
     """
     t_end = float(t_end)
-    keep = events.times < t_end
+    predose = np.zeros(t_eval.shape[0], dtype=np.bool_) if predose is None else predose
+    keep = events.times < t_end  # a dose at t_end is applied after the loop
     breaks = np.unique(np.concatenate([[0.0], events.times[keep], [t_end]]))
     event_at = np.full(breaks.shape[0], -1, dtype=np.int64)
     event_at[np.searchsorted(breaks, events.times[keep])] = np.flatnonzero(keep)
@@ -98,34 +104,46 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
         counts = np.zeros(len(COUNTS), dtype=np.int64)
         _solve_batch(kind, k, np.ascontiguousarray(y0, dtype=float), breaks, event_at,
                      events.depot_bolus, events.central_bolus, events.infusion_rate,
-                     t_eval, lo, hi, rtol, atol, max_step, max_steps, states, status, t_fail,
-                     counts)
+                     t_eval, predose, lo, hi, rtol, atol, max_step, max_steps, states, status,
+                     t_fail, counts)
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
-        return Solution(states, status == OK, messages, t_fail,
-                        dict(zip(COUNTS, counts.tolist(), strict=True)))
-    ok, message, when = _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi,
-                                     method, rtol, atol, max_step, max_steps, states)
-    return Solution(states, np.full(n_members, ok), [message] * n_members,
-                    np.full(n_members, when), {})
+        solution = Solution(states, status == OK, messages, t_fail,
+                            dict(zip(COUNTS, counts.tolist(), strict=True)))
+    else:
+        ok, message, when = _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval,
+                                         predose, lo, hi, method, rtol, atol, max_step,
+                                         max_steps, states)
+        solution = Solution(states, np.full(n_members, ok), [message] * n_members,
+                            np.full(n_members, when), {})
+    # a bolus at exactly t_end changes only the value reported at t_end
+    at_end = np.flatnonzero(events.times == t_end)
+    if at_end.size and t_eval[-1] == t_end and not predose[-1]:
+        states[:, -1, DEPOT] += events.depot_bolus[at_end[0]]
+        states[:, -1, CENTRAL] += events.central_bolus[at_end[0]]
+    return solution
 
 
 @njit(cache=True, error_model="numpy")
-def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, lo, hi,
-                 rtol, atol, max_step, max_steps, states, status, t_fail, counts):
+def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, predose, lo,
+                 hi, rtol, atol, max_step, max_steps, states, status, t_fail, counts):
     n_members = y0.shape[0]
     for m in range(n_members):
         y = y0[m].copy()
         infusion = 0.0
         for s in range(breaks.shape[0] - 1):
             a, b = breaks[s], breaks[s + 1]
+            j = lo[s]
+            at_start = j < hi[s] and t_eval[j] == a
+            if at_start and predose[j]:
+                states[m, j] = y
             e = event_at[s]
             if e >= 0:
                 y[DEPOT] += depot[e, m]
                 y[CENTRAL] += central[e, m]
                 infusion = rates[e, m]
-            j = lo[s]
-            if j < hi[s] and t_eval[j] == a:
-                states[m, j] = y
+            if at_start:
+                if not predose[j]:
+                    states[m, j] = y
                 j += 1
             code, when = integrate_member(kind, a, b, y, k[m], infusion,
                                           t_eval[j:hi[s]], states[m, j:hi[s]], rtol, atol,
@@ -136,13 +154,14 @@ def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, l
                 break
 
 
-def _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi, method, rtol, atol,
-                 max_step, max_steps, states):
+def _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, predose, lo, hi, method, rtol,
+                 atol, max_step, max_steps, states):
     n_members, n_states = y0.shape
     y = y0.copy()
     infusion = np.zeros(n_members)
     for s in range(breaks.shape[0] - 1):
         a, b = breaks[s], breaks[s + 1]
+        before = y.copy()
         e = event_at[s]
         if e >= 0:
             y[:, DEPOT] += events.depot_bolus[e]
@@ -169,5 +188,7 @@ def _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, lo, hi, method, 
         rows = sol.reshape(times.shape[0], n_members, n_states)
         states[:, lo[s]:hi[s]] = np.swapaxes(rows[np.searchsorted(times, t_eval[lo[s]:hi[s]])],
                                              0, 1)
+        if lo[s] < hi[s] and t_eval[lo[s]] == a and predose[lo[s]]:
+            states[:, lo[s]] = before
         y = rows[-1].copy()
     return True, "ok", np.nan

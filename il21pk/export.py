@@ -8,8 +8,6 @@ checks that both give the same trajectories.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .model import K_BIND, K_CELL, K_IFN, K_PK, K_SIG, Model
 from .parameters import ParameterSet
 from .regimen import Regimen
@@ -68,8 +66,7 @@ _CHAIN_EQUATIONS = """
 """
 
 
-def to_antimony(model: Model, params: ParameterSet, regimen: Regimen, *,
-                t_end: float | None = None) -> str:
+def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
     """Antimony text of `model` with `params` and `regimen` (doses as events).
 
     Supports the full model and the PK-only model. Amounts are in nmol,
@@ -77,7 +74,7 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen, *,
     """
     if model.kind == "in_vitro":
         raise ValueError("to_antimony supports Model() and Model.pk_only(); got an in vitro model")
-    regimen = check_regimen(model, regimen, t_end if t_end is not None else np.inf)
+    regimen = check_regimen(model, regimen)
     cols = parameter_columns(model, params)
     k, y0 = model.prepare(cols)
     k, y0 = k[0], y0[0]

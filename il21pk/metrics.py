@@ -30,7 +30,9 @@ def trapezoid_auc(times: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
-              exact_auc: Mapping[str, np.ndarray] | None = None) -> dict[str, dict[str, np.ndarray]]:
+              exact_auc: Mapping[str, np.ndarray] | None = None,
+              baseline: Mapping[str, np.ndarray] | None = None,
+              ) -> dict[str, dict[str, np.ndarray]]:
     """Metrics per variable, each an array of shape (N,).
 
     Parameters
@@ -40,16 +42,19 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     outputs : mapping of str to numpy.ndarray of shape (N, T)
     exact_auc : mapping of str to numpy.ndarray of shape (N,), optional
         AUCs integrated by the solver (used instead of the trapezoid rule).
+    baseline : mapping of str to numpy.ndarray of shape (N,), optional
+        Values before any dose (default: the first output value).
 
     Returns
     -------
     dict of variable -> dict of metric -> numpy.ndarray of shape (N,)
     """
     exact_auc = exact_auc or {}
+    baseline = baseline or {}
     result = {}
     for name, v in outputs.items():
         imax, imin = np.argmax(v, axis=-1), np.argmin(v, axis=-1)
-        base = v[..., 0]
+        base = baseline[name] if name in baseline else v[..., 0]
         cmax, cmin = np.max(v, axis=-1), np.min(v, axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
             peak = np.where(base != 0, cmax / base, np.nan)

@@ -290,8 +290,9 @@ class Model:
             col["nk_total"] = col["nk_blood"] + col["nk_marginated"]
             col["cd8_total"] = col["cd8_blood"] + col["cd8_marginated"]
             with np.errstate(divide="ignore", invalid="ignore"):
-                col["adcc_index"] = np.nan_to_num(cells.adcc_index(
-                    col["nk_blood"], col["effector_fraction"], kc[..., 0], kc[..., 9]))
+                # a culture without NK cells has no ADCC (0, not 0/0)
+                col["adcc_index"] = np.where(kc[..., 0] > 0, cells.adcc_index(
+                    col["nk_blood"], col["effector_fraction"], kc[..., 0], kc[..., 9]), 0.0)
         for var in self.variables:
             out[var.name] = col[var.name]
         return out

@@ -59,23 +59,27 @@ def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float
         after = np.arange(int(np.argmax(conc)) + 1, time.shape[0])
         positive = after[conc[after] > 0]
         candidates = [positive[-n:] for n in range(min_points, positive.shape[0] + 1)]
-    best = None
+    fits = []
     for idx in candidates:
         if idx.shape[0] < 2:
             continue
         t, y = time[idx], np.log(conc[idx])
         slope, intercept = np.polyfit(t, y, 1)
+        if slope >= 0:
+            continue
         resid = y - (slope * t + intercept)
         ss_tot = np.sum((y - y.mean()) ** 2)
         n = idx.shape[0]
         r2 = 1.0 - np.sum(resid**2) / ss_tot if ss_tot > 0 else 1.0
         r2_adj = 1.0 - (1.0 - r2) * (n - 1) / (n - 2) if n > 2 else r2
-        if slope >= 0:
-            continue
-        if best is None or r2_adj > best["r2_adj"] + ADJ_R2_FACTOR or (
-                r2_adj >= best["r2_adj"] - ADJ_R2_FACTOR and n > best["lambda_z_n"]):
-            best = {"lambda_z": -slope, "r2_adj": r2_adj, "lambda_z_n": n,
-                    "lambda_z_t_first": float(t[0]), "lambda_z_t_last": float(t[-1])}
+        fits.append({"lambda_z": -slope, "r2_adj": r2_adj, "lambda_z_n": n,
+                     "lambda_z_t_first": float(t[0]), "lambda_z_t_last": float(t[-1])})
+    best = None
+    if fits:
+        # PKNCA: among fits within ADJ_R2_FACTOR of the best adjusted R^2, most points
+        top = max(f["r2_adj"] for f in fits)
+        best = max((f for f in fits if f["r2_adj"] >= top - ADJ_R2_FACTOR),
+                   key=lambda f: f["lambda_z_n"])
     return best or nan
 
 
@@ -155,16 +159,17 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     rows = []
     groups = data.groupby(by, sort=False, observed=True) if by else [((), data)]
     for key, curve in groups:
+        key = key if isinstance(key, tuple) else (key,)
         t = curve[time].to_numpy(dtype=float)
         c = curve[value].to_numpy(dtype=float)
         if np.any(np.diff(t) <= 0):
             i = int(np.flatnonzero(np.diff(t) <= 0)[0])
-            where = dict(zip(by, np.atleast_1d(key), strict=True))
+            where = dict(zip(by, key, strict=True))
             raise DataError(f"nca: times must increase within each curve; {where} has "
                             f"{t[i]:g} then {t[i + 1]:g} (row {curve.index[i + 1]})")
         amount = curve[dose].iloc[0] if isinstance(dose, str) else dose
         result = nca_curve(t, c, dose=amount, method=method, points=points)
-        rows.append({**dict(zip(by, np.atleast_1d(key), strict=True)), **result})
+        rows.append({**dict(zip(by, key, strict=True)), **result})
     out = pd.DataFrame(rows, columns=[*by, *COLUMNS])
     out["route"] = route
     out["method"] = method

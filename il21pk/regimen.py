@@ -172,7 +172,16 @@ class Regimen:
         ``Regimen.days(d, [1, 2, 3, 4, 5, 15, 16, 17, 18, 19], course_days=42)`` is
         the Thompson 2008 schedule (days 1-5 and 15-19 of a 6-week course).
         """
-        day_list = sorted(int(d) for d in days)
+        given = list(days)
+        for d in given:
+            if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) \
+                    or d != int(d):
+                raise RegimenError(f"Regimen.days days must be whole day numbers; got {d!r}")
+        for name, value in (("courses", courses), ("course_days", course_days)):
+            if value is not None and (isinstance(value, bool) or
+                                      not isinstance(value, (int, np.integer))):
+                raise RegimenError(f"Regimen.days {name} must be an integer; got {value!r}")
+        day_list = sorted(int(d) for d in given)
         if not day_list or day_list[0] < 1:
             raise RegimenError(f"Regimen.days days must be >= 1 (day 1 is t=0); got {day_list}")
         if courses < 1:
@@ -252,6 +261,7 @@ class Regimen:
 
     def shifted(self, hours: float) -> Regimen:
         """The same regimen `hours` later."""
+        hours = _finite_number(hours, "Regimen.shifted hours")
         return Regimen(tuple(d.at(d.time + hours) for d in self.doses))
 
     def scaled_to(self, amount: float, unit: str | None = None) -> Regimen:
@@ -261,11 +271,6 @@ class Regimen:
     # -- views -------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.doses)
-
-    @property
-    def last_time(self) -> float:
-        """Time of the last dose start [h] (0 for an empty regimen)."""
-        return self.doses[-1].time if self.doses else 0.0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per dose: time_h, amount, unit, route, duration_h."""

@@ -103,14 +103,15 @@ class SimulationResult:
     def metrics(self) -> pd.DataFrame:
         """Long frame ``variable, metric, value, unit``.
 
-        Metrics per variable: baseline (t=0 value), cmax, tmax, cmin, tmin,
+        Metrics per variable: baseline (the value before any dose), cmax,
+        tmax, cmin, tmin,
         auc (solver-integrated for ``il21_plasma`` and ``ifng_plasma``,
         linear trapezoid on the output grid otherwise), peak_fold_change
         (cmax/baseline) and nadir_fold_change (cmin/baseline); NaN where the
         baseline is 0.
         """
         b = self._batch
-        summary = _metrics.summarise(b.times, b.outputs, b.exact_auc)
+        summary = _metrics.summarise(b.times, b.outputs, b.exact_auc, b.baseline)
         return _metrics.to_frame(summary, {v.name: v.unit for v in self.model.variables})
 
     def to_csv(self, path: str | Path) -> Path:

@@ -16,7 +16,7 @@ from scipy.stats import qmc
 from .errors import ParameterError
 from .parameters import ParameterSet, unknown_name_error
 
-#: Allometric exponents applied when body weight varies (reference 70 kg).
+#: Allometric exponents applied when body weight varies (reference: the set's body weight).
 ALLOMETRY = {"cl": 0.75, "q": 0.75, "v_central": 1.0, "v_peripheral": 1.0}
 
 
@@ -135,7 +135,8 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
     body_weight : mapping, optional
         ``{"median": kg, "cv": fraction}``: log-normal body weights; clearances
         and volumes then scale allometrically (`allometry`, default
-        :data:`ALLOMETRY`, reference 70 kg) on top of their own variability.
+        :data:`ALLOMETRY`) relative to the set's ``body_weight``, on top of
+        their own variability.
     seed : int or numpy.random.Generator, optional
 
     Returns
@@ -179,13 +180,16 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         else:
             out[name] = p.value * np.exp(eta[:, j])
     if body_weight is not None:
+        if not isinstance(body_weight, Mapping) or "median" not in body_weight:
+            raise ParameterError("body_weight must be a mapping {'median': kg, 'cv': fraction}; "
+                                 f"got {body_weight!r}")
         median, cv = float(body_weight["median"]), float(body_weight.get("cv", 0.0))
         omega_wt = np.sqrt(np.log1p(cv * cv))
         wt = median * np.exp(omega_wt * rng.standard_normal(n))
         out["body_weight"] = wt
         for name, exponent in (ALLOMETRY if allometry is None else allometry).items():
             base = out.get(name, np.full(n, params.value(name)))
-            out[name] = base * (wt / 70.0) ** exponent
+            out[name] = base * (wt / params.value("body_weight")) ** exponent
     frame = pd.DataFrame(out)
     for name in frame.columns.drop("subject"):
         p = params[name]

@@ -37,6 +37,8 @@ class BatchResult:
         Reported variables in the model's order.
     exact_auc : dict of str to numpy.ndarray of shape (N,)
         Solver-integrated AUC over ``[times[0], times[-1]]``.
+    baseline : dict of str to numpy.ndarray of shape (N,)
+        Each variable at t=0 before any dose.
     success : numpy.ndarray of bool, shape (N,)
     message : list of str
     t_fail : numpy.ndarray, shape (N,)
@@ -45,6 +47,7 @@ class BatchResult:
     times: np.ndarray
     outputs: dict[str, np.ndarray]
     exact_auc: dict[str, np.ndarray]
+    baseline: dict[str, np.ndarray]
     success: np.ndarray
     message: list[str]
     t_fail: np.ndarray
@@ -62,9 +65,10 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     if method not in engine.METHODS:
         raise ValueError(f"`method` must be one of {list(engine.METHODS)}; got {method!r}")
     for name, tol in (("rtol", rtol), ("atol", atol)):
-        if not isinstance(tol, (int, float)) or not (0 < tol < 1):
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) \
+                or not (0 < tol < 1):
             raise ValueError(f"`{name}` must be a number in (0, 1); got {tol!r}")
-    if not isinstance(max_step, (int, float)) or not max_step >= 0:
+    if not isinstance(max_step, (int, float, np.integer, np.floating)) or not max_step >= 0:
         raise ValueError(f"`max_step` must be a number >= 0 h (0: no limit); got {max_step!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
             or max_steps < 1:
@@ -93,10 +97,10 @@ def default_grid(regimen: Regimen, t_end: float, step: float = 1.0) -> np.ndarra
     return np.union1d(grid, [t for t in edges if t <= t_end])
 
 
-def check_regimen(model: Model, regimen: object, t_end: float) -> Regimen:
+def check_regimen(model: Model, regimen: object) -> Regimen:
     """Accept a Regimen (or a single Dose) valid for `model`.
 
-    Doses after `t_end` are allowed: they cannot affect ``[0, t_end]``.
+    Doses after the end of a simulation are allowed: they cannot affect it.
     """
     if isinstance(regimen, Dose):
         regimen = Regimen.single(regimen)
@@ -111,23 +115,31 @@ def check_regimen(model: Model, regimen: object, t_end: float) -> Regimen:
     return regimen
 
 
-def parameter_columns(model: Model, params: ParameterSet,
-                      overrides: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Values (N,) of every parameter the model and dosing need, from a set plus overrides."""
-    needed = set(model.parameter_names) | {"mw", "body_weight", "f_sc", "tlag_sc"}
-    columns = {name: np.atleast_1d(float(params[name].value)) for name in params if name in needed}
-    for name, value in (overrides or {}).items():
-        columns[name] = np.atleast_1d(np.asarray(value, dtype=float))
-    return columns
+#: Parameters that dosing reads in every model (dose conversion, SC input).
+DOSING_PARAMETERS = ("mw", "body_weight", "f_sc", "tlag_sc")
+
+
+def model_inputs(model: Model) -> set[str]:
+    """Names of every parameter a simulation of `model` reads."""
+    return set(model.parameter_names) | set(DOSING_PARAMETERS)
+
+
+def parameter_columns(model: Model, params: ParameterSet) -> dict[str, np.ndarray]:
+    """Values (1,) of every parameter the model and dosing read, from a set."""
+    needed = model_inputs(model)
+    return {name: np.atleast_1d(float(params[name].value)) for name in params if name in needed}
 
 
 def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray], *,
-              t_eval: np.ndarray, t_end: float, dose: np.ndarray | None = None, method: str = "numba-bdf", rtol: float = 1e-6,
+              t_eval: np.ndarray, t_end: float, dose: np.ndarray | None = None,
+              predose: np.ndarray | None = None, method: str = "numba-bdf", rtol: float = 1e-6,
               atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000) -> BatchResult:
     """Simulate N parameter sets (columns of length N or 1) on one grid.
 
     `dose` (length N), if given, replaces every dose amount of `regimen` per
-    member. Inputs are trusted here: the public verbs validate them first.
+    member; `predose` (length T) marks output times that report the value
+    just before a dose at that time. Inputs are trusted here: the public verbs
+    validate them first.
     """
     n = max([np.size(c) for c in columns.values()] + [np.size(dose) if dose is not None else 1])
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in columns.items()}
@@ -137,14 +149,15 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
                             amount=None if dose is None else np.broadcast_to(dose, (n,)))
     sol = engine.integrate(model.code, k, y0, events, t_eval, t_end,
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
-                           max_steps=max_steps)
+                           max_steps=max_steps, predose=predose)
     outputs = model.report(sol.states, k)
     names = model.state_names
     exact = {
         var: sol.states[:, -1, names.index(state)] - sol.states[:, 0, names.index(state)]
         for var, state in EXACT_AUC.items() if var in outputs
     }
-    return BatchResult(t_eval, outputs, exact, sol.success, sol.message, sol.t_fail)
+    baseline = {name: v[:, 0] for name, v in model.report(y0[:, None, :], k).items()}
+    return BatchResult(t_eval, outputs, exact, baseline, sol.success, sol.message, sol.t_fail)
 
 
 def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None = None, *,
@@ -215,7 +228,7 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
         raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
     t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
                                 max_step=max_step, max_steps=max_steps)
-    regimen = check_regimen(model, regimen, t_end)
+    regimen = check_regimen(model, regimen)
     grid = default_grid(regimen, t_end) if grid is None else grid
     batch = run_batch(model, regimen, parameter_columns(model, params), t_eval=grid,
                       t_end=t_end, method=method, rtol=rtol, atol=atol, max_step=max_step,

@@ -26,7 +26,14 @@ from .metrics import METRICS, summarise
 from .model import Model
 from .parameters import ParameterSet, unknown_name_error
 from .regimen import Regimen
-from .simulate import check_options, check_regimen, default_grid, parameter_columns, run_batch
+from .simulate import (
+    check_options,
+    check_regimen,
+    default_grid,
+    model_inputs,
+    parameter_columns,
+    run_batch,
+)
 
 #: Swept quantities that are not parameters.
 SPECIAL = ("dose", "regimen")
@@ -113,7 +120,7 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
         raise ValueError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"`chunk_size` must be an integer >= 1; got {chunk_size!r}")
-    regimen = check_regimen(model, regimen, t_end)
+    regimen = check_regimen(model, regimen)
     runs, regimens = _runs(model, regimen, params, grid, samples)
     variables = _choose(variables, [v.name for v in model.variables], "variables")
     metrics = _choose(metrics, list(METRICS), "metrics")
@@ -130,7 +137,10 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
             model, regimens, params, runs, chunks, options))
     frames = list(_progress(executors.ordered_map(_run_chunk, chunks, executor),
                             len(chunks), progress))
-    return pd.concat(frames, ignore_index=True) if frames else _run_chunk(chunks[0])
+    frame = pd.concat(frames, ignore_index=True)
+    if "regimen" in runs:  # chunks were grouped by regimen: restore run order
+        frame = frame.sort_values("run", kind="stable", ignore_index=True)
+    return frame
 
 
 # -- building the runs ---------------------------------------------------------------
@@ -146,30 +156,46 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         axes = {}
         for name, values in grid.items():
             if name == "regimen":
-                labelled = dict(values) if isinstance(values, Mapping) else {
-                    r.in_words(): r for r in values}
+                if isinstance(values, Mapping):
+                    labelled = dict(values)
+                else:
+                    values = list(values)
+                    labels = [r.in_words() if isinstance(r, Regimen) else repr(r) for r in values]
+                    if len(set(labels)) != len(labels):
+                        labels = [f"regimen {i}" for i in range(len(values))]
+                    labelled = dict(zip(labels, values, strict=True))
                 for label, reg in labelled.items():
-                    regimens[str(label)] = check_regimen(model, reg, math.inf)
+                    regimens[str(label)] = check_regimen(model, reg)
                 axes[name] = [str(k) for k in labelled]
             else:
-                axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
+                try:
+                    axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
+                except (TypeError, ValueError):
+                    raise ParameterError(f"grid[{name!r}] must be numbers; got {values!r}") from None
                 if not axes[name]:
                     raise ValueError(f"grid[{name!r}] must hold at least one value")
         runs = pd.DataFrame(list(itertools.product(*axes.values())), columns=list(axes))
     else:
         if not isinstance(samples, pd.DataFrame) or samples.empty:
             raise TypeError("`samples` must be a non-empty pandas DataFrame, one run per row")
+        if "regimen" in samples.columns:
+            raise ValueError("`samples` cannot hold a 'regimen' column; sweep regimens with "
+                             "grid={'regimen': {...}}")
         runs = samples.reset_index(drop=True).copy()
+    readable = model_inputs(model)
     for name in runs.columns:
         if name in ("regimen", "subject"):
             continue
         if name != "dose" and name not in params:
             raise unknown_name_error(name, list(params) + list(SPECIAL))
+        if name != "dose" and name not in readable:
+            raise ParameterError(f"{model!r} does not use parameter {name!r}, so sweeping it "
+                                 "would change nothing")
         values = pd.to_numeric(runs[name], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             raise ParameterError(f"swept {name!r} must be finite numbers; run {bad[0]} has "
-                                 f"{runs[name].iloc[bad[0]]!r}")
+                                 f"{_plain(runs[name].iloc[bad[0]])!r}")
         low, high, unit = ((0.0, math.inf, "dose unit") if name == "dose" else
                            (params[name].lower, params[name].upper, params[name].unit))
         bad = np.flatnonzero((values < low) | (values > high))
@@ -179,6 +205,10 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         runs[name] = values
     runs.insert(0, "run", np.arange(len(runs)))
     return runs, regimens
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _choose(chosen, available: list[str], what: str) -> tuple[str, ...]:
@@ -192,15 +222,14 @@ def _choose(chosen, available: list[str], what: str) -> tuple[str, ...]:
 
 
 def _groups(runs: pd.DataFrame, chunk_size: int):
-    labels = runs["regimen"] if "regimen" in runs else pd.Series("", index=runs.index)
-    start = 0
-    while start < len(runs):
-        label = labels.iloc[start]
-        stop = start + 1
-        while stop < len(runs) and stop - start < chunk_size and labels.iloc[stop] == label:
-            stop += 1
-        yield label, runs.iloc[start:stop].reset_index(drop=True)
-        start = stop
+    """Chunks of at most `chunk_size` runs sharing a regimen (runs keep their ids)."""
+    if "regimen" in runs:
+        runs = runs.sort_values("regimen", kind="stable")
+    for label, group in runs.groupby(runs["regimen"] if "regimen" in runs else
+                                     np.zeros(len(runs)), sort=False):
+        for start in range(0, len(group), chunk_size):
+            yield (label if "regimen" in runs else ""), \
+                group.iloc[start:start + chunk_size].reset_index(drop=True)
 
 
 # -- running a chunk (in a worker) ------------------------------------------------------
@@ -219,7 +248,7 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     variables = list(chunk.variables)
     if chunk.output == "summary":
         outputs = {v: batch.outputs[v] for v in variables}
-        summary = summarise(batch.times, outputs, batch.exact_auc)
+        summary = summarise(batch.times, outputs, batch.exact_auc, batch.baseline)
         values = np.stack([summary[v][m] for v in variables for m in chunk.metrics], axis=1)
         var_codes = np.repeat(np.arange(len(variables)), len(chunk.metrics))
         metric_codes = np.tile(np.arange(len(chunk.metrics)), len(variables))
