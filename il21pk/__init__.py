@@ -1,10 +1,18 @@
 """il21pk: mechanistic PK/PD of interleukin-21.
 
 dose -> PK -> IL-21R/gamma-c binding -> pSTAT3 -> NK/CD8 expansion -> IFN-gamma,
-integrated by a compiled BDF solver (scipy's solvers as cross-checks). Time is in hours, amounts in nmol, concentrations in nM.
+integrated by a compiled BDF solver
+(scipy's solvers as cross-checks). Time is in hours, amounts in nmol, concentrations in nM.
 """
 
 from __future__ import annotations
+
+# Model structure and values
+from . import parameter_sets, plotting, units
+
+# Analysis
+from .data import Dataset, read_csv
+from .dose_response import DoseResponseResult, dose_response
 
 # Errors
 from .errors import (
@@ -15,26 +23,19 @@ from .errors import (
     RegimenError,
     SimulationError,
 )
-
-# Model structure and values
-from . import parameter_sets, plotting, units
+from .fitting import FitResult, ProfileResult, SubjectFits, fit
 from .model import Model
-from .parameters import Parameter, ParameterSet, ParameterSpec
+from .nca import nca
 
 # Inputs
 from .nonmem import regimens_from_nonmem
+from .parameters import Parameter, ParameterSet, ParameterSpec
 from .regimen import Dose, Regimen
-
-# Analysis
-from .data import Dataset, read_csv
-from .dose_response import DoseResponseResult, dose_response
-from .fitting import FitResult, ProfileResult, SubjectFits, fit
-from .nca import nca
-from .sensitivity import global_indices, sensitivity
 
 # Running
 from .results import SimulationResult
 from .sampling import latin_hypercube, sobol_samples, virtual_population
+from .sensitivity import global_indices, sensitivity
 from .simulate import simulate
 from .sweep import sweep
 

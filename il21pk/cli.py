@@ -9,16 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import tomllib
-
-import numpy as np
 import pandas as pd
+import tomllib
 
 from . import parameter_sets
 from .data import read_csv
 from .dose_response import dose_response
-from .fitting import fit
 from .errors import Il21pkError
+from .fitting import fit
 from .model import Model
 from .nca import nca
 from .regimen import Dose, Regimen

@@ -17,12 +17,12 @@ import pandas as pd
 
 from .errors import DataError
 from .model import Model
-from .nonmem import check_nonmem_frame
+from .nonmem import check_nonmem_frame, display_id
 from .regimen import Regimen
 from .units import CONCENTRATION_UNITS, concentration_to_nM, time_to_hours
 
-OBSERVATION_COLUMNS = ["subject", "time_h", "variable", "value", "lloq", "blq"]
-#: Default NONMEM compartment/DVID -> observed variable.
+OBSERVATION_COLUMNS = ["subject", "time_h", "variable", "value", "lloq", "blq", "predose"]
+#: Default NONMEM DVID -> observed variable (without DVID every observation is IL-21).
 DEFAULT_DVID = {1: "il21_plasma", 2: "nk_blood", 3: "cd8_blood", 4: "ifng_plasma"}
 COVARIATES = {"WT": "body_weight"}
 
@@ -50,9 +50,11 @@ class Dataset:
     Attributes
     ----------
     observations : pandas.DataFrame
-        ``subject, time_h, variable, value, lloq, blq`` in model units
-        (``lloq`` NaN where none was given; ``blq`` True where the value is
-        below the limit, in which case ``value`` holds the limit).
+        ``subject, time_h, variable, value, lloq, blq, predose`` in model
+        units (``lloq`` NaN where none was given; ``blq`` True where the value
+        is below the limit, in which case ``value`` holds the limit;
+        ``predose`` True for a sample taken just before a dose given at the
+        same time, which is then predicted from the state before that dose).
     regimens : dict
         ``subject -> Regimen``.
     covariates : pandas.DataFrame
@@ -79,6 +81,9 @@ class Dataset:
     def subset(self, subjects) -> Dataset:
         """The data of some subjects only."""
         keep = list(subjects)
+        unknown = [s for s in keep if s not in self.regimens]
+        if unknown:
+            raise DataError(f"unknown subject(s) {unknown}; the data hold {self.subjects}")
         obs = self.observations[self.observations["subject"].isin(keep)].reset_index(drop=True)
         cov = self.covariates[self.covariates["subject"].isin(keep)].reset_index(drop=True)
         return Dataset(obs, {s: self.regimens[s] for s in keep}, cov)
@@ -138,6 +143,10 @@ class Dataset:
                               "lloq": df[lloq].to_numpy() if lloq else np.nan})
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col=value, time_col=time)
         regimens = _regimens(list(dict.fromkeys(subjects)), regimen, df, subject, dose)
+        # a sample at a dosing time is taken before that dose (a trough)
+        dose_times = {s: {d.time for d in r.doses} for s, r in regimens.items()}
+        obs["predose"] = [t in dose_times[s] for s, t in zip(obs["subject"], obs["time_h"],
+                                                             strict=True)]
         cov = pd.DataFrame({"subject": list(regimens)})
         for column, name in (covariates or {}).items():
             per = df.groupby(subject if subject else np.zeros(n), sort=False)[column].first()
@@ -153,9 +162,11 @@ class Dataset:
 
         ``ID, TIME, AMT, DV, EVID`` (+ ``MDV, CMT, RATE, II, ADDL, DVID, BLQ,
         LLOQ, WT``). Observation rows are ``EVID=0`` and ``MDV=0``. ``DVID``
-        (else ``CMT``) picks the observed variable via `dvid` (default
-        :data:`DEFAULT_DVID`). ``BLQ=1`` or ``DV < LLOQ`` marks a BLQ value.
-        ``WT`` becomes the ``body_weight`` covariate.
+        picks the observed variable via `dvid` (default :data:`DEFAULT_DVID`);
+        without it every observation is ``il21_plasma``. ``BLQ=1`` or
+        ``DV < LLOQ`` marks a BLQ value. ``WT`` becomes the ``body_weight``
+        covariate. An observation recorded before a dose record at the same
+        TIME, or at the time of an ADDL dose, is a pre-dose sample.
         """
         model = model or Model()
         if not isinstance(df, pd.DataFrame):
@@ -164,22 +175,22 @@ class Dataset:
         if "DV" not in upper:
             raise DataError(f"NONMEM data are missing required column(s) ['DV']; got "
                             f"{list(df.columns)}")
-        try:
-            rows = check_nonmem_frame(df, error=DataError)
-        except DataError:
-            raise
+        rows = check_nonmem_frame(df, error=DataError)
         mdv = df[upper["MDV"]].to_numpy() if "MDV" in upper else np.zeros(len(df))
         is_obs = (rows["EVID"].to_numpy() == 0) & (mdv == 0)
-        key_col = upper.get("DVID", upper.get("CMT"))
-        keys = df[key_col].to_numpy() if key_col is not None else np.ones(len(df))
+        key_col = upper.get("DVID")
+        keys = pd.to_numeric(df[key_col], errors="coerce").to_numpy() if key_col else \
+            np.ones(len(df))
         mapping = dict(dvid or DEFAULT_DVID)
         variables = []
         for i in np.flatnonzero(is_obs):
-            key = int(keys[i])
-            if key not in mapping:
-                raise DataError(f"row {i}: column {key_col} = {key} names no observed variable; "
-                                f"map it with dvid={{{key}: '<variable>'}} (known: {mapping})")
-            variables.append(mapping[key])
+            key = keys[i]
+            if not np.isfinite(key) or int(key) not in mapping:
+                shown = display_id(df[key_col].iloc[i])
+                raise DataError(f"row {i}: column {key_col} = {shown} names no "
+                                f"observed variable; map it with dvid={{<DVID>: '<variable>'}} "
+                                f"(known: {mapping})")
+            variables.append(mapping[int(key)])
         lloq = df[upper["LLOQ"]].to_numpy(dtype=float)[is_obs] if "LLOQ" in upper else np.nan
         frame = pd.DataFrame({"subject": rows["ID"].to_numpy()[is_obs],
                               "time": rows["TIME"].to_numpy()[is_obs], "variable": variables,
@@ -191,6 +202,7 @@ class Dataset:
             frame.loc[flagged & frame["lloq"].isna(), "lloq"] = frame["value"]
             frame["flag"] = flagged
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col="DV", time_col="TIME")
+        obs["predose"] = _predose_rows(rows, is_obs)
         from .nonmem import regimens_from_nonmem
 
         all_regimens = regimens_from_nonmem(df, unit=amount_unit, time_unit=time_unit)
@@ -201,6 +213,22 @@ class Dataset:
                 per = df.groupby(upper["ID"], sort=False)[upper[column]].first()
                 cov[name] = per.reindex(cov["subject"]).to_numpy(dtype=float)
         return cls(obs, regimens, cov)
+
+
+def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
+    """For each observation row: is a dose given at its TIME after it (record order or ADDL)?"""
+    ids, time, evid = rows["ID"].to_numpy(), rows["TIME"].to_numpy(), rows["EVID"].to_numpy()
+    ii, addl = rows["II"].to_numpy(), rows["ADDL"].to_numpy()
+    out = []
+    for i in np.flatnonzero(is_obs):
+        same = ids == ids[i]
+        later_dose = same & (evid == 1) & (time == time[i]) & (np.arange(len(rows)) > i)
+        implied = False
+        for j in np.flatnonzero(same & (evid == 1) & (addl > 0)):
+            k = (time[i] - time[j]) / ii[j]
+            implied |= 1 <= round(k) <= addl[j] and np.isclose(k, round(k))
+        out.append(bool(later_dose.any() or implied))
+    return np.array(out, dtype=bool)
 
 
 def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
@@ -236,16 +264,22 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
         raise DataError(f"row {frame.index[bad[0]]}: column {value_col!r} is NaN on an "
                         "observation row (give an LLOQ for BLQ samples, or drop the row)")
     subjects = frame["subject"].to_numpy()
-    same = subjects[1:] == subjects[:-1]
-    for i in np.flatnonzero(same & (np.diff(t) < 0)):
-        raise DataError(f"row {frame.index[i + 1]}: column {time_col!r} decreases within "
-                        f"subject {subjects[i + 1]!r} ({t[i]:g} -> {t[i + 1]:g}); sort the data")
+    variables = frame["variable"].to_numpy()
+    for _, idx in pd.Series(np.arange(len(frame))).groupby(
+            [subjects, variables], sort=False):
+        pos = idx.to_numpy()
+        back = np.flatnonzero(np.diff(t[pos]) < 0)
+        if back.size:
+            i, j = pos[back[0]], pos[back[0] + 1]
+            raise DataError(f"row {frame.index[j]}: column {time_col!r} decreases within "
+                            f"subject {display_id(subjects[j])} ({t[i]:g} -> {t[j]:g}); sort the "
+                            "data by subject and time")
     flagged = frame["flag"].to_numpy(dtype=bool) if "flag" in frame else False
     blq = flagged | missing_value | (np.isfinite(lloq) & (value < lloq))
     value = np.where(blq, lloq, value)
     out = pd.DataFrame({"subject": subjects, "time_h": time_to_hours(t, time_unit),
-                        "variable": frame["variable"].to_numpy(), "value": value,
-                        "lloq": lloq, "blq": blq})
+                        "variable": variables, "value": value, "lloq": lloq, "blq": blq,
+                        "predose": False})
     for var in out["variable"].unique():
         rows = out["variable"] == var
         for col in ("value", "lloq"):

@@ -194,9 +194,18 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
         raise ValueError(f"`fit` must be 'hill', 'emax' or None; got {fit!r}")
     if not isinstance(regimen, Regimen) or not regimen.doses:
         raise ValueError("`regimen` must be a Regimen with at least one dose to scale")
+    for name, value in (("threshold", threshold), ("at", at)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)) or not np.isfinite(value)):
+            raise ValueError(f"`{name}` must be a finite number; got {value!r}")
+    if at is not None and not 0 <= at <= t_end:
+        raise ValueError(f"`at` must lie within [0, t_end={t_end:g}] h; got {at:g}")
     unit = unit or regimen.doses[0].unit
     scaled = regimen.scaled_to(regimen.doses[0].amount, unit)
-    doses = np.asarray(doses, dtype=float)
+    try:
+        doses = np.asarray(doses, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"`doses` must be numbers; got {doses!r}") from None
     if doses.ndim != 1 or doses.size < 1 or np.any(~np.isfinite(doses)) or np.any(doses < 0):
         raise ValueError(f"`doses` must be finite numbers >= 0; got {doses.tolist()}")
     t_eval = options.pop("t_eval", None)
@@ -217,8 +226,8 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
             values.append(time_above(t, v, threshold) if metric == "time_above"
                           else v[np.searchsorted(t, at)])
             value_unit = "h" if metric == "time_above" else str(run["unit"].iloc[0])
-        values = np.asarray(values)
         df = df.drop_duplicates("run")
+        values = np.where(df["success"].to_numpy(), values, np.nan)  # failed runs: no value
     frame = pd.DataFrame({"dose": doses, "unit": unit, "response": response, "endpoint": metric,
                           "value": values, "value_unit": value_unit,
                           "success": df["success"].to_numpy(),

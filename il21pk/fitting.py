@@ -31,7 +31,7 @@ from .errors import FitError, ParameterError
 from .model import Model
 from .parameters import ParameterSet, unknown_name_error
 from .regimen import Regimen
-from .simulate import parameter_columns, run_batch, simulate
+from .simulate import check_options, model_inputs, parameter_columns, run_batch, simulate
 
 ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
 _SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("add", "prop"),
@@ -82,7 +82,10 @@ class _Problem:
                 columns[name] = theta[:, j]
             times = obs["time_h"].to_numpy()[rows]
             grid = np.union1d([0.0], times)
-            batch = run_batch(self.model, regimen, columns, t_eval=grid, t_end=float(grid[-1]),
+            predose = np.isin(grid, obs["time_h"].to_numpy()[rows][
+                obs["predose"].to_numpy()[rows]])
+            batch = run_batch(self.model, regimen, columns, t_eval=grid,
+                              t_end=max(float(grid[-1]), 1e-9), predose=predose,
                               **self.options)
             where = np.searchsorted(grid, times)
             for var in np.unique(obs["variable"].to_numpy()[rows]):
@@ -218,8 +221,9 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
         scale[0] = 1.0
         _, g0 = fun(z)
         scale[0] = max(10.0 * float(np.max(np.abs(g0))), 1.0)
+        # tolerances at the noise floor of finite differences of ODE solutions
         res = optimize.minimize(fun, z, jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+                                options={"maxiter": 1000, "ftol": 1e-10, "gtol": 1e-6})
         z = res.x
         improvement = best - res.fun * scale[0]
         best = min(best, res.fun * scale[0])
@@ -229,9 +233,11 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
     x = x0.copy()
     x[free_idx] = z
     value = best if best < FAILED_OBJECTIVE else np.inf
+    message = str(res.message) if res.success or not stationary else \
+        "converged: a restart of L-BFGS-B found no better point"
     return {"x": x, "objective": value,
             "success": bool((res.success or stationary) and np.isfinite(value)),
-            "message": str(res.message), "nfev": calls[0]}
+            "message": message, "nfev": calls[0]}
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,7 @@ class ProfileResult:
 
 
 #: Most L-BFGS-B restarts in one local search.
-MAX_RESTARTS = 10
+MAX_RESTARTS = 4
 
 #: Objective reported to the optimiser where the model cannot be simulated.
 FAILED_OBJECTIVE = 1e12
@@ -296,7 +302,7 @@ class FitResult:
     nfev : int
         Objective evaluations (each a batch of simulations) over all starts.
     starts : pandas.DataFrame
-        start, objective, success per multistart run.
+        start, objective, success, nfev and the end point of every multistart run.
     covariance, correlation : pandas.DataFrame
         Of the log-scale estimates, from the observed Fisher information.
     """
@@ -451,9 +457,10 @@ class FitResult:
                 ci.append(np.nan)
                 continue
             j = crossing[0]
-            d0, d1 = part["delta"].iloc[j - 1], part["delta"].iloc[j]
+            # the profile is near-quadratic: interpolate its square root linearly
+            r0, r1 = (np.sqrt(max(part["delta"].iloc[i], 0.0)) for i in (j - 1, j))
             v0, v1 = np.log(part["value"].iloc[j - 1]), np.log(part["value"].iloc[j])
-            ci.append(float(np.exp(v0 + (threshold - d0) / (d1 - d0) * (v1 - v0))))
+            ci.append(float(np.exp(v0 + (np.sqrt(threshold) - r0) / (r1 - r0) * (v1 - v0))))
         if frame["delta"].abs().max() < FLAT_TOLERANCE:
             label = "structurally non-identifiable"
         elif np.isfinite(ci).all():
@@ -639,9 +646,16 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     if not isinstance(params, ParameterSet):
         raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
     free = tuple([free] if isinstance(free, str) else free)
+    if not free:
+        raise ParameterError("`free` must name at least one parameter to estimate")
+    check_options(t_end=1.0, t_eval=None, method=method, rtol=rtol, atol=atol)
+    readable = model_inputs(model)
     for name in free:
         if name not in params:
             raise unknown_name_error(name, params)
+        if name not in readable:
+            raise ParameterError(f"{model!r} does not use parameter {name!r}; it cannot be "
+                                 "estimated")
         if params[name].value <= 0:
             raise ParameterError(f"free parameter {name!r} is estimated on a log scale and must "
                                  f"start > 0; got {params[name].value:g}")
@@ -652,23 +666,30 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     executors.check(executor)
     if gradient not in ("central", "forward"):
         raise ValueError(f"`gradient` must be 'central' or 'forward'; got {gradient!r}")
+    _check_data(model, dataset, error_model)
     if by_subject:
+        observed = set(dataset.observations["subject"])
         return SubjectFits({s: fit(model, dataset.subset([s]), params, free=free,
                                    error_model=error_model, sigma=sigma, bounds=bounds,
                                    n_starts=n_starts, seed=seed, executor=executor, rtol=rtol,
                                    atol=atol, method=method, fd_step=fd_step,
                                    gradient=gradient)
-                            for s in dataset.subjects})
+                            for s in dataset.subjects if s in observed})
     kinds, fixed, estimated = _error_setup(error_model, sigma, dataset.variables, model)
     x0, lower, upper = [], [], []
-    bounds = dict(bounds or {})
+    bounds_given = dict(bounds or {})
+    bounds = dict(bounds_given)
     for name in free + estimated:
         if name in params:
             p = params[name]
             start = p.value
-            low, high = bounds.pop(name, (max(start / 100, p.lower), min(start * 100, p.upper)))
-            if low <= 0:
-                low = start / 100
+            default = (max(start / 100, p.lower), min(start * 100, p.upper))
+            low, high = bounds.pop(name, default)
+            if name not in dict(bounds_given) and low <= 0:
+                low = start / 100  # a hard bound of 0 cannot be a log-scale bound
+            if not (p.lower <= low and high <= p.upper):
+                raise ParameterError(f"bounds for {name!r} ({low:g}, {high:g}) leave its hard "
+                                     f"bounds [{p.lower:g}, {p.upper:g}] {p.unit}")
         else:
             start = 0.1 if "prop" in name or kinds[name.split("_", 2)[2]] == "lognormal" else \
                 max(0.1 * float(np.nanmedian(np.abs(dataset.observations.loc[
@@ -694,6 +715,8 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
                           "objective": [r["objective"] for r in results],
                           "success": [r["success"] for r in results],
                           "nfev": [r["nfev"] for r in results]})
+    for i, name in enumerate(problem.names):
+        table[name] = [float(np.exp(r["x"][i])) for r in results]
     best = min(results, key=lambda r: r["objective"])
     if not np.isfinite(best["objective"]):
         raise FitError("no start could be simulated to a finite likelihood; check the data, "
@@ -728,6 +751,28 @@ def _initial_sigma(problem: _Problem, x0: np.ndarray) -> np.ndarray:
             k = len(problem.free) + i
             x[k] = np.clip(np.log(max(value, 1e-12)), problem.lower[k], problem.upper[k])
     return x
+
+
+def _check_data(model: Model, dataset: Dataset, error_model) -> None:
+    """Data problems that would otherwise surface as a failed likelihood."""
+    obs = dataset.observations
+    cov = dataset.covariates
+    for name in cov.columns.drop("subject"):
+        if name not in model_inputs(model):
+            raise ParameterError(f"covariate {name!r} is not a parameter {model!r} uses")
+        bad = cov[name].isna() | (cov[name] <= 0)
+        if bad.any():
+            raise FitError(f"covariate {name!r} is missing or <= 0 for subject(s) "
+                           f"{cov.loc[bad, 'subject'].tolist()}")
+    kinds = {v: error_model for v in dataset.variables} if isinstance(error_model, str) \
+        else dict(error_model)
+    for var in dataset.variables:
+        if kinds.get(var) == "lognormal":
+            rows = obs[(obs["variable"] == var) & (obs["value"] <= 0)]
+            if len(rows):
+                raise FitError(f"log-normal error for {var!r} needs observations > 0 (mark "
+                               f"values below the LLOQ as BLQ); row {rows.index[0]} has "
+                               f"{rows['value'].iloc[0]:g}")
 
 
 def _starting_points(problem: _Problem, x0: np.ndarray, n_starts: int,

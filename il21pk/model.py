@@ -20,7 +20,7 @@ from numba import njit
 
 from .errors import ParameterError
 from .parameters import ParameterSpec
-from .stages import OutputSpec, StateSpec, binding, cells, ifn, pk, signalling
+from .stages import StateSpec, binding, cells, ifn, pk, signalling
 
 # -- layout: the order of STAGES is the data flow -------------------------------
 STAGES = {"pk": pk, "binding": binding, "signalling": signalling, "cells": cells, "ifn": ifn}
@@ -222,7 +222,10 @@ class Model:
         return tuple(out)
 
     def to_sbml(self, params, regimen, path=None) -> str:
-        """SBML Level 3 of this model with `params` and `regimen`; see :func:`il21pk.export.to_sbml`."""
+        """SBML Level 3 of this model with `params` and `regimen`.
+
+        See :func:`il21pk.export.to_sbml`.
+        """
         from .export import to_sbml
 
         return to_sbml(self, params, regimen, path)

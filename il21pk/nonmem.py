@@ -8,10 +8,15 @@ not supported and are reported as errors rather than silently misread.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .errors import RegimenError
+
+if TYPE_CHECKING:
+    from .regimen import Regimen
 from .units import check_dose_unit, time_to_hours
 
 REQUIRED_COLUMNS = ("ID", "TIME", "AMT", "EVID")
@@ -58,7 +63,8 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError)
     ids = out["ID"].to_numpy()
     same_subject = ids[1:] == ids[:-1]
     for i in np.flatnonzero(same_subject & (np.diff(time) < 0)):
-        raise error(f"NONMEM column TIME decreases within subject ID={_label(ids[i + 1])} at row "
+        raise error(f"NONMEM column TIME decreases within subject "
+                    f"ID={display_id(ids[i + 1])} at row "
                     f"{i + 1} ({time[i]:g} -> {time[i + 1]:g}); sort by ID then TIME")
     for i in np.flatnonzero(dose_rows & (out["SS"].to_numpy() != 0)):
         raise error(f"NONMEM row {i}: SS={out['SS'].iloc[i]:g} (steady-state dosing) is not "
@@ -108,6 +114,6 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
     return regimens
 
 
-def _label(value: object) -> str:
+def display_id(value: object) -> str:
     """A subject ID as users wrote it (numpy scalars shown as plain numbers)."""
     return repr(value.item() if isinstance(value, np.generic) else value)

@@ -105,7 +105,8 @@ def check_regimen(model: Model, regimen: object) -> Regimen:
     if isinstance(regimen, Dose):
         regimen = Regimen.single(regimen)
     if not isinstance(regimen, Regimen):
-        raise TypeError(f"`regimen` must be an il21pk Regimen or Dose; got {type(regimen).__name__}")
+        raise TypeError("`regimen` must be an il21pk Regimen or Dose; got "
+                        f"{type(regimen).__name__}")
     if model.kind == "in_vitro":
         for d in regimen.doses:
             if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:

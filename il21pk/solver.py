@@ -173,8 +173,9 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
 
     `member_rhs(kind, t, y, dy, k, infusion)` writes dy/dt. Values at the times in
     `t_out` (all within ``(t0, t1]``) are written to the rows of `out`.
-    At most `max_steps` steps are taken. `counts` accumulates [steps, right-hand side calls, Jacobians, LU
-    factorisations]. Returns (status, time reached).
+    At most `max_steps` steps are taken. `counts` accumulates [steps,
+    right-hand side calls, Jacobians, LU factorisations, error-test failures,
+    Newton failures]. Returns (status, time reached).
     """
     n = y.shape[0]
     newton_tol = max(10.0 * np.finfo(np.float64).eps / rtol, min(0.03, rtol**0.5))
@@ -341,7 +342,6 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 accepted = True
         n_equal += 1
         counts[0] += 1
-        t_old = t
         t = t_new
         for i in range(n):
             d[order + 2, i] = corr[i] - d[order + 1, i]

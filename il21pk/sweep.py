@@ -171,7 +171,8 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                 try:
                     axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
                 except (TypeError, ValueError):
-                    raise ParameterError(f"grid[{name!r}] must be numbers; got {values!r}") from None
+                    raise ParameterError(
+                        f"grid[{name!r}] must be numbers; got {values!r}") from None
                 if not axes[name]:
                     raise ValueError(f"grid[{name!r}] must hold at least one value")
         runs = pd.DataFrame(list(itertools.product(*axes.values())), columns=list(axes))

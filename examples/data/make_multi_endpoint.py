@@ -25,7 +25,8 @@ DVID = {"il21_plasma": 1, "nk_blood": 2, "ifng_plasma": 4}
 LLOQ_NGML = 0.05
 
 
-def main(path: Path = Path(__file__).with_name("multi_endpoint.csv")) -> pd.DataFrame:
+def main(path: Path | None = None) -> pd.DataFrame:
+    path = path or Path(__file__).with_name("multi_endpoint.csv")
     rng = np.random.default_rng(2026)
     params = ip.parameter_sets.load("human").with_values(TRUTH, source="truth")
     mw = params.value("mw")

@@ -1,0 +1,106 @@
+"""Regression tests for behaviour fixed after review: event timing, predose samples,
+parameters a model does not read, baselines, allometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import series
+
+import il21pk as ip
+
+REG = ip.Regimen.repeat(ip.Dose(30.0), every=24, count=3)
+
+
+def test_dose_at_t_end_is_reported_post_dose_like_any_other(model, human):
+    at_end = series(ip.simulate(model, REG, human, t_end=24.0), "il21_plasma")[1][-1]
+    later = ip.simulate(model, REG, human, t_end=30.0)
+    t, c = series(later, "il21_plasma")
+    assert at_end == pytest.approx(c[t == 24.0].item(), rel=1e-12)
+
+
+def test_predose_outputs_report_the_trough(model, human):
+    grid = np.array([0.0, 12.0, 24.0, 36.0])
+    from il21pk.simulate import parameter_columns
+    from il21pk.simulate import run_batch as run
+
+    cols = parameter_columns(model, human)
+    post = run(model, REG, cols, t_eval=grid, t_end=36.0)
+    pre = run(model, REG, cols, t_eval=grid, t_end=36.0,
+              predose=np.array([True, False, True, False]))
+    assert pre.outputs["il21_plasma"][0, 0] == 0.0  # before the first dose
+    assert post.outputs["il21_plasma"][0, 2] > 100 * pre.outputs["il21_plasma"][0, 2]
+    np.testing.assert_array_equal(pre.outputs["il21_plasma"][0, [1, 3]],
+                                  post.outputs["il21_plasma"][0, [1, 3]])
+
+
+def test_nonmem_record_order_and_addl_mark_predose_samples():
+    df = pd.DataFrame({
+        "ID": [1, 1, 1, 1, 1], "TIME": [0.0, 0.0, 24.0, 24.0, 48.0],
+        "AMT": [0.0, 30.0, 0.0, 0.0, 0.0], "DV": [0.0, 0.0, 0.01, 45.0, 0.01],
+        "EVID": [0, 1, 0, 0, 0], "II": [0, 24.0, 0, 0, 0], "ADDL": [0, 2, 0, 0, 0]})
+    obs = ip.Dataset.from_nonmem(df).observations
+    # obs before the dose record, and obs at ADDL dose times, are pre-dose
+    assert obs["predose"].tolist() == [True, True, True, True]
+
+
+def test_from_frame_samples_at_dose_times_are_troughs():
+    df = pd.DataFrame({"t": [0.0, 1.0, 24.0, 25.0], "y": [0.0, 5.0, 0.1, 5.0]})
+    data = ip.Dataset.from_frame(df, time="t", value="y", variable="il21_plasma", subject=None,
+                                 regimen=REG)
+    assert data.observations["predose"].tolist() == [True, False, True, False]
+
+
+def test_baseline_metric_is_before_the_first_dose(model, human):
+    m = ip.simulate(model, ip.Dose(30.0), human, t_end=24.0).metrics()
+    m = m.set_index(["variable", "metric"])["value"]
+    assert m["il21_plasma", "baseline"] == 0.0
+    assert np.isnan(m["il21_plasma", "peak_fold_change"])
+    assert m["nk_blood", "baseline"] == human.value("nk_blood_0")
+
+
+@pytest.mark.parametrize("call", [
+    lambda h: ip.sweep(ip.Model.pk_only(), REG, h, grid={"kon": [1.0, 10.0]}, t_end=24.0),
+    lambda h: ip.sweep(ip.Model.in_vitro(), ip.Dose(1.0, unit="ng"), h, grid={"cl": [1.0]},
+                       t_end=24.0),
+])
+def test_sweeping_a_parameter_the_model_ignores_is_an_error(human, call):
+    with pytest.raises(ip.ParameterError, match="does not use parameter"):
+        call(human)
+
+
+def test_allometry_uses_the_sets_own_body_weight(cyno):
+    pop = ip.virtual_population(cyno, 4000, {}, body_weight={"median": 3.0, "cv": 0.2}, seed=1)
+    assert np.median(pop["cl"]) == pytest.approx(cyno.value("cl"), rel=0.03)
+
+
+def test_days_must_be_whole_and_regimen_labels_unique(model, human):
+    with pytest.raises(ip.RegimenError, match="whole day numbers; got 1.5"):
+        ip.Regimen.days(ip.Dose(1.0), [1.5])
+    twins = [ip.Regimen.single(ip.Dose(30.0)), ip.Regimen.single(ip.Dose(30.0000001))]
+    df = ip.sweep(model, REG, human, grid={"regimen": twins}, t_end=24.0,
+                  variables=["il21_plasma"], metrics=["cmax"])
+    assert df["regimen"].tolist() == ["regimen 0", "regimen 1"]
+
+
+def test_failed_runs_have_no_dose_response_value(model, human):
+    res = ip.dose_response(model, REG, human, doses=[3.0, 30.0], response="il21_plasma",
+                           metric="time_above", threshold=0.1, t_end=48.0, fit=None,
+                           max_steps=3)
+    assert not res.frame["success"].any() and res.frame["value"].isna().all()
+
+
+def test_fit_rejects_parameters_bounds_and_options_it_cannot_use(human, rng):
+    from test_fitting import PK, _pk_data
+
+    truth = human.with_values(mw=1.0, v_central=10.0, cl=2.0, q=0.0, ka=0.8, f_sc=0.6)
+    data = _pk_data(truth, rng, "proportional", b=0.1)
+    with pytest.raises(ip.ParameterError, match="does not use parameter 'kon'"):
+        ip.fit(PK, data, truth, free=["kon"])
+    with pytest.raises(ip.ParameterError, match="leave its hard bounds"):
+        ip.fit(PK, data, truth, free=["f_sc"], bounds={"f_sc": (0.1, 5.0)})
+    with pytest.raises(ValueError, match="`rtol` must be a number"):
+        ip.fit(PK, data, truth, free=["cl"], rtol="1e-6")
+    with pytest.raises(ip.ParameterError, match="must name at least one"):
+        ip.fit(PK, data, truth, free=[])
