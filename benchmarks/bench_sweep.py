@@ -44,6 +44,12 @@ each target:
    Then resume: one part file is deleted and the same call is rerun; it must
    rewrite exactly that part, identical to before, leaving the others alone.
 
+The machine may be shared, so each timing also shows the mean number of
+cores busy outside this process tree meanwhile (from :func:`psutil.cpu_times`
+minus this tree's CPU time), and the CPU time per run of this tree; the
+Dask/local CPU-time ratio is printed beside the wall-time ratio as a check
+that is insensitive to other load.
+
 Run from the repository root::
 
     python benchmarks/bench_sweep.py          # N = 10,000, about 5-6 minutes on 2 cores
@@ -227,6 +233,11 @@ class Measured:
     result: object
     memory: PeakMemory
     other_cores: float  # mean number of cores busy outside this process tree
+    cpu_seconds: float  # used by this process tree
+
+    def cpu_per_run(self, n: int) -> str:
+        """CPU milliseconds of this process tree per run."""
+        return f"{1e3 * self.cpu_seconds / n:.1f} ms"
 
     def timed(self, quantity: str, target: str = "", passed: bool | None = None) -> "Row":
         """A table row of the wall time, noting the load from other processes."""
@@ -243,7 +254,7 @@ def measure(fn: Callable[[], object]) -> Measured:
         seconds = time.perf_counter() - start
     machine_end, mine_end = busy_cpu_seconds()
     other = max(0.0, (machine_end - machine) - (mine_end - mine)) / seconds
-    return Measured(seconds, result, memory, other)
+    return Measured(seconds, result, memory, other, mine_end - mine)
 
 
 def summary_sweep(case: Case, samples: pd.DataFrame, executor) -> pd.DataFrame:
@@ -289,6 +300,7 @@ class Local:
     rows: list[Row]
     frame: pd.DataFrame
     seconds: float  # two workers
+    cpu_seconds: float  # two workers
     one_worker_rate: float  # runs/s
 
 
@@ -311,9 +323,11 @@ def bench_local(case: Case, samples: pd.DataFrame) -> Local:
         two.timed(f"local pool, 2 workers: wall time ({n:,} runs)", f"<= {wall_target:g} s",
                   two.seconds <= wall_target),
         Row("  throughput, 2 workers", f"{n / two.seconds:.0f} runs/s"),
+        Row("  CPU time per run (parent + workers)", two.cpu_per_run(n)),
         one.timed(f"local pool, 1 worker: wall time ({len(one_samples):,} runs"
                   + (", subset" if subset else "") + ")"),
         Row("  throughput, 1 worker", f"{one_rate:.0f} runs/s"),
+        Row("  CPU time per run (parent + worker)", one.cpu_per_run(len(one_samples))),
         Row("speed-up 2 workers vs 1 (throughput ratio)", f"{speedup:.2f}x",
             f">= {SPEEDUP_TARGET}x", speedup >= SPEEDUP_TARGET),
         Row("1-worker frame == 2-worker frame (same runs)", "yes" if same else "NO",
@@ -327,11 +341,10 @@ def bench_local(case: Case, samples: pd.DataFrame) -> Local:
         Row(f"summary frame: {len(frame):,} rows x {frame.shape[1]} columns",
             f"{frame_bytes / MB:.0f} MB"),
     ]
-    return Local(rows, frame, two.seconds, one_rate)
+    return Local(rows, frame, two.seconds, two.cpu_seconds, one_rate)
 
 
-def bench_dask(case: Case, samples: pd.DataFrame, local: pd.DataFrame,
-               local_seconds: float) -> list[Row]:
+def bench_dask(case: Case, samples: pd.DataFrame, local: Local) -> list[Row]:
     """The summary sweep on a two-process Dask LocalCluster, against the local pool."""
     start = time.perf_counter()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -341,16 +354,19 @@ def bench_dask(case: Case, samples: pd.DataFrame, local: pd.DataFrame,
         client.run(warm_worker)
         warmed = time.perf_counter()
         run = measure(lambda: summary_sweep(case, samples, client))
-    same = frames_equal(run.result, local)
-    ratio = run.seconds / local_seconds
+    same = frames_equal(run.result, local.frame)
+    ratio = run.seconds / local.seconds
     print(f"  dask {run.seconds:.1f} s; assert_frame_equal(dask, local): "
           + ("passed" if same else "FAILED"))
     return [
         Row("dask LocalCluster start-up (2 processes)", f"{started - start:.1f} s"),
         Row("dask worker warm-up (numba kernels)", f"{warmed - started:.1f} s"),
         run.timed(f"dask, 2 workers: wall time ({len(samples):,} runs)"),
+        Row("  CPU time per run (parent + cluster processes)", run.cpu_per_run(len(samples))),
         Row("dask / local pool wall time", f"{ratio:.2f}x", f"<= {DASK_RATIO_TARGET}x",
             ratio <= DASK_RATIO_TARGET),
+        Row("  dask / local pool CPU time (insensitive to other load)",
+            f"{run.cpu_seconds / local.cpu_seconds:.2f}x"),
         Row("dask frame == local frame (assert_frame_equal)", "yes" if same else "NO",
             "identical", same),
         Row("  peak RSS, parent + cluster processes", f"{run.memory.peak_total / MB:.0f} MB"),
@@ -452,7 +468,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  numba warm-up (untimed): {warm_up(case):.2f} s")
     samples = draw_samples(n)
     local = bench_local(case, samples)
-    rows = local.rows + bench_dask(case, samples, local.frame, local.seconds)
+    rows = local.rows + bench_dask(case, samples, local)
     one_worker_rate = local.one_worker_rate
     del local  # free the summary frame before measuring the streamed sweep
     gc.collect()

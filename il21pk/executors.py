@@ -21,11 +21,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 
-def describe(executor: object) -> str:
-    """A short name for progress bars and errors."""
-    return executor if isinstance(executor, str) else type(executor).__name__
-
-
 def check(executor: object) -> None:
     """Raise TypeError/ValueError unless `executor` is one of the accepted kinds."""
     if executor is None or executor in ("serial", "processes"):

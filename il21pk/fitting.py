@@ -288,7 +288,8 @@ class FitResult:
     ----------
     table : pandas.DataFrame
         One row per estimated quantity: name, initial, estimate, stderr,
-        ci_low, ci_high (Wald, on the log scale), unit, fixed, source.
+        ci_low, ci_high (Wald, on the log scale), unit, fixed, source; then
+        one row per residual error parameter fixed by the user (fixed=True).
     residuals : pandas.DataFrame
         subject, time_h, variable, observed, predicted, residual,
         weighted_residual (NaN for BLQ rows), blq, unit.
@@ -339,16 +340,20 @@ class FitResult:
                 units.append(problem.params[name].unit)
                 sources.append(problem.params[name].source)
             else:
-                var = name.split("_", 2)[2]
-                prop = name.startswith("sigma_prop") or problem.error[var] == "lognormal"
-                units.append("1" if prop else
-                             {v.name: v.unit for v in problem.model.variables}[var])
+                units.append(_sigma_unit(problem, name))
                 sources.append("estimated residual error")
         self.table = pd.DataFrame({
             "name": names, "initial": np.exp(x0), "estimate": estimate,
             "stderr": estimate * sd, "ci_low": np.exp(self._x - z * sd),
             "ci_high": np.exp(self._x + z * sd), "unit": units, "fixed": False,
             "source": sources})
+        fixed_rows = pd.DataFrame({
+            "name": list(problem.fixed_sigma), "initial": list(problem.fixed_sigma.values()),
+            "estimate": list(problem.fixed_sigma.values()), "stderr": np.nan, "ci_low": np.nan,
+            "ci_high": np.nan, "unit": [_sigma_unit(problem, n) for n in problem.fixed_sigma],
+            "fixed": True, "source": "fixed by the user"})
+        if len(fixed_rows):
+            self.table = pd.concat([self.table, fixed_rows], ignore_index=True)
         pred = problem.predict(estimate[None, : len(problem.free)])
         _, resid, sdev = problem.terms(pred, self._x[None, :])
         obs = problem.dataset.observations
@@ -534,6 +539,14 @@ class FitResult:
                 if abs(corr[i, j]) > 0.3:
                     lines.append(f"    C({names[i]}, {names[j]}) = {corr[i, j]:+.3f}")
         return "\n".join(lines)
+
+
+def _sigma_unit(problem: _Problem, name: str) -> str:
+    """Unit of a residual error parameter: 1 for proportional/log-normal, else the variable's."""
+    var = name.split("_", 2)[2]
+    if name.startswith("sigma_prop") or problem.error[var] == "lognormal":
+        return "1"
+    return {v.name: v.unit for v in problem.model.variables}[var]
 
 
 @dataclass(frozen=True)

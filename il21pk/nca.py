@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .metrics import trapezoid_auc
 
 METHODS = ("linear-up-log-down", "linear")
 #: PKNCA's tolerance: points within this adjusted R^2 of the best count as
@@ -28,11 +29,11 @@ COLUMNS = ["cmax", "tmax", "clast", "tlast", "auc_last", "auc_inf", "auc_pct_ext
 
 def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") -> float:
     """Area under the curve from the first to the last point."""
+    if method == "linear":
+        return float(trapezoid_auc(time, conc))
     dt = np.diff(time)
     c1, c2 = conc[:-1], conc[1:]
     linear = dt * (c1 + c2) / 2.0
-    if method == "linear":
-        return float(np.sum(linear))
     down = (c2 < c1) & (c2 > 0) & (c1 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         log = np.where(down, dt * (c1 - c2) / np.log(c1 / np.where(down, c2, 1.0)), 0.0)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RegimenError
-from .units import DOSE_UNITS
+from .units import check_dose_unit
 
 ROUTES = ("iv", "sc")
 
@@ -68,8 +68,10 @@ class Dose:
         amount = _finite_number(self.amount, "Dose.amount")
         if amount < 0:
             raise RegimenError(f"Dose.amount must be >= 0 ({self.unit}); got {amount:g}")
-        if not isinstance(self.unit, str) or self.unit not in DOSE_UNITS:
-            raise RegimenError(f"Dose.unit must be one of {list(DOSE_UNITS)}; got {self.unit!r}")
+        try:
+            check_dose_unit(self.unit, "Dose.unit")
+        except ValueError as exc:
+            raise RegimenError(str(exc)) from None
         time = _finite_number(self.time, "Dose.time")
         if time < 0:
             raise RegimenError(f"Dose.time must be >= 0 h; got {time:g}")

@@ -20,9 +20,10 @@ from .parameters import ParameterSet, unknown_name_error
 ALLOMETRY = {"cl": 0.75, "q": 0.75, "v_central": 1.0, "v_peripheral": 1.0}
 
 
-def _check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet | None,
-                  scale: str | Mapping[str, str]) -> tuple[list[str], np.ndarray, np.ndarray,
-                                                           list[bool]]:
+def check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet | None,
+                 scale: str | Mapping[str, str]) -> tuple[list[str], np.ndarray, np.ndarray,
+                                                          list[bool]]:
+    """Names, lows, highs and log flags of sampling bounds, checked (against `params`)."""
     if not bounds:
         raise ParameterError("bounds must name at least one parameter; got none")
     names, lows, highs, logs = [], [], [], []
@@ -86,7 +87,7 @@ def latin_hypercube(bounds: Mapping[str, tuple[float, float]], n: int, *,
     pandas.DataFrame
         One column per parameter, one row per sample.
     """
-    names, lows, highs, logs = _check_bounds(bounds, params, scale)
+    names, lows, highs, logs = check_bounds(bounds, params, scale)
     n = _check_n(n)
     sampler = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed))
     return _to_frame(sampler.random(n), names, lows, highs, logs)
@@ -96,7 +97,7 @@ def sobol_samples(bounds: Mapping[str, tuple[float, float]], n: int, *,
                   scale: str | Mapping[str, str] = "log", seed=None,
                   params: ParameterSet | None = None) -> pd.DataFrame:
     """`n` scrambled Sobol samples (n a power of 2) within `bounds`; see :func:`latin_hypercube`."""
-    names, lows, highs, logs = _check_bounds(bounds, params, scale)
+    names, lows, highs, logs = check_bounds(bounds, params, scale)
     n = _check_n(n)
     if n & (n - 1):
         raise ParameterError(f"Sobol samples need n to be a power of 2 (balance); got {n}")

@@ -18,6 +18,7 @@ from .errors import ParameterError
 from .model import Model
 from .parameters import ParameterSet, unknown_name_error
 from .regimen import Regimen
+from .sampling import check_bounds
 from .sweep import sweep
 
 METHODS = ("local", "morris", "sobol")
@@ -25,19 +26,13 @@ COLUMNS = ["parameter", "output", "metric", "index", "value", "conf"]
 
 
 def _problem(bounds: Mapping[str, tuple[float, float]], scale: str) -> dict:
+    """SALib's problem dict (bounds on the sampling scale) from checked bounds."""
     if scale not in ("log", "linear"):
         raise ValueError(f"`scale` must be 'log' or 'linear'; got {scale!r}")
-    names = list(bounds)
-    lows, highs = [], []
-    for name in names:
-        low, high = (float(v) for v in bounds[name])
-        if not low < high or (scale == "log" and low <= 0):
-            raise ParameterError(f"bounds[{name!r}] must be low < high (and > 0 on a log "
-                                 f"scale); got {bounds[name]!r}")
-        lows.append(np.log(low) if scale == "log" else low)
-        highs.append(np.log(high) if scale == "log" else high)
-    return {"num_vars": len(names), "names": names,
-            "bounds": [[lo, hi] for lo, hi in zip(lows, highs, strict=True)]}
+    names, lows, highs, logs = check_bounds(bounds, None, scale)
+    edges = [[np.log(lo), np.log(hi)] if log else [lo, hi]
+             for lo, hi, log in zip(lows, highs, logs, strict=True)]
+    return {"num_vars": len(names), "names": names, "bounds": edges}
 
 
 def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
@@ -74,8 +69,10 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     if method not in ("morris", "sobol"):
         raise ValueError(f"`method` must be 'morris' or 'sobol'; got {method!r}")
     problem = _problem(bounds, scale)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"`n` must be an integer >= 2; got {n!r}")
     if method == "sobol":
-        if n < 2 or n & (n - 1):
+        if n & (n - 1):
             raise ValueError(f"Sobol needs n to be a power of 2; got {n}")
         x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
     else:
@@ -136,6 +133,9 @@ def sensitivity(model: Model, regimen: Regimen, params: ParameterSet, *,
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     outputs, metrics = list(outputs), list(metrics)
+    if parameters is not None and bounds and set(parameters) != set(bounds):
+        raise ValueError("give `parameters` or `bounds` (whose keys are the parameters), or "
+                         f"the same names in both; got {sorted(parameters)} and {sorted(bounds)}")
     names = list(parameters) if parameters is not None else (
         list(bounds) if bounds else [k for k in model.parameter_names if params.value(k) > 0])
     for name in names:

@@ -74,7 +74,8 @@ def test_fixed_sigma_and_fixed_parameters(truth, rng):
     data = _pk_data(truth, rng, "proportional", b=0.1)
     fit = ip.fit(PK, data, truth.with_values(cl=3.0), free=["cl"],
                  sigma={"sigma_prop_il21_plasma": 0.1})
-    assert fit.table["name"].tolist() == ["cl"]
+    assert fit.table["name"].tolist() == ["cl", "sigma_prop_il21_plasma"]
+    assert fit.table["fixed"].tolist() == [False, True]
     assert fit.sigma() == {"sigma_prop_il21_plasma": 0.1}
     assert fit.parameters["v_central"].value == 10.0  # fixed at the given value
     assert fit.parameters["cl"].source.startswith("fit:")
