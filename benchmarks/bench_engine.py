@@ -93,7 +93,7 @@ def draw_sets(n: int) -> dict[str, np.ndarray]:
 def columns(model: ip.Model, params: ip.ParameterSet, sets: dict[str, np.ndarray],
             rows: slice) -> dict[str, np.ndarray]:
     """``run_batch`` columns of the sets in `rows`."""
-    return parameter_columns(model, params, {name: v[rows] for name, v in sets.items()})
+    return {**parameter_columns(model, params), **{name: v[rows] for name, v in sets.items()}}
 
 
 # -- timing --------------------------------------------------------------------
