@@ -18,8 +18,9 @@ import il21pk as ip
 TRUTH = {"cl": 4.0, "v_central": 3.5, "emax_margination": 3.0, "kp_nk": 0.006,
          "k_activation": 0.08, "ifng_0": 4.0}
 DOSES = (10.0, 30.0, 100.0)
-PK_TIMES = np.array([0.083, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 24.0, 96.25, 97.0, 100.0])
-PD_TIMES = np.array([0.0, 4.0, 24.0, 48.0, 96.0, 120.0, 168.0, 240.0, 336.0])
+# troughs are drawn just before the next dose (23.9 h ...), away from the dose times
+PK_TIMES = np.array([0.083, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 23.9, 96.25, 97.0, 100.0])
+PD_TIMES = np.array([0.0, 4.0, 23.9, 47.9, 95.9, 120.0, 168.0, 240.0, 336.0])
 ERROR = {"il21_plasma": 0.15, "nk_blood": 0.08, "ifng_plasma": 0.12}
 DVID = {"il21_plasma": 1, "nk_blood": 2, "ifng_plasma": 4}
 LLOQ_NGML = 0.05
