@@ -14,9 +14,11 @@ order, so the output is identical row for row whichever executor ran it.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
@@ -45,27 +47,39 @@ def _is_dask_client(obj: object) -> bool:
 
 
 def ordered_map(fn: Callable[[Any], Any], tasks: list, executor: object) -> Iterator[Any]:
-    """Yield ``fn(task)`` for each task, in order, on the chosen executor."""
+    """Yield ``fn(task)`` for each task, in order, on the chosen executor.
+
+    At most a few tasks per worker are in flight, and a result is dropped as
+    soon as it has been yielded, so a long streamed sweep holds only a window
+    of chunks in memory.
+    """
     check(executor)
     if executor == "serial" or (executor is None and len(tasks) <= 1) or executor == 1:
         yield from map(fn, tasks)
         return
     if executor is None or executor == "processes" or isinstance(executor, int):
         workers = executor if isinstance(executor, int) else (os.cpu_count() or 1)
+        workers = min(workers, len(tasks))
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                                 mp_context=context) as pool:
-            yield from _in_order(pool.submit(fn, t) for t in tasks)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from _windowed(pool.submit, fn, tasks, 2 * workers)
         return
     if _is_dask_client(executor):
-        futures = executor.map(fn, tasks, pure=False)
-        for future in futures:
-            yield future.result()
+        workers = max(len(executor.scheduler_info().get("workers", {})), 1)
+        yield from _windowed(lambda f, t: executor.submit(f, t, pure=False), fn, tasks,
+                             2 * workers)
         return
-    yield from _in_order(executor.submit(fn, t) for t in tasks)
+    yield from _windowed(executor.submit, fn, tasks, 2 * (os.cpu_count() or 1))
 
 
-def _in_order(futures: Iterable) -> Iterator[Any]:
-    pending = list(futures)
-    for future in pending:
-        yield future.result()
+def _windowed(submit, fn, tasks: list, window: int) -> Iterator[Any]:
+    """Submit tasks `window` ahead of the one being yielded; release each when done."""
+    pending: deque = deque()
+    upcoming = iter(tasks)
+    for task in itertools.islice(upcoming, window):
+        pending.append(submit(fn, task))
+    while pending:
+        result = pending.popleft().result()
+        for task in itertools.islice(upcoming, 1):
+            pending.append(submit(fn, task))
+        yield result

@@ -295,9 +295,11 @@ def _progress(iterator, total: int, progress: bool | None):
 
 def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
     h = hashlib.sha256()
-    for part in (repr(model), repr(sorted((k, r.to_frame().to_json()) for k, r in
-                                          regimens.items())),
-                 params.to_frame().to_json(), runs.to_json(), repr(options),
+    # hash exact values (JSON would round floats to 10 digits)
+    h.update(pd.util.hash_pandas_object(runs, index=True).to_numpy().tobytes())
+    for part in (repr(model), repr(sorted((k, repr(r.doses)) for k, r in regimens.items())),
+                 repr(sorted(params.values().items())), repr(list(runs.columns)),
+                 repr(options),
                  repr([(c.output, c.variables, c.metrics, len(c.runs),
                         c.t_eval.tobytes().hex(), c.t_end) for c in chunks])):
         h.update(part.encode())

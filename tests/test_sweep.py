@@ -134,6 +134,9 @@ def test_parquet_streaming_resumes(model, human, tmp_path):
     np.testing.assert_array_equal(streamed["value"], direct["value"])
     with pytest.raises(ValueError, match="holds parts of a different sweep"):
         ip.sweep(model, REG, human, out=out, **{**kwargs, "t_end": 24.0})
+    nearly = {**kwargs, "grid": {"dose": [1.0, 3.0, 10.0, 30.00000000001]}}
+    with pytest.raises(ValueError, match="holds parts of a different sweep"):
+        ip.sweep(model, REG, human, out=out, **nearly)  # exact values, not rounded JSON
 
 
 @pytest.mark.parametrize("kwargs,error,match", [
