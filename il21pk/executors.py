@@ -62,12 +62,12 @@ def ordered_map(fn: Callable[[Any], Any], tasks: list, executor: object) -> Iter
         workers = min(workers, len(tasks))
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from _windowed(pool.submit, fn, tasks, 2 * workers)
+            yield from _windowed(pool.submit, fn, tasks, 4 * workers)
         return
     if _is_dask_client(executor):
         workers = max(len(executor.scheduler_info().get("workers", {})), 1)
         yield from _windowed(lambda f, t: executor.submit(f, t, pure=False), fn, tasks,
-                             2 * workers)
+                             4 * workers)
         return
     yield from _windowed(executor.submit, fn, tasks, 2 * (os.cpu_count() or 1))
 
