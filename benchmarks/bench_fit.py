@@ -64,7 +64,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import psutil  # noqa: E402
+from report import Row, busy_cpu_seconds, print_table  # noqa: E402
 
 import il21pk as ip  # noqa: E402
 
@@ -117,17 +117,6 @@ QUICK = Sizes(timed_fits=3, replicates=10, profiled=5, starts=FALLBACK_STARTS)
 
 
 @dataclass(frozen=True)
-class Row:
-    """One line of the result table."""
-
-    quantity: str
-    measured: str
-    target: str = ""
-    passed: bool | None = None
-    other_load: str = ""
-
-
-@dataclass(frozen=True)
 class Timed:
     """Wall time and result of one call, and the load of other processes meanwhile."""
 
@@ -139,19 +128,6 @@ class Timed:
     def load(self) -> str:
         """The others' load as a table cell."""
         return f"{self.other_cores:.2f} cores"
-
-
-def busy_cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by the whole machine and by this process tree."""
-    machine = psutil.cpu_times()
-    own = psutil.Process()
-    mine = sum(own.cpu_times()[:4])  # includes reaped children (closed process pools)
-    for child in own.children(recursive=True):
-        try:
-            mine += sum(child.cpu_times()[:2])
-        except psutil.NoSuchProcess:
-            pass
-    return sum(machine) - machine.idle - getattr(machine, "iowait", 0.0), mine
 
 
 def timed(fn: Callable[[], object]) -> Timed:
@@ -374,22 +350,6 @@ def warm_up(truth: ip.ParameterSet, data: ip.Dataset) -> float:
     ip.simulate(ip.Model(), ip.Regimen.single(ip.Dose(10.0)), ip.parameter_sets.load("human"),
                 t_end=24.0)
     return time.perf_counter() - start
-
-
-def print_table(rows: list[Row]) -> None:
-    """The result table: PASS/FAIL for rows with a target, other processes' load for timings."""
-    table = [("quantity", "measured", "target", "result", "others' CPU")] + [
-        (r.quantity, r.measured, r.target,
-         "" if r.passed is None else ("PASS" if r.passed else "FAIL"), r.other_load)
-        for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(5)]
-    for i, line in enumerate(table):
-        print("  ".join(cell.rjust(w) if j == 1 else cell.ljust(w)
-                        for j, (cell, w) in enumerate(zip(line, widths, strict=True))).rstrip())
-        if i == 0:
-            print("-" * (sum(widths) + 8))
-    print("others' CPU: mean cores busy outside this process tree during the timing "
-          f"(of {os.cpu_count()})")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -79,6 +79,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 from dask.distributed import Client, LocalCluster  # noqa: E402
+from report import Row, busy_cpu_seconds, print_table  # noqa: E402
 
 import il21pk as ip  # noqa: E402
 
@@ -110,18 +111,6 @@ class Case:
     regimen: ip.Regimen
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of the result table."""
-
-    quantity: str
-    measured: str
-    target: str = ""
-    passed: bool | None = None
-    other_load: str = ""
-
-
-# -- setup ---------------------------------------------------------------------
 def make_case() -> Case:
     """The default model, human parameters and 2 cycles of 30 ug/kg 5-on/9-off."""
     regimen = ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"), cycles=2)
@@ -205,24 +194,6 @@ class PeakMemory:
             pss = [proportional_set_size(p.pid) for p in processes]
             if pss[0] is not None:
                 self.peak_pss = max(self.peak_pss or 0, sum(v or 0 for v in pss))
-
-
-def busy_cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by the whole machine and by this process tree.
-
-    The tree is this process, its reaped children (``children_user``/
-    ``children_system``, e.g. a closed process pool) and its live descendants
-    (e.g. Dask workers).
-    """
-    machine = psutil.cpu_times()
-    own = psutil.Process()
-    mine = sum(own.cpu_times()[:4])
-    for child in own.children(recursive=True):
-        try:
-            mine += sum(child.cpu_times()[:2])
-        except psutil.NoSuchProcess:
-            pass
-    return sum(machine) - machine.idle - getattr(machine, "iowait", 0.0), mine
 
 
 @dataclass(frozen=True)
@@ -432,22 +403,6 @@ def bench_trajectories(case: Case, samples: pd.DataFrame, one_worker_rate: float
 
 
 # -- report --------------------------------------------------------------------
-def print_table(rows: list[Row]) -> None:
-    """The result table: PASS/FAIL for rows with a target, other processes' load for timings."""
-    table = [("quantity", "measured", "target", "result", "others' CPU")] + [
-        (r.quantity, r.measured, r.target,
-         "" if r.passed is None else ("PASS" if r.passed else "FAIL"), r.other_load)
-        for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(5)]
-    for i, line in enumerate(table):
-        print("  ".join(cell.rjust(w) if j == 1 else cell.ljust(w)
-                        for j, (cell, w) in enumerate(zip(line, widths, strict=True))).rstrip())
-        if i == 0:
-            print("-" * (sum(widths) + 8))
-    print("others' CPU: mean cores busy outside this process tree during the timing "
-          f"(of {os.cpu_count()})")
-
-
 def print_environment(n: int) -> None:
     """Versions, cores and the run size."""
     print(f"Python {platform.python_version()}, il21pk {ip.__version__}, numpy "
