@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -65,12 +66,13 @@ class _Problem:
         return self.free + self.sigma_names
 
     # -- predictions ---------------------------------------------------------------
-    def predict(self, theta: np.ndarray) -> np.ndarray:
-        """Predictions (M, n_obs) for M rows of natural-scale free parameters; NaN on failure."""
+    @cached_property
+    def _plan(self) -> list[dict]:
+        """Per subject, what every objective evaluation reuses: columns, grid, indices."""
         obs = self.dataset.observations
-        out = np.full((theta.shape[0], len(obs)), np.nan)
         base = parameter_columns(self.model, self.params)
         cov = self.dataset.covariates.set_index("subject")
+        plans = []
         for subject, regimen in self.dataset.regimens.items():
             rows = np.flatnonzero(obs["subject"].to_numpy() == subject)
             if rows.size == 0:
@@ -78,19 +80,29 @@ class _Problem:
             columns = dict(base)
             for name in cov.columns:
                 columns[name] = np.atleast_1d(float(cov.loc[subject, name]))
-            for j, name in enumerate(self.free):
-                columns[name] = theta[:, j]
             times = obs["time_h"].to_numpy()[rows]
             grid = np.union1d([0.0], times)
-            predose = np.isin(grid, obs["time_h"].to_numpy()[rows][
-                obs["predose"].to_numpy()[rows]])
-            batch = run_batch(self.model, regimen, columns, t_eval=grid,
-                              t_end=max(float(grid[-1]), 1e-9), predose=predose,
-                              **self.options)
+            predose = np.isin(grid, times[obs["predose"].to_numpy()[rows]])
             where = np.searchsorted(grid, times)
-            for var in np.unique(obs["variable"].to_numpy()[rows]):
-                pick = obs["variable"].to_numpy()[rows] == var
-                out[:, rows[pick]] = batch.outputs[var][:, where[pick]]
+            variables = obs["variable"].to_numpy()[rows]
+            outputs = [(var, rows[variables == var], where[variables == var])
+                       for var in np.unique(variables)]
+            plans.append({"regimen": regimen, "columns": columns, "grid": grid,
+                          "t_end": max(float(grid[-1]), 1e-9), "predose": predose,
+                          "outputs": outputs})
+        return plans
+
+    def predict(self, theta: np.ndarray) -> np.ndarray:
+        """Predictions (M, n_obs) for M rows of natural-scale free parameters; NaN on failure."""
+        out = np.full((theta.shape[0], len(self.dataset.observations)), np.nan)
+        for plan in self._plan:
+            columns = dict(plan["columns"])
+            for j, name in enumerate(self.free):
+                columns[name] = theta[:, j]
+            batch = run_batch(self.model, plan["regimen"], columns, t_eval=plan["grid"],
+                              t_end=plan["t_end"], predose=plan["predose"], **self.options)
+            for var, rows, where in plan["outputs"]:
+                out[:, rows] = batch.outputs[var][:, where]
             out[~batch.success, :] = np.nan
         return out
 
