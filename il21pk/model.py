@@ -70,7 +70,10 @@ FULL, PK_ONLY = 0, 1
 
 @njit(cache=True, error_model="numpy")
 def member_rhs(kind, t, y, dy, k, infusion):
-    """Write dy/dt of one member: `kind` is FULL or PK_ONLY, `infusion` in nmol/h."""
+    """Write dy/dt of one member: `kind` is FULL or PK_ONLY, `infusion` in nmol/h.
+
+    The model is autonomous: `t` (time since the last event) is not read.
+    """
     if kind == FULL:
         _member_full(y, dy, k, infusion)
     else:

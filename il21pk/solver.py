@@ -76,7 +76,7 @@ def _lu_factor(a, piv):
 
 
 @njit(cache=True, error_model="numpy")
-def _lu_compress(lu, ptr, idx, val):
+def _lu_compress(lu, ptr, idx, val, inv_diag):
     """Store the non-zeros of L (row-wise, below the diagonal) then U (above it).
 
     The model's Jacobian is sparse, and so are its factors; solving with the
@@ -100,12 +100,14 @@ def _lu_compress(lu, ptr, idx, val):
                 val[pos] = lu[i, c]
                 pos += 1
     ptr[2 * n] = pos
+    for i in range(n):
+        inv_diag[i] = 1.0 / lu[i, i]
 
 
 @njit(cache=True, error_model="numpy")
-def _lu_solve(lu, piv, ptr, idx, val, b):
+def _lu_solve(inv_diag, piv, ptr, idx, val, b):
     """Solve (LU) x = P b in place with the compressed factors."""
-    n = lu.shape[0]
+    n = inv_diag.shape[0]
     for j in range(n):
         p = piv[j]
         if p != j:
@@ -121,7 +123,7 @@ def _lu_solve(lu, piv, ptr, idx, val, b):
         s = b[i]
         for q in range(ptr[n + i], ptr[n + i + 1]):
             s -= val[q] * b[idx[q]]
-        b[i] = s / lu[i, i]
+        b[i] = s * inv_diag[i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -171,8 +173,10 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                      counts):
     """Integrate one member from `t0` to `t1`, overwriting `y` with y(t1).
 
-    `member_rhs(kind, t, y, dy, k, infusion)` writes dy/dt. Values at the times in
-    `t_out` (all within ``(t0, t1]``) are written to the rows of `out`.
+    `member_rhs(kind, t, y, dy, k, infusion)` writes dy/dt; the model is
+    autonomous between events (the infusion rate is constant), so it is called
+    with the time since `t0`, in which the integration runs. Values at the
+    times in `t_out` (all within ``(t0, t1]``) are written to the rows of `out`.
     At most `max_steps` steps are taken. `counts` accumulates [steps,
     right-hand side calls, Jacobians, LU factorisations, error-test failures,
     Newton failures]. Returns (status, time reached).
@@ -183,7 +187,12 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     member_rhs(kind, t0, y, f0, k, infusion)
     if not _all_finite(f0):
         return NOT_FINITE, t0
-    span = t1 - t0
+    # integrate in time since t0: near a restart late in a long simulation the
+    # spacing of floats at t0 would otherwise bound the smallest step
+    offset = t0
+    t0 = 0.0
+    t1 = t1 - offset
+    span = t1
     # initial step (Hairer, Norsett & Wanner 1993, section II.4)
     scale = atol + rtol * np.abs(y)
     d0 = _rms(y, scale)
@@ -208,6 +217,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     ptr = np.empty(2 * n + 1, dtype=np.int64)
     idx = np.empty(n * n, dtype=np.int64)
     val = np.empty(n * n)
+    inv_diag = np.empty(n)
     fy = np.empty(n)
     dyv = np.empty(n)
     _jacobian(kind, t0, y, f0, jac, k, infusion, rtol, atol)
@@ -228,7 +238,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     n_steps = 0
     while t < t1:
         if n_steps >= max_steps:
-            return TOO_MANY_STEPS, t
+            return TOO_MANY_STEPS, t + offset
         n_steps += 1
         min_step = 10.0 * (np.nextafter(t, np.inf) - t)
         if max_step > 0.0 and h_abs > max_step:
@@ -245,7 +255,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         error_norm = 0.0
         while not accepted:
             if h_abs < min_step:
-                return STEP_TOO_SMALL, t
+                return STEP_TOO_SMALL, t + offset
             t_new = t + h_abs
             if t_new >= t1:
                 t_new = t1
@@ -277,7 +287,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                         lu[i, i] += 1.0
                     lu_ok = _lu_factor(lu, piv)
                     counts[3] += 1
-                    _lu_compress(lu, ptr, idx, val)
+                    _lu_compress(lu, ptr, idx, val, inv_diag)
                     if not lu_ok:
                         break
                 # simplified Newton iteration on the NDF system
@@ -294,7 +304,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                         break
                     for i in range(n):
                         dyv[i] = c * fy[i] - psi[i] - corr[i]
-                    _lu_solve(lu, piv, ptr, idx, val, dyv)
+                    _lu_solve(inv_diag, piv, ptr, idx, val, dyv)
                     dy_norm = _rms(dyv, scale)
                     rate = -1.0
                     if dy_norm_old > 0.0:
@@ -350,8 +360,8 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
             for i in range(n):
                 d[j, i] += d[j + 1, i]
         # dense output for requested times in (t_old, t]
-        while next_out < n_out and t_out[next_out] <= t:
-            _dense(d, order, t, h, t_out[next_out], out[next_out])
+        while next_out < n_out and t_out[next_out] - offset <= t:
+            _dense(d, order, t, h, t_out[next_out] - offset, out[next_out])
             next_out += 1
         if n_equal < order + 1:
             continue
@@ -389,7 +399,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         n_equal = 0
     for i in range(n):
         y[i] = d[0, i]
-    return OK, t1
+    return OK, t1 + offset
 
 
 @njit(cache=True, error_model="numpy")

@@ -40,6 +40,18 @@ def test_compiled_bdf_agrees_with_scipy_radau(model, human):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6 * np.abs(b).max(), err_msg=var)
 
 
+def test_tight_tolerances_hold_after_a_late_dose(model, human):
+    # a fast binding transient after the day-15 dose needs steps far below the
+    # float spacing at t = 336 h; each interval is integrated in time since its start
+    params = human.with_values(kon=360.0, cl=2.9)
+    reg = ip.Regimen.days(ip.Dose(60.0, unit="ug/kg"), [1, 15])
+    tight = ip.simulate(model, reg, params, t_end=400.0, rtol=1e-10, atol=1e-13)
+    loose = ip.simulate(model, reg, params, t_end=400.0)
+    for var in ("il21_plasma", "receptor_occupancy", "nk_blood", "ifng_plasma"):
+        a, b = series(loose, var)[1], series(tight, var)[1]
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-4 * np.abs(b).max(), err_msg=var)
+
+
 def test_default_tolerances_are_accurate_to_1e5_on_metrics(model, human, default_run):
     ref = ip.simulate(model, REGIMEN, human, t_end=28 * 24, method="LSODA", rtol=1e-11,
                       atol=1e-15)
