@@ -1,8 +1,11 @@
 r"""fit(): maximum-likelihood estimation with multistart, uncertainty and diagnostics.
 
 The free parameters are estimated on a log scale, inside bounds, by
-minimising :math:`-2\log L` with L-BFGS-B; the gradient comes from batched
-central differences (all perturbed parameter sets simulated in one batch).
+minimising :math:`-2\log L` with trust-region reflective least squares
+(``scipy.optimize.least_squares``): -2 log L is written exactly as a sum of
+squares plus a constant (see :meth:`_Problem.residuals`), and the Jacobian of
+those residuals comes from batched finite differences (all perturbed
+parameter sets simulated in one batch).
 Residual error models per observed variable, with :math:`f` the prediction:
 
 - additive: :math:`y = f + \epsilon`, :math:`sd = a`
@@ -42,6 +45,9 @@ _LOG_2PI = float(np.log(2 * np.pi))
 #: likelihood finite (and the optimiser's line search working) when a trial
 #: parameter set predicts zero.
 TINY = 1e-100
+#: K in the residual sqrt(log sd^2 + K): positive for every sd >= TINY, so the
+#: sum of squares equals -2 log L + const exactly for any parameter values.
+LOG_SD_OFFSET = -2.0 * float(np.log(TINY)) + 1.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ class _Problem:
             with np.errstate(divide="ignore", invalid="ignore"):
                 if kind == "lognormal":
                     r = np.log(y[cols]) - np.log(np.maximum(f, TINY))
-                    s = np.broadcast_to(a, f.shape)
+                    s = np.maximum(np.broadcast_to(a, f.shape), TINY)
                 else:
                     r = y[cols] - f
                     s = np.maximum(np.sqrt(a * a + (b * f) ** 2), TINY)
@@ -142,35 +148,57 @@ class _Problem:
             sd[:, cols] = s
         return contrib, resid, sd
 
+    def predict_rows(self, x: np.ndarray) -> np.ndarray:
+        """Predictions for M rows of log-scale parameters; rows that differ only in
+        error parameters share one simulation."""
+        theta, inverse = np.unique(x[:, : len(self.free)], axis=0, return_inverse=True)
+        return self.predict(np.exp(theta))[inverse.ravel()]
+
     def objective(self, x: np.ndarray, pred: np.ndarray | None = None) -> np.ndarray:
         """-2 log L for M rows of log-scale parameters (inf where simulation fails)."""
-        if pred is None:
-            # rows that differ only in error parameters share one simulation
-            theta, inverse = np.unique(x[:, : len(self.free)], axis=0, return_inverse=True)
-            pred = self.predict(np.exp(theta))[inverse.ravel()]
+        pred = self.predict_rows(x) if pred is None else pred
         contrib = self.terms(pred, x)[0]
         value = contrib.sum(axis=1)
         return np.where(np.isfinite(value), value, np.inf)
 
-    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """-2 log L and its finite-difference gradient, all points in one batch.
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Residuals (M, 2 n_obs) whose sum of squares is -2 log L + a constant.
 
-        Central differences by default; forward differences (half the
-        simulations) when ``gradient="forward"`` was asked for.
+        Per observation: :math:`(y - f)/sd` and :math:`\\sqrt{\\log sd^2 + K}`, or
+        for a BLQ observation :math:`\\sqrt{-2\\log\\Phi}` and 0; see
+        :data:`LOG_SD_OFFSET` and :meth:`objective_from_residuals`. NaN where the
+        model cannot be simulated.
         """
-        n = x.shape[0]
+        contrib, resid, sd = self.terms(self.predict_rows(x), x)
+        blq = self.dataset.observations["blq"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            first = np.where(blq, np.sqrt(contrib), resid / sd)
+            second = np.where(blq, 0.0, np.sqrt(np.log(sd * sd) + LOG_SD_OFFSET))
+        return np.concatenate([first, second], axis=1)
+
+    def objective_from_residuals(self, e: np.ndarray) -> float:
+        """-2 log L from one row of :meth:`residuals`."""
+        n_normal = int((~self.dataset.observations["blq"].to_numpy()).sum())
+        value = float(e @ e) + n_normal * (_LOG_2PI - LOG_SD_OFFSET)
+        return value if np.isfinite(value) else np.inf
+
+    def residual_jacobian(self, x: np.ndarray, e: np.ndarray, free_idx: Sequence[int]
+                          ) -> np.ndarray:
+        """Finite-difference Jacobian of :meth:`residuals` at `x` (residuals `e`)
+        with respect to the quantities `free_idx`, all points in one batch.
+
+        Forward differences when ``gradient="forward"``, else central.
+        Derivatives that cannot be computed (a perturbed point fails to
+        simulate) are 0.
+        """
         h = self.fd_step
-        sides = (h * np.eye(n),) if self.gradient == "forward" else (h * np.eye(n),
-                                                                       -h * np.eye(n))
-        points = x[None, :] + np.vstack([np.zeros(n), *sides])
-        values = self.objective(points)
-        if not np.isfinite(values[0]):
-            return np.inf, np.zeros(n)
+        steps = h * np.eye(x.shape[0])[list(free_idx)]
         if self.gradient == "forward":
-            grad = (values[1:] - values[0]) / h
+            jac = (self.residuals(x[None, :] + steps) - e[None, :]) / h
         else:
-            grad = (values[1:n + 1] - values[n + 1:]) / (2 * h)
-        return float(values[0]), np.where(np.isfinite(grad), grad, 0.0)
+            both = self.residuals(np.vstack([x[None, :] + steps, x[None, :] - steps]))
+            jac = (both[: len(steps)] - both[len(steps):]) / (2 * h)
+        return np.where(np.isfinite(jac), jac, 0.0).T
 
     def hessian(self, x: np.ndarray) -> np.ndarray:
         """Central-difference Hessian of -2 log L on the log scale (one batch)."""
@@ -201,55 +229,48 @@ class _Problem:
 
 
 def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
-    """One local optimisation (run in a worker); `fixed` indices stay at x0."""
+    """One local optimisation (run in a worker); `fixed` indices stay at x0.
+
+    Trust-region reflective least squares (``scipy.optimize.least_squares``)
+    on the residuals of :meth:`_Problem.residuals`, whose sum of squares is
+    -2 log L up to a constant: Gauss-Newton steps inside the log bounds, with
+    the Jacobian from batched finite differences.
+    """
     problem, x0, fixed = task
     free_idx = [i for i in range(x0.shape[0]) if i not in set(fixed)]
-    calls = [0]
-    # Scale the objective so that the first L-BFGS-B step moves each log
-    # parameter by at most ~1 (a factor e) instead of jumping to the bounds.
-    scale = [1.0]
-
-    def fun(z):
-        x = x0.copy()
-        x[free_idx] = z
-        calls[0] += 1
-        value, grad = problem.value_and_gradient(x)
-        if not np.isfinite(value):
-            # a finite wall makes the line search step back instead of stopping
-            return FAILED_OBJECTIVE, np.zeros(len(free_idx))
-        return value / scale[0], grad[free_idx] / scale[0]
-
-    bounds = list(zip(problem.lower[free_idx], problem.upper[free_idx], strict=True))
     if not free_idx:
         return {"x": x0, "objective": float(problem.objective(x0[None, :])[0]), "success": True,
                 "message": "nothing to estimate", "nfev": 1}
-    # L-BFGS-B can stop early when a badly scaled first step forces a long
-    # backtrack; restarting it (fresh curvature memory, new scale) until the
-    # objective stops improving makes the local search reliable.
-    z = x0[free_idx]
-    best = np.inf
-    stationary = False
-    for _ in range(MAX_RESTARTS):
-        scale[0] = 1.0
-        _, g0 = fun(z)
-        scale[0] = max(10.0 * float(np.max(np.abs(g0))), 1.0)
-        # tolerances at the noise floor of finite differences of ODE solutions
-        res = optimize.minimize(fun, z, jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": 1000, "ftol": 1e-10, "gtol": 1e-6})
-        z = res.x
-        improvement = best - res.fun * scale[0]
-        best = min(best, res.fun * scale[0])
-        if improvement < 1e-6 * max(1.0, abs(best)):
-            stationary = True  # a fresh restart found nothing better: a local optimum
-            break
-    x = x0.copy()
-    x[free_idx] = z
-    value = best if best < FAILED_OBJECTIVE else np.inf
-    message = str(res.message) if res.success or not stationary else \
-        "converged: a restart of L-BFGS-B found no better point"
-    return {"x": x, "objective": value,
-            "success": bool((res.success or stationary) and np.isfinite(value)),
-            "message": message, "nfev": calls[0]}
+    calls = [0]
+    last = {}
+
+    def full(z):
+        x = x0.copy()
+        x[free_idx] = z
+        return x
+
+    def fun(z):
+        calls[0] += 1
+        e = problem.residuals(full(z)[None, :])[0]
+        last["z"], last["e"] = z.copy(), e
+        return e
+
+    def jac(z):
+        calls[0] += 1
+        e = last["e"] if np.array_equal(last.get("z"), z) else fun(z)
+        return problem.residual_jacobian(full(z), e, free_idx)
+
+    lower, upper = problem.lower[free_idx], problem.upper[free_idx]
+    z0 = np.clip(x0[free_idx], lower, upper)
+    if not np.all(np.isfinite(fun(z0))):
+        return {"x": x0, "objective": np.inf, "success": False,
+                "message": "the start point cannot be simulated", "nfev": calls[0]}
+    res = optimize.least_squares(fun, z0, jac=jac, bounds=(lower, upper), method="trf",
+                                 ftol=LSQ_FTOL, xtol=LSQ_XTOL, gtol=None, max_nfev=MAX_NFEV)
+    x = full(res.x)
+    value = problem.objective_from_residuals(res.fun)
+    return {"x": x, "objective": value, "success": bool(res.success and np.isfinite(value)),
+            "message": str(res.message), "nfev": calls[0]}
 
 
 @dataclass(frozen=True)
@@ -283,11 +304,13 @@ class ProfileResult:
         return self.frame.assign(name=self.name)
 
 
-#: Most L-BFGS-B restarts in one local search.
-MAX_RESTARTS = 4
-
-#: Objective reported to the optimiser where the model cannot be simulated.
-FAILED_OBJECTIVE = 1e12
+#: Stop a local search when a step changes -2 log L + const by less than this
+#: fraction, or the log parameters by less than LSQ_XTOL (relative); both sit
+#: at the noise floor of finite differences of ODE solutions.
+LSQ_FTOL = 1e-10
+LSQ_XTOL = 1e-8
+#: Most residual evaluations (each a batch of simulations) in one local search.
+MAX_NFEV = 400
 
 #: A profile whose -2 log L varies less than this over the whole range is flat.
 FLAT_TOLERANCE = 1e-2

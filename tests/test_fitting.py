@@ -70,6 +70,25 @@ def test_blq_values_are_kept_and_used_by_m3(truth, rng):
     assert fit.residuals.loc[fit.residuals["blq"], "weighted_residual"].isna().all()
 
 
+
+def test_least_squares_form_is_the_exact_likelihood(truth, rng):
+    # combined error (SD depends on the prediction) and BLQ rows: the sum of
+    # squares the optimiser minimises must equal -2 log L, and its minimum must
+    # be a minimum of -2 log L itself, not of a weighted sum of squares
+    data = _pk_data(truth, rng, "combined", a=0.005, b=0.1, lloq=0.02)
+    fit = ip.fit(PK, data, truth.with_values(**START), free=FREE, error_model="combined")
+    problem, best = fit._problem, fit._x
+    points = best + np.random.default_rng(5).normal(0.0, 0.3, (6, best.size))
+    exact = problem.objective(points)
+    from_squares = [problem.objective_from_residuals(e) for e in problem.residuals(points)]
+    np.testing.assert_allclose(from_squares, exact, rtol=1e-10)
+    assert fit.objective == pytest.approx(problem.objective(best[None, :])[0], rel=1e-10)
+    for i in range(best.size):
+        for step in (-0.02, 0.02):
+            moved = best.copy()
+            moved[i] += step
+            assert problem.objective(moved[None, :])[0] > fit.objective, problem.names[i]
+
 def test_fixed_sigma_and_fixed_parameters(truth, rng):
     data = _pk_data(truth, rng, "proportional", b=0.1)
     fit = ip.fit(PK, data, truth.with_values(cl=3.0), free=["cl"],
