@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 #: Metric name -> unit template ({u} is the variable's unit).
 METRICS = {
@@ -53,19 +54,50 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     baseline = baseline or {}
     result = {}
     for name, v in outputs.items():
-        imax, imin = np.argmax(v, axis=-1), np.argmin(v, axis=-1)
+        v2 = np.asarray(v, dtype=float)
+        v2 = v2 if v2.ndim == 2 else v2.reshape(-1, v2.shape[-1])
+        stats = _curve_statistics(np.asarray(times, dtype=float), v2)
+        cmax, imax, cmin, imin, auc = (x.reshape(v.shape[:-1]) for x in stats)
         base = baseline[name] if name in baseline else v[..., 0]
-        cmax, cmin = np.max(v, axis=-1), np.min(v, axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
             peak = np.where(base != 0, cmax / base, np.nan)
             nadir = np.where(base != 0, cmin / base, np.nan)
         result[name] = {
             "baseline": base, "cmax": cmax, "tmax": times[imax], "cmin": cmin,
-            "tmin": times[imin],
-            "auc": exact_auc[name] if name in exact_auc else trapezoid_auc(times, v),
+            "tmin": times[imin], "auc": exact_auc[name] if name in exact_auc else auc,
             "peak_fold_change": peak, "nadir_fold_change": nadir,
         }
     return result
+
+
+@njit(cache=True, error_model="numpy")
+def _curve_statistics(times, values):
+    """Max, argmax, min, argmin and trapezoid AUC of each row of `values` (N, T) in
+    one pass, with numpy's NaN rules: a NaN makes max, min and AUC NaN and is
+    the first index returned by argmax/argmin."""
+    n, t_len = values.shape
+    cmax, cmin, auc = np.empty(n), np.empty(n), np.empty(n)
+    imax, imin = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for m in range(n):
+        hi = lo = values[m, 0]
+        i_hi = i_lo = 0
+        area = 0.0
+        first_nan = 0 if np.isnan(hi) else -1
+        for j in range(1, t_len):
+            x = values[m, j]
+            if np.isnan(x):
+                if first_nan < 0:
+                    first_nan = j
+            elif x > hi:
+                hi, i_hi = x, j
+            elif x < lo:
+                lo, i_lo = x, j
+            area += 0.5 * (times[j] - times[j - 1]) * (x + values[m, j - 1])
+        if first_nan >= 0:
+            hi = lo = area = np.nan
+            i_hi = i_lo = first_nan
+        cmax[m], imax[m], cmin[m], imin[m], auc[m] = hi, i_hi, lo, i_lo, area
+    return cmax, imax, cmin, imin, auc
 
 
 def to_frame(summary: Mapping[str, Mapping[str, np.ndarray]], units: Mapping[str, str],

@@ -281,16 +281,18 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 n_equal = 0
             h = t_new - t
             h_abs = h
+            # predictor and psi, row by row of d (contiguous, vectorisable)
             for i in range(n):
-                s = 0.0
-                for j in range(order + 1):
-                    s += d[j, i]
-                y_pred[i] = s
-                inv_scale[i] = 1.0 / (atol + rtol * abs(s))
-                p = 0.0
-                for j in range(1, order + 1):
-                    p += d[j, i] * _GAMMA[j]
-                psi[i] = p / _ALPHA[order]
+                y_pred[i] = d[0, i]
+                psi[i] = 0.0
+            inv_alpha = 1.0 / _ALPHA[order]
+            for j in range(1, order + 1):
+                g = _GAMMA[j] * inv_alpha
+                for i in range(n):
+                    y_pred[i] += d[j, i]
+                    psi[i] += g * d[j, i]
+            for i in range(n):
+                inv_scale[i] = 1.0 / (atol + rtol * abs(y_pred[i]))
             c = h / _ALPHA[order]
             converged = False
             n_iter = 0
@@ -321,8 +323,6 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                     n_iter = it + 1
                     member_rhs(kind, t_new, y_new, fy, k, infusion)
                     counts[1] += 1
-                    if not _all_finite(fy):
-                        break
                     for i in range(n):
                         dyv[i] = c * fy[i] - psi[i] - corr[i]
                     if fixed_order:
@@ -330,6 +330,8 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                     else:
                         _lu_solve(inv_diag, piv, ptr, idx, val, dyv)
                     dy_norm = _weighted_rms(dyv, inv_scale)
+                    if not np.isfinite(dy_norm):  # NaN or inf from the RHS propagates here
+                        break
                     rate = -1.0
                     if dy_norm_old > 0.0:
                         rate = dy_norm / dy_norm_old
@@ -362,8 +364,9 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
             for i in range(n):
                 inv_scale[i] = 1.0 / (atol + rtol * abs(y_new[i]))
             error_norm = 0.0
+            ec = _ERROR_CONST[order]
             for i in range(n):
-                v = _ERROR_CONST[order] * corr[i] * inv_scale[i]
+                v = ec * corr[i] * inv_scale[i]
                 error_norm += v * v
             error_norm = np.sqrt(error_norm / n)
             if error_norm > 1.0:
@@ -393,14 +396,16 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         ep = np.inf
         if order > 1:
             em = 0.0
+            ec = _ERROR_CONST[order - 1]
             for i in range(n):
-                v = _ERROR_CONST[order - 1] * d[order, i] * inv_scale[i]
+                v = ec * d[order, i] * inv_scale[i]
                 em += v * v
             em = np.sqrt(em / n)
         if order < MAX_ORDER:
             ep = 0.0
+            ec = _ERROR_CONST[order + 1]
             for i in range(n):
-                v = _ERROR_CONST[order + 1] * d[order + 2, i] * inv_scale[i]
+                v = ec * d[order + 2, i] * inv_scale[i]
                 ep += v * v
             ep = np.sqrt(ep / n)
         best = -1.0

@@ -259,7 +259,8 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
             "metric": pd.Categorical.from_codes(np.tile(metric_codes, n),
                                                 categories=list(chunk.metrics)),
             "value": values.ravel(),
-            "unit": [METRICS[m].format(u=units[v]) for v in variables for m in chunk.metrics] * n,
+            "unit": _categorical([METRICS[m].format(u=units[v]) for v in variables
+                                  for m in chunk.metrics], n),
         }
     else:
         n_t = batch.times.shape[0]
@@ -270,7 +271,7 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
             "variable": pd.Categorical.from_codes(
                 np.tile(np.repeat(np.arange(len(variables)), n_t), n), categories=variables),
             "value": values.ravel(),
-            "unit": np.tile(np.repeat([units[v] for v in variables], n_t), n),
+            "unit": _categorical(np.repeat([units[v] for v in variables], n_t), n),
         }
     frame = pd.DataFrame({name: np.repeat(chunk.runs[name].to_numpy(), per_run)
                           for name in chunk.runs.columns})
@@ -280,8 +281,13 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     frame.loc[np.repeat(failed, per_run), "value"] = np.nan
     frame["success"] = np.repeat(batch.success, per_run)
     frame["message"] = np.repeat(np.asarray(batch.message, dtype=object), per_run)
-    frame["unit"] = frame["unit"].astype("category")
     return frame
+
+
+def _categorical(labels, repeats: int) -> pd.Categorical:
+    """`labels` (one run's rows) repeated for `repeats` runs, as a categorical."""
+    categories, codes = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(np.tile(codes, repeats), categories=list(categories))
 
 
 # -- progress and streaming -----------------------------------------------------------
