@@ -42,8 +42,7 @@ _SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("a
                 "lognormal": ("add",)}
 _LOG_2PI = float(np.log(2 * np.pi))
 #: Floor for predictions on a log scale and for residual SDs: keeps the
-#: likelihood finite (and the optimiser's line search working) when a trial
-#: parameter set predicts zero.
+#: likelihood and the residuals finite when a trial parameter set predicts zero.
 TINY = 1e-100
 #: K in the residual sqrt(log sd^2 + K): positive for every sd >= TINY, so the
 #: sum of squares equals -2 log L + const exactly for any parameter values.
@@ -336,7 +335,8 @@ class FitResult:
     success : bool
     message : str
     nfev : int
-        Objective evaluations (each a batch of simulations) over all starts.
+        Residual and Jacobian evaluations (each one batch of simulations) over
+        all starts.
     starts : pandas.DataFrame
         start, objective, success, nfev and the end point of every multistart run.
     covariance, correlation : pandas.DataFrame
