@@ -31,37 +31,36 @@ def _offsets(attribute: str) -> dict[str, int]:
     for name, stage in STAGES.items():
         out[name] = position
         position += len(getattr(stage, attribute))
-    out["end"] = position
     return out
 
 
 _S = _offsets("STATES")
 _K = _offsets("KERNEL_PARAMETERS")
-S_PK, S_BIND, S_SIG, S_CELL, S_IFN, N_FULL = (
-    _S["pk"], _S["binding"], _S["signalling"], _S["cells"], _S["ifn"], _S["end"])
-K_PK, K_BIND, K_SIG, K_CELL, K_IFN, NK_FULL = (
-    _K["pk"], _K["binding"], _K["signalling"], _K["cells"], _K["ifn"], _K["end"])
+S_PK, S_BIND, S_SIG, S_CELL, S_IFN = (
+    _S["pk"], _S["binding"], _S["signalling"], _S["cells"], _S["ifn"])
+K_PK, K_BIND, K_SIG, K_CELL, K_IFN = (
+    _K["pk"], _K["binding"], _K["signalling"], _K["cells"], _K["ifn"])
 
 
 @njit(cache=True, error_model="numpy")
 def _member_full(y, dy, k, infusion):
-    kp, kb = k[K_PK:K_BIND], k[K_BIND:K_SIG]
-    ks, kc, ki = k[K_SIG:K_CELL], k[K_CELL:K_IFN], k[K_IFN:NK_FULL]
-    yc = y[S_CELL:S_IFN]
-    fold = cells.cell_fold_jit(yc[0], yc[1], yc[2], yc[3], kc[0], kc[1], kc[2], kc[3])
-    v_central = kp[2]
+    # stages read and write their blocks of y, dy and k by offset: slices would
+    # cost a reference-count update each, on every one of ~10^4 calls per run
+    nk_b, nk_m, cd8_b, cd8_m = y[S_CELL], y[S_CELL + 1], y[S_CELL + 2], y[S_CELL + 3]
+    nk_b0, nk_m0, cd8_b0, cd8_m0 = k[K_CELL], k[K_CELL + 1], k[K_CELL + 2], k[K_CELL + 3]
+    fold = cells.cell_fold_jit(nk_b, nk_m, cd8_b, cd8_m, nk_b0, nk_m0, cd8_b0, cd8_m0)
+    v_central = k[K_PK + 2]
     ligand = pk.concentration_jit(y[S_PK + pk.CENTRAL], v_central)
-    uptake = binding.rhs(y[S_BIND:S_SIG], dy[S_BIND:S_SIG], kb, ligand, fold, v_central)
-    pk.rhs(y[S_PK:S_BIND], dy[S_PK:S_BIND], kp, infusion, uptake)
-    yb = y[S_BIND:S_SIG]
-    occupancy = binding.occupancy_jit(yb[0], yb[1], yb[2])
-    complexes = binding.complexes_per_cell_jit(yb[2], kb[10], fold)
-    pstat3 = signalling.rhs(y[S_SIG:S_CELL], dy[S_SIG:S_CELL], ks, complexes)
-    cells.rhs(yc, dy[S_CELL:S_IFN], kc, occupancy, pstat3)
-    nk0, cd80 = kc[0] + kc[1], kc[2] + kc[3]
-    nk_fold = (yc[0] + yc[1]) / nk0 if nk0 > 0 else 0.0
-    cd8_fold = (yc[2] + yc[3]) / cd80 if cd80 > 0 else 0.0
-    ifn.rhs(y[S_IFN:N_FULL], dy[S_IFN:N_FULL], ki, nk_fold, cd8_fold, yc[4] / kc[9])
+    uptake = binding.rhs(y, dy, S_BIND, k, K_BIND, ligand, fold, v_central)
+    pk.rhs(y, dy, S_PK, k, K_PK, infusion, uptake)
+    occupancy = binding.occupancy_jit(y[S_BIND], y[S_BIND + 1], y[S_BIND + 2])
+    complexes = binding.complexes_per_cell_jit(y[S_BIND + 2], k[K_BIND + 10], fold)
+    pstat3 = signalling.rhs(y, dy, S_SIG, k, K_SIG, complexes)
+    cells.rhs(y, dy, S_CELL, k, K_CELL, occupancy, pstat3)
+    nk0, cd80 = nk_b0 + nk_m0, cd8_b0 + cd8_m0
+    nk_fold = (nk_b + nk_m) / nk0 if nk0 > 0 else 0.0
+    cd8_fold = (cd8_b + cd8_m) / cd80 if cd80 > 0 else 0.0
+    ifn.rhs(y, dy, S_IFN, k, K_IFN, nk_fold, cd8_fold, y[S_CELL + 4] / k[K_CELL + 9])
 
 
 #: Model structure codes understood by :func:`member_rhs`.
@@ -77,7 +76,7 @@ def member_rhs(kind, t, y, dy, k, infusion):
     if kind == FULL:
         _member_full(y, dy, k, infusion)
     else:
-        pk.rhs(y, dy, k, infusion, 0.0)
+        pk.rhs(y, dy, 0, k, 0, infusion, 0.0)
 
 
 @njit(cache=True, error_model="numpy")

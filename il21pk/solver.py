@@ -152,24 +152,27 @@ def _compute_r(order, factor, m):
 
 
 @njit(cache=True, error_model="numpy")
-def _change_d(d, order, factor):
-    """Rescale the difference array in place for a step-size change by `factor`."""
-    r = np.empty((order + 1, order + 1))
-    u = np.empty((order + 1, order + 1))
+def _change_d(d, order, factor, u, r, head):
+    """Rescale the difference array in place for a step-size change by `factor`.
+
+    ``D_new[j] = sum_i (R U)[i, j] D[i]`` (Shampine & Reichelt 1997), with
+    U = R(1) (upper triangular). R's entries do not depend on the order, so
+    `u` is R(1) of MAX_ORDER, computed once. Row 0 is unchanged, since
+    ``R[i, 0] = U[i, 0] = 0`` for i > 0. `r` and `head` are scratch, (MAX_ORDER+1)
+    x (MAX_ORDER+1) and (MAX_ORDER+1) x n.
+    """
     _compute_r(order, factor, r)
-    _compute_r(order, 1.0, u)
     n = d.shape[1]
-    head = np.zeros((order + 1, n))
-    for i in range(order + 1):
-        for j in range(order + 1):
+    for j in range(1, order + 1):
+        for c in range(n):
+            head[j, c] = 0.0
+        for i in range(order + 1):
             ru = 0.0
-            for q in range(order + 1):
+            for q in range(j + 1):  # U is upper triangular
                 ru += r[i, q] * u[q, j]
-            # D_new[j] = sum_i RU[i, j] D[i]
-            if ru != 0.0:
-                for c in range(n):
-                    head[j, c] += ru * d[i, c]
-    for j in range(order + 1):
+            for c in range(n):
+                head[j, c] += ru * d[i, c]
+    for j in range(1, order + 1):
         for c in range(n):
             d[j, c] = head[j, c]
 
@@ -242,6 +245,10 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     lu_ok = False
     c_lu = 0.0
     d = np.zeros((MAX_ORDER + 3, n))
+    u_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    _compute_r(MAX_ORDER, 1.0, u_work)
+    r_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
+    head = np.empty((MAX_ORDER + 1, n))
     d[0] = y
     d[1] = f0 * h_abs
     order = 1
@@ -260,11 +267,11 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         n_steps += 1
         min_step = 10.0 * (np.nextafter(t, np.inf) - t)
         if max_step > 0.0 and h_abs > max_step:
-            _change_d(d, order, max_step / h_abs)
+            _change_d(d, order, max_step / h_abs, u_work, r_work, head)
             h_abs = max_step
             n_equal = 0
         elif h_abs < min_step:
-            _change_d(d, order, min_step / h_abs)
+            _change_d(d, order, min_step / h_abs, u_work, r_work, head)
             h_abs = min_step
             n_equal = 0
         current_jac = False
@@ -277,7 +284,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
             t_new = t + h_abs
             if t_new >= t1:
                 t_new = t1
-                _change_d(d, order, (t_new - t) / h_abs)
+                _change_d(d, order, (t_new - t) / h_abs, u_work, r_work, head)
                 n_equal = 0
             h = t_new - t
             h_abs = h
@@ -357,7 +364,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
             if not converged:
                 counts[5] += 1
                 h_abs *= 0.5
-                _change_d(d, order, 0.5)
+                _change_d(d, order, 0.5, u_work, r_work, head)
                 n_equal = 0
                 continue
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
@@ -373,7 +380,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 counts[4] += 1
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h_abs *= factor
-                _change_d(d, order, factor)
+                _change_d(d, order, factor, u_work, r_work, head)
                 n_equal = 0
             else:
                 accepted = True
@@ -424,7 +431,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         order += delta
         factor = min(MAX_FACTOR, safety * best)
         h_abs *= factor
-        _change_d(d, order, factor)
+        _change_d(d, order, factor, u_work, r_work, head)
         n_equal = 0
     for i in range(n):
         y[i] = d[0, i]

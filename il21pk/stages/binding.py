@@ -119,16 +119,18 @@ complexes_per_cell_jit = njit(cache=True, error_model="numpy")(complexes_per_cel
 
 
 @njit(cache=True, error_model="numpy")
-def rhs(y, dy, p, ligand, cell_fold, v_central):
-    """Write the binding derivatives into `dy`; return IL-21 uptake [nmol/h]."""
-    kon, koff, k_fwd, koff_gc = p[0], p[1], p[2], p[3]
-    r0, kdeg_r, g0, kdeg_gc, kint_1, kint_2 = p[4], p[5], p[6], p[7], p[8], p[9]
-    r, c1, c2, g = y[0], y[1], y[2], y[3]
+def rhs(y, dy, s, k, p, ligand, cell_fold, v_central):
+    """Write the binding derivatives (states ``y[s:s+5]``, parameters from
+    ``k[p]``) into `dy`; return IL-21 uptake [nmol/h]."""
+    kon, koff, k_fwd, koff_gc = k[p], k[p + 1], k[p + 2], k[p + 3]
+    r0, kdeg_r, g0, kdeg_gc = k[p + 4], k[p + 5], k[p + 6], k[p + 7]
+    kint_1, kint_2 = k[p + 8], k[p + 9]
+    r, c1, c2, g = y[s], y[s + 1], y[s + 2], y[s + 3]
     b1 = kon * ligand * r - koff * c1
     b2 = k_fwd * g * c1 / cell_fold - koff_gc * c2
-    dy[0] = kdeg_r * (r0 * cell_fold - r) - b1
-    dy[1] = b1 - b2 - kint_1 * c1
-    dy[2] = b2 - kint_2 * c2
-    dy[3] = kdeg_gc * (g0 * cell_fold - g) - b2
-    dy[4] = (kint_1 * c1 + kint_2 * c2) * v_central
+    dy[s] = kdeg_r * (r0 * cell_fold - r) - b1
+    dy[s + 1] = b1 - b2 - kint_1 * c1
+    dy[s + 2] = b2 - kint_2 * c2
+    dy[s + 3] = kdeg_gc * (g0 * cell_fold - g) - b2
+    dy[s + 4] = (kint_1 * c1 + kint_2 * c2) * v_central
     return b1 * v_central

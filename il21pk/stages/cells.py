@@ -130,14 +130,18 @@ def _pool(b, m, b0, m0, growth, k_h, k_out, k_ret):
 
 
 @njit(cache=True, error_model="numpy")
-def rhs(y, dy, p, occupancy, pstat3):
-    """Write the cell derivatives into `dy`."""
-    nk_b0, nk_m0, cd8_b0, cd8_m0 = p[0], p[1], p[2], p[3]
-    k_ret, emax_m, g_nk, g_cd8, k_h = p[4], p[5], p[6], p[7], p[8]
-    f0, k_act, k_deact = p[9], p[10], p[11]
+def rhs(y, dy, s, k, p, occupancy, pstat3):
+    """Write the cell derivatives (states ``y[s:s+5]``, parameters from
+    ``k[p]``) into `dy`."""
+    nk_b0, nk_m0, cd8_b0, cd8_m0 = k[p], k[p + 1], k[p + 2], k[p + 3]
+    k_ret, emax_m, g_nk, g_cd8, k_h = k[p + 4], k[p + 5], k[p + 6], k[p + 7], k[p + 8]
+    f0, k_act, k_deact = k[p + 9], k[p + 10], k[p + 11]
     push = 1.0 + emax_m * occupancy
     k_out_nk = k_ret * nk_m0 / nk_b0 * push if nk_b0 > 0 else 0.0
     k_out_cd8 = k_ret * cd8_m0 / cd8_b0 * push if cd8_b0 > 0 else 0.0
-    dy[0], dy[1] = _pool(y[0], y[1], nk_b0, nk_m0, g_nk * pstat3, k_h, k_out_nk, k_ret)
-    dy[2], dy[3] = _pool(y[2], y[3], cd8_b0, cd8_m0, g_cd8 * pstat3, k_h, k_out_cd8, k_ret)
-    dy[4] = k_act * pstat3 * (1.0 - y[4]) - k_deact * (y[4] - f0)
+    dy[s], dy[s + 1] = _pool(y[s], y[s + 1], nk_b0, nk_m0, g_nk * pstat3, k_h, k_out_nk,
+                             k_ret)
+    dy[s + 2], dy[s + 3] = _pool(y[s + 2], y[s + 3], cd8_b0, cd8_m0, g_cd8 * pstat3, k_h,
+                                 k_out_cd8, k_ret)
+    fraction = y[s + 4]
+    dy[s + 4] = k_act * pstat3 * (1.0 - fraction) - k_deact * (fraction - f0)

@@ -50,9 +50,10 @@ def initial_state(p: np.ndarray, *, in_culture: bool = False) -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy")
-def rhs(y, dy, p, nk_fold, cd8_fold, activated_fold):
-    """Write the IFN-gamma derivatives into `dy`."""
-    ifng_0, k_el, w_nk = p[0], p[1], p[2]
+def rhs(y, dy, s, k, p, nk_fold, cd8_fold, activated_fold):
+    """Write the IFN-gamma derivatives (states ``y[s:s+2]``, parameters
+    ``k[p:p+3]``) into `dy`."""
+    ifng_0, k_el, w_nk = k[p], k[p + 1], k[p + 2]
     activity = (w_nk * nk_fold + (1.0 - w_nk) * cd8_fold) * activated_fold
-    dy[0] = k_el * (ifng_0 * activity - y[0])
-    dy[1] = y[0]
+    dy[s] = k_el * (ifng_0 * activity - y[s])
+    dy[s + 1] = y[s]

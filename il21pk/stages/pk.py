@@ -77,14 +77,15 @@ concentration_jit = njit(cache=True, error_model="numpy")(concentration)
 
 
 @njit(cache=True, error_model="numpy")
-def rhs(y, dy, p, infusion_rate, uptake):
-    """Write dA/dt of the PK states into `dy`; return plasma IL-21 [nM]."""
-    ka, cl, vc, q, vp = p[0], p[1], p[2], p[3], p[4]
-    c = concentration_jit(y[1], vc)
-    absorbed = ka * y[0]
-    distributed = q * c - q * y[2] / vp
-    dy[0] = -absorbed
-    dy[1] = absorbed + infusion_rate - cl * c - distributed - uptake
-    dy[2] = distributed
-    dy[3] = c
+def rhs(y, dy, s, k, p, infusion_rate, uptake):
+    """Write dA/dt of the PK states (``y[s:s+4]``, parameters ``k[p:p+5]``)
+    into `dy`; return plasma IL-21 [nM]."""
+    ka, cl, vc, q, vp = k[p], k[p + 1], k[p + 2], k[p + 3], k[p + 4]
+    c = concentration_jit(y[s + 1], vc)
+    absorbed = ka * y[s]
+    distributed = q * c - q * y[s + 2] / vp
+    dy[s] = -absorbed
+    dy[s + 1] = absorbed + infusion_rate - cl * c - distributed - uptake
+    dy[s + 2] = distributed
+    dy[s + 3] = c
     return c

@@ -51,16 +51,17 @@ def initial_state(n: int) -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy")
-def rhs(y, dy, p, complexes):
-    """Write the transit derivatives into `dy`; return pSTAT3 (fraction of max)."""
-    ec50, hill, ktr = p[0], p[1], p[2]
-    s = max(complexes, 0.0)
+def rhs(y, dy, s, k, p, complexes):
+    """Write the transit derivatives (states ``y[s:s+3]``, parameters
+    ``k[p:p+3]``) into `dy`; return pSTAT3 (fraction of max)."""
+    ec50, hill, ktr = k[p], k[p + 1], k[p + 2]
+    signal = max(complexes, 0.0)
     if hill == 1.0:  # the default; skips two pow() calls per evaluation
-        drive = s / (ec50 + s)
+        drive = signal / (ec50 + signal)
     else:
-        s = s**hill
-        drive = s / (ec50**hill + s)
-    dy[0] = ktr * (drive - y[0])
-    dy[1] = ktr * (y[0] - y[1])
-    dy[2] = ktr * (y[1] - y[2])
-    return y[2]
+        signal = signal**hill
+        drive = signal / (ec50**hill + signal)
+    dy[s] = ktr * (drive - y[s])
+    dy[s + 1] = ktr * (y[s] - y[s + 1])
+    dy[s + 2] = ktr * (y[s + 1] - y[s + 2])
+    return y[s + 2]
