@@ -42,7 +42,7 @@ K_PK, K_BIND, K_SIG, K_CELL, K_IFN = (
     _K["pk"], _K["binding"], _K["signalling"], _K["cells"], _K["ifn"])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _member_full(y, dy, k, infusion):
     # stages read and write their blocks of y, dy and k by offset: slices would
     # cost a reference-count update each, on every one of ~10^4 calls per run
