@@ -228,7 +228,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     if max_step > 0.0:
         h_abs = min(h_abs, max_step)
 
-    jac = np.empty((n, n))
+    jac = np.zeros((n, n))  # the sparse Jacobian writes its pattern only
     lu = np.empty((n, n))
     piv = np.empty(n, dtype=np.int64)
     ptr = np.empty(2 * n + 1, dtype=np.int64)
@@ -308,18 +308,19 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 # a slightly stale iteration matrix still gives Newton convergence
                 if not lu_ok or abs(c - c_lu) > 0.3 * c_lu:
                     c_lu = c
-                    for i in range(n):
-                        for j in range(n):
-                            lu[i, j] = -c * jac[i, j]
-                        lu[i, i] += 1.0
                     counts[3] += 1
                     # the written-out sparse LU, unless its fixed pivots are unstable here
-                    fixed_order = sparse and _lu_full.factor(lu, lu_sparse)
-                    lu_ok = fixed_order or _lu_factor(lu, piv)
-                    if not lu_ok:
-                        break
+                    fixed_order = sparse and _lu_full.factor(jac, c, lu_sparse)
                     if not fixed_order:
+                        for i in range(n):
+                            for j in range(n):
+                                lu[i, j] = -c * jac[i, j]
+                            lu[i, i] += 1.0
+                        lu_ok = _lu_factor(lu, piv)
+                        if not lu_ok:
+                            break
                         _lu_compress(lu, ptr, idx, val, inv_diag)
+                    lu_ok = True
                 # simplified Newton iteration on the NDF system
                 for i in range(n):
                     y_new[i] = y_pred[i]
@@ -453,10 +454,11 @@ def _dense(d, order, t, h, when, target):
 
 @njit(cache=True, error_model="numpy")
 def _jacobian(kind, t, y, f0, jac, k, infusion, rtol, atol):
-    """Forward-difference Jacobian.
+    """Forward-difference Jacobian into `jac`.
 
-    For the full model, columns with disjoint row patterns are perturbed
-    together (:data:`il21pk._lu_full.COLUMN_GROUP`): 9 right-hand side calls
+    For the full model, only the structural non-zeros are written (the rest
+    stay as they were: zeros), with grouped columns:
+    :func:`il21pk._lu_full.difference_jacobian`, 9 right-hand side calls
     instead of 19. Otherwise column by column.
     """
     n = y.shape[0]
@@ -467,21 +469,7 @@ def _jacobian(kind, t, y, f0, jac, k, infusion, rtol, atol):
         step = 1.4901161193847656e-08 * max(abs(y[j]), atol / rtol)
         steps[j] = (y[j] + step) - y[j]  # the step as represented
     if kind == FULL and n == _lu_full.N:
-        for i in range(n):
-            for j in range(n):
-                jac[i, j] = 0.0
-        for g in range(_lu_full.N_GROUPS):
-            for j in range(n):
-                if _lu_full.COLUMN_GROUP[j] == g:
-                    work[j] = y[j] + steps[j]
-            member_rhs(kind, t, work, f1, k, infusion)
-            for e in range(len(_lu_full.JAC_ROWS)):
-                j = _lu_full.JAC_COLS[e]
-                if _lu_full.COLUMN_GROUP[j] == g:
-                    i = _lu_full.JAC_ROWS[e]
-                    jac[i, j] = (f1[i] - f0[i]) / steps[j]
-            for j in range(n):
-                work[j] = y[j]
+        _lu_full.difference_jacobian(t, y, f0, steps, work, f1, jac, k, infusion)
         return
     for j in range(n):
         work[j] = y[j] + steps[j]

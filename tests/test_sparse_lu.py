@@ -18,7 +18,7 @@ def test_generated_module_matches_the_model():
 
 
 def _newton_matrices(model, params):
-    """I - c J at states along a 30 ug/kg course, for step sizes from tiny to huge."""
+    """J and c of I - c J at states along a 30 ug/kg course, c from tiny to huge."""
     reg = ip.Regimen.five_on_nine_off(ip.Dose(30.0, unit="ug/kg"))
     res = ip.simulate(model, reg, params, t_end=200.0, t_eval=[0.01, 0.5, 4.0, 30.0, 200.0])
     states = res.frame.pivot_table(index="time_h", columns="variable", values="value")
@@ -31,10 +31,10 @@ def _newton_matrices(model, params):
                 row["il21_plasma"] * params["v_central"].value
         f0 = np.empty(n)
         member_rhs(FULL, 0.0, y, f0, k[0], 0.0)
-        jac = np.empty((n, n))
+        jac = np.zeros((n, n))
         _jacobian(FULL, 0.0, y, f0, jac, k[0], 0.0, 1e-6, 1e-9)
         for c in np.logspace(-6, 3, 10):
-            yield np.eye(n) - c * jac
+            yield jac, c
 
 
 @pytest.mark.parametrize("set_name", ["human", "cynomolgus"])
@@ -42,10 +42,11 @@ def test_sparse_lu_solves_the_model_newton_matrices(model, set_name):
     params = ip.parameter_sets.load(set_name)
     rng = np.random.default_rng(3)
     solved = 0
-    for a in _newton_matrices(model, params):
+    for jac, c in _newton_matrices(model, params):
         lu = np.empty(_lu_full.NNZ)
-        if not _lu_full.factor(a, lu):
+        if not _lu_full.factor(jac, c, lu):
             continue
+        a = np.eye(jac.shape[0]) - c * jac
         b = rng.normal(size=a.shape[0])
         x = b.copy()
         _lu_full.solve(lu, x)
@@ -56,11 +57,31 @@ def test_sparse_lu_solves_the_model_newton_matrices(model, set_name):
 
 def test_sparse_lu_refuses_an_unstable_pivot():
     rng = np.random.default_rng(4)
-    a = np.eye(_lu_full.N) + 0.1 * rng.normal(size=(_lu_full.N, _lu_full.N))
+    jac = 0.1 * rng.normal(size=(_lu_full.N, _lu_full.N))
     lu = np.empty(_lu_full.NNZ)
-    assert _lu_full.factor(a, lu)
+    assert _lu_full.factor(jac, 1.0, lu)
     first = lugen.minimum_degree_order(lugen.pattern())[0]
-    a[first, first] = 0.0  # the first fixed pivot vanishes
-    assert not _lu_full.factor(a, lu)
-    a[first, first] = np.nan
-    assert not _lu_full.factor(a, lu)
+    jac[first, first] = 1.0  # the first fixed pivot, 1 - c * J[first, first], vanishes
+    assert not _lu_full.factor(jac, 1.0, lu)
+    jac[first, first] = np.nan
+    assert not _lu_full.factor(jac, 1.0, lu)
+
+
+def test_grouped_jacobian_equals_column_by_column(model):
+    """The written-out grouped differences give every column's own differences."""
+    params = ip.parameter_sets.load("human")
+    k, y0 = model.prepare(parameter_columns(model, params))
+    rng = np.random.default_rng(5)
+    n = model.n_states
+    for _ in range(5):
+        y = y0[0] * rng.uniform(0.5, 2.0, n) + rng.uniform(0.01, 1.0, n)
+        f0, f1 = np.empty(n), np.empty(n)
+        member_rhs(FULL, 0.0, y, f0, k[0], 0.0)
+        jac = np.zeros((n, n))
+        _jacobian(FULL, 0.0, y, f0, jac, k[0], 0.0, 1e-6, 1e-9)
+        for j in range(n):
+            w = y.copy()
+            step = 1.4901161193847656e-08 * max(abs(y[j]), 1e-9 / 1e-6)
+            w[j] = y[j] + step
+            member_rhs(FULL, 0.0, w, f1, k[0], 0.0)
+            np.testing.assert_array_equal(jac[:, j], (f1 - f0) / (w[j] - y[j]))
