@@ -615,7 +615,7 @@ def factor(jac, c, lu):
     lu[104] = d18
     return True
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def solve(lu, b):
     """Solve with the factors of :func:`factor`, in place."""
     x0 = b[0]

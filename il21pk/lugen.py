@@ -186,7 +186,7 @@ def factor(jac, c, lu):
 '''
     middle = '''
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def solve(lu, b):
     """Solve with the factors of :func:`factor`, in place."""
 '''

@@ -67,7 +67,7 @@ def _member_full(y, dy, k, infusion):
 FULL, PK_ONLY = 0, 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def member_rhs(kind, t, y, dy, k, infusion):
     """Write dy/dt of one member: `kind` is FULL or PK_ONLY, `infusion` in nmol/h.
 
