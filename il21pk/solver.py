@@ -152,29 +152,43 @@ def _compute_r(order, factor, m):
 
 
 @njit(cache=True, error_model="numpy")
-def _change_d(d, order, factor, u, r, head):
+def _change_d(d, order, factor, u, r, m):
     """Rescale the difference array in place for a step-size change by `factor`.
 
     ``D_new[j] = sum_i (R U)[i, j] D[i]`` (Shampine & Reichelt 1997), with
     U = R(1) (upper triangular). R's entries do not depend on the order, so
     `u` is R(1) of MAX_ORDER, computed once. Row 0 is unchanged, since
-    ``R[i, 0] = U[i, 0] = 0`` for i > 0. `r` and `head` are scratch, (MAX_ORDER+1)
-    x (MAX_ORDER+1) and (MAX_ORDER+1) x n.
+    ``R[i, 0] = U[i, 0] = 0`` for i > 0. `r` and `m` are (MAX_ORDER+1) x
+    (MAX_ORDER+1) scratch.
+
+    ``m`` is R U padded to MAX_ORDER with the identity, so one fixed,
+    loop-free update per state serves every order (rows above `order` are
+    rewritten with their own values); short loops over the 19 states per
+    (i, j) pair cost several times more in loop set-up than in arithmetic.
     """
     _compute_r(order, factor, r)
-    n = d.shape[1]
-    for j in range(1, order + 1):
-        for c in range(n):
-            head[j, c] = 0.0
-        for i in range(order + 1):
-            ru = 0.0
-            for q in range(j + 1):  # U is upper triangular
-                ru += r[i, q] * u[q, j]
-            for c in range(n):
-                head[j, c] += ru * d[i, c]
-    for j in range(1, order + 1):
-        for c in range(n):
-            d[j, c] = head[j, c]
+    for i in range(MAX_ORDER + 1):
+        for j in range(1, MAX_ORDER + 1):
+            if i <= order and j <= order:
+                s = 0.0
+                for q in range(j + 1):  # U is upper triangular
+                    s += r[i, q] * u[q, j]
+                m[i, j] = s
+            else:
+                m[i, j] = 1.0 if i == j else 0.0
+    # in locals: stores into d could alias m, forcing a reload of m per state
+    m01, m11, m21, m31, m41, m51 = m[0, 1], m[1, 1], m[2, 1], m[3, 1], m[4, 1], m[5, 1]
+    m02, m12, m22, m32, m42, m52 = m[0, 2], m[1, 2], m[2, 2], m[3, 2], m[4, 2], m[5, 2]
+    m03, m13, m23, m33, m43, m53 = m[0, 3], m[1, 3], m[2, 3], m[3, 3], m[4, 3], m[5, 3]
+    m04, m14, m24, m34, m44, m54 = m[0, 4], m[1, 4], m[2, 4], m[3, 4], m[4, 4], m[5, 4]
+    m05, m15, m25, m35, m45, m55 = m[0, 5], m[1, 5], m[2, 5], m[3, 5], m[4, 5], m[5, 5]
+    for c in range(d.shape[1]):
+        x0, x1, x2, x3, x4, x5 = d[0, c], d[1, c], d[2, c], d[3, c], d[4, c], d[5, c]
+        d[1, c] = m01 * x0 + m11 * x1 + m21 * x2 + m31 * x3 + m41 * x4 + m51 * x5
+        d[2, c] = m02 * x0 + m12 * x1 + m22 * x2 + m32 * x3 + m42 * x4 + m52 * x5
+        d[3, c] = m03 * x0 + m13 * x1 + m23 * x2 + m33 * x3 + m43 * x4 + m53 * x5
+        d[4, c] = m04 * x0 + m14 * x1 + m24 * x2 + m34 * x3 + m44 * x4 + m54 * x5
+        d[5, c] = m05 * x0 + m15 * x1 + m25 * x2 + m35 * x3 + m45 * x4 + m55 * x5
 
 
 @njit(cache=True, error_model="numpy")
@@ -248,7 +262,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     u_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     _compute_r(MAX_ORDER, 1.0, u_work)
     r_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
-    head = np.empty((MAX_ORDER + 1, n))
+    ru_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     d[0] = y
     d[1] = f0 * h_abs
     order = 1
@@ -267,11 +281,11 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         n_steps += 1
         min_step = 10.0 * (np.nextafter(t, np.inf) - t)
         if max_step > 0.0 and h_abs > max_step:
-            _change_d(d, order, max_step / h_abs, u_work, r_work, head)
+            _change_d(d, order, max_step / h_abs, u_work, r_work, ru_work)
             h_abs = max_step
             n_equal = 0
         elif h_abs < min_step:
-            _change_d(d, order, min_step / h_abs, u_work, r_work, head)
+            _change_d(d, order, min_step / h_abs, u_work, r_work, ru_work)
             h_abs = min_step
             n_equal = 0
         current_jac = False
@@ -284,7 +298,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
             t_new = t + h_abs
             if t_new >= t1:
                 t_new = t1
-                _change_d(d, order, (t_new - t) / h_abs, u_work, r_work, head)
+                _change_d(d, order, (t_new - t) / h_abs, u_work, r_work, ru_work)
                 n_equal = 0
             h = t_new - t
             h_abs = h
@@ -365,7 +379,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
             if not converged:
                 counts[5] += 1
                 h_abs *= 0.5
-                _change_d(d, order, 0.5, u_work, r_work, head)
+                _change_d(d, order, 0.5, u_work, r_work, ru_work)
                 n_equal = 0
                 continue
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
@@ -381,7 +395,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 counts[4] += 1
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h_abs *= factor
-                _change_d(d, order, factor, u_work, r_work, head)
+                _change_d(d, order, factor, u_work, r_work, ru_work)
                 n_equal = 0
             else:
                 accepted = True
@@ -432,7 +446,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         order += delta
         factor = min(MAX_FACTOR, safety * best)
         h_abs *= factor
-        _change_d(d, order, factor, u_work, r_work, head)
+        _change_d(d, order, factor, u_work, r_work, ru_work)
         n_equal = 0
     for i in range(n):
         y[i] = d[0, i]
