@@ -32,11 +32,16 @@ each target:
    it.
 3. Peak memory of the two-worker summary sweep, target < 1 GB: the largest sum
    of the resident set sizes (RSS) of this process and all its descendants,
-   sampled by :mod:`psutil` every 20 ms in a background thread. Summing RSS
-   counts pages shared after ``fork`` once per process, so it is an upper
-   bound; the summed proportional set size (PSS, from
-   ``/proc/<pid>/smaps_rollup``, Linux only), which splits shared pages
-   between their processes, is sampled every 0.2 s and printed beside it.
+   sampled by :mod:`psutil` every 20 ms in a background thread (the list of
+   descendants is refreshed every 0.5 s). Summing RSS counts pages shared
+   after ``fork`` once per process, so it is an upper bound; the summed
+   proportional set size (PSS, from ``/proc/<pid>/smaps_rollup``, Linux
+   only), which splits shared pages between their processes, is sampled every
+   1 s and printed beside it. The sampler runs during the timed sweeps, so it
+   must stay cheap: listing descendants scans every process on the machine
+   (1.5 ms) and reading a PSS walks the page tables (7 ms for a 400 MB
+   process); sampled every 20 ms and 0.2 s as before, they took ~15 % of a
+   core from the two workers. Its own CPU time is printed for the first run.
    ``resource.getrusage`` is not used for the target because
    ``RUSAGE_CHILDREN`` reports the largest single reaped child, not a sum, and
    both it and ``RUSAGE_SELF`` are lifetime high-water marks, not per step;
@@ -99,7 +104,8 @@ FULL_N, QUICK_N = 10_000, 1_000
 ONE_WORKER_BUDGET_S = 180.0
 ONE_WORKER_SUBSET = 2_000
 SAMPLE_EVERY_S = 0.02
-PSS_EVERY = 10
+CHILDREN_EVERY = 25  # samples between refreshes of the list of descendants
+PSS_EVERY = 50
 MB, GB = 1e6, 1e9
 # Targets (the wall-time target is for FULL_N runs and scales with N).
 WALL_TARGET_S = 15.0
@@ -159,15 +165,19 @@ def proportional_set_size(pid: int) -> int | None:
 class PeakMemory:
     """Peak memory of this process and of it plus its descendants, sampled in a thread.
 
-    RSS is sampled every :data:`SAMPLE_EVERY_S`; the summed PSS (shared pages
-    split between the processes sharing them, Linux only) every
-    :data:`PSS_EVERY` samples, since reading it walks the page tables.
+    RSS is sampled every :data:`SAMPLE_EVERY_S`, of the descendants listed
+    every :data:`CHILDREN_EVERY` samples; the summed PSS (shared pages split
+    between the processes sharing them, Linux only) every :data:`PSS_EVERY`
+    samples, since reading it walks the page tables. ``cpu_seconds`` is the
+    sampler thread's own CPU time.
     """
 
     def __init__(self) -> None:
         self.process = psutil.Process()
         self.start_parent = self.peak_parent = self.peak_total = 0
         self.peak_pss: int | None = None
+        self.cpu_seconds = 0.0
+        self._processes: list[psutil.Process] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
 
@@ -179,16 +189,21 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._sample(with_pss=True)
+        self._sample(with_pss=True, refresh=True)
 
     def _sample_until_stopped(self) -> None:
+        start = time.thread_time()
         count = 0
+        self._sample(with_pss=False, refresh=True)
         while not self._stop.wait(SAMPLE_EVERY_S):
             count += 1
-            self._sample(with_pss=count % PSS_EVERY == 0)
+            self._sample(with_pss=count % PSS_EVERY == 0, refresh=count % CHILDREN_EVERY == 0)
+        self.cpu_seconds = time.thread_time() - start
 
-    def _sample(self, with_pss: bool) -> None:
-        processes = [self.process, *self.process.children(recursive=True)]
+    def _sample(self, with_pss: bool, refresh: bool) -> None:
+        if refresh:
+            self._processes = [self.process, *self.process.children(recursive=True)]
+        processes = self._processes
         rss = []
         for process in processes:
             try:
@@ -306,6 +321,8 @@ def bench_local(case: Case, samples: pd.DataFrame) -> Local:
                   two.seconds <= wall_target),
         Row("  throughput, 2 workers", f"{n / two.seconds:.0f} runs/s"),
         Row("  CPU time per run (parent + workers)", two.cpu_per_run(n)),
+        Row("  of which the memory sampler (a thread in the parent)",
+            f"{two.memory.cpu_seconds:.2f} s"),
         one.timed(f"local pool, 1 worker: wall time ({len(one_samples):,} runs"
                   + (", subset" if subset else "") + ")"),
         Row("  throughput, 1 worker", f"{one_rate:.0f} runs/s"),
