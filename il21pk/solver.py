@@ -302,18 +302,23 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 n_equal = 0
             h = t_new - t
             h_abs = h
-            # predictor and psi, row by row of d (contiguous, vectorisable)
-            for i in range(n):
-                y_pred[i] = d[0, i]
-                psi[i] = 0.0
+            # predictor and psi in one pass over the states: weights of the
+            # rows above the order are 0 (MAX_ORDER = 5), the sums are in row order
             inv_alpha = 1.0 / _ALPHA[order]
-            for j in range(1, order + 1):
-                g = _GAMMA[j] * inv_alpha
-                for i in range(n):
-                    y_pred[i] += d[j, i]
-                    psi[i] += g * d[j, i]
+            w1 = 1.0
+            w2 = 1.0 if order >= 2 else 0.0
+            w3 = 1.0 if order >= 3 else 0.0
+            w4 = 1.0 if order >= 4 else 0.0
+            w5 = 1.0 if order >= 5 else 0.0
+            g1, g2, g3 = w1 * _GAMMA[1] * inv_alpha, w2 * _GAMMA[2] * inv_alpha, \
+                w3 * _GAMMA[3] * inv_alpha
+            g4, g5 = w4 * _GAMMA[4] * inv_alpha, w5 * _GAMMA[5] * inv_alpha
             for i in range(n):
-                inv_scale[i] = 1.0 / (atol + rtol * abs(y_pred[i]))
+                x1, x2, x3, x4, x5 = d[1, i], d[2, i], d[3, i], d[4, i], d[5, i]
+                pred = d[0, i] + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5
+                y_pred[i] = pred
+                psi[i] = 0.0 + g1 * x1 + g2 * x2 + g3 * x3 + g4 * x4 + g5 * x5
+                inv_scale[i] = 1.0 / (atol + rtol * abs(pred))
             c = h / _ALPHA[order]
             converged = False
             n_iter = 0
@@ -402,12 +407,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
         n_equal += 1
         counts[0] += 1
         t = t_new
-        for i in range(n):
-            d[order + 2, i] = corr[i] - d[order + 1, i]
-            d[order + 1, i] = corr[i]
-        for j in range(order, -1, -1):
-            for i in range(n):
-                d[j, i] += d[j + 1, i]
+        _add_correction(d, order, corr)
         # dense output for requested times in (t_old, t]
         while next_out < n_out and t_out[next_out] - offset <= t:
             _dense(d, order, t, h, t_out[next_out] - offset, out[next_out])
@@ -451,6 +451,63 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     for i in range(n):
         y[i] = d[0, i]
     return OK, t1 + offset
+
+
+@njit(cache=True, error_model="numpy")
+def _add_correction(d, order, corr):
+    """Update the differences after an accepted step: ``D[order+2] = corr -
+    D[order+1]``, ``D[order+1] = corr``, then ``D[j] += D[j+1]`` for j = order
+    down to 0.
+
+    Written out per order (MAX_ORDER = 5), one pass over the states with fixed
+    rows: a short loop over the states per row costs more in loop set-up than
+    in additions, and a loop over rows per state in 2-D indexing.
+    """
+    if order == 1:
+        for i in range(d.shape[1]):
+            c = corr[i]
+            d[3, i] = c - d[2, i]
+            d[2, i] = c
+            d[1, i] += c
+            d[0, i] += d[1, i]
+    elif order == 2:
+        for i in range(d.shape[1]):
+            c = corr[i]
+            d[4, i] = c - d[3, i]
+            d[3, i] = c
+            d[2, i] += c
+            d[1, i] += d[2, i]
+            d[0, i] += d[1, i]
+    elif order == 3:
+        for i in range(d.shape[1]):
+            c = corr[i]
+            d[5, i] = c - d[4, i]
+            d[4, i] = c
+            d[3, i] += c
+            d[2, i] += d[3, i]
+            d[1, i] += d[2, i]
+            d[0, i] += d[1, i]
+    elif order == 4:
+        for i in range(d.shape[1]):
+            c = corr[i]
+            d[6, i] = c - d[5, i]
+            d[5, i] = c
+            d[4, i] += c
+            d[3, i] += d[4, i]
+            d[2, i] += d[3, i]
+            d[1, i] += d[2, i]
+            d[0, i] += d[1, i]
+    else:
+        for i in range(d.shape[1]):
+            c = corr[i]
+            d[7, i] = c - d[6, i]
+            d[6, i] = c
+            d[5, i] += c
+            d[4, i] += d[5, i]
+            d[3, i] += d[4, i]
+            d[2, i] += d[3, i]
+            d[1, i] += d[2, i]
+            d[0, i] += d[1, i]
 
 
 @njit(cache=True, error_model="numpy")
