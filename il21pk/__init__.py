@@ -24,7 +24,7 @@ from .errors import (
     SimulationError,
 )
 from .fitting import FitResult, ProfileResult, SubjectFits, fit
-from .model import Model
+from .model import Drug, Model, Quantity, Stage, State
 from .nca import nca
 
 # Inputs
@@ -52,6 +52,10 @@ __all__ = [
     "SubjectFits",
     "Il21pkError",
     "Model",
+    "Stage",
+    "State",
+    "Quantity",
+    "Drug",
     "Parameter",
     "ParameterError",
     "ParameterSet",

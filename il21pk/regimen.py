@@ -50,6 +50,10 @@ class Dose:
         any first-order absorption route). Default ``"iv"``.
     duration : float, optional
         Infusion duration [h], >= 0; 0 means a bolus. Only for ``route="iv"``.
+    drug : str, optional
+        Which of the model's drugs (``"il21"``, ...); default ``None``: the
+        model's first drug. A drug the model does not declare, or a route the
+        drug does not have, is an error when the regimen is simulated.
 
     Examples
     --------
@@ -63,8 +67,11 @@ class Dose:
     time: float = 0.0
     route: str = "iv"
     duration: float = 0.0
+    drug: str | None = None
 
     def __post_init__(self) -> None:
+        if self.drug is not None and (not isinstance(self.drug, str) or not self.drug):
+            raise RegimenError(f"Dose.drug must be a drug name (str) or None; got {self.drug!r}")
         amount = _finite_number(self.amount, "Dose.amount")
         if amount < 0:
             raise RegimenError(f"Dose.amount must be >= 0 ({self.unit}); got {amount:g}")
@@ -103,7 +110,8 @@ class Dose:
         kind = {"iv": "IV bolus", "sc": "SC"}[self.route]
         if self.is_infusion:
             kind = f"IV infusion over {self.duration:g} h"
-        return f"{self.amount:g} {self.unit} {kind}"
+        drug = f" of {self.drug}" if self.drug is not None else ""
+        return f"{self.amount:g} {self.unit}{drug} {kind}"
 
 
 @dataclass(frozen=True)

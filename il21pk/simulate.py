@@ -13,13 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from . import engine
-from .errors import RegimenError, SimulationError
+from .engine import integrate as engine
+from .engine.events import compile_events
+from .engine.kernels import prepare, report
+from .errors import ParameterError, RegimenError, SimulationError
 from .model import Model
 from .parameters import ParameterSet
 from .regimen import Dose, Regimen
 from .results import SimulationResult
-from .stages.dosing import compile_events
 from .units import is_per_body_weight
 
 #: Variables whose AUC the solver integrates exactly (variable -> AUC state).
@@ -107,6 +108,11 @@ def check_regimen(model: Model, regimen: object) -> Regimen:
     if not isinstance(regimen, Regimen):
         raise TypeError("`regimen` must be an il21pk Regimen or Dose; got "
                         f"{type(regimen).__name__}")
+    for d in regimen.doses:
+        drug = model.drug(d.drug)
+        if d.route not in drug.routes:
+            raise RegimenError(f"drug {drug.name!r} of model {model.name!r} cannot be given by "
+                               f"route {d.route!r}; its routes: {list(drug.routes)}")
     if model.kind == "in_vitro":
         for d in regimen.doses:
             if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
@@ -116,18 +122,19 @@ def check_regimen(model: Model, regimen: object) -> Regimen:
     return regimen
 
 
-#: Parameters that dosing reads in every model (dose conversion, SC input).
-DOSING_PARAMETERS = ("mw", "body_weight", "f_sc", "tlag_sc")
-
-
 def model_inputs(model: Model) -> set[str]:
-    """Names of every parameter a simulation of `model` reads."""
-    return set(model.parameter_names) | set(DOSING_PARAMETERS)
+    """Names of every parameter a simulation of `model` reads (dosing included)."""
+    return set(model.parameter_names)
 
 
 def parameter_columns(model: Model, params: ParameterSet) -> dict[str, np.ndarray]:
     """Values (1,) of every parameter the model and dosing read, from a set."""
     needed = model_inputs(model)
+    missing = sorted(needed - set(params))
+    if missing:
+        raise ParameterError(f"parameter set {params.name!r} has no values for {missing}, which "
+                             f"model {model.name!r} reads; give them with "
+                             "model.parameter_set({name: (value, source)}, base=...)")
     return {name: np.atleast_1d(float(params[name].value)) for name in params if name in needed}
 
 
@@ -144,20 +151,19 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
     """
     n = max([np.size(c) for c in columns.values()] + [np.size(dose) if dose is not None else 1])
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in columns.items()}
-    k, y0 = model.prepare(cols)
-    events = compile_events(regimen, mw=cols["mw"], body_weight=cols["body_weight"],
-                            f_sc=cols["f_sc"], tlag_sc=cols["tlag_sc"],
+    k, y0 = prepare(model, cols)
+    events = compile_events(model, regimen, cols, n=n,
                             amount=None if dose is None else np.broadcast_to(dose, (n,)))
-    sol = engine.integrate(model.code, k, y0, events, t_eval, t_end,
+    sol = engine.integrate(model, k, y0, events, t_eval, t_end,
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
                            max_steps=max_steps, predose=predose)
-    outputs = model.report(sol.states, k)
+    outputs = report(model, sol.states, k)
     names = model.state_names
     exact = {
         var: sol.states[:, -1, names.index(state)] - sol.states[:, 0, names.index(state)]
-        for var, state in EXACT_AUC.items() if var in outputs
+        for var, state in EXACT_AUC.items() if var in outputs and state in names
     }
-    baseline = {name: v[:, 0] for name, v in model.report(y0[:, None, :], k).items()}
+    baseline = {name: v[:, 0] for name, v in report(model, y0[:, None, :], k).items()}
     return BatchResult(t_eval, outputs, exact, baseline, sol.success, sol.message, sol.t_fail)
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import il21pk as ip
-from il21pk import docgen
 from il21pk.cli import main
 
 matplotlib.use("Agg")
@@ -48,20 +47,6 @@ def test_cli_user_mistakes_exit_2_with_one_line(argv, match, capsys):
 def test_cli_params_prints_the_table(capsys):
     assert main(["params", "--params", "cynomolgus"]) == 0
     assert "Waggie2012" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("page", sorted(docgen.PAGES))
-def test_generated_docs_are_up_to_date(page):
-    on_disk = (ROOT / "docs" / page).read_text(encoding="utf-8")
-    assert on_disk == docgen.PAGES[page](), f"run `python -m il21pk.docgen` to refresh {page}"
-
-
-def test_model_page_has_every_stage_equation():
-    text = docgen.model_markdown()
-    for stage in ("stages.pk", "stages.binding", "stages.signalling", "stages.cells",
-                  "stages.ifn", "stages.dosing"):
-        assert stage in text
-    assert text.count("$$") >= 10
 
 
 def test_overview_plot_draws_each_panel_with_units():

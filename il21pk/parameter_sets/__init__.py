@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from ..errors import ParameterError
-from ..model import STAGES
+from ..model import ModelDefinition, il21_chain
 from ..parameters import ParameterSet, ParameterSpec, build_set, unknown_name_error
 
 _SETS = ("human", "cynomolgus")
@@ -24,7 +24,7 @@ def available() -> tuple[str, ...]:
 
 def all_specs() -> tuple[ParameterSpec, ...]:
     """Specs of every parameter of the full model, in stage order."""
-    return tuple(p for stage in STAGES.values() for p in stage.PARAMETERS)
+    return ModelDefinition(il21_chain(), name="full").parameters
 
 
 def load(name: str = "human") -> ParameterSet:

@@ -1,11 +1,13 @@
 """Integration of a batch of N parameter sets between dose events.
 
 The default method, ``"numba-bdf"``, runs every member through the compiled
-NDF/BDF integrator of :mod:`il21pk.solver`, each with its own steps and
-error control. The scipy methods (``"LSODA"`` via ``odeint`` on the stacked
-system with a banded Jacobian, and the ``solve_ivp`` methods) are kept as
-independent cross-checks. Every method restarts at each event time (bolus,
-infusion start or end), so a dose is never stepped over.
+NDF/BDF integrator of :mod:`il21pk.engine.bdf`, specialised for the model,
+each member with its own steps and error control. The scipy methods
+(``"LSODA"`` via ``odeint`` on the stacked system with a banded Jacobian, and
+the ``solve_ivp`` methods, on the model's generated stacked right-hand side)
+are kept as independent cross-checks for every model. Every method
+restarts at each event time (bolus, infusion start or end), so a dose is
+never stepped over.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from scipy.integrate import odeint, solve_ivp
 from scipy.sparse import block_diag
 
-from .model import stacked_rhs
-from .solver import OK, integrate_member
-from .stages.dosing import Events
-from .stages.pk import CENTRAL, DEPOT
+from ..model import Model
+from . import kernels
+from .bdf import OK
+from .events import Events
 
 COUNTS = ("steps", "rhs", "jacobians", "lu", "error_test_failures", "newton_failures")
 METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
@@ -52,7 +53,7 @@ class Solution:
     counts: dict
 
 
-def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: np.ndarray,
+def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: np.ndarray,
               t_end: float, *, method: str = "numba-bdf", rtol: float = 1e-6,
               atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000,
               predose: np.ndarray | None = None) -> Solution:
@@ -60,8 +61,8 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
 
     Parameters
     ----------
-    kind : int
-        Model structure code (:data:`il21pk.model.FULL` or ``PK_ONLY``).
+    model : Model
+        The model; its compiled kernels are built on first use.
     k : numpy.ndarray, shape (N, n_kernel)
         Kernel parameters per member.
     y0 : numpy.ndarray, shape (N, n_states)
@@ -100,75 +101,43 @@ def integrate(kind: int, k: np.ndarray, y0: np.ndarray, events: Events, t_eval: 
     status = np.zeros(n_members, dtype=np.int64)
     t_fail = np.full(n_members, np.nan)
     k = np.ascontiguousarray(k, dtype=float)
+    compiled = kernels.compiled(model)
     if method == "numba-bdf":
         counts = np.zeros(len(COUNTS), dtype=np.int64)
-        _solve_batch(kind, k, np.ascontiguousarray(y0, dtype=float), breaks, event_at,
-                     events.depot_bolus, events.central_bolus, events.infusion_rate,
-                     t_eval, predose, lo, hi, rtol, atol, max_step, max_steps, states, status,
-                     t_fail, counts)
+        compiled.engine.solve_batch(k, np.ascontiguousarray(y0, dtype=float), breaks, event_at,
+                                    events.bolus_state, events.bolus, events.rates, t_eval,
+                                    predose, lo, hi, rtol, atol, max_step, max_steps, states,
+                                    status, t_fail, counts)
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
         solution = Solution(states, status == OK, messages, t_fail,
                             dict(zip(COUNTS, counts.tolist(), strict=True)))
     else:
-        ok, message, when = _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval,
-                                         predose, lo, hi, method, rtol, atol, max_step,
-                                         max_steps, states)
+        ok, message, when = _scipy_batch(compiled.module.stacked_rhs, k, y0, breaks, event_at,
+                                         events, t_eval, predose, lo, hi, method, rtol, atol,
+                                         max_step, max_steps, states)
         solution = Solution(states, np.full(n_members, ok), [message] * n_members,
                             np.full(n_members, when), {})
     # a bolus at exactly t_end changes only the value reported at t_end
     at_end = np.flatnonzero(events.times == t_end)
     if at_end.size and t_eval[-1] == t_end and not predose[-1]:
-        states[:, -1, DEPOT] += events.depot_bolus[at_end[0]]
-        states[:, -1, CENTRAL] += events.central_bolus[at_end[0]]
+        states[:, -1, events.bolus_state] += events.bolus[at_end[0]]
     return solution
 
 
-@njit(cache=True, error_model="numpy")
-def _solve_batch(kind, k, y0, breaks, event_at, depot, central, rates, t_eval, predose, lo,
-                 hi, rtol, atol, max_step, max_steps, states, status, t_fail, counts):
-    n_members = y0.shape[0]
-    for m in range(n_members):
-        y = y0[m].copy()
-        infusion = 0.0
-        for s in range(breaks.shape[0] - 1):
-            a, b = breaks[s], breaks[s + 1]
-            j = lo[s]
-            at_start = j < hi[s] and t_eval[j] == a
-            if at_start and predose[j]:
-                states[m, j] = y
-            e = event_at[s]
-            if e >= 0:
-                y[DEPOT] += depot[e, m]
-                y[CENTRAL] += central[e, m]
-                infusion = rates[e, m]
-            if at_start:
-                if not predose[j]:
-                    states[m, j] = y
-                j += 1
-            code, when = integrate_member(kind, a, b, y, k[m], infusion,
-                                          t_eval[j:hi[s]], states[m, j:hi[s]], rtol, atol,
-                                          max_step, max_steps, counts)
-            if code != OK:
-                status[m] = code
-                t_fail[m] = when
-                break
-
-
-def _scipy_batch(kind, k, y0, breaks, event_at, events, t_eval, predose, lo, hi, method, rtol,
-                 atol, max_step, max_steps, states):
+def _scipy_batch(stacked_rhs, k, y0, breaks, event_at, events, t_eval, predose, lo, hi, method,
+                 rtol, atol, max_step, max_steps, states):
     n_members, n_states = y0.shape
     y = y0.copy()
-    infusion = np.zeros(n_members)
+    infusion = np.zeros(events.rates.shape[1:])
     for s in range(breaks.shape[0] - 1):
         a, b = breaks[s], breaks[s + 1]
         before = y.copy()
         e = event_at[s]
         if e >= 0:
-            y[:, DEPOT] += events.depot_bolus[e]
-            y[:, CENTRAL] += events.central_bolus[e]
-            infusion = events.infusion_rate[e]
+            y[:, events.bolus_state] += events.bolus[e]
+            infusion = events.rates[e]
         times = np.unique(np.concatenate([[a], t_eval[lo[s]:hi[s]], [b]]))
-        args = (k, np.ascontiguousarray(infusion), kind)
+        args = (k, np.ascontiguousarray(infusion))
         if method == "LSODA":
             band = n_states - 1 if n_members > 1 else None
             sol, info = odeint(stacked_rhs, y.ravel(), times, args=args, tfirst=True, rtol=rtol,

@@ -9,20 +9,27 @@ interpreter. Each member of a batch is integrated with its own step sizes
 and error control.
 
 Error control per step: RMS norm of ``error / (atol + rtol * |y|)`` <= 1.
-Jacobians are forward differences, refreshed only when Newton fails to
-converge; the iteration matrix is refactorised when ``h / alpha`` has drifted
-by more than 30 %. For the full model the LU is the written-out sparse one of
-:mod:`il21pk._lu_full` (see :mod:`il21pk.lugen`), with a pivoted dense LU
-whenever its fixed pivot order would be unstable.
+The Jacobian is the model's analytic one (grouped differences once Newton
+fails with a fresh analytic one), refreshed only when Newton fails to
+converge; the iteration matrix is refactorised when ``h / alpha`` has
+drifted by more than 30 %. Its LU is the model's written-out sparse one,
+with a pivoted dense LU whenever that fixed pivot order would be unstable.
+
+The engine knows no model. The functions that call model code
+(:func:`integrate_member`, :func:`solve_batch`) are plain Python here and are
+compiled per model by :func:`specialise`, against the generated module's
+``rhs``, ``jacobian``, ``sparse_factor``, ``sparse_solve``, ``NNZ`` and its
+Jacobian pattern grouped into columns for differences
+(:mod:`il21pk.codegen.kernel`), so the model code is inlined into the
+integrator and the machine code is cached beside the generated module.
 """
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit
-
-from . import _lu_full
-from .model import FULL, member_rhs
 
 MAX_ORDER = 5
 NEWTON_MAXITER = 4
@@ -199,14 +206,54 @@ def _all_finite(x):
     return True
 
 
-@njit(cache=True, error_model="numpy")
-def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_step, max_steps,
-                     counts):
+def evaluate_jacobian(t, y, k, u, jac, f_work, y_work, rtol, atol, differences):
+    """The Jacobian d(dy/dt)/dy at (t, y) into `jac` (structural non-zeros only).
+
+    Analytic (the model's generated ``jacobian``) unless `differences` is
+    True or an analytic entry is not finite; then grouped forward differences:
+    columns whose row patterns do not overlap are perturbed together, one
+    right-hand side call per group (Curtis, Powell & Reid 1974). Differences
+    are secants, which keep Newton converging where a rate is not Lipschitz
+    (``s**h`` near s = 0 with h < 1), so the integrator switches to them when
+    Newton fails with a fresh analytic Jacobian.
+    """
+    if not differences:
+        jacobian(t, y, k, u, jac)
+        finite = True
+        for e in range(len(JAC_ROWS)):
+            if not np.isfinite(jac[JAC_ROWS[e], JAC_COLS[e]]):
+                finite = False
+                break
+        if finite:
+            return
+    n = y.shape[0]
+    f0 = np.empty(n)
+    rhs(t, y, f0, k, u)
+    steps = np.empty(n)
+    for j in range(n):
+        y_work[j] = y[j]
+        step = 1.4901161193847656e-08 * max(abs(y[j]), atol / rtol)
+        steps[j] = (y[j] + step) - y[j]  # the step as represented
+    for g in range(len(GROUP_START) - 1):
+        for c in range(GROUP_START[g], GROUP_START[g + 1]):
+            j = GROUP_COLUMNS[c]
+            y_work[j] = y[j] + steps[j]
+        rhs(t, y_work, f_work, k, u)
+        for e in range(ENTRY_START[g], ENTRY_START[g + 1]):
+            i = JAC_ROWS[e]
+            j = JAC_COLS[e]
+            jac[i, j] = (f_work[i] - f0[i]) / steps[j]
+        for c in range(GROUP_START[g], GROUP_START[g + 1]):
+            j = GROUP_COLUMNS[c]
+            y_work[j] = y[j]
+
+
+def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_steps, counts):
     """Integrate one member from `t0` to `t1`, overwriting `y` with y(t1).
 
-    `member_rhs(kind, t, y, dy, k, infusion)` writes dy/dt; the model is
-    autonomous between events (the infusion rate is constant), so it is called
-    with the time since `t0`, in which the integration runs. Values at the
+    The model's ``rhs(t, y, dy, k, u)`` writes dy/dt (`u`: the infusion rates,
+    constant between events). The step loop runs in time since `t0`; the
+    model is called with absolute time. Values at the
     times in `t_out` (all within ``(t0, t1]``) are written to the rows of `out`.
     At most `max_steps` steps are taken. `counts` accumulates [steps,
     right-hand side calls, Jacobians, LU factorisations, error-test failures,
@@ -215,7 +262,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     n = y.shape[0]
     newton_tol = max(10.0 * np.finfo(np.float64).eps / rtol, min(0.03, rtol**0.5))
     f0 = np.empty(n)
-    member_rhs(kind, t0, y, f0, k, infusion)
+    rhs(t0, y, f0, k, u)
     if not _all_finite(f0):
         return NOT_FINITE, t0
     # integrate in time since t0: near a restart late in a long simulation the
@@ -232,7 +279,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     h0 = min(h0, span)
     y1 = y + h0 * f0
     f1 = np.empty(n)
-    member_rhs(kind, t0 + h0, y1, f1, k, infusion)
+    rhs(offset + h0, y1, f1, k, u)
     d2 = _rms(f1 - f0, scale) / h0
     if d1 <= 1e-15 and d2 <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)
@@ -249,13 +296,13 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
     idx = np.empty(n * n, dtype=np.int64)
     val = np.empty(n * n)
     inv_diag = np.empty(n)
-    sparse = kind == FULL and n == _lu_full.N
-    lu_sparse = np.empty(_lu_full.NNZ)
+    lu_sparse = np.empty(NNZ)
     fixed_order = False
     inv_scale = np.empty(n)
     fy = np.empty(n)
     dyv = np.empty(n)
-    _jacobian(kind, t0, y, f0, jac, k, infusion, rtol, atol)
+    differences = False
+    evaluate_jacobian(offset, y, k, u, jac, f1, y1, rtol, atol, differences)
     lu_ok = False
     c_lu = 0.0
     d = np.zeros((MAX_ORDER + 3, n))
@@ -329,7 +376,7 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                     c_lu = c
                     counts[3] += 1
                     # the written-out sparse LU, unless its fixed pivots are unstable here
-                    fixed_order = sparse and _lu_full.factor(jac, c, lu_sparse)
+                    fixed_order = sparse_factor(jac, c, lu_sparse)
                     if not fixed_order:
                         for i in range(n):
                             for j in range(n):
@@ -348,12 +395,12 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                 converged = False
                 for it in range(NEWTON_MAXITER):
                     n_iter = it + 1
-                    member_rhs(kind, t_new, y_new, fy, k, infusion)
+                    rhs(offset + t_new, y_new, fy, k, u)
                     counts[1] += 1
                     for i in range(n):
                         dyv[i] = c * fy[i] - psi[i] - corr[i]
                     if fixed_order:
-                        _lu_full.solve(lu_sparse, dyv)
+                        sparse_solve(lu_sparse, dyv)
                     else:
                         _lu_solve(inv_diag, piv, ptr, idx, val, dyv)
                     dy_norm = _weighted_rms(dyv, inv_scale)
@@ -374,10 +421,12 @@ def integrate_member(kind, t0, t1, y, k, infusion, t_out, out, rtol, atol, max_s
                         break
                     dy_norm_old = dy_norm
                 if not converged:
-                    if current_jac:
+                    if current_jac and differences:
                         break
-                    member_rhs(kind, t_new, y_pred, fy, k, infusion)
-                    _jacobian(kind, t_new, y_pred, fy, jac, k, infusion, rtol, atol)
+                    if current_jac:  # a fresh analytic Jacobian failed: use secants from now
+                        differences = True
+                    evaluate_jacobian(offset + t_new, y_pred, k, u, jac, f1, y1, rtol, atol,
+                                      differences)
                     counts[2] += 1
                     lu_ok = False
                     current_jac = True
@@ -523,28 +572,68 @@ def _dense(d, order, t, h, when, target):
             target[i] += d[j + 1, i] * p
 
 
-@njit(cache=True, error_model="numpy")
-def _jacobian(kind, t, y, f0, jac, k, infusion, rtol, atol):
-    """Forward-difference Jacobian into `jac`.
+def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, predose, lo, hi,
+                rtol, atol, max_step, max_steps, states, status, t_fail, counts):
+    """Integrate every member across the dose events.
 
-    For the full model, only the structural non-zeros are written (the rest
-    stay as they were: zeros), with grouped columns:
-    :func:`il21pk._lu_full.difference_jacobian`, 9 right-hand side calls
-    instead of 19. Otherwise column by column.
+    `breaks` are the interval edges (0, event times, t_end); ``event_at[s]``
+    is the event applied at the start of interval s (-1 for none). An event
+    adds ``bolus[e, m]`` to the states `bolus_state` and sets the infusion
+    rates to ``rates[e, m]``. States at `t_eval` go to ``states[m]``; a
+    member that fails records its status code and the time reached.
     """
-    n = y.shape[0]
-    work = y.copy()
-    f1 = np.empty(n)
-    steps = np.empty(n)
-    for j in range(n):
-        step = 1.4901161193847656e-08 * max(abs(y[j]), atol / rtol)
-        steps[j] = (y[j] + step) - y[j]  # the step as represented
-    if kind == FULL and n == _lu_full.N:
-        _lu_full.difference_jacobian(t, y, f0, steps, work, f1, jac, k, infusion)
-        return
-    for j in range(n):
-        work[j] = y[j] + steps[j]
-        member_rhs(kind, t, work, f1, k, infusion)
-        for i in range(n):
-            jac[i, j] = (f1[i] - f0[i]) / steps[j]
-        work[j] = y[j]
+    n_members = y0.shape[0]
+    for m in range(n_members):
+        y = y0[m].copy()
+        u = np.zeros(rates.shape[2])
+        for s in range(breaks.shape[0] - 1):
+            a, b = breaks[s], breaks[s + 1]
+            j = lo[s]
+            at_start = j < hi[s] and t_eval[j] == a
+            if at_start and predose[j]:
+                states[m, j] = y
+            e = event_at[s]
+            if e >= 0:
+                for i in range(bolus_state.shape[0]):
+                    y[bolus_state[i]] += bolus[e, m, i]
+                for i in range(u.shape[0]):
+                    u[i] = rates[e, m, i]
+            if at_start:
+                if not predose[j]:
+                    states[m, j] = y
+                j += 1
+            code, when = integrate_member(a, b, y, k[m], u, t_eval[j:hi[s]], states[m, j:hi[s]],
+                                          rtol, atol, max_step, max_steps, counts)
+            if code != OK:
+                status[m] = code
+                t_fail[m] = when
+                break
+
+
+#: The functions compiled per model, in call order (callees first).
+SPECIALISED = (evaluate_jacobian, integrate_member, solve_batch)
+
+
+def specialise(module: types.ModuleType) -> types.SimpleNamespace:
+    """Compile the engine against a generated model module.
+
+    Each function of :data:`SPECIALISED` is re-created with this module's
+    globals plus the model's kernels, and its code object is attributed to
+    the generated module's file, so numba caches the machine code beside
+    that file, under that module's name: one cache entry per model, never
+    shared between models.
+    """
+    namespace = dict(globals())
+    for name in ("rhs", "jacobian", "sparse_factor", "sparse_solve", "NNZ", "JAC_ROWS",
+                 "JAC_COLS", "GROUP_START", "GROUP_COLUMNS", "ENTRY_START"):
+        namespace[name] = getattr(module, name)
+    namespace["__name__"] = module.__name__
+    out = {}
+    for function in SPECIALISED:
+        code = function.__code__.replace(co_filename=module.__file__)
+        clone = types.FunctionType(code, namespace, function.__name__, function.__defaults__)
+        clone.__qualname__ = function.__qualname__
+        compiled = njit(cache=True, error_model="numpy")(clone)
+        namespace[function.__name__] = compiled
+        out[function.__name__] = compiled
+    return types.SimpleNamespace(**out)

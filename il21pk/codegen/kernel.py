@@ -1,0 +1,250 @@
+"""Model definition -> the source of its compiled module.
+
+One generated module per model holds everything the engine and the results
+need, and nothing typed by hand:
+
+- ``kernel_values(p)``: numpy, parameters (N, n_parameters) -> the kernel
+  vector per member (parameters, then the constants derived from them);
+- ``initial_states(k)``: numpy, baselines (N, n_states);
+- ``outputs(y, k)``: numpy, every reported variable from integrated states;
+- ``rhs(t, y, dy, k, u)``: numba, dy/dt of one member (``u``: infusion rates);
+- ``jacobian(t, y, k, u, jac)``: numba, the analytic Jacobian's structural
+  non-zeros (sympy derivatives, common subexpressions eliminated);
+- ``factor`` / ``solve``: numba, the written-out sparse LU of ``I - c J``
+  (:mod:`il21pk.codegen.sparse_lu`);
+- ``stacked_rhs(t, y, k, u)``: numba, N members stacked, for scipy's solvers.
+
+Names in the generated code are prefixed by kind (``s_`` state, ``k_``
+kernel value, ``u_`` input, ``_x`` common subexpression), so no user name can
+clash with another or with the code's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
+
+from ..model.compose import ModelDefinition
+from ..model.definition import TIME
+from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
+
+#: Bumped whenever the generated text changes for the same definition.
+CODEGEN_VERSION = 1
+
+
+class _ScalarPrinter(PythonCodePrinter):
+    """Python scalar code for numba: floats that round-trip, ``max``/``min`` builtins."""
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Max(self, expr: sp.Max) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr: sp.Min) -> str:
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+
+class _ArrayPrinter(NumPyPrinter):
+    """numpy code that broadcasts: element-wise max/min, ``select`` for Piecewise."""
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Max(self, expr: sp.Max) -> str:
+        out = self._print(expr.args[0])
+        for a in expr.args[1:]:
+            out = f"numpy.maximum({out}, {self._print(a)})"
+        return out
+
+    def _print_Min(self, expr: sp.Min) -> str:
+        out = self._print(expr.args[0])
+        for a in expr.args[1:]:
+            out = f"numpy.minimum({out}, {self._print(a)})"
+        return out
+
+
+def _heaviside_as_piecewise(expr: sp.Expr) -> sp.Expr:
+    """Replace Heaviside (from derivatives of Max/Min) by a printable Piecewise."""
+    return expr.replace(sp.Heaviside,
+                        lambda x, *_: sp.Piecewise((1.0, x > 0), (0.0, True)))
+
+
+class _Names:
+    """Symbol -> code name for one model (states ``s_``, kernel ``k_``, inputs ``u_``)."""
+
+    def __init__(self, d: ModelDefinition) -> None:
+        self.states = [sp.Symbol(n) for n in d.state_names]
+        self.kernel = [sp.Symbol(p.name) for p in d.all_parameters] + [sp.Symbol(n) for n, _ in
+                                                                       d.constants]
+        self.inputs = [sp.Symbol(n) for n in d.inputs]
+        self.code = {s: sp.Symbol(f"s_{s.name}") for s in self.states}
+        self.code.update({s: sp.Symbol(f"k_{s.name}") for s in self.kernel})
+        self.code.update({s: sp.Symbol(f"u_{s.name}") for s in self.inputs})
+        self.code[TIME] = sp.Symbol("t")
+
+
+def _expanded(d: ModelDefinition) -> tuple[list[sp.Expr], dict[sp.Symbol, sp.Expr]]:
+    """Rates with every algebraic quantity substituted, and the substitution."""
+    algebraic: dict[sp.Symbol, sp.Expr] = {}
+    for name, expr in d.algebraic:  # topological order: earlier ones are already expanded
+        algebraic[sp.Symbol(name)] = expr.xreplace(algebraic)
+    return [r.xreplace(algebraic) for r in d.rates], algebraic
+
+
+def jacobian_entries(d: ModelDefinition) -> list[tuple[int, int, sp.Expr]]:
+    """(row, column, derivative) of every structurally non-zero Jacobian entry."""
+    rates, _ = _expanded(d)
+    states = [sp.Symbol(n) for n in d.state_names]
+    index = {s: j for j, s in enumerate(states)}
+    out = []
+    for i, rate in enumerate(rates):
+        for s in sorted(rate.free_symbols & set(states), key=lambda s: index[s]):
+            derivative = _heaviside_as_piecewise(sp.powsimp(sp.diff(rate, s)))
+            if derivative != 0:
+                out.append((i, index[s], derivative))
+    return out
+
+
+def _assignments(exprs: list[sp.Expr], targets: list[str], names: _Names,
+                 printer: PythonCodePrinter, indent: str = "    ") -> list[str]:
+    """Lines computing `exprs` into `targets`, with common subexpressions shared."""
+    code = [e.xreplace(names.code) for e in exprs]
+    temps, reduced = sp.cse(code, symbols=sp.numbered_symbols("_x"), order="none")
+    lines = [f"{indent}{t} = {printer.doprint(e)}" for t, e in temps]
+    lines += [f"{indent}{target} = {printer.doprint(e)}"
+              for target, e in zip(targets, reduced, strict=True)]
+    return lines
+
+
+def _reads(exprs: list[sp.Expr], names: _Names, indent: str = "    ") -> list[str]:
+    """Lines loading the states, kernel values and inputs `exprs` read into locals."""
+    used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
+    lines = [f"{indent}s_{s.name} = y[{i}]" for i, s in enumerate(names.states) if s in used]
+    lines += [f"{indent}k_{s.name} = k[{i}]" for i, s in enumerate(names.kernel) if s in used]
+    lines += [f"{indent}u_{s.name} = u[{i}]" for i, s in enumerate(names.inputs) if s in used]
+    return lines
+
+
+def _numpy_lines(d: ModelDefinition, names: _Names) -> list[str]:
+    """numpy functions: kernel values, baselines and reported outputs."""
+    printer = _ArrayPrinter({"fully_qualified_modules": True})
+    n_par = len(d.all_parameters)
+    lines = ["", "", "def kernel_values(p):",
+             '    """Kernel vector (N, N_KERNEL) from parameters (N, N_PARAMETERS)."""',
+             "    k = numpy.empty((p.shape[0], N_KERNEL))",
+             f"    k[:, :{n_par}] = p"]
+    read = set().union(*(e.free_symbols for _, e in d.constants)) if d.constants else set()
+    lines += [f"    k_{s.name} = p[:, {i}]" for i, s in enumerate(names.kernel[:n_par])
+              if s in read]
+    for j, (name, expr) in enumerate(d.constants):
+        lines.append(f"    k_{name} = k[:, {n_par + j}] = "
+                     f"{printer.doprint(expr.xreplace(names.code))}")
+    lines.append("    return k")
+    lines += ["", "", "def initial_states(k):",
+              '    """Baselines before any dose (N, N_STATES) from the kernel vector."""',
+              "    y = numpy.zeros((k.shape[0], N_STATES))"]
+    lines += [f"    k_{s.name} = k[:, {i}]" for i, s in enumerate(names.kernel)
+              if any(s in e.free_symbols for e in d.initial)]
+    for i, expr in enumerate(d.initial):
+        if not expr.is_zero:
+            lines.append(f"    y[:, {i}] = {printer.doprint(expr.xreplace(names.code))}")
+    lines.append("    return y")
+    reported = {v.name for v in d.variables}
+    states = set(d.state_names)
+    needed = set(reported - states)
+    for name, expr in reversed(d.algebraic):
+        if name in needed:
+            needed |= {s.name for s in expr.free_symbols}
+    lines += ["", "", "def outputs(y, k):",
+              '    """Reported variables from states y (..., N_STATES) and kernel values k',
+              '    (..., N_KERNEL) that broadcast against each other."""']
+    lines += [f"    s_{name} = y[..., {i}]" for i, name in enumerate(d.state_names)
+              if name in needed or name in reported]
+    lines += [f"    k_{s.name} = k[..., {i}]" for i, s in enumerate(names.kernel)
+              if s.name in needed]
+    algebraic_code = {sp.Symbol(n): sp.Symbol(f"q_{n}") for n, _ in d.algebraic}
+    for name, expr in d.algebraic:
+        if name in needed:
+            code = expr.xreplace(algebraic_code).xreplace(names.code)
+            lines.append(f"    q_{name} = {printer.doprint(code)}")
+    out = ", ".join(f"{v.name!r}: {'s_' if v.name in states else 'q_'}{v.name}"
+                    for v in d.variables)
+    lines.append(f"    return {{{out}}}")
+    return lines
+
+
+def source(d: ModelDefinition) -> str:
+    """The text of the generated module for `d`."""
+    names = _Names(d)
+    printer = _ScalarPrinter()
+    rates, _ = _expanded(d)
+    entries = jacobian_entries(d)
+    n = len(d.state_names)
+    pattern = np.zeros((n, n), dtype=bool)
+    for i, j, _ in entries:
+        pattern[i, j] = True
+    lu_text, nnz = lu_source(pattern)
+    group = column_groups(pattern)
+    order = sorted(range(len(entries)), key=lambda e: (group[entries[e][1]], e))
+    entries = [entries[e] for e in order]
+    n_groups = max(group) + 1 if group else 0
+    group_columns = [j for g in range(n_groups) for j in range(n) if group[j] == g]
+    group_start = [0]
+    entry_start = [0]
+    for g in range(n_groups):
+        group_start.append(group_start[-1] + sum(1 for j in range(n) if group[j] == g))
+        entry_start.append(entry_start[-1] + sum(1 for _, j, _ in entries if group[j] == g))
+    header = [
+        f'"""Compiled kernels of model {d.name!r}; generated by il21pk.codegen '
+        f"(version {CODEGEN_VERSION}) from",
+        f"its definition (key {d.key()}): do not edit.",
+        '"""',
+        "",
+        "import math  # noqa: F401",
+        "",
+        "import numpy",
+        "from numba import njit",
+        "",
+        f"KEY = {d.key()!r}",
+        f"N_STATES = {n}",
+        f"N_PARAMETERS = {len(d.all_parameters)}",
+        f"N_KERNEL = {len(names.kernel)}",
+        f"N_INPUTS = {max(len(d.inputs), 1)}",
+        f"NNZ = {nnz}",
+        f"PIVOT_THRESHOLD = {PIVOT_THRESHOLD!r}",
+        f"STATES = {tuple(d.state_names)!r}",
+        "# Jacobian pattern (entries ordered by column group) and its column groups",
+        f"JAC_ROWS = {tuple(i for i, _, _ in entries)!r}",
+        f"JAC_COLS = {tuple(j for _, j, _ in entries)!r}",
+        f"GROUP_START = {tuple(group_start)!r}",
+        f"GROUP_COLUMNS = {tuple(group_columns)!r}",
+        f"ENTRY_START = {tuple(entry_start)!r}",
+        f"KERNEL = {tuple(s.name for s in names.kernel)!r}",
+    ]
+    rhs = ["", "", '@njit(cache=True, error_model="numpy", inline="always")',
+           "def rhs(t, y, dy, k, u):",
+           '    """Write dy/dt of one member into `dy` (t: absolute time [h])."""']
+    rhs += _reads(rates, names)
+    rhs += _assignments(rates, [f"dy[{i}]" for i in range(n)], names, printer)
+    derivatives = [e for _, _, e in entries]
+    jac = ["", "", '@njit(cache=True, error_model="numpy")',
+           "def jacobian(t, y, k, u, jac):",
+           '    """Write the structural non-zeros of d(dy/dt)/dy into `jac` (others are',
+           '    not written)."""']
+    jac += _reads(derivatives, names)
+    jac += _assignments(derivatives, [f"jac[{i}, {j}]" for i, j, _ in entries], names, printer)
+    if not entries:
+        jac.append("    return")
+    stacked = ["", "", '@njit(cache=True, error_model="numpy")',
+               "def stacked_rhs(t, y, k, u):",
+               '    """dy/dt of N members stacked member-major (for the scipy solvers)."""',
+               "    dy = numpy.empty_like(y)",
+               "    for m in range(k.shape[0]):",
+               "        a = m * N_STATES",
+               "        rhs(t, y[a:a + N_STATES], dy[a:a + N_STATES], k[m], u[m])",
+               "    return dy"]
+    body = header + _numpy_lines(d, names) + rhs + jac + stacked
+    return "\n".join(body) + lu_text

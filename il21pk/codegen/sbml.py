@@ -1,0 +1,138 @@
+"""Model definition -> Antimony / SBML Level 3, the model users would edit.
+
+Generated from the same definition as the compiled kernels, so the two
+cannot drift. Parameters are the user-level ones (``v_central``, ``kd``,
+``il21r_per_cell``, ...) with their values; constants derived from them and
+the algebraic quantities are assignment rules, baselines are initial
+assignments, so changing a parameter in libRoadRunner or COPASI rescales
+everything as in il21pk. States are species in a unit compartment (their
+numbers are amounts in nmol or concentrations in nM, as inside il21pk),
+each with a rate rule; doses are events. Time is in hours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from ..model import TIME, Model
+from ..parameters import ParameterSet
+from ..regimen import Regimen
+
+# Model-wide units: time in hours, amounts in nmol, volume in litres.
+_UNITS = """  unit time_unit = 3600 second
+  unit substance = 1e-9 mole
+  unit volume = litre"""
+
+
+class _AntimonyPrinter(StrPrinter):
+    """Antimony infix maths: ``^`` powers, ``piecewise``, ``max``, ``time``."""
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        return repr(float(expr))
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        base, exp = expr.as_base_exp()
+        if exp == -1:
+            return f"1/({self._print(base)})"
+        return f"({self._print(base)})^({self._print(exp)})"
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        parts = []
+        for value, condition in expr.args:
+            if condition == sp.true:
+                parts.append(self._print(value))
+            else:
+                parts += [self._print(value), self._print(condition)]
+        if expr.args[-1][1] != sp.true:
+            parts.append("0")
+        return "piecewise(" + ", ".join(parts) + ")"
+
+    def _print_Max(self, expr: sp.Max) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr: sp.Min) -> str:
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Relational(self, expr: sp.core.relational.Relational) -> str:
+        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
+        return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return "time" if expr == TIME else expr.name
+
+
+def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
+    """Antimony text of `model` with `params` and `regimen` (doses as events).
+
+    Amounts are in nmol, concentrations in nM and time in hours, as in
+    :func:`il21pk.simulate`.
+    """
+    from ..engine.events import compile_events
+    from ..simulate import check_regimen, parameter_columns
+
+    d = model.definition
+    regimen = check_regimen(model, regimen)
+    cols = parameter_columns(model, params)
+    printer = _AntimonyPrinter()
+    lines = [f"model {_sbml_id(d.name)}()", _UNITS, "  compartment body = 1"]
+    lines += [f"  species {name} in body" for name in d.state_names]
+    lines += [f"  {name}' = {printer.doprint(rate)}"
+              for name, rate in zip(d.state_names, d.rates, strict=True)]
+    lines += [f"  {name} := {printer.doprint(expr)}" for name, expr in d.constants + d.algebraic]
+    lines += [f"  {name} = {printer.doprint(init)}"
+              for name, init in zip(d.state_names, d.initial, strict=True)]
+    lines += [f"  {name} = {float(cols[name][0])!r}" for name in d.parameter_names]
+    lines += [f"  {name} = 0" for name in d.inputs]
+    events = compile_events(model, regimen, cols, n=1)
+    targets = [d.state_names[i] for i in events.bolus_state]
+    for i, t in enumerate(events.times):
+        assignments = [f"{name} = {float(events.rates[i, 0, j])!r}"
+                       for j, name in enumerate(d.inputs)]
+        assignments += [f"{state} = {state} + {float(events.bolus[i, 0, j])!r}"
+                        for j, state in enumerate(targets) if events.bolus[i, 0, j]]
+        lines.append(f"  E{i}: at (time >= {float(t)!r}), t0=false: {', '.join(assignments)}")
+    lines.append("end")
+    return "\n".join(lines)
+
+
+def _sbml_id(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "model"
+
+
+def to_sbml(model: Model, params: ParameterSet, regimen: Regimen,
+            path: str | Path | None = None) -> str:
+    """SBML Level 3 of `model` with `params` and `regimen` (doses as events).
+
+    Built from :func:`to_antimony` with the antimony library and checked with
+    python-libsbml (install both: ``pip install antimony python-libsbml``).
+    The t = 0 dose is an event that fires at the start (``t0=false``).
+
+    Returns the SBML text (also written to `path` if given).
+
+    Raises
+    ------
+    ValueError
+        If libsbml reports an error in the generated document.
+    """
+    import antimony
+    import libsbml
+
+    text = to_antimony(model, params, regimen)
+    antimony.clearPreviousLoads()
+    if antimony.loadAntimonyString(text) < 0:
+        raise ValueError(f"antimony could not read the model: {antimony.getLastError()}")
+    sbml = antimony.getSBMLString(_sbml_id(model.definition.name))
+    document = libsbml.readSBMLFromString(sbml)
+    document.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
+    document.checkConsistency()
+    errors = [document.getError(i) for i in range(document.getNumErrors())
+              if document.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+    if errors:
+        raise ValueError("generated SBML is invalid: " + "; ".join(e.getMessage().strip()
+                                                                   for e in errors[:3]))
+    if path is not None:
+        Path(path).write_text(sbml, encoding="utf-8")
+    return sbml

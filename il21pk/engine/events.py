@@ -1,0 +1,108 @@
+"""Regimen -> dose events: bolus jumps into states and infusion rates per member.
+
+Doses are converted to nmol here, per member, because per-kg doses depend on
+``body_weight`` and mass doses on the drug's molecular weight; SC doses are
+multiplied by the drug's bioavailability and shifted by its lag. Each dose
+goes to the states its drug declares (:class:`~il21pk.model.Drug`). The
+integrator restarts at every event time, so no dose is ever stepped over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import RegimenError
+from ..model import Model
+from ..regimen import Regimen
+from ..units import dose_to_nmol
+
+
+@dataclass(frozen=True)
+class Events:
+    """Dose events shared by N members.
+
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (K,)
+        Sorted, unique event times [h] (dose times and infusion edges).
+    bolus_state : numpy.ndarray of int, shape (B,)
+        Indices of the states that receive boluses (central and depot states).
+    bolus : numpy.ndarray, shape (K, N, B)
+        Amount added to each of those states at each time [nmol].
+    rates : numpy.ndarray, shape (K, N, I)
+        Infusion rate of each drug from ``times[k]`` until the next event [nmol/h].
+    """
+
+    times: np.ndarray
+    bolus_state: np.ndarray
+    bolus: np.ndarray
+    rates: np.ndarray
+
+
+def parameter_value(model: Model, values: Mapping[str, np.ndarray], name: str,
+                    n: int) -> np.ndarray:
+    """Values (n,) of parameter `name`: from `values`, else the model's fixed number."""
+    if name in values:
+        return np.broadcast_to(np.asarray(values[name], dtype=float), (n,))
+    fixed = model.fixed_value(name)
+    if fixed is None:
+        raise RegimenError(f"dosing needs parameter {name!r}, which model {model.name!r} "
+                           "neither reads nor fixes")
+    return np.full(n, fixed)
+
+
+def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarray], *,
+                   n: int, amount: np.ndarray | None = None) -> Events:
+    """Turn a regimen into per-member event arrays for `model`.
+
+    `values` holds the parameters the doses read (molecular weights, body
+    weight, bioavailability, lag), each of shape (n,) or scalar. `amount`, if
+    given, replaces every dose amount (each in its own unit) per member: this
+    is how dose sweeps vary the dose within one batch.
+    """
+    drugs = model.drugs
+    targets: list[int] = []
+    for drug in drugs:
+        targets += [model.state_names.index(s) for s in (drug.central, drug.depot)
+                    if s is not None]
+    slot = {state: i for i, state in enumerate(targets)}
+    records: list[tuple[np.ndarray, str, int, np.ndarray]] = []  # (time, kind, slot, amount)
+    for dose in regimen.doses:
+        drug = model.drug(dose.drug)
+        if dose.route not in drug.routes:
+            raise RegimenError(f"drug {drug.name!r} of model {model.name!r} cannot be given by "
+                               f"route {dose.route!r}; its routes: {list(drug.routes)}")
+        given = dose.amount if amount is None else amount
+        nmol = np.broadcast_to(dose_to_nmol(
+            given, dose.unit, mw=parameter_value(model, values, drug.mw, n),
+            body_weight=parameter_value(model, values, "body_weight", n)
+            if dose.unit.endswith("/kg") else np.ones(n)), (n,))
+        start = np.full(n, dose.time)
+        if dose.route == "sc":
+            lag = parameter_value(model, values, drug.lag, n) if drug.lag else 0.0
+            f = parameter_value(model, values, drug.bioavailability, n) \
+                if drug.bioavailability else 1.0
+            depot = slot[model.state_names.index(drug.depot)]
+            records.append((start + lag, "bolus", depot, nmol * f))
+        elif dose.is_infusion:
+            rate = nmol / dose.duration
+            index = drugs.index(drug)
+            records.append((start, "rate", index, rate))
+            records.append((start + dose.duration, "rate", index, -rate))
+        else:
+            records.append((start, "bolus", slot[model.state_names.index(drug.central)], nmol))
+    times = np.unique(np.concatenate([r[0] for r in records])) if records else np.zeros(0)
+    k = times.shape[0]
+    bolus = np.zeros((k, n, len(targets)))
+    rate_change = np.zeros((k, n, max(len(drugs), 1)))
+    members = np.arange(n)
+    for when, kind, index, value in records:
+        target = bolus if kind == "bolus" else rate_change
+        np.add.at(target, (np.searchsorted(times, when), members, index), value)
+    rates = np.cumsum(rate_change, axis=0)
+    if k:  # clear the round-off left where overlapping infusions end
+        rates[np.abs(rates) < 1e-12 * np.abs(rate_change).max()] = 0.0
+    return Events(times, np.array(targets, dtype=np.int64), bolus, rates)

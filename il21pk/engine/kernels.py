@@ -1,0 +1,76 @@
+"""A model's compiled kernels: its generated module and the engine specialised
+for it, built once per model definition and process.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..codegen.build import generated_module
+from ..model import Model
+from . import bdf
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A generated module (``kernel_values``, ``initial_states``, ``outputs``,
+    ``rhs``, ...) and the engine specialised for it (``solve_batch``)."""
+
+    module: types.ModuleType
+    engine: types.SimpleNamespace
+
+
+_COMPILED: dict[str, CompiledModel] = {}
+
+
+def compiled(model: Model) -> CompiledModel:
+    """The compiled kernels of `model` (generated and compiled on first use)."""
+    key = model.definition.key()
+    if key not in _COMPILED:
+        module = generated_module(model.definition)
+        _COMPILED[key] = CompiledModel(module, bdf.specialise(module))
+    return _COMPILED[key]
+
+
+def prepare(model: Model, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel vectors (N, n_kernel) and baseline states (N, n_states).
+
+    `values` maps each of the model's parameter names to an array of N values
+    in the parameter's unit (or one value for all members); the parameters
+    the model fixes take its own values.
+    """
+    fixed = model.definition.fixed
+    names = [p.name for p in model.definition.all_parameters]
+    arrays = [np.atleast_1d(np.asarray(fixed[name] if name in fixed else values[name],
+                                       dtype=float)) for name in names]
+    n = np.broadcast(*arrays).shape[0] if arrays else 1
+    p = np.empty((n, len(names)))
+    for i, a in enumerate(arrays):
+        p[:, i] = a
+    module = compiled(model).module
+    with np.errstate(all="ignore"):  # guarded branches of Piecewise are evaluated too
+        k = module.kernel_values(p)
+        y0 = module.initial_states(k)
+    return k, y0
+
+
+def report(model: Model, states: np.ndarray, k: np.ndarray) -> dict[str, np.ndarray]:
+    """Reported variables from integrated states.
+
+    Parameters
+    ----------
+    states : numpy.ndarray, shape (N, T, n_states)
+    k : numpy.ndarray, shape (N, n_kernel)
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of shape (N, T), in the model's variable order.
+    """
+    with np.errstate(all="ignore"):  # guarded branches of Piecewise are evaluated too
+        out = compiled(model).module.outputs(states, k[:, None, :])
+    shape = states.shape[:2]
+    return {name: np.broadcast_to(np.asarray(v, dtype=float), shape) for name, v in out.items()}

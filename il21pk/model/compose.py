@@ -1,0 +1,258 @@
+"""Stages composed by name into one flat system of ODEs.
+
+:class:`ModelDefinition` joins stages, checks the wiring (every name read is
+provided exactly once, no cycles among quantities) and flattens them: the
+states in order, the free parameters, the constants computed once per
+simulated member, the algebraic quantities evaluated with the rates, and the
+drugs. Parameters can be *fixed* by the model (a variant such as the in vitro
+culture or a one-compartment PK fixes some) and baselines overridden.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..errors import ParameterError
+from ..parameters import ParameterSpec
+from .definition import TIME, Drug, Quantity, Stage, State, as_expression
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A reported variable: name, stage, unit, description."""
+
+    name: str
+    stage: str
+    unit: str
+    description: str
+
+
+def _topological(defined: Mapping[str, sp.Expr], what: str) -> list[str]:
+    """Names of `defined` ordered so each comes after the names it reads."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise ParameterError(f"{what} depend on each other in a cycle: {cycle}")
+        state[name] = 1
+        for s in sorted(defined[name].free_symbols, key=lambda s: s.name):
+            if s.name in defined:
+                visit(s.name, path + [name])
+        state[name] = 2
+        order.append(name)
+
+    for name in defined:
+        visit(name, [])
+    return order
+
+
+class ModelDefinition:
+    """A model as data: stages wired by name, flattened into one ODE system.
+
+    Parameters
+    ----------
+    stages : iterable of Stage
+        In data-flow order (results list variables in this order).
+    name : str
+        Model name.
+    fixed : mapping of str to float
+        Parameters the model sets itself (removed from the parameters users
+        give). The values are not part of the generated code, so variants that
+        differ only in them (cultures of other sizes) share compiled kernels.
+    initial : mapping of str to expression
+        Baselines that replace the stages' own.
+
+    Raises
+    ------
+    ParameterError
+        If a name is defined twice, a required input is provided by no stage,
+        quantities depend on each other in a cycle, or `fixed`/`initial` name
+        something the stages do not define.
+    """
+
+    def __init__(self, stages: Iterable[Stage], *, name: str = "custom",
+                 fixed: Mapping[str, float] | None = None,
+                 initial: Mapping[str, sp.Expr | float] | None = None) -> None:
+        self.stages: tuple[Stage, ...] = tuple(stages)
+        for stage in self.stages:
+            if not isinstance(stage, Stage):
+                raise TypeError(f"a model is composed of Stage objects; got "
+                                f"{type(stage).__name__} {stage!r}")
+        if not self.stages:
+            raise ParameterError("a model needs at least one stage")
+        self.name = name
+        self.fixed = {k: float(v) for k, v in dict(fixed or {}).items()}
+        self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
+                                  for k, v in dict(initial or {}).items()}
+        self._flatten()
+
+    # -- composition ---------------------------------------------------------
+    def _flatten(self) -> None:
+        owner: dict[str, str] = {}
+        for stage in self.stages:
+            names = stage.names()
+            if stage.name in {s.name for s in self.stages if s is not stage}:
+                raise ParameterError(f"two stages are named {stage.name!r}")
+            for name in sorted(names):
+                if name in owner:
+                    raise ParameterError(f"{name!r} is defined by both stage {owner[name]!r} "
+                                         f"and stage {stage.name!r}")
+                owner[name] = stage.name
+        self.owner = owner
+        specs = {p.name: p for stage in self.stages for p in stage.parameters}
+        unknown = sorted(set(self.fixed) - set(specs))
+        if unknown:
+            raise ParameterError(f"`fixed` names {unknown}, which are not parameters of the "
+                                 f"stages; parameters: {sorted(specs)}")
+        defaults: dict[str, sp.Expr] = {}
+        for stage in self.stages:
+            for name, default in stage.inputs.items():
+                if name in owner:
+                    continue
+                if default is None:
+                    raise ParameterError(
+                        f"stage {stage.name!r} reads {name!r}, which no stage provides; "
+                        f"provided names: {sorted(owner)}")
+                defaults[name] = sp.Float(default)
+        substitute = {sp.Symbol(k): v for k, v in defaults.items()}
+
+        def resolve(expr: sp.Expr) -> sp.Expr:
+            return expr.xreplace(substitute) if substitute else expr
+
+        self.all_parameters: tuple[ParameterSpec, ...] = tuple(
+            p for stage in self.stages for p in stage.parameters)
+        self.parameters: tuple[ParameterSpec, ...] = tuple(
+            p for p in self.all_parameters if p.name not in self.fixed)
+        self.states: tuple[tuple[str, State], ...] = tuple(
+            (stage.name, s) for stage in self.stages for s in stage.states)
+        state_names = {s.name for _, s in self.states}
+        unknown = sorted(set(self.initial_overrides) - state_names)
+        if unknown:
+            raise ParameterError(f"`initial` names {unknown}, which are not states; states: "
+                                 f"{sorted(state_names)}")
+        quantities: dict[str, Quantity] = {q.name: q for st in self.stages for q in st.quantities}
+        expressions = {name: resolve(q.expression) for name, q in quantities.items()}
+        order = _topological(expressions, "quantities")
+        parameter_names = {p.name for p in self.all_parameters}
+        constant: set[str] = set()
+        for name in order:
+            free = {s.name for s in expressions[name].free_symbols}
+            if free <= parameter_names | constant:
+                constant.add(name)
+        self.constants: tuple[tuple[str, sp.Expr], ...] = tuple(
+            (name, expressions[name]) for name in order if name in constant)
+        self.algebraic: tuple[tuple[str, sp.Expr], ...] = tuple(
+            (name, expressions[name]) for name in order if name not in constant)
+        self.quantity_specs = quantities
+        self.rates: tuple[sp.Expr, ...] = tuple(
+            resolve(stage.rates[s.name]) for stage in self.stages for s in stage.states)
+        initial = []
+        for _, s in self.states:
+            expr = resolve(self.initial_overrides.get(s.name, s.initial))
+            free = {x.name for x in expr.free_symbols} - parameter_names - constant
+            if free:
+                raise ParameterError(f"the initial value of {s.name!r} reads {sorted(free)}; "
+                                     "baselines may read parameters and constant quantities only")
+            initial.append(expr)
+        self.initial: tuple[sp.Expr, ...] = tuple(initial)
+        self.drugs: tuple[Drug, ...] = tuple(d for stage in self.stages for d in stage.drugs)
+        self._check_drugs(state_names, parameter_names)
+        self.inputs: tuple[str, ...] = tuple(d.infusion_input for d in self.drugs)
+        self.variables: tuple[Variable, ...] = tuple(self._variables())
+
+    def _check_drugs(self, states: set[str], parameters: set[str]) -> None:
+        seen: dict[int, str] = {}
+        names = [d.name for d in self.drugs]
+        if len(set(names)) != len(names):
+            raise ParameterError(f"drug names must be unique; got {names}")
+        rate_of = {s.name: r for (_, s), r in zip(self.states, self.rates, strict=True)}
+        for drug in self.drugs:
+            for what, name in (("central", drug.central), ("depot", drug.depot)):
+                if name is not None and name not in states:
+                    raise ParameterError(f"drug {drug.name!r} {what} {name!r} is not a state")
+            for what, name in (("mw", drug.mw), ("bioavailability", drug.bioavailability),
+                               ("lag", drug.lag)):
+                if name is not None and name not in parameters:
+                    raise ParameterError(f"drug {drug.name!r} {what} {name!r} is not a parameter")
+            if sp.Symbol(drug.infusion_input) not in rate_of[drug.central].free_symbols:
+                raise ParameterError(
+                    f"drug {drug.name!r}: the rate of its central state {drug.central!r} must "
+                    f"add the infusion input {drug.infusion_input!r} [nmol/h]")
+            for cmt, state in drug.cmt.items():
+                if state not in (drug.central, drug.depot):
+                    raise ParameterError(f"drug {drug.name!r} CMT {cmt} -> {state!r}: must be "
+                                         "its central or depot state")
+                if cmt in seen:
+                    raise ParameterError(f"CMT {cmt} is claimed by drugs {seen[cmt]!r} and "
+                                         f"{drug.name!r}")
+                seen[cmt] = drug.name
+
+    def _variables(self) -> Iterable[Variable]:
+        states = {s.name: s for _, s in self.states}
+        for stage in self.stages:
+            for name in stage.reported:
+                item = states.get(name) or self.quantity_specs[name]
+                yield Variable(name, stage.name, item.unit, item.description)
+
+    # -- views -----------------------------------------------------------------
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """ODE state names, in state-vector order."""
+        return tuple(s.name for _, s in self.states)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Free parameter names, in stage order."""
+        return tuple(p.name for p in self.parameters)
+
+    def drug(self, name: str | None) -> Drug:
+        """The drug called `name` (the first drug if None); a clear error if unknown."""
+        if not self.drugs:
+            raise ParameterError(f"model {self.name!r} declares no drug: it cannot be dosed")
+        if name is None:
+            return self.drugs[0]
+        for drug in self.drugs:
+            if drug.name == name:
+                return drug
+        raise ParameterError(f"model {self.name!r} has no drug {name!r}; its drugs: "
+                             f"{[d.name for d in self.drugs]}")
+
+    def stage(self, name: str) -> Stage:
+        """The stage called `name`."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise ParameterError(f"model {self.name!r} has no stage {name!r}; stages: "
+                             f"{[s.name for s in self.stages]}")
+
+    def canonical_text(self) -> str:
+        """A text that changes whenever anything that affects generated code changes."""
+        lines = [f"model {self.name}"]
+        lines += [f"state {s.name} [{s.unit}] = {sp.srepr(init)}"
+                  for (_, s), init in zip(self.states, self.initial, strict=True)]
+        lines += [f"parameter {p.name} [{p.unit}] {p.lower!r} {p.upper!r}"
+                  for p in self.all_parameters]
+        lines += [f"constant {n} = {sp.srepr(e)}" for n, e in self.constants]
+        lines += [f"algebraic {n} = {sp.srepr(e)}" for n, e in self.algebraic]
+        lines += [f"rate {s.name} = {sp.srepr(r)}"
+                  for (_, s), r in zip(self.states, self.rates, strict=True)]
+        lines += [f"input {name}" for name in self.inputs]
+        lines += [f"variable {v.name} {v.stage} [{v.unit}]" for v in self.variables]
+        return "\n".join(lines)
+
+    def key(self) -> str:
+        """Hash of :meth:`canonical_text`: generated code is cached under it."""
+        return hashlib.sha256(self.canonical_text().encode()).hexdigest()[:16]
+
+    def uses_time(self) -> bool:
+        """Whether any rate or quantity reads time explicitly (non-autonomous)."""
+        exprs = list(self.rates) + [e for _, e in self.algebraic]
+        return any(TIME in e.free_symbols for e in exprs)

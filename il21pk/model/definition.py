@@ -1,0 +1,267 @@
+"""What a model is made of: states, quantities, drugs and stages, as data.
+
+A :class:`Stage` declares, once, everything about one box of a model: its
+ODE states (unit, description, baseline), the parameters it reads (unit,
+hard bounds), the quantities it computes, and the rate of change of each of
+its states as a sympy expression. Names are the wiring: a stage reads
+another stage's state or quantity by naming it in ``inputs``, never by
+position. :class:`~il21pk.model.compose.ModelDefinition` composes stages and
+checks that every name read is provided exactly once; everything that
+depends on the equations (compiled kernels, Jacobian, sparse LU, SBML, the
+equations in the docs) is generated from it by :mod:`il21pk.codegen`.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..errors import ParameterError
+from ..parameters import ParameterSpec
+
+#: The symbol of time [h] since the start of the simulation.
+TIME = sp.Symbol("t")
+
+Expression = sp.Expr | float | int
+
+
+def symbols(names: str) -> tuple[sp.Symbol, ...]:
+    """Symbols for the space-separated `names`, e.g. ``R, C1 = symbols("il21r_free c1")``."""
+    return tuple(sp.Symbol(name) for name in names.split())
+
+
+def as_expression(value: Expression, where: str) -> sp.Expr:
+    """`value` as a sympy expression; a clear error for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (sp.Basic, int, float)):
+        raise TypeError(f"{where} must be a sympy expression or a number; got "
+                        f"{type(value).__name__} {value!r}")
+    return sp.sympify(value)
+
+
+def check_name(name: object, what: str) -> str:
+    """A name must be a Python identifier (it becomes a variable in generated code)."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
+            or name.startswith("_") or name == "t":
+        raise ParameterError(f"{what} name must be a Python identifier not starting with '_' "
+                             f"(and not 't', which is time); got {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class State:
+    """One ODE state of a stage.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, unique in a model (``il21_central``).
+    unit : str
+        Unit of the state (``nmol``, ``nM``, ``cells/uL``, ``1``).
+    description : str
+        One line.
+    initial : sympy expression or float
+        Baseline before any dose, as an expression in parameters and constant
+        quantities (the steady state without drug, in closed form). Default 0.
+    reported : bool
+        Whether the state appears in simulation results.
+    """
+
+    name: str
+    unit: str
+    description: str
+    initial: Expression = 0.0
+    reported: bool = True
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "State")
+        object.__setattr__(self, "initial", as_expression(self.initial,
+                                                          f"State {self.name!r} initial"))
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        """The sympy symbol standing for this state in expressions."""
+        return sp.Symbol(self.name)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A named expression: a constant derived from parameters, or an algebraic
+    function of the states (an output or an intermediate another stage reads).
+
+    Whether it is constant per simulated member is decided at composition
+    from what it depends on; constants are computed once, before integrating.
+    """
+
+    name: str
+    expression: Expression
+    unit: str
+    description: str
+    reported: bool = False
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "Quantity")
+        object.__setattr__(self, "expression", as_expression(self.expression,
+                                                             f"Quantity {self.name!r}"))
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        """The sympy symbol standing for this quantity in expressions."""
+        return sp.Symbol(self.name)
+
+
+ROUTES = ("iv", "sc")
+
+
+@dataclass(frozen=True)
+class Drug:
+    """A drug a model can be dosed with, and where its doses go.
+
+    Parameters
+    ----------
+    name : str
+        What users write in ``Dose(..., drug=name)``.
+    mw : str
+        Name of the parameter holding its molecular weight [kDa], used to
+        convert mass doses to nmol.
+    central : str
+        State [nmol] that receives IV boluses; IV infusions enter its rate
+        (the generated input ``infusion_<name>`` [nmol/h]).
+    depot : str, optional
+        State [nmol] that receives SC doses; ``None`` if the drug has no SC route.
+    bioavailability, lag : str, optional
+        Parameters scaling SC doses (fraction) and delaying them [h].
+    cmt : mapping of int to str
+        NONMEM ``CMT`` number -> the state it doses.
+    description : str
+        One line.
+    """
+
+    name: str
+    mw: str
+    central: str
+    depot: str | None = None
+    bioavailability: str | None = None
+    lag: str | None = None
+    cmt: Mapping[int, str] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "Drug")
+        if self.depot is None and (self.bioavailability or self.lag):
+            raise ParameterError(f"Drug {self.name!r}: bioavailability and lag need a depot")
+        object.__setattr__(self, "cmt", dict(self.cmt))
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """Routes this drug can be given by (``iv`` bolus/infusion, ``sc``)."""
+        return ("iv", "sc") if self.depot is not None else ("iv",)
+
+    @property
+    def infusion_input(self) -> str:
+        """Name of the infusion-rate input [nmol/h] added to the central state's rate."""
+        return f"infusion_{self.name}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One box of a model: states, parameters, quantities and rates.
+
+    Parameters
+    ----------
+    name : str
+        Stage name (the ``stage`` column of results).
+    description : str
+        What the stage models, with its equations in LaTeX (shown in the docs).
+    states : sequence of State
+    parameters : sequence of ParameterSpec
+        Parameters the stage reads, with units and hard bounds (values and
+        sources live in parameter sets).
+    quantities : sequence of Quantity
+        Named expressions the stage defines (constants and algebraic outputs).
+    rates : mapping of str to expression
+        ``d state / dt`` for each state of the stage, keyed by state name.
+    inputs : mapping of str to float or None
+        Names the stage reads from other stages, with the value to use when no
+        stage provides them (``None``: required).
+    drugs : sequence of Drug
+        Drugs dosed into this stage's states.
+    report : sequence of str, optional
+        Order of the reported states and quantities in results (default:
+        reported states, then reported quantities).
+    """
+
+    name: str
+    description: str
+    states: tuple[State, ...] = ()
+    parameters: tuple[ParameterSpec, ...] = ()
+    quantities: tuple[Quantity, ...] = ()
+    rates: Mapping[str, Expression] = field(default_factory=dict)
+    inputs: Mapping[str, float | None] = field(default_factory=dict)
+    drugs: tuple[Drug, ...] = ()
+    report: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "Stage")
+        for attribute, kind in (("states", State), ("parameters", ParameterSpec),
+                                ("quantities", Quantity), ("drugs", Drug)):
+            items = tuple(getattr(self, attribute))
+            for item in items:
+                if not isinstance(item, kind):
+                    raise TypeError(f"Stage {self.name!r} {attribute} must be {kind.__name__} "
+                                    f"objects; got {type(item).__name__} {item!r}")
+            object.__setattr__(self, attribute, items)
+        state_names = [s.name for s in self.states]
+        rates = {}
+        for name, rate in dict(self.rates).items():
+            if name not in state_names:
+                raise ParameterError(f"Stage {self.name!r} gives a rate for {name!r}, which is "
+                                     f"not one of its states {state_names}")
+            rates[name] = as_expression(rate, f"Stage {self.name!r} rate of {name!r}")
+        missing = [name for name in state_names if name not in rates]
+        if missing:
+            raise ParameterError(f"Stage {self.name!r} has no rate for its states {missing}")
+        object.__setattr__(self, "rates", rates)
+        object.__setattr__(self, "inputs", dict(self.inputs))
+        own = self.names()
+        for name in self.inputs:
+            check_name(name, f"Stage {self.name!r} input")
+            if name in own:
+                raise ParameterError(f"Stage {self.name!r} both defines and reads {name!r}")
+        if self.report is not None:
+            object.__setattr__(self, "report", tuple(self.report))
+            reportable = set(state_names) | {q.name for q in self.quantities}
+            unknown = [name for name in self.report if name not in reportable]
+            if unknown:
+                raise ParameterError(f"Stage {self.name!r} reports {unknown}, which are not its "
+                                     "states or quantities")
+        readable = own | set(self.inputs) | {TIME.name}
+        for what, expr in self.expressions():
+            free = {s.name for s in expr.free_symbols} - readable
+            if free:
+                raise ParameterError(
+                    f"Stage {self.name!r}: {what} reads {sorted(free)}, which the stage neither "
+                    "defines nor lists in `inputs`")
+
+    def names(self) -> set[str]:
+        """Every name this stage defines (states, parameters, quantities)."""
+        return ({s.name for s in self.states} | {p.name for p in self.parameters}
+                | {q.name for q in self.quantities}
+                | {d.infusion_input for d in self.drugs})
+
+    def expressions(self) -> list[tuple[str, sp.Expr]]:
+        """(what, expression) for every expression the stage declares."""
+        out = [(f"the rate of {name!r}", rate) for name, rate in self.rates.items()]
+        out += [(f"quantity {q.name!r}", q.expression) for q in self.quantities]
+        out += [(f"the initial value of {s.name!r}", s.initial) for s in self.states]
+        return out
+
+    @property
+    def reported(self) -> tuple[str, ...]:
+        """Reported states and quantities, in report order."""
+        if self.report is not None:
+            return self.report
+        return tuple([s.name for s in self.states if s.reported]
+                     + [q.name for q in self.quantities if q.reported])

@@ -1,0 +1,270 @@
+"""The user-facing :class:`Model`: a composed definition, compiled on first use.
+
+A :class:`Model` is structure only. Parameter values come from a
+:class:`~il21pk.ParameterSet` and doses from a :class:`~il21pk.Regimen`.
+Built-in models (the full IL-21 chain, PK alone, a culture well) and the
+user's own are the same kind of object: stages composed by name; every verb
+(``simulate``, ``sweep``, ``dose_response``, ``fit``, ``sensitivity``,
+``to_sbml``) takes any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ParameterError
+from ..parameters import ParameterSet, ParameterSpec, build_set
+from .compose import ModelDefinition, Variable
+from .definition import Drug, Stage, State
+from .stages import binding, cells, ifn, pk, signalling
+
+
+@dataclass(frozen=True)
+class Culture:
+    """An in vitro experiment: culture volume [mL] and cell numbers."""
+
+    volume_ml: float
+    nk_cells: float
+    cd8_cells: float
+
+    def __post_init__(self) -> None:
+        for name in ("volume_ml", "nk_cells", "cd8_cells"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0 or (name == "volume_ml" and value == 0):
+                allowed = "> 0" if name == "volume_ml" else ">= 0"
+                raise ParameterError(f"Model.in_vitro {name} must be {allowed}; got {value!r}")
+        if self.nk_cells + self.cd8_cells <= 0:
+            raise ParameterError("Model.in_vitro needs nk_cells + cd8_cells > 0; got 0")
+
+    def fixed_parameters(self) -> dict[str, float]:
+        """The culture replaces PK and the body: volume, cells, no clearance."""
+        per_ul = 1.0 / (self.volume_ml * 1e3)
+        return {"v_central": self.volume_ml * 1e-3, "cl": 0.0, "q": 0.0, "ka": 0.0,
+                "v_peripheral": 1.0, "nk_blood_0": self.nk_cells * per_ul,
+                "cd8_blood_0": self.cd8_cells * per_ul, "marginated_ratio": 0.0,
+                "k_return": 0.0, "emax_margination": 0.0,
+                "receptor_cells": self.nk_cells + self.cd8_cells,
+                "body_weight": float("nan"), "f_sc": 1.0, "tlag_sc": 0.0}
+
+
+def il21_chain() -> list[Stage]:
+    """The built-in stages, in data-flow order: PK, binding, signalling, cells, IFN."""
+    return [pk(), binding(), signalling(), cells(), ifn()]
+
+
+class Model:
+    """A model: stages composed by name, compiled on first use.
+
+    ``Model()`` is the full IL-21 chain dose -> PK -> IL-21R/gamma-c binding
+    -> pSTAT3 -> NK/CD8 cells -> IFN-gamma. Variants: :meth:`pk_only` (any
+    drug; 1 or 2 compartments), :meth:`in_vitro` (a culture: fixed volume and
+    cells, no PK). Your own: :meth:`compose`, :meth:`with_stage`,
+    :meth:`replace_stage` (see the custom-model how-to).
+
+    Parameters
+    ----------
+    definition : ModelDefinition, optional
+        The composed stages; default the full IL-21 chain.
+    kind : str, optional
+        What the model is, for messages and rules: ``"full"``, ``"pk_only"``,
+        ``"in_vitro"`` or ``"custom"``.
+
+    Examples
+    --------
+    >>> import il21pk as ip
+    >>> ip.Model().kind
+    'full'
+    >>> ip.Model.pk_only(compartments=1).state_names
+    ('il21_depot', 'il21_central', 'il21_peripheral', 'il21_auc')
+    """
+
+    def __init__(self, definition: ModelDefinition | None = None, *, kind: str | None = None,
+                 culture: Culture | None = None, compartments: int = 2) -> None:
+        if definition is None:
+            definition = ModelDefinition(il21_chain(), name="full")
+            kind = kind or "full"
+        if not isinstance(definition, ModelDefinition):
+            raise TypeError(f"`definition` must be a ModelDefinition; got "
+                            f"{type(definition).__name__}")
+        self.definition = definition
+        self.kind = kind or "custom"
+        self.culture = culture
+        self.compartments = compartments
+
+    # -- constructors --------------------------------------------------------
+    @classmethod
+    def compose(cls, *stages: Stage, name: str = "custom", fixed: Mapping[str, float] | None = None,
+                initial: Mapping[str, sp.Expr | float] | None = None) -> Model:
+        """A model of your own stages (in data-flow order), wired by name.
+
+        Parameters
+        ----------
+        *stages : Stage
+        name : str
+            Model name (also names its generated module).
+        fixed : mapping of str to float, optional
+            Parameters replaced by numbers.
+        initial : mapping of str to expression, optional
+            Baselines replacing the stages' own.
+        """
+        return cls(ModelDefinition(stages, name=name, fixed=fixed, initial=initial),
+                   kind="custom")
+
+    @classmethod
+    def pk_only(cls, *, compartments: int = 2) -> Model:
+        """PK alone (no receptors): IV bolus/infusion and first-order absorption.
+
+        Works for any drug: set ``mw`` [kDa] and the PK parameters.
+        """
+        if compartments not in (1, 2):
+            raise ValueError(f"Model compartments must be 1 or 2; got {compartments!r}")
+        fixed = {"q": 0.0, "v_peripheral": 1.0} if compartments == 1 else {}
+        return cls(ModelDefinition([pk()], name=f"pk_only_{compartments}", fixed=fixed),
+                   kind="pk_only", compartments=compartments)
+
+    @classmethod
+    def in_vitro(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
+                 cd8_cells: float = 2e5) -> Model:
+        """A culture well: IL-21 added to `volume_ml` of medium with NK/CD8 cells.
+
+        No PK: the culture volume replaces ``v_central``, there is no renal
+        clearance, no margination, and IFN-gamma starts from 0. Give the
+        cytokine as an IV dose at t=0 in mass or molar units (``ng``, ``nmol``).
+        """
+        culture = Culture(float(volume_ml), float(nk_cells), float(cd8_cells))
+        definition = ModelDefinition(il21_chain(), name="in_vitro",
+                                     fixed=culture.fixed_parameters(),
+                                     initial={"ifng_plasma": 0.0})
+        return cls(definition, kind="in_vitro", culture=culture)
+
+    def with_stage(self, stage: Stage, *, fixed: Mapping[str, float] | None = None) -> Model:
+        """This model plus `stage` (appended; it reads the others' names)."""
+        d = self.definition
+        return Model(ModelDefinition([*d.stages, stage], name=f"{d.name}+{stage.name}",
+                                     fixed={**d.fixed, **dict(fixed or {})},
+                                     initial=d.initial_overrides),
+                     kind="custom", culture=self.culture)
+
+    def replace_stage(self, name: str, stage: Stage) -> Model:
+        """This model with stage `name` replaced by `stage` (same place in the chain)."""
+        d = self.definition
+        d.stage(name)  # a clear error if unknown
+        stages = [stage if s.name == name else s for s in d.stages]
+        kept = {p.name for s in stages for p in s.parameters}
+        fixed = {k: v for k, v in d.fixed.items() if k in kept}
+        states = {s.name for st in stages for s in st.states}
+        initial = {k: v for k, v in d.initial_overrides.items() if k in states}
+        return Model(ModelDefinition(stages, name=f"{d.name}~{stage.name}", fixed=fixed,
+                                     initial=initial), kind="custom", culture=self.culture)
+
+    def __repr__(self) -> str:
+        extra = f", compartments={self.compartments}" if self.kind == "pk_only" else ""
+        if self.culture is not None:
+            extra = f", culture={self.culture}"
+        if self.kind == "custom":
+            extra = f", name={self.definition.name!r}, stages=" \
+                    f"{[s.name for s in self.definition.stages]}"
+        return f"Model(kind={self.kind!r}{extra})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and other.definition.key() == self.definition.key()
+
+    def __hash__(self) -> int:
+        return hash(self.definition.key())
+
+    # -- structure -----------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.definition.name
+
+    @property
+    def states(self) -> tuple[tuple[str, State], ...]:
+        """(stage, State) of every ODE state, in state-vector order."""
+        return self.definition.states
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Names of the ODE states in state-vector order."""
+        return self.definition.state_names
+
+    @property
+    def n_states(self) -> int:
+        """Number of ODE states per simulated member."""
+        return len(self.definition.states)
+
+    @property
+    def parameter_specs(self) -> tuple[ParameterSpec, ...]:
+        """Specs of the parameters this model reads."""
+        return self.definition.parameters
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Names of the parameters this model reads."""
+        return self.definition.parameter_names
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        """Everything reported in a simulation frame, in order."""
+        return self.definition.variables
+
+    @property
+    def drugs(self) -> tuple[Drug, ...]:
+        """Drugs the model can be dosed with (the first is the default)."""
+        return self.definition.drugs
+
+    def drug(self, name: str | None = None) -> Drug:
+        """The drug called `name` (default: the first); a clear error if unknown."""
+        return self.definition.drug(name)
+
+    def default_parameters(self, *, base: str | ParameterSet = "human") -> ParameterSet:
+        """A parameter set with this model's parameters, values from `base`.
+
+        Raises
+        ------
+        ParameterError
+            If `base` lacks values for some of this model's parameters (give
+            them with :meth:`parameter_set`).
+        """
+        return self.parameter_set(base=base)
+
+    def parameter_set(self, values: Mapping[str, tuple[float, str]] | None = None, *,
+                      base: str | ParameterSet | None = "human",
+                      name: str | None = None) -> ParameterSet:
+        """A parameter set for this model: `values` ``{name: (value, source)}``,
+        the rest taken from `base` (a set or the name of a built-in set).
+
+        Raises
+        ------
+        ParameterError
+            If a parameter has no value, or a value names no parameter.
+        """
+        from ..parameter_sets import load
+
+        if isinstance(base, str):
+            base = load(base)
+        merged: dict[str, tuple[float, str]] = {}
+        if base is not None:
+            merged.update({n: (p.value, p.source) for n, p in base.items()
+                           if n in self.parameter_names})
+        merged.update(dict(values or {}))
+        return build_set(self.parameter_specs, merged,
+                         name=name or (base.name if base is not None and not values else
+                                       f"{self.name} parameters"))
+
+    def to_sbml(self, params, regimen, path=None) -> str:
+        """SBML Level 3 of this model with `params` and `regimen`.
+
+        See :func:`il21pk.codegen.sbml.to_sbml`.
+        """
+        from ..codegen.sbml import to_sbml
+
+        return to_sbml(self, params, regimen, path)
+
+    def fixed_value(self, name: str) -> float | None:
+        """The number a parameter is fixed to in this model, or None."""
+        return self.definition.fixed.get(name)
