@@ -1,0 +1,204 @@
+"""Users write, extend and replace models; every verb takes them; several drugs.
+
+The models are the ones of ``examples/10_custom_model.py`` (loaded from it,
+so the example and these checks cannot drift). Each is checked against an
+independent computation: scipy's Radau on equations written here in numpy,
+a closed form, or the built-in model it must reduce to.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sympy as sp
+from scipy.integrate import solve_ivp
+
+import il21pk as ip
+from il21pk import ParameterSpec
+
+EXAMPLE = runpy.run_path(str(Path(__file__).parents[1] / "examples" / "10_custom_model.py"),
+                         run_name="example")
+
+
+@pytest.fixture(scope="module")
+def turnover():
+    model = EXAMPLE["turnover_model"]()
+    return model, model.parameter_set(EXAMPLE["TURNOVER_VALUES"], base=None)
+
+
+def test_model_from_scratch_matches_an_independent_scipy_integration(turnover):
+    model, params = turnover
+    v, cl, kin, kout, imax, ic50 = (params.value(n) for n in
+                                    ("v_drug", "cl_drug", "kin", "kout", "imax", "ic50"))
+    regimen = ip.Regimen.repeat(ip.Dose(100, unit="nmol"), every=24, count=3)
+    times = np.linspace(0, 96, 97)
+    res = ip.simulate(model, regimen, params, t_end=96, t_eval=times, rtol=1e-10, atol=1e-12)
+    wide = res.wide()
+
+    def rates(t, y):
+        c = y[0] / v
+        return [-cl * c, kin * (1 - imax * c / (ic50 + c)) - kout * y[1]]
+
+    y = np.array([0.0, kin / kout])
+    expected = []
+    for start in (0.0, 24.0, 48.0):
+        y[0] += 100.0
+        end = start + 24.0 if start < 48 else 96.0
+        grid = times[(times >= start) & (times <= end)]
+        sol = solve_ivp(rates, (start, end), y, method="Radau", t_eval=grid, rtol=1e-11,
+                        atol=1e-13)
+        expected.append(sol.y[:, :-1] if end < 96 else sol.y)
+        y = sol.y[:, -1].copy()
+    expected = np.concatenate(expected, axis=1)
+    # the PK has a closed form too: superposed exponentials
+    conc = sum(np.where(times >= s, 100.0 / v * np.exp(-cl / v * (times - s)), 0.0)
+               for s in (0.0, 24.0, 48.0))
+    # global error of a solver run at rtol 1e-10: within 1e-7 of the exact values
+    np.testing.assert_allclose(wide["drug_plasma [nM]"], conc, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(wide["response [1]"], expected[1], rtol=1e-7)
+    assert wide["response [1]"].iloc[0] == pytest.approx(kin / kout)
+
+
+def test_every_verb_takes_a_custom_model(turnover, tmp_path):
+    model, params = turnover
+    regimen = ip.Regimen.repeat(ip.Dose(100, unit="nmol"), every=24, count=2)
+    summary = ip.sweep(model, regimen, params, grid={"kin": [2.0, 5.0]}, t_end=72,
+                       variables=["response"], metrics=["auc"])
+    assert summary["success"].all() and summary["value"].iloc[0] < summary["value"].iloc[1]
+    dr = ip.dose_response(model, regimen, params, doses=[1, 10, 100, 1000, 10000],
+                          unit="nmol", response="drug_plasma", metric="cmax", t_end=72,
+                          fit=None)
+    np.testing.assert_allclose(dr.frame["value"] / dr.frame["dose"],
+                               dr.frame["value"].iloc[0] / 1.0, rtol=1e-5)  # linear PK
+    local = ip.sensitivity(model, regimen, params, outputs=["response"], metrics=["auc"],
+                           parameters=["kin", "kout"], t_end=72)
+    assert set(local["parameter"]) == {"kin", "kout"}
+    truth = ip.simulate(model, regimen, params, t_end=72, t_eval=np.arange(1.0, 72, 6))
+    obs = truth.frame[truth.frame["variable"] == "drug_plasma"][["time_h", "value"]]
+    data = ip.Dataset.from_frame(obs, variable="drug_plasma", subject=None, regimen=regimen,
+                                 model=model)
+    start = params.with_values(cl_drug=1.0, source="start")
+    fitted = ip.fit(model, data, start, free=["cl_drug"], error_model="proportional",
+                    sigma={"sigma_prop_drug_plasma": 0.01})
+    assert fitted.parameters.value("cl_drug") == pytest.approx(2.0, rel=1e-4)
+    sbml = model.to_sbml(params, regimen, tmp_path / "turnover.xml")
+    assert "kout" in sbml and (tmp_path / "turnover.xml").exists()
+
+
+def test_a_stage_added_to_the_chain_reads_its_names(human):
+    tumour = EXAMPLE["tumour_stage"]()
+    model = ip.Model().with_stage(tumour)
+    assert model.state_names[-1] == "tumour_cells"
+    values = dict(EXAMPLE["TUMOUR_VALUES"], k_nk_kill=(0.0, "no killing"))
+    params = model.parameter_set(values, base=human)
+    times = np.arange(0.0, 500.0, 25.0)
+    res = ip.simulate(model, ip.Regimen.none(), params, t_end=500, t_eval=times,
+                      rtol=1e-10, atol=1e-12)
+    r, k, t0 = 0.005, 1e11, 1e9  # logistic growth, closed form
+    logistic = k / (1 + (k / t0 - 1) * np.exp(-r * times))
+    np.testing.assert_allclose(res.wide()["tumour_cells [cells]"], logistic, rtol=1e-7)
+    # killing by activated NK cells: IL-21 raises the activated fraction, so more kill
+    params = model.parameter_set(EXAMPLE["TUMOUR_VALUES"], base=human)
+    regimen = ip.Regimen.five_on_nine_off(ip.Dose(30.0), cycles=1)
+    treated = ip.simulate(model, regimen, params, t_end=336).wide()
+    untreated = ip.simulate(model, ip.Regimen.none(), params, t_end=336).wide()
+    final = {name: run["tumour_cells [cells]"].iloc[-1]
+             for name, run in (("treated", treated), ("untreated", untreated))}
+    assert final["treated"] < 0.9 * final["untreated"]
+
+
+def test_a_replaced_stage_reduces_to_the_one_it_replaced(model, human):
+    mine = model.replace_stage("pk", EXAMPLE["three_compartment_pk"]())
+    params = mine.parameter_set({"q_deep": (0.0, "no deep compartment"),
+                                 "v_deep": (1.0, "unused")}, base=human)
+    regimen = ip.Regimen.five_on_nine_off(ip.Dose(30.0), cycles=1)
+    grid = np.arange(0.0, 337.0, 4.0)
+    theirs = ip.simulate(model, regimen, human, t_end=336, t_eval=grid, rtol=1e-10,
+                         atol=1e-13).wide()
+    ours = ip.simulate(mine, regimen, params, t_end=336, t_eval=grid, rtol=1e-10,
+                       atol=1e-13).wide()
+    for column in theirs.columns:
+        if column in ours.columns and column != "time_h":
+            span = np.ptp(theirs[column]) or 1.0
+            assert np.max(np.abs(ours[column] - theirs[column])) <= 1e-6 * span, column
+
+
+def _two_drug_model():
+    il15 = ip.model.stages.pk("il15", prefix="il15_", description="IL-15")
+    return ip.Model.compose(ip.model.stages.pk(), il15, name="two_drugs")
+
+
+def test_several_drugs_dose_their_own_compartments(human):
+    model = _two_drug_model()
+    assert [d.name for d in model.drugs] == ["il21", "il15"]
+    values = {f"il15_{n}": (human.value(n) * f, "test") for n, f in
+              (("mw", 0.8), ("v_central", 1.5), ("cl", 0.3), ("q", 2.0),
+               ("v_peripheral", 1.0), ("ka", 2.0), ("f_sc", 2.0), ("tlag_sc", 1.0))}
+    values["il15_tlag_sc"] = (0.5, "test")
+    params = model.parameter_set(values, base=human)
+    il21 = ip.Regimen.repeat(ip.Dose(30.0, duration=2.0), every=24, count=3)
+    il15 = ip.Regimen.repeat(ip.Dose(3.0, route="sc", drug="il15"), every=24, count=3) \
+        + ip.Regimen.single(ip.Dose(1.0, drug="il15", duration=5.0, time=6.0))
+    tight = dict(t_end=96, rtol=1e-10, atol=1e-14)
+    both = ip.simulate(model, il21 + il15, params, **tight).wide()
+    alone21 = ip.simulate(model, il21, params, **tight).wide()
+    alone15 = ip.simulate(model, il15, params, **tight).wide()
+    # uncoupled drugs: each one's curve is the same with or without the other
+    np.testing.assert_allclose(both["il21_plasma [nM]"], alone21["il21_plasma [nM]"], rtol=1e-7)
+    np.testing.assert_allclose(both["il15_plasma [nM]"], alone15["il15_plasma [nM]"], rtol=1e-7,
+                               atol=1e-14)
+    assert alone21["il15_plasma [nM]"].abs().max() == 0.0
+    # the IL-15 doses went through its own molecular weight and bioavailability
+    dose_nmol = 3.0 * human.value("body_weight") / (human.value("mw") * 0.8) * 0.6
+    auc = alone15["il15_auc [nM*h]"].iloc[-1]
+    infused = 1.0 * human.value("body_weight") / (human.value("mw") * 0.8)
+    cl = human.value("cl") * 0.3
+    assert auc * cl == pytest.approx(3 * dose_nmol + infused, rel=0.02)  # most is cleared
+
+
+def test_unknown_drug_and_missing_route_are_clear_errors(human):
+    model = ip.Model.in_vitro()
+    with pytest.raises(ip.ParameterError, match="has no drug 'il15'; its drugs: \\['il21'\\]"):
+        ip.simulate(ip.Model(), ip.Dose(1.0, drug="il15"), human, t_end=24)
+    no_depot = ip.Stage("pk", "IV only", states=(ip.State("a", "nmol", "amount"),),
+                        parameters=(ParameterSpec("mw", "kDa", 1e-3, 1e4, "mw"),),
+                        rates={"a": sp.Symbol("infusion_x") - sp.Symbol("a")},
+                        drugs=(ip.Drug("x", mw="mw", central="a"),))
+    iv_only = ip.Model.compose(no_depot, name="iv_only")
+    params = iv_only.parameter_set({"mw": (1.0, "test")}, base=None)
+    with pytest.raises(ip.RegimenError, match="cannot be given by route 'sc'; its routes: "
+                                              "\\['iv'\\]"):
+        ip.simulate(iv_only, ip.Dose(1.0, unit="nmol", route="sc"), params, t_end=24)
+    assert model.drug().name == "il21"
+
+
+@pytest.mark.parametrize(("stages", "match"), [
+    ("missing", "reads 'nk_total', which no stage provides"),
+    ("twice", "'tumour_cells' is defined by both stage 'tumour' and stage 'tumour2'"),
+    ("undeclared", "reads \\['zzz'\\], which the stage neither defines nor lists in `inputs`"),
+])
+def test_wiring_mistakes_are_named_at_build_time(stages, match):
+    tumour = EXAMPLE["tumour_stage"]()
+    with pytest.raises(ip.ParameterError, match=match):
+        if stages == "missing":
+            ip.Model.compose(tumour)
+        elif stages == "twice":
+            ip.Model().with_stage(tumour).with_stage(
+                ip.Stage("tumour2", "copy", states=tumour.states, rates=tumour.rates,
+                         inputs={**tumour.inputs, **{p.name: None for p in tumour.parameters}}))
+        else:
+            ip.Stage("bad", "reads an undeclared name",
+                     states=(ip.State("x", "1", "x"),), rates={"x": -sp.Symbol("zzz")})
+
+
+def test_model_definition_is_data_not_code():
+    a, b = ip.Model(), ip.Model()
+    assert a == b and a.definition.key() == b.definition.key()
+    changed = ip.Model().with_stage(EXAMPLE["tumour_stage"]())
+    assert changed.definition.key() != a.definition.key()
+    frame = pd.DataFrame([v.__dict__ for v in changed.variables])
+    assert frame["name"].is_unique and "tumour_cells" in set(frame["name"])
