@@ -76,6 +76,19 @@ def is_per_body_weight(unit: str) -> bool:
     return _DOSE_UNITS[check_dose_unit(unit)][2]
 
 
+def dose_nmol_expression(amount, unit: str, *, mw, body_weight):
+    """``amount`` in `unit` as nmol, for any operands that support ``*`` and
+    ``/`` (numbers, numpy arrays, sympy symbols): the one place doses are
+    converted, used by the simulator and by the SBML export."""
+    factor, base, per_kg = _DOSE_UNITS[check_dose_unit(unit)]
+    value = amount * factor
+    if per_kg:
+        value = value * body_weight
+    if base == "ug":
+        value = value / mw
+    return value
+
+
 def dose_to_nmol(
     amount: npt.ArrayLike, unit: str, *, mw: npt.ArrayLike, body_weight: npt.ArrayLike
 ) -> np.ndarray:
@@ -97,13 +110,9 @@ def dose_to_nmol(
     numpy.ndarray
         Dose [nmol], broadcast over `amount`, `mw` and `body_weight`.
     """
-    factor, base, per_kg = _DOSE_UNITS[check_dose_unit(unit)]
-    value = np.asarray(amount, dtype=float) * factor
-    if per_kg:
-        value = value * np.asarray(body_weight, dtype=float)
-    if base == "ug":
-        value = value / np.asarray(mw, dtype=float)
-    return np.asarray(value, dtype=float)
+    return np.asarray(dose_nmol_expression(
+        np.asarray(amount, dtype=float), unit, mw=np.asarray(mw, dtype=float),
+        body_weight=np.asarray(body_weight, dtype=float)), dtype=float)
 
 
 def time_to_hours(value: npt.ArrayLike, unit: str) -> np.ndarray:

@@ -7,7 +7,8 @@ the algebraic quantities are assignment rules, baselines are initial
 assignments, so changing a parameter in libRoadRunner or COPASI rescales
 everything as in il21pk. States are species in a unit compartment (their
 numbers are amounts in nmol or concentrations in nM, as inside il21pk),
-each with a rate rule; doses are events. Time is in hours.
+each with a rate rule; doses are events whose amounts are expressions in
+the body weight, molecular weight and bioavailability. Time is in hours.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sympy.printing.str import StrPrinter
 from ..model import TIME, Model
 from ..parameters import ParameterSet
 from ..regimen import Regimen
+from ..units import dose_nmol_expression
 
 # Model-wide units: time in hours, amounts in nmol, volume in litres.
 _UNITS = """  unit time_unit = 3600 second
@@ -70,7 +72,6 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
     Amounts are in nmol, concentrations in nM and time in hours, as in
     :func:`il21pk.simulate`.
     """
-    from ..engine.events import compile_events
     from ..simulate import check_regimen, parameter_columns
 
     d = model.definition
@@ -86,16 +87,40 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
               for name, init in zip(d.state_names, d.initial, strict=True)]
     lines += [f"  {name} = {float(cols[name][0])!r}" for name in d.parameter_names]
     lines += [f"  {name} = 0" for name in d.inputs]
-    events = compile_events(model, regimen, cols, n=1)
-    targets = [d.state_names[i] for i in events.bolus_state]
-    for i, t in enumerate(events.times):
-        assignments = [f"{name} = {float(events.rates[i, 0, j])!r}"
-                       for j, name in enumerate(d.inputs)]
-        assignments += [f"{state} = {state} + {float(events.bolus[i, 0, j])!r}"
-                        for j, state in enumerate(targets) if events.bolus[i, 0, j]]
-        lines.append(f"  E{i}: at (time >= {float(t)!r}), t0=false: {', '.join(assignments)}")
+    lines += _dose_events(model, regimen, printer)
     lines.append("end")
     return "\n".join(lines)
+
+
+def _dose_events(model: Model, regimen: Regimen, printer: _AntimonyPrinter) -> list[str]:
+    """One event per dose (two per infusion), amounts as expressions in the
+    user-level parameters (body weight, molecular weight, bioavailability),
+    so changing them in another tool rescales the doses as in il21pk."""
+    lines = []
+    for i, dose in enumerate(regimen.doses):
+        drug = model.drug(dose.drug)
+        nmol = dose_nmol_expression(sp.Float(dose.amount), dose.unit, mw=sp.Symbol(drug.mw),
+                                    body_weight=sp.Symbol("body_weight"))
+        at = sp.Float(dose.time)
+        if dose.route == "sc":
+            if drug.lag:
+                at = at + sp.Symbol(drug.lag)
+            if drug.bioavailability:
+                nmol = nmol * sp.Symbol(drug.bioavailability)
+            target = drug.depot
+            change = [f"{target} = {target} + {printer.doprint(nmol)}"]
+        elif dose.is_infusion:
+            rate = drug.infusion_input
+            change = [f"{rate} = {rate} + {printer.doprint(nmol / dose.duration)}"]
+            stop = [f"{rate} = {rate} - {printer.doprint(nmol / dose.duration)}"]
+            end = printer.doprint(at + dose.duration)
+            lines.append(f"  D{i}_end: at (time >= {end}), t0=false, priority=1: "
+                         + ", ".join(stop))
+        else:
+            target = drug.central
+            change = [f"{target} = {target} + {printer.doprint(nmol)}"]
+        lines.append(f"  D{i}: at (time >= {printer.doprint(at)}), t0=false: {', '.join(change)}")
+    return lines
 
 
 def _sbml_id(name: str) -> str:

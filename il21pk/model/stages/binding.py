@@ -67,15 +67,18 @@ def binding() -> Stage:
         quantities=(
             Quantity("molecules_per_nm", AVOGADRO_PER_NMOL * vc, "1/nM",
                      "molecules in the central volume per nM"),
-            Quantity("molecules_per_cell", molecules / sp.Max(n_cells, 1e-300), "1/(nM*cell)",
-                     "molecules per nM per receptor-bearing cell"),
+            Quantity("molecules_per_cell",
+                     sp.Piecewise((molecules / n_cells, n_cells > 0), (0.0, True)), "1/(nM*cell)",
+                     "molecules per nM per receptor-bearing cell (0 without cells)"),
             Quantity("il21r_0", per_r * n_cells / molecules, "nM", "baseline free IL-21R"),
             Quantity("gc_0", per_g * n_cells / molecules, "nM", "baseline free gamma-c"),
             Quantity("k_fwd_binding", k_fwd_2d * per_cell, "1/(nM*h)",
                      "gamma-c recruitment rate constant in the central volume"),
             Quantity("il21_uptake", b1 * vc, "nmol/h", "net IL-21 bound by IL-21R"),
+            # without receptors (a zero baseline pool) occupancy is 0, whatever round-off
+            # another solver leaves in the empty receptor states
             Quantity("receptor_occupancy",
-                     sp.Piecewise((0.0, sp.Eq(total, 0)), ((c1 + c2) / total, True)), "1",
+                     sp.Piecewise((0.0, sp.Eq(r0, 0)), ((c1 + c2) / total, True)), "1",
                      "fraction of IL-21R bound by IL-21", reported=True),
             Quantity("complexes_per_cell", c2 * per_cell / fold, "1/cell",
                      "signalling complexes per receptor-bearing cell", reported=True),
