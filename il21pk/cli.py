@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 
 import pandas as pd
-import tomllib
 
 from . import parameter_sets
 from .data import read_csv
