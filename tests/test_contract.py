@@ -12,7 +12,12 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+import il21pk as ip
 from il21pk import executors
+from il21pk.errors import Il21pkError
+from il21pk.regimen import MAX_DOSES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +45,90 @@ def test_cpu_count_honours_the_affinity_mask(monkeypatch):
     monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid: {3}, raising=False)
     monkeypatch.setattr(executors.os, "cpu_count", lambda: 64)
     assert executors.cpu_count() == 1
+
+
+# -- Dose, Regimen, ParameterSet: wrong types and huge numbers ---------------------------
+
+BIG = 10**400  # an int no float can hold
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ip.Regimen.five_on_nine_off(1), r"five_on_nine_off needs an il21pk Dose.*int 1"),
+    (lambda: ip.Regimen.repeat("x", every=24, count=2), r"repeat needs an il21pk Dose.*'x'"),
+    (lambda: ip.Regimen.days(3.0, [1]), r"Regimen.days needs an il21pk Dose"),
+    (lambda: ip.Regimen.weekly(None), r"Regimen.weekly needs an il21pk Dose"),
+    (lambda: ip.Regimen.single("30 ug/kg"), r"Regimen.single needs an il21pk Dose"),
+    (lambda: ip.Regimen(5), r"Regimen.doses must be a sequence of Dose"),
+    (lambda: ip.Regimen.five_on_nine_off(ip.Dose(1), cycles="2"),
+     r"five_on_nine_off cycles must be an integer"),
+    (lambda: ip.Regimen.days(ip.Dose(1), 5), r"days must be a sequence of whole day numbers"),
+])
+def test_regimen_builders_reject_wrong_types(make, match):
+    with pytest.raises(ip.RegimenError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("make,field", [
+    (lambda: ip.Dose(BIG), "Dose.amount"),
+    (lambda: ip.Dose(1.0, time=BIG), "Dose.time"),
+    (lambda: ip.Dose(1.0, duration=BIG), "Dose.duration"),
+    (lambda: ip.Regimen.repeat(ip.Dose(1.0), every=BIG, count=2), "Regimen.repeat every"),
+    (lambda: ip.Regimen.repeat(ip.Dose(1.0), every=1, count=2, start=BIG),
+     "Regimen.repeat start"),
+    (lambda: ip.Regimen.days(ip.Dose(1.0), [BIG]), "Regimen.days days"),
+    (lambda: ip.Regimen.single(ip.Dose(1.0)).shifted(BIG), "Regimen.shifted hours"),
+    (lambda: ip.Regimen.single(ip.Dose(1.0)).scaled_to(BIG), "Dose.amount"),
+])
+def test_integers_too_large_for_a_float_are_regimen_errors(make, field):
+    with pytest.raises(ip.RegimenError, match=rf"{field} must be a finite number; got an "
+                                              r"integer too large for a float \(1000"):
+        make()
+
+
+@pytest.mark.parametrize("days", [[float("nan")], [float("inf")], [1, float("nan")]])
+def test_non_finite_dosing_days_are_named(days):
+    with pytest.raises(ip.RegimenError, match="Regimen.days days must be finite; got"):
+        ip.Regimen.days(ip.Dose(1.0), days)
+
+
+def test_route_of_the_wrong_type_is_a_regimen_error():
+    import numpy as np
+
+    with pytest.raises(ip.RegimenError, match=r"Dose.route must be one of \['iv', 'sc'\]"):
+        ip.Dose(1.0, route=np.array(["iv", "sc"]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ip.Regimen.repeat(ip.Dose(1.0), every=1.0, count=10**9),
+    lambda: ip.Regimen.days(ip.Dose(1.0), range(1, 11), course_days=14, courses=10**8),
+    lambda: ip.Regimen.five_on_nine_off(ip.Dose(1.0), cycles=MAX_DOSES),
+    lambda: ip.Regimen.weekly(ip.Dose(1.0), weeks=BIG),
+])
+def test_dose_count_limit_is_checked_before_building(make):
+    # 1e9 doses used to take ~70 minutes and ~100 GB; now an error, at once
+    with pytest.raises(ip.RegimenError, match=r"at most MAX_DOSES = 100,000"):
+        make()
+
+
+def test_regimen_of_exactly_max_doses_is_allowed():
+    assert len(ip.Regimen.repeat(ip.Dose(1.0), every=1.0, count=MAX_DOSES)) == MAX_DOSES
+
+
+def test_with_values_source_must_be_a_string(human):
+    with pytest.raises(ip.ParameterError, match=r"source must be a non-empty string.*None"):
+        human.with_values(cl=1.0, source=None)
+    with pytest.raises(ip.ParameterError, match=r"takes a mapping"):
+        human.with_values([("cl", 1.0)])
+
+
+def test_parameter_value_too_large_for_a_float(human):
+    with pytest.raises(ip.ParameterError, match=r"parameter 'cl' must be a finite number "
+                                                r"\[L/h\]; got an integer too large"):
+        human.with_values(cl=BIG)
+
+
+def test_error_classes_subclass_the_builtin_kinds():
+    from il21pk.errors import InputTypeError, OptionError
+
+    assert issubclass(OptionError, ValueError) and issubclass(OptionError, Il21pkError)
+    assert issubclass(InputTypeError, TypeError) and issubclass(InputTypeError, Il21pkError)
