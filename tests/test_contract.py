@@ -132,3 +132,78 @@ def test_error_classes_subclass_the_builtin_kinds():
 
     assert issubclass(OptionError, ValueError) and issubclass(OptionError, Il21pkError)
     assert issubclass(InputTypeError, TypeError) and issubclass(InputTypeError, Il21pkError)
+
+
+# -- Dataset and NONMEM readers ------------------------------------------------------------
+
+def _frame():
+    import pandas as pd
+
+    return pd.DataFrame({"subject": [1, 1], "time_h": [1.0, 2.0], "value": [2.0, 1.0]})
+
+
+def _nonmem():
+    import pandas as pd
+
+    return pd.DataFrame({"ID": [1, 1], "TIME": [0.0, 1.0], "AMT": [10.0, 0], "EVID": [1, 0],
+                         "DV": [0.0, 2.0]})
+
+
+def test_from_frame_model_must_be_a_model():
+    from il21pk.errors import InputTypeError
+
+    with pytest.raises(InputTypeError, match=r"`model` must be an il21pk Model.*str 'pk'"):
+        ip.Dataset.from_frame(_frame(), variable="il21_plasma", regimen=ip.Dose(1.0),
+                              model="pk")
+
+
+def test_from_frame_regimen_mapping_takes_doses_and_rejects_other_types():
+    from il21pk.errors import InputTypeError
+
+    data = ip.Dataset.from_frame(_frame(), variable="il21_plasma", regimen={1: ip.Dose(1.0)})
+    assert data.regimens[1] == ip.Regimen.single(ip.Dose(1.0))  # was AttributeError
+    with pytest.raises(InputTypeError, match=r"regimen\[1\] must be an il21pk Regimen"):
+        ip.Dataset.from_frame(_frame(), variable="il21_plasma", regimen={1: 30.0})
+
+
+def test_dvid_mapping_without_a_dvid_column_is_a_data_error():
+    with pytest.raises(ip.DataError, match=r"no DVID column, so every observation is DVID=1"):
+        ip.Dataset.from_nonmem(_nonmem(), dvid={2: "nk_blood"})  # was KeyError: None
+
+
+@pytest.mark.parametrize("columns", [["ID", "TIME", "AMT", "EVID", "ID"],
+                                     ["ID", "TIME", "AMT", "EVID", "time"]])
+def test_duplicate_nonmem_columns_are_named(columns):
+    import pandas as pd
+
+    df = pd.DataFrame([[1, 0.0, 10.0, 1, 0.0]], columns=columns)
+    with pytest.raises(ip.RegimenError, match=r"duplicate column\(s\)"):
+        ip.Regimen.from_nonmem(df)
+
+
+def test_duplicate_frame_columns_are_named():
+    df = _frame()
+    df.columns = ["subject", "time_h", "time_h"]
+    with pytest.raises(ip.DataError, match=r"duplicate column\(s\) \['time_h'\]"):
+        ip.Dataset.from_frame(df, variable="il21_plasma", regimen=ip.Dose(1.0))
+
+
+def test_nonmem_addl_dose_count_limit_is_checked_before_building():
+    df = _nonmem().assign(II=[24.0, 0.0], ADDL=[10**9, 0])
+    with pytest.raises(ip.RegimenError, match=r"1e\+09 doses \(records plus ADDL\); at most "
+                                              r"MAX_DOSES"):
+        ip.Regimen.from_nonmem(df)
+    with pytest.raises(ip.DataError, match="MAX_DOSES"):
+        ip.Dataset.from_nonmem(df)
+
+
+@pytest.mark.parametrize("column,value,match", [
+    ("LLOQ", "none", r"NONMEM column LLOQ must be a number; row 1 has 'none'"),
+    ("WT", "heavy", r"covariate column 'WT' must be a number; got 'heavy'"),
+    ("TIME", ".", r"TIME must be a finite number; row 1 has '\.' \(a missing value\)"),
+])
+def test_nonmem_text_is_named_not_a_raw_float_message(column, value, match):
+    df = _nonmem().astype(object)
+    df[column] = [0.0, value] if column != "TIME" else [0.0, value]
+    with pytest.raises(ip.DataError, match=match):
+        ip.Dataset.from_nonmem(df)

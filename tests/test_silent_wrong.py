@@ -1,0 +1,131 @@
+"""Silent wrong answers and lost data (issue 14): each test failed on the code the
+issue was filed against, by returning a plausible but wrong result without a word."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import il21pk as ip
+
+
+def _nonmem(**overrides) -> pd.DataFrame:
+    base = {"ID": [1, 1, 1, 1], "TIME": [0.0, 1.0, 2.0, 4.0], "AMT": [10.0, 0, 0, 0],
+            "EVID": [1, 0, 0, 0], "DV": [".", "2.0", "1.0", "0.25"],
+            "MDV": ["1", "0", "0", "0"]}
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+# -- NONMEM "." and NaN -----------------------------------------------------------------
+
+def test_nonmem_dot_in_dv_keeps_every_observation():
+    # "." in DV makes both DV and MDV text columns; MDV "0" used to compare unequal to 0,
+    # so every observation was dropped without a word
+    obs = ip.Dataset.from_nonmem(_nonmem()).observations
+    assert obs["time_h"].tolist() == [1.0, 2.0, 4.0]
+    assert obs["value"].tolist() == [2.0, 1.0, 0.25]
+
+
+def test_nonmem_dot_in_mdv_reads_as_zero_like_nm_tran():
+    obs = ip.Dataset.from_nonmem(_nonmem(MDV=[1, ".", 0, 0])).observations
+    assert obs["time_h"].tolist() == [1.0, 2.0, 4.0]
+
+
+def test_nonmem_dot_in_dv_of_an_observation_row_is_an_error():
+    with pytest.raises(ip.DataError, match=r"row 2: column 'DV' is '\.' on an observation row"):
+        ip.Dataset.from_nonmem(_nonmem(DV=[".", "2.0", ".", "0.25"]))
+
+
+def test_nonmem_text_in_mdv_or_blq_is_an_error_not_a_silent_drop():
+    with pytest.raises(ip.DataError, match=r"NONMEM column MDV must be a number; row 2 has 'x'"):
+        ip.Dataset.from_nonmem(_nonmem(MDV=[1, 0, "x", 0]))
+    with pytest.raises(ip.DataError, match=r"NONMEM column MDV must be 0 or 1; row 1 has 2"):
+        ip.Dataset.from_nonmem(_nonmem(MDV=[1, 2, 0, 0]))
+    # BLQ given as text "1" used to compare unequal to 1: the flag was lost
+    obs = ip.Dataset.from_nonmem(_nonmem(BLQ=["0", "0", "0", "1"], LLOQ=[".", ".", ".", "0.5"])
+                                 ).observations
+    assert obs["blq"].tolist() == [False, False, True]
+    assert obs["value"].iloc[-1] == 0.5
+
+
+def test_nonmem_dot_in_lloq_and_wt_means_missing():
+    data = ip.Dataset.from_nonmem(_nonmem(LLOQ=[".", ".", "0.1", "."], WT=[".", "80", ".", "."]))
+    assert np.isnan(data.observations["lloq"].iloc[0])
+    assert data.observations["lloq"].iloc[1] == 0.1
+    assert data.covariates["body_weight"].tolist() == [80.0]
+
+
+def test_nonmem_nan_id_is_an_error_not_lost_doses():
+    df = pd.DataFrame({"ID": [1, np.nan], "TIME": [0.0, 24.0], "AMT": [10.0, 10.0],
+                       "EVID": [1, 1]})
+    # used to return one dose: the second record vanished with its NaN ID
+    with pytest.raises(ip.RegimenError, match=r"column ID must identify a subject on every "
+                                              r"record; row 1 has nan"):
+        ip.Regimen.from_nonmem(df)
+    with pytest.raises(ip.DataError, match=r"row 1 has nan"):  # used to be KeyError: nan
+        ip.Dataset.from_nonmem(_nonmem(ID=[1, np.nan, 1, 1]))
+
+
+def test_from_frame_nan_subject_is_an_error():
+    df = pd.DataFrame({"subject": [1, 1, np.nan], "time_h": [1.0, 2, 3], "value": [1.0, 2, 3]})
+    with pytest.raises(ip.DataError, match=r"row 2: column 'subject' \(subject\) must identify"):
+        ip.Dataset.from_frame(df, variable="il21_plasma", regimen=ip.Dose(1.0))
+
+
+def test_nonmem_float16_ids_are_read():
+    df = _nonmem(ID=np.array([1, 1, 1, 1], dtype=np.float16))  # NotImplementedError before
+    assert ip.Dataset.from_nonmem(df).subjects == [1.0]
+    assert len(ip.Regimen.from_nonmem(df)) == 1
+
+
+def test_nonmem_fractional_dvid_is_not_truncated():
+    with pytest.raises(ip.DataError, match=r"row 1: column DVID = 1.5 names no observed"):
+        ip.Dataset.from_nonmem(_nonmem(DVID=[0, 1.5, 1, 1]))
+
+
+# -- molecular weight and covariates ---------------------------------------------------------
+
+@pytest.mark.parametrize("mw", [0, -15.4, np.inf, np.nan, "15.4", True])
+def test_molecular_weight_is_validated(mw):
+    df = pd.DataFrame({"time_h": [1.0, 2.0], "value": [5.0, 3.0]})
+    with pytest.raises(ip.DataError, match=r"`mw` must be a molecular weight > 0 kDa"):
+        ip.Dataset.from_frame(df, variable="il21_plasma", subject=None, regimen=ip.Dose(1.0),
+                              units={"il21_plasma": "ng/mL"}, mw=mw)
+    with pytest.raises(ip.DataError, match=r"`mw` must be a molecular weight > 0 kDa"):
+        ip.Dataset.from_nonmem(_nonmem(), units={"il21_plasma": "ng/mL"}, mw=mw)
+
+
+@pytest.mark.parametrize("wt,match", [
+    ([np.inf] * 4, "must be finite; got inf"),
+    ([70.0, 70.0, -np.inf, 70.0], "must be finite; got -inf"),
+    ([70.0, 70.0, "heavy", 70.0], "must be a number; got 'heavy'"),
+    ([70.0, 70.0, 80.0, 70.0], "'WT' changes within subject"),
+])
+def test_bad_covariates_are_data_errors(wt, match):
+    with pytest.raises(ip.DataError, match=match):
+        ip.Dataset.from_nonmem(_nonmem(WT=wt))
+    df = pd.DataFrame({"time_h": [1.0, 2.0, 3.0, 4.0], "value": [5.0, 3.0, 2.0, 1.0], "WT": wt})
+    with pytest.raises(ip.DataError, match=match):
+        ip.Dataset.from_frame(df, variable="il21_plasma", subject=None, regimen=ip.Dose(1.0),
+                              covariates={"WT": "body_weight"})
+
+
+def test_infinite_or_text_observations_are_errors_not_blq():
+    df = pd.DataFrame({"time_h": [1.0, 2.0], "value": [np.inf, 3.0], "lloq": [0.1, 0.1]})
+    # inf used to be read as missing and, with an LLOQ, as a BLQ sample at the LLOQ
+    with pytest.raises(ip.DataError, match=r"row 0: column 'value' must be finite; got inf"):
+        ip.Dataset.from_frame(df, variable="il21_plasma", subject=None, regimen=ip.Dose(1.0),
+                              lloq="lloq")
+    with pytest.raises(ip.DataError, match=r"row 1: column 'value' must be a number; got 'n/a'"):
+        ip.Dataset.from_frame(df.assign(value=[1.0, "n/a"]), variable="il21_plasma",
+                              subject=None, regimen=ip.Dose(1.0), lloq="lloq")
+
+
+def test_dose_column_changing_within_a_subject_is_an_error():
+    df = pd.DataFrame({"id": [1, 1], "time_h": [1.0, 2.0], "value": [5.0, 3.0],
+                       "dose": [10.0, 30.0]})
+    with pytest.raises(ip.DataError, match=r"column 'dose' changes within subject 1"):
+        ip.Dataset.from_frame(df, variable="il21_plasma", subject="id", regimen=ip.Dose(1.0),
+                              dose="dose")
