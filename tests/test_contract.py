@@ -12,6 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import il21pk as ip
@@ -207,3 +208,32 @@ def test_nonmem_text_is_named_not_a_raw_float_message(column, value, match):
     df[column] = [0.0, value] if column != "TIME" else [0.0, value]
     with pytest.raises(ip.DataError, match=match):
         ip.Dataset.from_nonmem(df)
+
+
+# -- resource limits and solver options -------------------------------------------------------
+
+from il21pk.errors import OptionError  # noqa: E402
+from il21pk.simulate import MAX_STEPS_LIMIT, MAX_TIME_POINTS  # noqa: E402
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"t_end": 1e9}, r"default hourly grid of 1,000,000,001 output times; at most "
+                     r"MAX_TIME_POINTS = 100,000"),
+    ({"t_end": 1e6, "t_eval": np.linspace(0.0, 1e6, MAX_TIME_POINTS + 1)},
+     r"`t_eval` holds 100,001 times"),
+    ({"t_end": 10.0, "max_steps": MAX_STEPS_LIMIT + 1}, r"`max_steps` must be <= "
+                                                        r"MAX_STEPS_LIMIT = 10,000,000"),
+    ({"t_end": BIG}, r"`t_end` must be a finite number of hours; got an integer too large"),
+    ({"t_end": 10.0, "max_step": float("nan")}, r"`max_step` must be a number >= 0 h"),
+    ({"t_end": 10.0, "t_eval": ["a"]}, r"`t_eval` must be an array of hours"),
+])
+def test_resource_limits_and_options_raise_before_memory_is_spent(model, human, kwargs, match):
+    # t_end=1e9 used to end in MemoryError or the OOM killer
+    with pytest.raises(OptionError, match=match):
+        ip.simulate(model, ip.Dose(1.0), human, **kwargs)
+
+
+def test_a_long_simulation_with_a_coarse_grid_is_allowed(drug):
+    res = ip.simulate(ip.Model.pk_only(compartments=1), ip.Dose(1.0, unit="nmol"), drug,
+                      t_end=1e6, t_eval=np.array([0.0, 1.0, 1e6]))
+    assert res.success

@@ -129,3 +129,46 @@ def test_dose_column_changing_within_a_subject_is_an_error():
     with pytest.raises(ip.DataError, match=r"column 'dose' changes within subject 1"):
         ip.Dataset.from_frame(df, variable="il21_plasma", subject="id", regimen=ip.Dose(1.0),
                               dose="dose")
+
+
+# -- solver options and scipy methods ------------------------------------------------------
+
+PK1 = ip.Model.pk_only(compartments=1)
+
+
+def test_lsoda_does_not_report_success_with_nan(drug):
+    reg = ip.Regimen((ip.Dose(1.0, unit="nmol"), ip.Dose(1.0, unit="nmol", time=1e-200)))
+    res = ip.simulate(PK1, reg, drug, t_end=10.0, method="LSODA", raise_on_failure=False)
+    # used to be success=True with 44 NaN values in the frame
+    assert res.success == bool(np.isfinite(res.frame["value"]).all())
+    if not res.success:
+        assert "NaN" in res.message
+        with pytest.raises(ip.SimulationError, match="LSODA"):
+            ip.simulate(PK1, reg, drug, t_end=10.0, method="LSODA")
+
+
+@pytest.mark.parametrize("method", ["LSODA", "BDF", "Radau", "RK45", "DOP853"])
+def test_scipy_methods_honour_max_steps(model, human, method):
+    # the solve_ivp methods ignored max_steps and reported success
+    res = ip.simulate(model, ip.Dose(30.0), human, t_end=48.0, method=method, max_steps=3,
+                      raise_on_failure=False)
+    assert not res.success and "too many steps" in res.message
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF"])
+def test_stepped_solve_ivp_matches_the_compiled_solver(drug, method):
+    reg = ip.Regimen.repeat(ip.Dose(5.0, unit="nmol", route="sc"), every=12.0, count=3)
+    grid = np.linspace(0.0, 48.0, 97)
+    kwargs = dict(t_end=48.0, t_eval=grid, rtol=1e-9, atol=1e-12)
+    a = ip.simulate(PK1, reg, drug, method=method, **kwargs).frame["value"].to_numpy()
+    b = ip.simulate(PK1, reg, drug, **kwargs).frame["value"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("rtol", [0.5, 0.1, 0.011, 1e-14])
+def test_rtol_outside_the_sensible_range_is_refused(model, human, rtol):
+    # rtol=0.5 used to give a receptor occupancy of 4.42 with success=True
+    with pytest.raises(ip.errors.OptionError, match=r"`rtol` must be within \[1e-13, 0.01\]"):
+        ip.simulate(model, ip.Dose(30.0), human, t_end=24.0, rtol=rtol)
+    with pytest.raises(ValueError, match=r"`rtol` must be within"):
+        ip.sweep(model, ip.Dose(30.0), human, grid={"cl": [1.0]}, t_end=24.0, rtol=rtol)
