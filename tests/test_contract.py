@@ -237,3 +237,77 @@ def test_a_long_simulation_with_a_coarse_grid_is_allowed(drug):
     res = ip.simulate(ip.Model.pk_only(compartments=1), ip.Dose(1.0, unit="nmol"), drug,
                       t_end=1e6, t_eval=np.array([0.0, 1.0, 1e6]))
     assert res.success
+
+
+# -- samplers and sweeps ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda h: ip.virtual_population(h, 5, [("cl", 0.3)]), TypeError,
+     r"`variability` must be a mapping"),
+    (lambda h: ip.virtual_population(h, 5, {"cl": 0.3}, seed="x"), OptionError,
+     r"`seed` must be None, an integer >= 0 or a numpy Generator; got 'x'"),
+    (lambda h: ip.virtual_population(h, 5, {"cl": 0.3}, body_weight={"median": "70"}),
+     ip.ParameterError, r"body_weight\['median'\] must be a number > 0 kg; got '70'"),
+    (lambda h: ip.virtual_population(h, 5, {"cl": 0.3, "ka": 0.2},
+                                     correlations={("cl", "ka"): "high"}),
+     ip.ParameterError, r"must be a number in \(-1, 1\); got 'high'"),
+    (lambda h: ip.virtual_population(h, 5, {"cl": 1e-200, "ka": 1e-200},
+                                     correlations={("cl", "ka"): 0.5}),
+     ip.ParameterError, r"not positive definite in floating point"),
+    (lambda h: ip.latin_hypercube([("cl", (1, 2))], 4), TypeError,
+     r"bounds must be a mapping"),
+    (lambda h: ip.latin_hypercube({"cl": (1, BIG)}, 4), ip.ParameterError,
+     r"bounds\['cl'\] must be a \(low, high\) pair of numbers"),
+])
+def test_sampler_inputs_are_named(human, call, error, match):
+    with pytest.raises(error, match=match):
+        call(human)
+
+
+REG = ip.Regimen.single(ip.Dose(30.0))
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"grid": {"cl": [1.0]}, "variables": []}, OptionError,
+     r"`variables` must name at least one of"),  # was numpy's "need at least one array"
+    ({"grid": {"cl": [1.0]}, "metrics": []}, OptionError, r"`metrics` must name at least one"),
+    ({"grid": {"cl": [1.0]}, "variables": ["il21_plasma", "il21_plasma"]}, OptionError,
+     r"names an entry twice"),
+    ({"grid": {"run": [1.0]}}, OptionError, r"grid key 'run' is a column the sweep writes"),
+    ({"grid": {"regimen": [REG, 30.0]}}, TypeError,
+     r"grid\['regimen'\]\[.*\] must be an il21pk Regimen or Dose; got float"),
+    ({"grid": {"cl": [[1.0, 2.0]]}}, ip.ParameterError, r"must be a flat list of values"),
+    ({"grid": {"cl": np.linspace(1, 2, 4000), "ka": np.linspace(0.1, 1, 4000)}}, OptionError,
+     r"the grid has 16,000,000 combinations; at most MAX_RUNS"),
+    ({"grid": {"cl": np.linspace(1, 2, 100_000)}, "output": "trajectories"}, OptionError,
+     r"would return .* rows .* at most MAX_ROWS"),
+    ({"grid": {"cl": [1.0]}, "out": 5}, TypeError, r"`out` must be a directory path"),
+    ({"grid": {"cl": [1.0]}, "executor": True}, TypeError, r"`executor` must be None"),
+])
+def test_sweep_inputs_are_named(model, human, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ip.sweep(model, REG, human, t_end=24.0, **kwargs)
+
+
+def test_samples_with_a_run_column_are_refused(model, human):
+    import pandas as pd
+
+    samples = pd.DataFrame({"run": [0, 1], "cl": [1.0, 2.0]})
+    with pytest.raises(ip.ParameterError, match=r"\['run'\] are written by the sweep itself"):
+        ip.sweep(model, REG, human, samples=samples, t_end=24.0)
+
+
+def test_chunks_shrink_to_bound_worker_memory(model, human, monkeypatch):
+    import importlib
+
+    sweep_module = importlib.import_module("il21pk.sweep")  # il21pk.sweep is the function
+
+    seen = []
+    real = sweep_module._run_chunk
+    monkeypatch.setattr(sweep_module, "MAX_CHUNK_POINTS", 50)
+    monkeypatch.setattr(sweep_module, "_run_chunk", lambda c: seen.append(len(c.runs)) or
+                        real(c))
+    frame = ip.sweep(model, REG, human, grid={"cl": [1.0, 2.0, 3.0]}, t_end=24.0,
+                     executor="serial", variables=["il21_plasma"], metrics=["auc"])
+    assert seen == [2, 1]  # 25 output times: at most 2 runs per chunk
+    assert frame["run"].tolist() == [0, 1, 2]

@@ -172,3 +172,22 @@ def test_rtol_outside_the_sensible_range_is_refused(model, human, rtol):
         ip.simulate(model, ip.Dose(30.0), human, t_end=24.0, rtol=rtol)
     with pytest.raises(ValueError, match=r"`rtol` must be within"):
         ip.sweep(model, ip.Dose(30.0), human, grid={"cl": [1.0]}, t_end=24.0, rtol=rtol)
+
+
+# -- virtual populations ----------------------------------------------------------------------
+
+def test_omega_zero_fixes_a_parameter_instead_of_crashing(human):
+    # used to raise numpy's LinAlgError from the Cholesky factorisation
+    pop = ip.virtual_population(human, 200, {"cl": 0.0, "ka": 0.3}, seed=1)
+    assert (pop["cl"] == human.value("cl")).all()
+    assert pop["ka"].std() > 0
+    # the varied parameter is drawn exactly as without the fixed one
+    alone = ip.virtual_population(human, 200, {"ka": 0.3}, seed=1)
+    np.testing.assert_array_equal(pop["ka"], alone["ka"])
+    only_fixed = ip.virtual_population(human, 5, {"cl": 0.0}, seed=1)
+    assert (only_fixed["cl"] == human.value("cl")).all()
+
+
+def test_correlation_with_a_fixed_parameter_is_an_error(human):
+    with pytest.raises(ip.ParameterError, match=r"correlations name 'cl', whose variability is 0"):
+        ip.virtual_population(human, 5, {"cl": 0.0, "ka": 0.3}, correlations={("cl", "ka"): 0.5})
