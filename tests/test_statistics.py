@@ -149,3 +149,94 @@ def test_bad_covariates_are_data_errors_at_fit_time(truth):
     with pytest.raises(ip.DataError, match=r"covariate 'body_weight' must be given and within "
                                            r"its hard bounds"):
         ip.fit(PK, data, truth, free=["cl"])
+
+
+# -- dose-response ---------------------------------------------------------------------------
+
+from il21pk.dose_response import GRID_COVERAGE, fit_emax, fraction_of_emax, hill  # noqa: E402
+
+CYCLE = ip.Regimen.five_on_nine_off(ip.Dose(30.0))
+
+
+def test_deterministic_dose_response_has_no_wald_intervals(model, human):
+    # Wald intervals on simulated output measured lack of fit: the e0 interval excluded
+    # the no-drug value itself
+    res = ip.dose_response(model, CYCLE, human, doses=[0, 0.1, 1, 10, 100, 1000],
+                           response="ifng_plasma", t_end=336.0)
+    summary = res.summary
+    assert summary[["stderr", "ci_low", "ci_high"]].isna().all().all()
+    assert (summary["interval"] == "none").all() and not res.fit.has_uncertainty
+    with pytest.raises(ip.FitError, match="no uncertainty"):
+        res.fit.band(np.array([1.0, 10.0]))
+
+
+def test_default_dose_grid_spans_the_response(model, human):
+    res = ip.dose_response(model, CYCLE, human, response="ifng_plasma", t_end=336.0)
+    doses = res.frame["dose"].to_numpy()
+    assert doses[0] == 0.0 and np.all(np.diff(doses) > 0)  # the no-drug control first
+    _, _, ed50, n_h = res.fit.table["estimate"].to_numpy()
+    positive = doses[doses > 0]
+    assert positive.min() < ed50 < positive.max()
+    assert fraction_of_emax(positive.min(), ed50, n_h) <= GRID_COVERAGE[0]
+    assert fraction_of_emax(positive.max(), ed50, n_h) >= GRID_COVERAGE[1]
+
+
+def test_doses_that_miss_the_ed50_give_a_warning(model, human):
+    # the CLI's old default grid, 1-100 ug/kg, sat above the ED50 it reported
+    with pytest.warns(UserWarning, match=r"ED50 = .* lies outside the doses given \[10, 1000\]"):
+        ip.dose_response(model, CYCLE, human, doses=[10, 20, 50, 100, 300, 1000],
+                         response="ifng_plasma", t_end=336.0)
+
+
+def test_ed50_wald_interval_is_built_on_the_log_scale():
+    rng = np.random.default_rng(3)
+    doses = np.array([0.5, 2.0, 8.0, 32.0, 128.0])
+    truth = (1.0, 10.0, 8.0, 1.0)
+    noisy = hill(doses, *truth) + rng.normal(0.0, 1.5, doses.shape)
+    table = fit_emax(doses, noisy).table.set_index("name")
+    for name in ("ed50", "hill"):
+        est, low, high = table.loc[name, ["estimate", "ci_low", "ci_high"]]
+        assert 0 < low < est < high  # a natural-scale interval went negative here
+        assert np.log(est / low) == pytest.approx(np.log(high / est), rel=1e-10)
+
+
+@pytest.mark.parametrize("doses,response,match", [
+    ([0, 0, 0, 0, 0, 0], [1.0, 2, 3, 4, 5, 6], r"needs at least 5 successful doses at 4"),
+    ([1, 2, 4, 8, 16], [3.0] * 5, r"does not change with dose"),
+])
+def test_emax_fit_refuses_what_it_cannot_fit(doses, response, match):
+    # all doses 0 used to leak scipy's "Initial guess is outside of provided bounds"
+    with pytest.raises(ip.FitError, match=match):
+        fit_emax(np.array(doses, dtype=float), np.array(response))
+
+
+def test_uncertainty_from_parameter_draws_is_propagated(model, human):
+    doses = np.array([0.0, 0.1, 1.0, 10.0, 100.0, 1000.0])
+    draws = ip.virtual_population(human, 6, {"kp_nk": 0.3, "cl": 0.3}, seed=5)
+    res = ip.dose_response(model, CYCLE, human, doses=doses, response="ifng_plasma",
+                           t_end=336.0, uncertainty=draws, level=0.9)
+    assert res.fit.interval == "propagated" and (res.summary["interval"] == "propagated").all()
+    # reference: each draw on its own, as a deterministic dose-response
+    ed50s, values = [], []
+    for row in draws.drop(columns="subject").itertuples(index=False):
+        one = ip.dose_response(model, CYCLE, human.with_values(row._asdict()), doses=doses,
+                               response="ifng_plasma", t_end=336.0)
+        ed50s.append(one.fit.table["estimate"].iloc[2])
+        values.append(one.frame["value"].to_numpy())
+    ed50 = res.summary.set_index("name").loc["ed50"]
+    assert ed50["ci_low"] == pytest.approx(np.percentile(ed50s, 5), rel=1e-9)
+    assert ed50["ci_high"] == pytest.approx(np.percentile(ed50s, 95), rel=1e-9)
+    np.testing.assert_allclose(res.frame["ci_low"], np.percentile(values, 5, axis=0),
+                               rtol=1e-12)
+    low, high = res.fit.band(doses[1:])
+    assert np.all(low <= high)
+
+
+def test_identical_draws_give_a_zero_width_interval(model, human):
+    doses = np.array([0.0, 0.1, 1.0, 10.0, 100.0, 1000.0])
+    draws = pd.DataFrame({"cl": [human.value("cl")] * 3})
+    res = ip.dose_response(model, CYCLE, human, doses=doses, response="ifng_plasma",
+                           t_end=336.0, uncertainty=draws)
+    table = res.summary
+    np.testing.assert_allclose(table["ci_low"], table["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(table["ci_high"], table["estimate"], rtol=1e-12)
