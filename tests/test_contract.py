@@ -311,3 +311,109 @@ def test_chunks_shrink_to_bound_worker_memory(model, human, monkeypatch):
                      executor="serial", variables=["il21_plasma"], metrics=["auc"])
     assert seen == [2, 1]  # 25 output times: at most 2 runs per chunk
     assert frame["run"].tolist() == [0, 1, 2]
+
+
+# -- the command line: one line on stderr, exit 2, never a traceback ------------------------
+
+from il21pk import cli  # noqa: E402
+
+
+def _run_cli(argv, capsys):
+    status = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "usage:" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize("spec,match", [
+    ("grid = 5\n", r"'grid' must be a table"),  # was AttributeError with a traceback
+    ("[grid]\ncl = 'abc'\n", r"grid.cl must be a list of numbers"),
+    ("dose = 'ten'\n", r"'dose' must be a number; got 'ten'"),
+    ("count = 2.5\n", r"'count' must be an integer"),
+    ("schedule = 'daily'\n", r"'schedule' must be one of"),
+    ("func = 5\n", r"unknown key 'func'"),
+    ("executor = 'threads'\n", r"'executor' must be 'serial', 'processes'"),
+])
+def test_cli_spec_values_are_checked(tmp_path, capsys, spec, match):
+    path = tmp_path / "spec.toml"
+    path.write_text(spec)
+    status, _, err = _run_cli(["sweep", "--spec", path, "--out", tmp_path / "s.csv"], capsys)
+    assert status == 2
+    assert re.search(match, _one_error_line(err))
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["simulate", "--count", "x"], r"argument --count: invalid int value: 'x'"),
+    (["bogus"], r"invalid choice: 'bogus'"),
+    ([], r"the following arguments are required: command"),
+    (["sweep", "--executor", "x"], r"must be 'serial', 'processes' or a number of workers"),
+    (["simulate", "--schedule", "repeat", "--count", "1000000000"], r"at most MAX_DOSES"),
+    (["simulate", "--t-end", "1e9"], r"at most MAX_TIME_POINTS"),
+    (["simulate", "--dose", "1e400"], r"Dose.amount must be finite"),
+    (["sweep", "--grid", "cl="], r"--grid cl takes comma-separated numbers"),
+    (["sweep"], r"sweep needs at least one --grid"),
+    (["nca", "--data", "/nonexistent.csv"], r"No such file or directory"),
+    (["params", "--set", "cl=abc"], r"--set cl: value must be a number"),
+])
+def test_cli_mistakes_are_one_line_and_exit_2(tmp_path, capsys, argv, match):
+    status, _, err = _run_cli([*argv, *(["--out", tmp_path / "o.csv"] if argv and argv[0] in
+                                        ("simulate", "sweep") else [])], capsys)
+    assert status == 2
+    assert re.search(match, _one_error_line(err))
+
+
+def test_cli_fit_of_a_pk_model_on_nk_data_is_one_line(tmp_path, capsys):
+    import pandas as pd
+
+    csv = tmp_path / "obs.csv"
+    pd.DataFrame({"time_h": [1.0, 2.0], "value": [0.1, 150.0],
+                  "variable": ["il21_plasma", "nk_blood"]}).to_csv(csv, index=False)
+    status, _, err = _run_cli(["fit", "--data", csv, "--model", "pk", "--free", "cl",
+                               "--columns", "subject=variable", "--out", tmp_path], capsys)
+    assert status == 2  # was KeyError: 'nk_blood' with a traceback
+    assert "does not report" in _one_error_line(err)
+
+
+def test_cli_unknown_column_mapping_is_named(tmp_path, capsys):
+    status, _, err = _run_cli(["fit", "--data", tmp_path / "x.csv", "--free", "cl",
+                               "--columns", "conc=Conc"], capsys)
+    assert status == 2 and "--columns takes" in _one_error_line(err)
+
+
+def test_cli_warnings_are_one_line_and_dropped_before_an_error(capsys, monkeypatch):
+    import warnings
+
+    def warn_then_fail(args):
+        warnings.warn("divide by zero encountered", RuntimeWarning, stacklevel=1)
+        raise ip.ParameterError("parameter 'cl' must be > 0")
+
+    def warn_then_succeed(args):
+        warnings.warn("something odd\nover two lines", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_params", warn_then_fail)
+    status, _, err = _run_cli(["params"], capsys)
+    assert status == 2 and "divide by zero" not in err
+    assert _one_error_line(err) == "il21pk params: error: parameter 'cl' must be > 0"
+    monkeypatch.setattr(cli, "_cmd_params", warn_then_succeed)
+    status, _, err = _run_cli(["params"], capsys)
+    assert status == 0 and err == "il21pk params: warning: something odd over two lines\n"
+
+
+def test_cli_internal_errors_are_one_line_too(capsys, monkeypatch):
+    def broken(args):
+        return {}["missing"]
+
+    monkeypatch.setattr(cli, "_cmd_params", broken)
+    monkeypatch.delenv("IL21PK_TRACEBACK", raising=False)
+    status, _, err = _run_cli(["params"], capsys)
+    assert status == 1 and "internal error KeyError" in _one_error_line(err)
+    monkeypatch.setenv("IL21PK_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        cli.main(["params"])
