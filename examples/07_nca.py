@@ -22,6 +22,7 @@ for route in ("iv", "sc"):
     curve = res.frame[res.frame["variable"] == "il21_plasma"]
     dose_nmol = 30 * params.value("body_weight") / params.value("mw")
     table = ip.nca(curve, dose=dose_nmol, route="iv" if route == "iv" else "extravascular")
-    print(route, table[["cmax", "tmax", "auc_inf", "half_life", "cl", "vz"]].round(3))
+    apparent = ["cl", "vz"] if route == "iv" else ["cl_f", "vz_f"]  # CL/F, Vz/F after SC
+    print(route, table[["cmax", "tmax", "auc_inf", "half_life", *apparent]].round(3))
     ax = ip.plotting.nca_profile(curve, table.iloc[0], variable="il21_plasma")
     ax.figure.savefig(out / f"07_nca_{route}.png", dpi=90)

@@ -1,16 +1,23 @@
 """Command line: sub-commands that call the public API and hold no logic of their own.
 
-User mistakes print one line to stderr and exit with status 2.
+User mistakes (bad options, bad files, bad values, failed simulations or fits)
+print one line to stderr and exit with status 2; there is never a traceback
+(set ``IL21PK_TRACEBACK=1`` to see one while debugging). Warnings are printed
+as one line each, ``il21pk <command>: warning: ...``, and only when the
+command succeeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tomllib
+import warnings
 from pathlib import Path
 
 import pandas as pd
-import tomllib
 
 from . import parameter_sets
 from .data import read_csv
@@ -26,20 +33,50 @@ from .sweep import sweep
 SCHEDULES = ("single", "repeat", "5on9off", "days1-5+15-19", "tiw", "weekly")
 
 
+class _UsageError(Exception):
+    """An argparse error, printed as one line instead of a usage block."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        raise _UsageError(message)
+
+
 def _numbers(text: str, flag: str) -> list[float]:
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
         raise ValueError(f"{flag} takes comma-separated numbers; got {text!r}") from None
+    if not values:
+        raise ValueError(f"{flag} takes comma-separated numbers; got {text!r}")
+    return values
+
+
+def _executor(text: str) -> str | int:
+    if text in ("serial", "processes"):
+        return text
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'serial', 'processes' or a number of workers; got {text!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"a number of workers must be >= 1; got {workers}")
+    return workers
 
 
 def _parse_grid(items: list[str]) -> dict[str, list[float]]:
     grid = {}
     for item in items:
         name, sep, values = item.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise ValueError(f"--grid takes name=v1,v2,...; got {item!r}")
+        if name.strip() in grid:
+            raise ValueError(f"--grid gives {name.strip()!r} twice")
         grid[name.strip()] = _numbers(values, f"--grid {name}")
+    if not grid:
+        raise ValueError("sweep needs at least one --grid name=v1,v2,... (or a [grid] table "
+                         "in --spec)")
     return grid
 
 
@@ -51,29 +88,75 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False)
 
 
-def _apply_spec(args: argparse.Namespace) -> None:
+def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """Fill options from a TOML spec file; flags given on the command line win."""
     if not getattr(args, "spec", None):
         return
     with open(args.spec, "rb") as handle:
         spec = tomllib.load(handle)
+    actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "spec")}  # noqa: SLF001
     for key, value in spec.items():
         attr = key.replace("-", "_")
-        if not hasattr(args, attr):
-            raise ValueError(f"spec {args.spec}: unknown key {key!r}")
-        if key == "grid":
-            args.grid = [f"{k}={','.join(map(str, v))}" for k, v in value.items()] + args.grid
-        elif key == "set":
-            args.set = [f"{k}={v}" for k, v in value.items()] + args.set
-        elif getattr(args, attr) == args.parser_defaults.get(attr):
+        if attr not in actions:
+            raise ValueError(f"spec {args.spec}: unknown key {key!r}; known: "
+                             f"{sorted(k.replace('_', '-') for k in actions)}")
+        if key in ("grid", "set"):
+            if not isinstance(value, dict) or not value:
+                raise ValueError(f"spec {args.spec}: {key!r} must be a table of name = "
+                                 f"{'[values]' if key == 'grid' else 'value'}; got {value!r}")
+            for name, item in value.items():
+                items = item if key == "grid" and isinstance(item, list) else [item]
+                if (key == "grid" and not isinstance(item, list)) or not items or not all(
+                        _is_number(v) for v in items):
+                    raise ValueError(f"spec {args.spec}: {key}.{name} must be "
+                                     f"{'a list of numbers' if key == 'grid' else 'a number'}; "
+                                     f"got {item!r}")
+            if key == "grid":
+                args.grid = [f"{k}={','.join(map(repr, v))}" for k, v in value.items()] \
+                    + args.grid
+            else:
+                args.set = [f"{k}={v!r}" for k, v in value.items()] + args.set
+            continue
+        _check_spec_value(args.spec, key, value, actions[attr])
+        if getattr(args, attr) == args.parser_defaults.get(attr):
             setattr(args, attr, value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _check_spec_value(path: str, key: str, value: object, action: argparse.Action) -> None:
+    """A TOML value must have the type the command-line flag would give it."""
+    kind = action.type
+    if isinstance(action, argparse._StoreTrueAction):  # noqa: SLF001
+        ok, want = isinstance(value, bool), "true or false"
+    elif action.nargs in ("*", "+"):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value) and \
+            (value or action.nargs == "*")
+        want = "a list of strings"
+    elif kind is float:
+        ok, want = _is_number(value), "a number"
+    elif kind is int:
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif kind is _executor:
+        ok = (value in ("serial", "processes")) or (isinstance(value, int) and
+                                                   not isinstance(value, bool) and value >= 1)
+        want = "'serial', 'processes' or a number of workers"
+    else:
+        ok, want = isinstance(value, str), "a string"
+    if ok and action.choices is not None and value not in action.choices:
+        ok, want = False, f"one of {list(action.choices)}"
+    if not ok:
+        raise ValueError(f"spec {path}: {key!r} must be {want}; got {value!r}")
 
 
 def _parse_set(items: list[str]) -> dict[str, float]:
     values = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise ValueError(f"--set takes name=value; got {item!r}")
         try:
             values[name.strip()] = float(value)
@@ -152,9 +235,12 @@ def _cmd_dose_response(args: argparse.Namespace) -> int:
     regimen = _regimen(args)
     params = _params(args)
     frames, summaries, results = [], [], []
+    doses = None if args.doses is None else _numbers(args.doses, "--doses")
     for item in args.responses.split(","):
         response, _, metric = item.partition(":")
-        res = dose_response(Model(), regimen, params, doses=_numbers(args.doses, "--doses"),
+        if not response.strip():
+            raise ValueError(f"--responses takes variable:metric pairs; got {args.responses!r}")
+        res = dose_response(Model(), regimen, params, doses=doses,
                             response=response.strip(), metric=(metric or "auc").strip(),
                             t_end=args.t_end, executor=args.executor)
         results.append(res)
@@ -178,7 +264,7 @@ def _cmd_dose_response(args: argparse.Namespace) -> int:
     print(table.pivot_table(index="dose", columns=["response", "endpoint"],
                             values="value").to_string())
     print(fits[["response", "endpoint", "name", "estimate", "ci_low", "ci_high",
-                "unit"]].to_string(index=False))
+                "unit", "interval"]].to_string(index=False))
     print(f"wrote {out / 'dose_response.csv'}, {out / 'dose_response_fit.csv'} and "
           f"{out / 'dose_response.png'}")
     return 0
@@ -194,8 +280,14 @@ def _cmd_nca(args: argparse.Namespace) -> int:
             dose = float(dose)
         except ValueError:
             pass  # a column name
+    lloq = args.lloq
+    if lloq not in (None, "auto"):
+        try:
+            lloq = float(lloq)
+        except ValueError:
+            pass  # a column name
     table = nca(data, time=args.time, value=args.value, by=by, dose=dose, route=args.route,
-                method=args.method)
+                method=args.method, lloq=lloq, tau=args.tau, start=args.start)
     _write(table, Path(args.out))
     print(table.to_string(index=False, max_cols=12))
     print(f"wrote {args.out}")
@@ -212,13 +304,19 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
     return out
 
 
+COLUMN_ARGS = ("time", "value", "variable", "subject", "dose", "lloq")
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     units = _pairs(args.units, "--units")
     if args.nonmem:
         data = read_csv(args.data, nonmem=True, units=units)
     else:
-        data = read_csv(args.data, regimen=_regimen(args), units=units,
-                        **_pairs(args.columns, "--columns"))
+        columns = _pairs(args.columns, "--columns")
+        unknown = sorted(set(columns) - set(COLUMN_ARGS))
+        if unknown:
+            raise ValueError(f"--columns takes {list(COLUMN_ARGS)}=<column>; got {unknown}")
+        data = read_csv(args.data, regimen=_regimen(args), units=units, **columns)
     model = Model.pk_only() if args.model == "pk" else Model()
     errors = _pairs(args.error, "--error") if any("=" in e for e in args.error) else \
         (args.error[0] if args.error else "proportional")
@@ -249,7 +347,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``il21pk`` argument parser."""
-    parser = argparse.ArgumentParser(prog="il21pk", description="IL-21 PK/PD model")
+    parser = _Parser(prog="il21pk", description="IL-21 PK/PD model")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_params(p: argparse.ArgumentParser) -> None:
@@ -291,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", choices=("summary", "trajectories"), default="summary")
     p.add_argument("--variables", nargs="*", help="variables to keep")
     p.add_argument("--metrics", nargs="*", help="metrics to keep (summary output)")
-    p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
+    p.add_argument("--executor", default=None, type=_executor,
+                   help="serial, processes or a number of workers (default: auto)")
     p.add_argument("--out", default="results/sweep.csv", help=".csv or .parquet to write")
     p.set_defaults(func=_cmd_sweep)
 
@@ -299,11 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_params(p)
     add_regimen(p)
     p.add_argument("--spec", help="TOML file with any of these options")
-    p.add_argument("--doses", default="1,2,3,5,10,20,30,50,100",
-                   help="comma-separated doses in --unit (default 1..100)")
+    p.add_argument("--doses", default=None,
+                   help="comma-separated doses in --unit (default: a grid that spans the "
+                        "response, from 0 and 1e-3 x --dose upwards)")
     p.add_argument("--responses", default="nk_total:peak_fold_change,ifng_plasma:auc",
                    help="variable:metric pairs, comma-separated")
-    p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
+    p.add_argument("--executor", default=None, type=_executor,
+                   help="serial, processes or a number of workers (default: auto)")
     p.add_argument("--out", default="results", help="directory for the table and figure")
     p.set_defaults(func=_cmd_dose_response)
 
@@ -324,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one error model for all, or VARIABLE=MODEL pairs")
     p.add_argument("--n-starts", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--executor", default=None, help="serial or processes (default: auto)")
+    p.add_argument("--executor", default=None, type=_executor,
+                   help="serial, processes or a number of workers (default: auto)")
     p.add_argument("--out", default="results/fit", help="directory for tables and plots")
     p.set_defaults(func=_cmd_fit)
 
@@ -337,25 +439,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--route", choices=("iv", "extravascular"), default="iv")
     p.add_argument("--method", choices=("linear-up-log-down", "linear"),
                    default="linear-up-log-down")
+    p.add_argument("--lloq", default="auto",
+                   help="LLOQ: a number, a column, 'auto' (1e-6 x Cmax, default) or 'none'")
+    p.add_argument("--tau", type=float, help="dosing interval [h] for multiple-dose statistics")
+    p.add_argument("--start", type=float, help="start [h] of the dosing interval analysed")
     p.add_argument("--out", default="results/nca.csv", help=".csv or .parquet to write")
     p.set_defaults(func=_cmd_nca)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (2 for user mistakes)."""
+    """Run the CLI; returns the exit status (2 for user mistakes and failed runs)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
-    args.parser_defaults = {a.dest: a.default for a in sub._actions}  # noqa: SLF001
-    try:
-        _apply_spec(args)
-        if getattr(args, "executor", None) not in (None, "serial", "processes"):
-            args.executor = int(args.executor)
-        return args.func(args)
-    except (Il21pkError, ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as exc:
-        print(f"il21pk {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    command = "il21pk"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args = parser.parse_args(argv)
+            command = f"il21pk {args.command}"
+            sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
+            args.parser_defaults = {a.dest: a.default for a in sub._actions}  # noqa: SLF001
+            _apply_spec(args, sub)
+            if args.command == "nca" and args.lloq == "none":
+                args.lloq = None
+            status = args.func(args)
+        except _UsageError as exc:
+            return _fail(command, str(exc))
+        except (Il21pkError, ValueError, TypeError, OSError, tomllib.TOMLDecodeError) as exc:
+            return _fail(command, str(exc))
+        except Exception as exc:  # a bug, not a user mistake: still one line
+            if os.environ.get("IL21PK_TRACEBACK"):
+                raise
+            return _fail(command, f"internal error {type(exc).__name__}: {exc} (please report "
+                                  "it; IL21PK_TRACEBACK=1 shows the traceback)", status=1)
+    for warning in caught:
+        text = " ".join(str(warning.message).split())
+        print(f"{command}: warning: {text}", file=sys.stderr)
+    return status
+
+
+def _fail(command: str, message: str, status: int = 2) -> int:
+    """Print one line to stderr (never a traceback) and return `status`."""
+    text = " ".join(message.split()) or "failed"
+    print(f"{command}: error: {text}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

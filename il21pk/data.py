@@ -15,11 +15,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, InputTypeError
 from .model import Model
-from .nonmem import check_nonmem_frame, display_id
-from .regimen import Regimen
-from .units import CONCENTRATION_UNITS, concentration_to_nM, time_to_hours
+from .nonmem import (
+    build_regimens,
+    check_nonmem_frame,
+    display_id,
+    is_dot,
+    numeric_column,
+    upper_columns,
+)
+from .regimen import Dose, Regimen
+from .units import (
+    CONCENTRATION_UNITS,
+    check_dose_unit,
+    check_time_unit,
+    concentration_to_nM,
+    time_to_hours,
+)
 
 OBSERVATION_COLUMNS = ["subject", "time_h", "variable", "value", "lloq", "blq", "predose"]
 #: Default NONMEM DVID -> observed variable (without DVID every observation is IL-21).
@@ -29,6 +42,66 @@ COVARIATES = {"WT": "body_weight"}
 
 def _model_units(model: Model) -> dict[str, str]:
     return {v.name: v.unit for v in model.variables}
+
+
+def _check_common(df: object, model: object, mw: object, time_unit: object,
+                  units: object) -> Model:
+    """Checks shared by both readers; returns the model (default ``Model()``)."""
+    if not isinstance(df, pd.DataFrame):
+        raise InputTypeError(f"data must be a pandas DataFrame; got {type(df).__name__}")
+    model = Model() if model is None else model
+    if not isinstance(model, Model):
+        raise InputTypeError(f"`model` must be an il21pk Model (e.g. Model.pk_only()); got "
+                             f"{type(model).__name__} {model!r}")
+    if isinstance(mw, bool) or not isinstance(mw, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(float(mw)) or float(mw) <= 0:
+        raise DataError(f"`mw` must be a molecular weight > 0 kDa (finite), used to convert "
+                        f"mass concentrations; got {mw!r}")
+    try:
+        check_time_unit(time_unit)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    if units is not None and not isinstance(units, Mapping):
+        raise InputTypeError(f"`units` must be a mapping {{variable: unit}}; got "
+                             f"{type(units).__name__}")
+    return model
+
+
+def _duplicate_columns(df: pd.DataFrame) -> None:
+    names = [str(c) for c in df.columns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(f"data have duplicate column(s) {dup}; keep one column of each name")
+
+
+def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.Series],
+                     missing_marker: bool) -> pd.DataFrame:
+    """One row per subject: the covariate value, constant within the subject.
+
+    Missing values (NaN, and ``"."`` in NONMEM data) are skipped; a subject with
+    none stays NaN. Text, infinite values and values that change within a
+    subject are DataErrors.
+    """
+    cov = pd.DataFrame({"subject": subjects})
+    for column, (name, series) in columns.items():
+        raw = series.to_numpy(dtype=object)
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        blank = pd.isna(series).to_numpy() | (is_dot(raw) if missing_marker else False)
+        for i in np.flatnonzero(np.isnan(values) & ~blank):
+            raise DataError(f"row {i}: covariate column {column!r} must be a number; got "
+                            f"{display_id(raw[i])}")
+        for i in np.flatnonzero(np.isinf(values)):
+            raise DataError(f"row {i}: covariate column {column!r} must be finite; got "
+                            f"{display_id(raw[i])}")
+        per = pd.Series(values).groupby(ids, sort=False)
+        spread = per.max() - per.min()
+        varying = spread[spread > 0]
+        if len(varying):
+            raise DataError(f"covariate column {column!r} changes within subject "
+                            f"{display_id(varying.index[0])}; time-varying covariates are not "
+                            "supported (one value per subject)")
+        cov[name] = per.first().reindex(cov["subject"]).to_numpy(dtype=float)
+    return cov
 
 
 def _convert(values: np.ndarray, variable: str, unit: str | None, model_units: dict[str, str],
@@ -122,9 +195,16 @@ class Dataset:
         covariates : mapping, optional
             ``{column: parameter}``, e.g. ``{"WT": "body_weight"}``.
         """
-        model = model or Model()
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"data must be a pandas DataFrame; got {type(df).__name__}")
+        model = _check_common(df, model, mw, time_unit, units)
+        _duplicate_columns(df)
+        for name, col in (("time", time), ("value", value), ("variable", variable),
+                          ("subject", subject), ("dose", dose), ("lloq", lloq)):
+            if not (isinstance(col, str) or (col is None and name in ("subject", "dose",
+                                                                     "lloq"))):
+                raise InputTypeError(f"`{name}` must be a column name (str); got {col!r}")
+        if covariates is not None and not isinstance(covariates, Mapping):
+            raise InputTypeError(f"`covariates` must be a mapping {{column: parameter}}; got "
+                                 f"{type(covariates).__name__}")
         fixed_variable = variable if variable not in df.columns and variable in \
             _model_units(model) else None
         needed = [time, value] + ([variable] if fixed_variable is None else []) \
@@ -135,7 +215,15 @@ class Dataset:
             hint = " Map your columns with time=..., value=..., variable=..., subject=..."
             raise DataError(f"data are missing column(s) {missing}; got {list(df.columns)}.{hint}")
         n = len(df)
-        subjects = df[subject].to_numpy() if subject else np.zeros(n, dtype=int)
+        if subject:
+            raw_subjects = df[subject].to_numpy(dtype=object)
+            for i in np.flatnonzero(pd.isna(df[subject]).to_numpy()):
+                raise DataError(f"row {i}: column {subject!r} (subject) must identify a "
+                                f"subject on every row; got {raw_subjects[i]!r}")
+            subjects = df[subject].to_numpy(dtype=np.float64) if df[subject].dtype.kind == "f" \
+                else df[subject].to_numpy()
+        else:
+            subjects = np.zeros(n, dtype=int)
         variables = np.full(n, fixed_variable) if fixed_variable else df[variable].astype(str) \
             .to_numpy()
         frame = pd.DataFrame({"subject": subjects, "time": df[time].to_numpy(),
@@ -147,10 +235,9 @@ class Dataset:
         dose_times = {s: {d.time for d in r.doses} for s, r in regimens.items()}
         obs["predose"] = [t in dose_times[s] for s, t in zip(obs["subject"], obs["time_h"],
                                                              strict=True)]
-        cov = pd.DataFrame({"subject": list(regimens)})
-        for column, name in (covariates or {}).items():
-            per = df.groupby(subject if subject else np.zeros(n), sort=False)[column].first()
-            cov[name] = per.reindex(cov["subject"]).to_numpy(dtype=float)
+        cov = _covariate_table(list(regimens), subjects, {
+            column: (name, df[column]) for column, name in (covariates or {}).items()},
+            missing_marker=False)
         return cls(obs, regimens, cov)
 
     @classmethod
@@ -168,50 +255,70 @@ class Dataset:
         covariate. An observation recorded before a dose record at the same
         TIME, or at the time of an ADDL dose, is a pre-dose sample.
         """
-        model = model or Model()
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"data must be a pandas DataFrame; got {type(df).__name__}")
-        upper = {str(c).upper(): c for c in df.columns}
+        model = _check_common(df, model, mw, time_unit, units)
+        try:
+            check_dose_unit(amount_unit, "amount_unit")
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        if dvid is not None and not isinstance(dvid, Mapping):
+            raise InputTypeError(f"`dvid` must be a mapping {{DVID: variable}}; got "
+                                 f"{type(dvid).__name__}")
+        upper = upper_columns(df, DataError)
         if "DV" not in upper:
             raise DataError(f"NONMEM data are missing required column(s) ['DV']; got "
                             f"{list(df.columns)}")
         rows = check_nonmem_frame(df, error=DataError)
-        mdv = df[upper["MDV"]].to_numpy() if "MDV" in upper else np.zeros(len(df))
-        is_obs = (rows["EVID"].to_numpy() == 0) & (mdv == 0)
+        evid0 = rows["EVID"].to_numpy() == 0
+        mdv = numeric_column(df[upper["MDV"]], "MDV", DataError, missing=0.0) \
+            if "MDV" in upper else np.zeros(len(df))
+        for i in np.flatnonzero(~np.isin(mdv, (0.0, 1.0))):
+            raise DataError(f"NONMEM column MDV must be 0 or 1; row {i} has "
+                            f"{display_id(df[upper['MDV']].iloc[i])}")
+        is_obs = evid0 & (mdv == 0)
         key_col = upper.get("DVID")
-        keys = pd.to_numeric(df[key_col], errors="coerce").to_numpy() if key_col else \
-            np.ones(len(df))
-        mapping = dict(dvid or DEFAULT_DVID)
+        mapping = dict(DEFAULT_DVID if dvid is None else dvid)
+        if key_col is None:
+            if is_obs.any() and 1 not in mapping:
+                raise DataError(f"the data have no DVID column, so every observation is DVID=1, "
+                                f"which dvid={mapping} does not map; add a DVID column or map "
+                                "1 to the observed variable")
+            keys = np.ones(len(df))
+        else:
+            keys = numeric_column(df[key_col], str(key_col), DataError, missing=np.nan,
+                                  rows=is_obs)
         variables = []
         for i in np.flatnonzero(is_obs):
             key = keys[i]
-            if not np.isfinite(key) or int(key) not in mapping:
+            if not np.isfinite(key) or key != int(key) or int(key) not in mapping:
                 shown = display_id(df[key_col].iloc[i])
                 raise DataError(f"row {i}: column {key_col} = {shown} names no "
                                 f"observed variable; map it with dvid={{<DVID>: '<variable>'}} "
                                 f"(known: {mapping})")
             variables.append(mapping[int(key)])
-        lloq = df[upper["LLOQ"]].to_numpy(dtype=float)[is_obs] if "LLOQ" in upper else np.nan
+        lloq = numeric_column(df[upper["LLOQ"]], "LLOQ", DataError, missing=np.nan,
+                              rows=is_obs)[is_obs] if "LLOQ" in upper else np.nan
+        dv_raw = df[upper["DV"]].to_numpy(dtype=object)
+        dv = numeric_column(df[upper["DV"]], "DV", DataError, missing=np.nan, rows=is_obs)
         frame = pd.DataFrame({"subject": rows["ID"].to_numpy()[is_obs],
                               "time": rows["TIME"].to_numpy()[is_obs], "variable": variables,
-                              "value": pd.to_numeric(df[upper["DV"]], errors="coerce")
-                              .to_numpy()[is_obs], "lloq": lloq}, index=np.flatnonzero(is_obs))
+                              "value": dv[is_obs], "lloq": lloq,
+                              "raw": dv_raw[is_obs]}, index=np.flatnonzero(is_obs))
         if "BLQ" in upper:
-            flagged = df[upper["BLQ"]].to_numpy()[is_obs] == 1
+            blq = numeric_column(df[upper["BLQ"]], "BLQ", DataError, missing=0.0, rows=is_obs)
+            for i in np.flatnonzero(is_obs & ~np.isin(blq, (0.0, 1.0))):
+                raise DataError(f"NONMEM column BLQ must be 0 or 1; row {i} has "
+                                f"{display_id(df[upper['BLQ']].iloc[i])}")
+            flagged = blq[is_obs] == 1
             # a flagged row without LLOQ uses its DV as the limit
             frame.loc[flagged & frame["lloq"].isna(), "lloq"] = frame["value"]
             frame["flag"] = flagged
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col="DV", time_col="TIME")
         obs["predose"] = _predose_rows(rows, is_obs)
-        from .nonmem import regimens_from_nonmem
-
-        all_regimens = regimens_from_nonmem(df, unit=amount_unit, time_unit=time_unit)
-        regimens = {s: all_regimens[s] for s in dict.fromkeys(rows["ID"])}
-        cov = pd.DataFrame({"subject": list(regimens)})
-        for column, name in COVARIATES.items():
-            if column in upper:
-                per = df.groupby(upper["ID"], sort=False)[upper[column]].first()
-                cov[name] = per.reindex(cov["subject"]).to_numpy(dtype=float)
+        hours = float(time_to_hours(1.0, time_unit))
+        regimens = build_regimens(rows, amount_unit, hours, DataError, Dose, Regimen)
+        cov = _covariate_table(list(regimens), rows["ID"].to_numpy(), {
+            upper[column]: (name, df[upper[column]]) for column, name in COVARIATES.items()
+            if column in upper}, missing_marker=True)
         return cls(obs, regimens, cov)
 
 
@@ -256,12 +363,19 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
     if bad.size:
         raise DataError(f"row {frame.index[bad[0]]}: column {time_col!r} must be >= 0; got "
                         f"{t[bad[0]]:g}")
-    value = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
-    lloq = pd.to_numeric(frame["lloq"], errors="coerce").to_numpy(dtype=float)
-    missing_value = ~np.isfinite(value)
-    bad = np.flatnonzero(missing_value & ~np.isfinite(lloq))
+    raw = frame["raw"] if "raw" in frame else frame["value"]
+    value = _numbers(frame["value"], raw, frame.index, value_col)
+    lloq = _numbers(frame["lloq"], frame["lloq"], frame.index, "lloq")
+    bad = np.flatnonzero(lloq < 0)
     if bad.size:
-        raise DataError(f"row {frame.index[bad[0]]}: column {value_col!r} is NaN on an "
+        raise DataError(f"row {frame.index[bad[0]]}: the LLOQ must be >= 0; got "
+                        f"{lloq[bad[0]]:g}")
+    missing_value = np.isnan(value)
+    bad = np.flatnonzero(missing_value & np.isnan(lloq))
+    if bad.size:
+        shown = raw.iloc[bad[0]]
+        shown = "NaN" if isinstance(shown, float) and np.isnan(shown) else display_id(shown)
+        raise DataError(f"row {frame.index[bad[0]]}: column {value_col!r} is {shown} on an "
                         "observation row (give an LLOQ for BLQ samples, or drop the row)")
     subjects = frame["subject"].to_numpy()
     variables = frame["variable"].to_numpy()
@@ -277,7 +391,12 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
     flagged = frame["flag"].to_numpy(dtype=bool) if "flag" in frame else False
     blq = flagged | missing_value | (np.isfinite(lloq) & (value < lloq))
     value = np.where(blq, lloq, value)
-    out = pd.DataFrame({"subject": subjects, "time_h": time_to_hours(t, time_unit),
+    hours = time_to_hours(t, time_unit)
+    bad = np.flatnonzero(~np.isfinite(hours))
+    if bad.size:
+        raise DataError(f"row {frame.index[bad[0]]}: column {time_col!r} = {t[bad[0]]:g} "
+                        f"{time_unit} is too large to express in hours")
+    out = pd.DataFrame({"subject": subjects, "time_h": hours,
                         "variable": variables, "value": value, "lloq": lloq, "blq": blq,
                         "predose": False})
     for var in out["variable"].unique():
@@ -288,26 +407,60 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
     return out[OBSERVATION_COLUMNS]
 
 
+def _numbers(values: pd.Series, raw: pd.Series, index: pd.Index, column: str) -> np.ndarray:
+    """Floats of a value column: NaN stays NaN (missing); text and inf are DataErrors."""
+    series = pd.Series(values).reset_index(drop=True)
+    number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    text = np.isnan(number) & ~pd.isna(series).to_numpy()
+    for i in np.flatnonzero(text):
+        raise DataError(f"row {index[i]}: column {column!r} must be a number; got "
+                        f"{display_id(raw.iloc[i])}")
+    for i in np.flatnonzero(np.isinf(number)):
+        raise DataError(f"row {index[i]}: column {column!r} must be finite; got "
+                        f"{display_id(raw.iloc[i])}")
+    return number
+
+
 def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
               dose: str | None) -> dict:
     if regimen is None:
         raise DataError("observations need the dosing: pass regimen=Regimen (or "
                         "{subject: Regimen}), and dose=<column> for dose groups")
+    if isinstance(regimen, Dose):
+        regimen = Regimen.single(regimen)
     if isinstance(regimen, Mapping):
         missing = [s for s in subjects if s not in regimen]
         if missing:
-            raise DataError(f"regimen mapping has no regimen for subject(s) {missing}")
-        return {s: regimen[s] for s in subjects}
+            raise DataError("regimen mapping has no regimen for subject(s) "
+                            f"{[display_id(m) for m in missing]}")
+        out = {}
+        for s in subjects:
+            given = regimen[s]
+            if isinstance(given, Dose):
+                given = Regimen.single(given)
+            if not isinstance(given, Regimen):
+                raise InputTypeError(f"regimen[{display_id(s)}] must be an il21pk Regimen (or "
+                                     f"Dose); got {type(given).__name__}")
+            out[s] = given
+        return out
     if not isinstance(regimen, Regimen):
-        raise TypeError(f"`regimen` must be a Regimen or a mapping; got {type(regimen).__name__}")
+        raise InputTypeError(f"`regimen` must be a Regimen, a Dose or a mapping {{subject: "
+                             f"Regimen}}; got {type(regimen).__name__}")
     if dose is None:
         return {s: regimen for s in subjects}
     key = df[subject] if subject else pd.Series(0, index=df.index)
-    amounts = pd.to_numeric(df[dose], errors="coerce").groupby(key.to_numpy(), sort=False).first()
+    amounts = pd.to_numeric(df[dose], errors="coerce").groupby(key.to_numpy(), sort=False)
+    spread = amounts.max() - amounts.min()
+    varying = spread[spread > 0]
+    if len(varying):
+        raise DataError(f"column {dose!r} changes within subject {display_id(varying.index[0])}; "
+                        "give one dose amount per subject (dose group)")
+    first = amounts.first()
     out = {}
     for s in subjects:
-        amount = amounts[s]
+        amount = first[s]
         if not np.isfinite(amount) or amount < 0:
-            raise DataError(f"subject {s!r}: column {dose!r} must be a dose >= 0; got {amount!r}")
+            raise DataError(f"subject {display_id(s)}: column {dose!r} must be a dose >= 0; got "
+                            f"{amount!r}")
         out[s] = regimen.scaled_to(float(amount))
     return out

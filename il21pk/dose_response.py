@@ -1,7 +1,21 @@
-"""dose_response(): sweep the dose, summarise an endpoint, fit Emax/Hill with CIs."""
+"""dose_response(): sweep the dose, summarise an endpoint, fit Emax/Hill.
+
+The endpoint of a simulation is deterministic: refitting the same doses gives
+the same numbers, so the spread of its residuals around an Emax curve is lack
+of fit, not uncertainty, and Wald intervals built from it would mean nothing.
+:func:`dose_response` therefore reports the Emax/Hill parameters as a summary
+of the curve, and confidence intervals only from real uncertainty: pass
+``uncertainty=`` a frame of parameter draws (from a fit's posterior or
+covariance, or a virtual population) and every draw's dose-response curve is
+simulated and fitted; intervals are percentiles over the draws.
+:func:`fit_emax` on noisy measured data keeps Wald intervals, built on the
+scale the parameters are fitted on (log ED50, log Hill), so they stay
+positive.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,107 +23,210 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .errors import FitError
+from .errors import FitError, InputTypeError, OptionError, ParameterError
 from .metrics import METRICS, time_above
 from .model import Model
 from .parameters import ParameterSet
-from .regimen import Regimen
+from .regimen import Dose, Regimen
+from .simulate import check_options
 from .sweep import sweep
 
 ENDPOINTS = (*METRICS, "time_above", "value_at")
+NAMES = ["e0", "emax", "ed50", "hill"]
+#: Default dose grid: 0 (the no-drug control) and this many doses per decade...
+GRID_PER_DECADE = 2
+#: ... from 1e-3 to 1e2 times the regimen's dose, then extended a decade at a
+#: time (at most :data:`GRID_EXTENSIONS` times per side) until the fitted curve
+#: covers :data:`GRID_COVERAGE` of Emax at both ends.
+GRID_DECADES = (-3.0, 2.0)
+GRID_EXTENSIONS = 4
+GRID_COVERAGE = (0.1, 0.9)
+#: Options passed on to :func:`il21pk.sweep`.
+SWEEP_OPTIONS = ("method", "rtol", "atol", "max_steps", "t_eval", "chunk_size", "progress")
 
 
 def hill(dose: np.ndarray, e0: float, emax: float, ed50: float, hill_n: float) -> np.ndarray:
     r"""Sigmoid Emax model :math:`E = E_0 + E_{max} d^n / (ED_{50}^n + d^n)`."""
     d = np.asarray(dose, dtype=float)
-    dn = np.power(d, hill_n)
-    return e0 + emax * dn / (np.power(ed50, hill_n) + dn)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        dn = np.power(d, hill_n)
+        return e0 + emax * dn / (np.power(ed50, hill_n) + dn)
+
+
+def fraction_of_emax(dose: np.ndarray, ed50: float, hill_n: float) -> np.ndarray:
+    """Share of Emax reached at `dose`: :math:`d^n / (ED_{50}^n + d^n)`."""
+    d = np.asarray(dose, dtype=float)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return 1.0 / (1.0 + np.power(ed50 / d, hill_n))
 
 
 @dataclass(frozen=True)
 class EmaxFit:
-    """Estimates of E0, Emax, ED50 and Hill with standard errors and CIs.
+    """Estimates of E0, Emax, ED50 and Hill, with intervals where they mean something.
 
     Attributes
     ----------
     table : pandas.DataFrame
         name, estimate, stderr, ci_low, ci_high (``ed50`` in the dose unit).
+        NaN stderr and CIs when `interval` is ``"none"``.
     covariance : numpy.ndarray
-        Covariance of (e0, emax, ed50, hill) from the Gauss-Newton Hessian.
+        Wald covariance of (e0, emax, log ed50, log hill) (``interval="wald"``),
+        else NaN.
     rss : float
-        Residual sum of squares.
+        Residual sum of squares of the fit.
+    interval : {'wald', 'propagated', 'none'}
+        Where the intervals come from: the curvature of a least-squares fit
+        to noisy data, percentiles over parameter draws, or nowhere
+        (deterministic model output).
+    draws : pandas.DataFrame or None
+        With ``interval="propagated"``: one row per draw, columns e0, emax,
+        ed50, hill (NaN where that draw's curve could not be fitted).
+    level : float
+        Confidence level of the intervals.
     """
 
     table: pd.DataFrame
     covariance: np.ndarray
     rss: float
+    interval: str = "wald"
+    draws: pd.DataFrame | None = None
+    level: float = 0.95
+
+    @property
+    def has_uncertainty(self) -> bool:
+        """True when the intervals come from data noise or parameter draws."""
+        return self.interval != "none"
 
     def predict(self, dose) -> np.ndarray:
         """The fitted curve at `dose`."""
         return hill(dose, *self.table["estimate"].to_numpy())
 
-    def band(self, dose, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Pointwise confidence band of the curve (delta method)."""
-        theta = self.table["estimate"].to_numpy()
+    def band(self, dose, level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise interval of the curve at `dose`.
+
+        Percentiles of the draws' curves (``interval="propagated"``) or the
+        delta method on the Wald covariance (``interval="wald"``).
+
+        Raises
+        ------
+        FitError
+            If the fit has no uncertainty (deterministic model output).
+        """
+        level = self.level if level is None else _check_level(level)
         d = np.asarray(dose, dtype=float)
+        if self.interval == "none":
+            raise FitError("this Emax fit summarises deterministic model output and has no "
+                           "uncertainty, so it has no confidence band; pass uncertainty=<draws> "
+                           "to dose_response, or plot with band=False")
+        if self.interval == "propagated":
+            ok = self.draws.dropna().to_numpy()
+            curves = np.array([hill(d, *theta) for theta in ok])
+            tail = 100 * (1 - level) / 2
+            return (np.percentile(curves, tail, axis=0),
+                    np.percentile(curves, 100 - tail, axis=0))
+        theta = self.table["estimate"].to_numpy()
+        log_theta = np.array([theta[0], theta[1], np.log(theta[2]), np.log(theta[3])])
         grad = np.empty((d.shape[0], 4))
         for j in range(4):
-            h = 1e-6 * max(abs(theta[j]), 1e-12)
-            up, down = theta.copy(), theta.copy()
+            h = 1e-6 * max(abs(log_theta[j]), 1.0)
+            up, down = log_theta.copy(), log_theta.copy()
             up[j] += h
             down[j] -= h
-            grad[:, j] = (hill(d, *up) - hill(d, *down)) / (2 * h)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, self.covariance, grad))
+            grad[:, j] = (hill(d, *_natural(up)) - hill(d, *_natural(down))) / (2 * h)
+        cov = np.nan_to_num(self.covariance)
+        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, cov, grad))
         z = stats.norm.ppf(0.5 + level / 2)
         mid = hill(d, *theta)
         return mid - z * se, mid + z * se
 
 
+def _natural(x: np.ndarray) -> tuple[float, float, float, float]:
+    return x[0], x[1], float(np.exp(x[2])), float(np.exp(x[3]))
+
+
+def _check_level(level: object) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) \
+            or not 0 < level < 1:
+        raise OptionError(f"`level` must be a number in (0, 1); got {level!r}")
+    return float(level)
+
+
 def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None = None,
-             level: float = 0.95) -> EmaxFit:
+             level: float = 0.95, wald: bool = True) -> EmaxFit:
     """Least-squares fit of :func:`hill` with ED50 and Hill on a log scale.
 
     With ``hill_fixed=1`` this is the hyperbolic Emax model (Hill not estimated).
+    With ``wald=True`` (for noisy measured responses) standard errors come from
+    the Gauss-Newton covariance :math:`s^2 (J^T J)^{-1}` on the fitted scale,
+    and the ED50 and Hill intervals are exp(log estimate +/- t SE), so they are
+    positive and asymmetric; ``stderr`` of ED50 and Hill is the delta-method
+    SE on the natural scale. With ``wald=False`` no intervals are reported.
+
+    Raises
+    ------
+    FitError
+        Fewer distinct doses than the curve has parameters, fewer than two
+        doses > 0, a response that does not change with dose, or no
+        convergence.
     """
+    level = _check_level(level)
     dose = np.asarray(dose, dtype=float)
     response = np.asarray(response, dtype=float)
-    keep = np.isfinite(response)
+    if dose.shape != response.shape or dose.ndim != 1:
+        raise FitError(f"Emax fit needs matching 1-D doses and responses; got shapes "
+                       f"{dose.shape} and {response.shape}")
+    keep = np.isfinite(response) & np.isfinite(dose)
     dose, response = dose[keep], response[keep]
     n_par = 3 if hill_fixed is not None else 4
-    if dose.shape[0] <= n_par:
-        raise FitError(f"Emax fit needs more than {n_par} successful doses; got {dose.shape[0]}")
-    positive = dose[dose > 0]
-    e0 = float(response[np.argmin(dose)])
-    span = float(response[np.argmax(dose)] - e0) or float(np.ptp(response)) or 1.0
-    start = [e0, span, np.log(np.median(positive)), 0.0][:n_par]
+    levels = np.unique(dose)
+    positive = levels[levels > 0]
+    if levels.shape[0] <= n_par - 1 or dose.shape[0] <= n_par or positive.shape[0] < 2:
+        raise FitError(f"an Emax fit with {n_par} parameters needs at least {n_par + 1} "
+                       f"successful doses at {n_par} or more distinct levels, two of them > 0; "
+                       f"got doses {dose.tolist()}")
+    span = float(np.ptp(response))
+    if not span > 0:
+        raise FitError(f"the response does not change with dose (every value is "
+                       f"{response[0]:g}); there is no Emax curve to fit")
+    order = np.argsort(dose)
+    e0 = float(response[order[0]])
+    emax0 = float(response[order[-1]] - e0) or span
+    start = [e0, emax0, np.log(np.median(positive)), 0.0][:n_par]
 
     def unpack(x):
         return x[0], x[1], np.exp(x[2]), (hill_fixed if hill_fixed is not None else np.exp(x[3]))
 
     scale = max(float(np.abs(response).max()), 1e-300)
-    sol = optimize.least_squares(lambda x: (hill(dose, *unpack(x)) - response) / scale, start,
-                                 method="lm", xtol=1e-12, ftol=1e-12, max_nfev=20_000)
+    try:
+        with np.errstate(all="ignore"):
+            sol = optimize.least_squares(
+                lambda x: np.nan_to_num((hill(dose, *unpack(x)) - response) / scale, nan=1e10,
+                                        posinf=1e10, neginf=-1e10),
+                start, method="lm", xtol=1e-12, ftol=1e-12, max_nfev=20_000)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise FitError(f"Emax fit failed: {exc}") from None
     if not sol.success:
         raise FitError(f"Emax fit did not converge: {sol.message}")
     e0, emax, ed50, n_h = unpack(sol.x)
     rss = float(np.sum((sol.fun * scale) ** 2))
-    dof = max(dose.shape[0] - n_par, 1)
-    # Jacobian in natural parameters (e0, emax, ed50, hill) by the chain rule
-    jac = sol.jac * scale
-    chain = np.diag([1.0, 1.0, ed50, n_h][:n_par])
-    jac_nat = jac @ np.linalg.inv(chain)
-    sigma2 = rss / dof
-    cov_small = sigma2 * np.linalg.pinv(jac_nat.T @ jac_nat)
-    cov = np.zeros((4, 4))
-    cov[:n_par, :n_par] = cov_small
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    t = stats.t.ppf(0.5 + level / 2, dof)
     est = np.array([e0, emax, ed50, n_h])
-    table = pd.DataFrame({"name": ["e0", "emax", "ed50", "hill"], "estimate": est,
-                          "stderr": se, "ci_low": est - t * se, "ci_high": est + t * se})
+    table = pd.DataFrame({"name": NAMES, "estimate": est, "stderr": np.nan,
+                          "ci_low": np.nan, "ci_high": np.nan})
+    cov = np.full((4, 4), np.nan)
+    if wald:
+        dof = max(dose.shape[0] - n_par, 1)
+        jac = sol.jac * scale  # in (e0, emax, log ed50[, log hill])
+        cov[:n_par, :n_par] = rss / dof * np.linalg.pinv(jac.T @ jac)
+        se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # NaN for a fixed Hill
+        t = stats.t.ppf(0.5 + level / 2, dof)
+        fitted = np.array([e0, emax, np.log(ed50), np.log(n_h)])
+        low, high = fitted - t * se, fitted + t * se
+        low[2:], high[2:] = np.exp(low[2:]), np.exp(high[2:])
+        table["stderr"] = se * np.array([1.0, 1.0, ed50, n_h])
+        table["ci_low"], table["ci_high"] = low, high
     if hill_fixed is not None:
         table.loc[3, ["stderr", "ci_low", "ci_high"]] = [0.0, hill_fixed, hill_fixed]
-    return EmaxFit(table, cov, rss)
+    return EmaxFit(table, cov, rss, "wald" if wald else "none", None, level)
 
 
 @dataclass(frozen=True)
@@ -120,7 +237,8 @@ class DoseResponseResult:
     ----------
     frame : pandas.DataFrame
         One row per dose: dose, unit, response, endpoint, value, value_unit,
-        success, message.
+        success, message; with ``uncertainty=`` also ci_low and ci_high, the
+        percentile interval of the endpoint over the parameter draws.
     fit : EmaxFit or None
         The Emax/Hill fit (None if ``fit=None``).
     response, endpoint, unit : str
@@ -135,24 +253,31 @@ class DoseResponseResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """The Emax/Hill table (name, estimate, stderr, ci_low, ci_high, unit)."""
+        """The Emax/Hill table: name, estimate, stderr, ci_low, ci_high, unit, interval.
+
+        ``interval`` says where the CI comes from: ``"propagated"`` (parameter
+        draws) or ``"none"`` (deterministic output: no CI).
+        """
         if self.fit is None:
             raise FitError("no Emax fit was requested (fit=None)")
         table = self.fit.table.copy()
         table["unit"] = [self.value_unit, self.value_unit, self.unit, "1"]
+        table["interval"] = self.fit.interval
         return table
 
     def plot(self, ax=None, *, band: bool = True):
-        """Points, fitted curve and its 95 % band on a log dose axis; returns the Axes."""
+        """Points, fitted curve and, with uncertainty draws, its band on a log dose axis."""
         from .plotting import dose_response as plot_dose_response
 
+        band = band and self.fit is not None and self.fit.has_uncertainty
         return plot_dose_response(self, ax=ax, band=band)
 
 
 def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
-                  doses: Sequence[float], unit: str | None = None, response: str,
-                  metric: str = "auc", threshold: float | None = None,
+                  doses: Sequence[float] | None = None, unit: str | None = None,
+                  response: str, metric: str = "auc", threshold: float | None = None,
                   at: float | None = None, t_end: float, fit: str | None = "hill",
+                  uncertainty: pd.DataFrame | None = None, level: float = 0.95,
                   executor=None, **options) -> DoseResponseResult:
     """Sweep the dose of a regimen, summarise one output, fit Emax/Hill.
 
@@ -161,8 +286,12 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
     model, regimen, params
         As for :func:`il21pk.simulate`; every dose of `regimen` is set to each
         value of `doses`.
-    doses : sequence of float
+    doses : sequence of float, optional
         Dose amounts (> 0 for the fit's log scale; 0 is allowed as a control).
+        Default: 0 plus a log grid from 1e-3 to 1e2 times the regimen's dose,
+        widened a decade at a time until the fitted curve goes from below
+        10 % to above 90 % of Emax (see :data:`GRID_COVERAGE`). Doses that do
+        not bracket the fitted ED50 give a UserWarning.
     unit : str, optional
         Dose unit (default: the regimen's first dose unit).
     response : str
@@ -175,6 +304,16 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
         Simulation end [h].
     fit : {'hill', 'emax', None}, optional
         Sigmoid Emax (Hill estimated), hyperbolic Emax (Hill = 1) or no fit.
+    uncertainty : pandas.DataFrame, optional
+        Parameter draws, one row per draw and one column per parameter (e.g.
+        ``fit.mcmc(...)`` pivoted to wide, draws from a fit's covariance, or
+        :func:`il21pk.virtual_population`; a ``subject`` column is ignored).
+        Every draw's dose-response is simulated and fitted; the Emax/Hill
+        intervals and the per-dose ``ci_low``/``ci_high`` are percentiles over
+        the draws. Without it the model output is deterministic and no
+        interval is reported.
+    level : float, optional
+        Confidence level of the intervals (default 0.95).
     executor : optional
         As for :func:`il21pk.sweep`.
     **options
@@ -184,55 +323,208 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
     -------
     DoseResponseResult
     """
-    if metric not in ENDPOINTS:
-        raise ValueError(f"`metric` must be one of {list(ENDPOINTS)}; got {metric!r}")
+    if not isinstance(metric, str) or metric not in ENDPOINTS:
+        raise OptionError(f"`metric` must be one of {list(ENDPOINTS)}; got {metric!r}")
     if metric == "time_above" and threshold is None:
-        raise ValueError("metric 'time_above' needs `threshold` (in the response's unit)")
+        raise OptionError("metric 'time_above' needs `threshold` (in the response's unit)")
     if metric == "value_at" and at is None:
-        raise ValueError("metric 'value_at' needs `at` (a time in hours)")
+        raise OptionError("metric 'value_at' needs `at` (a time in hours)")
     if fit not in ("hill", "emax", None):
-        raise ValueError(f"`fit` must be 'hill', 'emax' or None; got {fit!r}")
-    if not isinstance(regimen, Regimen) or not regimen.doses:
-        raise ValueError("`regimen` must be a Regimen with at least one dose to scale")
+        raise OptionError(f"`fit` must be 'hill', 'emax' or None; got {fit!r}")
+    level = _check_level(level)
+    unknown = sorted(set(options) - set(SWEEP_OPTIONS))
+    if unknown:
+        raise OptionError(f"unknown option(s) {unknown} for dose_response; allowed: "
+                          f"{list(SWEEP_OPTIONS)}")
+    if isinstance(regimen, Dose):
+        regimen = Regimen.single(regimen)
+    if not isinstance(regimen, Regimen):
+        raise InputTypeError(f"`regimen` must be an il21pk Regimen or Dose; got "
+                             f"{type(regimen).__name__}")
+    if not regimen.doses:
+        raise OptionError("`regimen` must hold at least one dose to scale")
+    t_end, _ = check_options(t_end=t_end, t_eval=None if metric == "value_at" else
+                             options.get("t_eval"), method=options.get("method", "numba-bdf"),
+                             rtol=options.get("rtol", 1e-6), atol=options.get("atol", 1e-9))
     for name, value in (("threshold", threshold), ("at", at)):
         if value is not None and (isinstance(value, bool) or not isinstance(
                 value, (int, float, np.integer, np.floating)) or not np.isfinite(value)):
-            raise ValueError(f"`{name}` must be a finite number; got {value!r}")
+            raise OptionError(f"`{name}` must be a finite number; got {value!r}")
     if at is not None and not 0 <= at <= t_end:
-        raise ValueError(f"`at` must lie within [0, t_end={t_end:g}] h; got {at:g}")
+        raise OptionError(f"`at` must lie within [0, t_end={t_end:g}] h; got {at:g}")
     unit = unit or regimen.doses[0].unit
     scaled = regimen.scaled_to(regimen.doses[0].amount, unit)
-    try:
-        doses = np.asarray(doses, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"`doses` must be numbers; got {doses!r}") from None
-    if doses.ndim != 1 or doses.size < 1 or np.any(~np.isfinite(doses)) or np.any(doses < 0):
-        raise ValueError(f"`doses` must be finite numbers >= 0; got {doses.tolist()}")
-    t_eval = options.pop("t_eval", None)
-    if metric == "value_at":
-        base = np.arange(0.0, t_end + 1e-9, 1.0) if t_eval is None else np.asarray(t_eval)
-        t_eval = np.union1d(base, [at])
-    common = dict(grid={"dose": doses}, t_end=t_end, t_eval=t_eval, variables=[response],
-                  executor=executor, **options)
-    if metric in METRICS:
-        df = sweep(model, scaled, params, metrics=[metric], **common)
-        values = df["value"].to_numpy()
-        value_unit = str(df["unit"].iloc[0])
+    draws = _check_draws(uncertainty)
+    run = _Runner(model, scaled, params, response, metric, threshold, at, t_end, executor,
+                  options)
+    if doses is None:
+        values, frame_parts, doses = _spanning_grid(run, regimen.doses[0].amount, fit)
     else:
-        df = sweep(model, scaled, params, output="trajectories", **common)
-        values, value_unit = [], ""
-        for _, run in df.groupby("run", sort=True):
-            t, v = run["time_h"].to_numpy(), run["value"].to_numpy()
-            values.append(time_above(t, v, threshold) if metric == "time_above"
-                          else v[np.searchsorted(t, at)])
-            value_unit = "h" if metric == "time_above" else str(run["unit"].iloc[0])
-        df = df.drop_duplicates("run")
-        values = np.where(df["success"].to_numpy(), values, np.nan)  # failed runs: no value
+        doses = _check_doses(doses)
+        values, frame_parts = run(doses)
     frame = pd.DataFrame({"dose": doses, "unit": unit, "response": response, "endpoint": metric,
-                          "value": values, "value_unit": value_unit,
-                          "success": df["success"].to_numpy(),
-                          "message": df["message"].to_numpy()})
+                          "value": values, "value_unit": run.value_unit,
+                          "success": frame_parts["success"],
+                          "message": frame_parts["message"]})
     fitted = None
     if fit is not None:
-        fitted = fit_emax(doses, values, hill_fixed=1.0 if fit == "emax" else None)
-    return DoseResponseResult(frame, fitted, response, metric, unit, value_unit)
+        hill_fixed = 1.0 if fit == "emax" else None
+        fitted = fit_emax(doses, values, hill_fixed=hill_fixed, wald=False, level=level)
+        _warn_if_not_spanned(fitted, doses, unit)
+    if draws is not None:
+        per_draw = run.draws(doses, draws)
+        tail = 100 * (1 - level) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN doses stay NaN
+            frame["ci_low"] = np.nanpercentile(per_draw, tail, axis=0)
+            frame["ci_high"] = np.nanpercentile(per_draw, 100 - tail, axis=0)
+        if fitted is not None:
+            fitted = _propagate(fitted, doses, per_draw, hill_fixed, level)
+    return DoseResponseResult(frame, fitted, response, metric, unit, run.value_unit)
+
+
+def _check_doses(doses: object) -> np.ndarray:
+    if isinstance(doses, (str, bytes)):
+        raise InputTypeError(f"`doses` must be a sequence of numbers; got {doses!r}")
+    try:
+        out = np.asarray(doses, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise OptionError(f"`doses` must be numbers; got {doses!r}"[:200]) from None
+    if out.ndim != 1 or out.size < 1 or np.any(~np.isfinite(out)) or np.any(out < 0):
+        raise OptionError(f"`doses` must be finite numbers >= 0; got {out.tolist()}"[:300])
+    return out
+
+
+def _check_draws(uncertainty: object) -> pd.DataFrame | None:
+    if uncertainty is None:
+        return None
+    if not isinstance(uncertainty, pd.DataFrame) or uncertainty.empty:
+        raise InputTypeError("`uncertainty` must be a non-empty DataFrame of parameter draws "
+                             "(one row per draw, one column per parameter)")
+    draws = uncertainty.drop(columns=[c for c in ("subject",) if c in uncertainty.columns])
+    if "dose" in draws.columns:
+        raise ParameterError("`uncertainty` cannot vary 'dose': the doses are the dose-response "
+                             "grid")
+    if draws.shape[1] == 0:
+        raise ParameterError("`uncertainty` holds no parameter columns")
+    if len(draws) < 2:
+        raise ParameterError("`uncertainty` needs at least 2 draws to give an interval")
+    return draws.reset_index(drop=True)
+
+
+class _Runner:
+    """Simulates the endpoint for a dose grid (and for parameter draws x doses)."""
+
+    def __init__(self, model, regimen, params, response, metric, threshold, at, t_end,
+                 executor, options):
+        self.model, self.regimen, self.params = model, regimen, params
+        self.response, self.metric = response, metric
+        self.threshold, self.at, self.t_end = threshold, at, t_end
+        self.executor, self.options = executor, dict(options)
+        self.value_unit = ""
+        t_eval = self.options.pop("t_eval", None)
+        if metric == "value_at":
+            base = np.arange(0.0, t_end + 1e-9, 1.0) if t_eval is None else np.asarray(t_eval)
+            t_eval = np.union1d(base, [at])
+        self.t_eval = t_eval
+
+    def _sweep(self, **where):
+        common = dict(t_end=self.t_end, t_eval=self.t_eval, variables=[self.response],
+                      executor=self.executor, **self.options, **where)
+        if self.metric in METRICS:
+            df = sweep(self.model, self.regimen, self.params, metrics=[self.metric], **common)
+            self.value_unit = str(df["unit"].iloc[0])
+            values = df["value"].to_numpy(dtype=float)
+            return values, df
+        df = sweep(self.model, self.regimen, self.params, output="trajectories", **common)
+        values = []
+        for _, run in df.groupby("run", sort=True):
+            t, v = run["time_h"].to_numpy(), run["value"].to_numpy()
+            values.append(time_above(t, v, self.threshold) if self.metric == "time_above"
+                          else v[np.searchsorted(t, self.at)])
+            self.value_unit = "h" if self.metric == "time_above" else str(run["unit"].iloc[0])
+        df = df.drop_duplicates("run")
+        values = np.where(df["success"].to_numpy(), values, np.nan)  # failed runs: no value
+        return values, df
+
+    def __call__(self, doses: np.ndarray):
+        values, df = self._sweep(grid={"dose": doses})
+        return values, {"success": df["success"].to_numpy(), "message": df["message"].to_numpy()}
+
+    def draws(self, doses: np.ndarray, draws: pd.DataFrame) -> np.ndarray:
+        """Endpoint values (n_draws, n_doses) over the draws x doses."""
+        samples = draws.loc[draws.index.repeat(doses.shape[0])].reset_index(drop=True)
+        samples["dose"] = np.tile(doses, len(draws))
+        values, _ = self._sweep(samples=samples)
+        return values.reshape(len(draws), doses.shape[0])
+
+
+def _spanning_grid(run: _Runner, reference: float, fit: str | None):
+    """0 plus a log grid around `reference`, widened until the fit spans the response."""
+    reference = reference if reference > 0 else 1.0
+    low, high = GRID_DECADES
+    step = 1.0 / GRID_PER_DECADE
+
+    def grid(lo, hi):
+        return reference * 10.0 ** np.arange(lo, hi + step / 2, step)
+
+    doses = np.concatenate([[0.0], grid(low, high)])
+    values, parts = run(doses)
+    if fit is None:
+        return values, parts, doses
+    for _ in range(GRID_EXTENSIONS):
+        try:
+            fitted = fit_emax(doses, values, hill_fixed=1.0 if fit == "emax" else None,
+                              wald=False)
+        except FitError:
+            break
+        _, _, ed50, n_h = fitted.table["estimate"].to_numpy()
+        positive = doses[doses > 0]
+        below = fraction_of_emax(positive.min(), ed50, n_h) > GRID_COVERAGE[0]
+        above = fraction_of_emax(positive.max(), ed50, n_h) < GRID_COVERAGE[1]
+        if not (below or above):
+            break
+        extra = np.concatenate([grid(low - 1, low - step) if below else [],
+                                grid(high + step, high + 1) if above else []])
+        low, high = low - below, high + above
+        more, more_parts = run(extra)
+        doses = np.concatenate([doses, extra])
+        values = np.concatenate([values, more])
+        parts = {k: np.concatenate([parts[k], more_parts[k]]) for k in parts}
+        order = np.argsort(doses, kind="stable")
+        doses, values = doses[order], values[order]
+        parts = {k: v[order] for k, v in parts.items()}
+    return values, parts, doses
+
+
+def _warn_if_not_spanned(fitted: EmaxFit, doses: np.ndarray, unit: str) -> None:
+    ed50 = float(fitted.table["estimate"].iloc[2])
+    positive = doses[doses > 0]
+    if not positive.min() <= ed50 <= positive.max():
+        warnings.warn(f"dose_response: the fitted ED50 = {ed50:.3g} {unit} lies outside the "
+                      f"doses given [{positive.min():g}, {positive.max():g}] {unit}: it is an "
+                      "extrapolation. Widen `doses`, or leave it out for a grid that spans the "
+                      "response", UserWarning, stacklevel=3)
+
+
+def _propagate(fitted: EmaxFit, doses: np.ndarray, per_draw: np.ndarray,
+               hill_fixed: float | None, level: float) -> EmaxFit:
+    """Percentile intervals of the Emax/Hill parameters over the draws' curves."""
+    rows = []
+    for values in per_draw:
+        try:
+            rows.append(fit_emax(doses, values, hill_fixed=hill_fixed, wald=False)
+                        .table["estimate"].to_numpy())
+        except FitError:
+            rows.append(np.full(4, np.nan))
+    draws = pd.DataFrame(rows, columns=NAMES)
+    if draws.dropna().shape[0] < 2:
+        raise FitError("fewer than 2 parameter draws gave a dose-response curve that could be "
+                       "fitted; no interval can be formed")
+    tail = 100 * (1 - level) / 2
+    ok = draws.dropna()
+    table = fitted.table.copy()
+    table["stderr"] = ok.std(ddof=1).to_numpy()
+    table["ci_low"] = np.percentile(ok.to_numpy(), tail, axis=0)
+    table["ci_high"] = np.percentile(ok.to_numpy(), 100 - tail, axis=0)
+    return EmaxFit(table, fitted.covariance, fitted.rss, "propagated", draws, level)

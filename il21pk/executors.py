@@ -10,6 +10,13 @@ Every many-simulation verb takes one ``executor`` argument:
 
 Work is sent as chunks of parameter sets; results come back in submission
 order, so the output is identical row for row whichever executor ran it.
+
+Local worker processes are started with ``"forkserver"`` where it exists
+(Linux and other POSIX systems) and ``"spawn"`` elsewhere, never with a bare
+``fork`` of the calling process: forking a process that runs threads (an
+open Dask client, a BLAS pool, a GUI) can deadlock the child, and Python
+3.12+ deprecates it. The default worker count is the number of CPUs this
+process may run on (:func:`cpu_count`), not the number in the machine.
 """
 
 from __future__ import annotations
@@ -21,6 +28,28 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
+
+#: Start method of local worker processes (see the module docstring).
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+    else "spawn"
+
+
+def cpu_count() -> int:
+    """CPUs this process may use: its affinity mask where the OS has one, else all."""
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return max(len(os.sched_getaffinity(0)), 1)
+        except OSError:  # pragma: no cover - affinity not readable
+            pass
+    return os.cpu_count() or 1
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """The multiprocessing context of the local pool; workers preload il21pk."""
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(["il21pk"])
+    return context
 
 
 def check(executor: object) -> None:
@@ -58,10 +87,9 @@ def ordered_map(fn: Callable[[Any], Any], tasks: list, executor: object) -> Iter
         yield from map(fn, tasks)
         return
     if executor is None or executor == "processes" or isinstance(executor, int):
-        workers = executor if isinstance(executor, int) else (os.cpu_count() or 1)
+        workers = executor if isinstance(executor, int) else cpu_count()
         workers = min(workers, len(tasks))
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
             yield from _windowed(pool.submit, fn, tasks, 4 * workers)
         return
     if _is_dask_client(executor):
@@ -69,7 +97,7 @@ def ordered_map(fn: Callable[[Any], Any], tasks: list, executor: object) -> Iter
         yield from _windowed(lambda f, t: executor.submit(f, t, pure=False), fn, tasks,
                              4 * workers)
         return
-    yield from _windowed(executor.submit, fn, tasks, 2 * (os.cpu_count() or 1))
+    yield from _windowed(executor.submit, fn, tasks, 2 * cpu_count())
 
 
 def _windowed(submit, fn, tasks: list, window: int) -> Iterator[Any]:

@@ -14,12 +14,17 @@ Residual error models per observed variable, with :math:`f` the prediction:
 - log-normal: :math:`\log y = \log f + \epsilon`, :math:`sd = a` on the log scale
 
 Each observation adds :math:`\log(2\pi\,sd^2) + (y - f)^2/sd^2` to
-:math:`-2\log L` (on the log scale for log-normal), and each BLQ observation
-adds :math:`-2\log\Phi((LLOQ - f)/sd)` (Beal's M3 method).
+:math:`-2\log L`; a log-normal observation adds
+:math:`\log(2\pi\,sd^2) + (\log y - \log f)^2/sd^2 + 2\log y`, the last
+term being the Jacobian of :math:`y \mapsto \log y`, so that :math:`-2\log L`
+is the density of :math:`y` under every error model and AIC/BIC compare
+across them. Each BLQ observation adds :math:`-2\log\Phi((LLOQ - f)/sd)`
+(Beal's M3 method; a probability, so no Jacobian).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,7 +36,7 @@ from scipy.special import log_ndtr
 
 from . import executors
 from .data import Dataset
-from .errors import FitError, ParameterError
+from .errors import DataError, FitError, InputTypeError, OptionError, ParameterError
 from .model import Model
 from .parameters import ParameterSet, unknown_name_error
 from .regimen import Regimen
@@ -133,14 +138,16 @@ class _Problem:
             f = pred[:, cols]
             a = sig.get(f"sigma_add_{var}", np.zeros(len(pred)))[:, None]
             b = sig.get(f"sigma_prop_{var}", np.zeros(len(pred)))[:, None]
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                jacobian = 0.0
                 if kind == "lognormal":
                     r = np.log(y[cols]) - np.log(np.maximum(f, TINY))
                     s = np.maximum(np.broadcast_to(a, f.shape), TINY)
+                    jacobian = 2.0 * np.log(y[cols])  # density of y, not of log y
                 else:
                     r = y[cols] - f
                     s = np.maximum(np.sqrt(a * a + (b * f) ** 2), TINY)
-                normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2
+                normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2 + jacobian
                 censored = -2.0 * log_ndtr(r / s)  # Phi((LLOQ - f)/sd): y holds LLOQ
             contrib[:, cols] = np.where(blq[cols], censored, normal)
             resid[:, cols] = r
@@ -170,15 +177,24 @@ class _Problem:
         """
         contrib, resid, sd = self.terms(self.predict_rows(x), x)
         blq = self.dataset.observations["blq"].to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             first = np.where(blq, np.sqrt(contrib), resid / sd)
             second = np.where(blq, 0.0, np.sqrt(np.log(sd * sd) + LOG_SD_OFFSET))
         return np.concatenate([first, second], axis=1)
 
+    @cached_property
+    def log_jacobian(self) -> float:
+        r""":math:`2\sum\log y` over the quantified log-normal observations."""
+        obs = self.dataset.observations
+        kinds = obs["variable"].map(self.error).to_numpy()
+        rows = (kinds == "lognormal") & ~obs["blq"].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(2.0 * np.sum(np.log(obs["value"].to_numpy()[rows])))
+
     def objective_from_residuals(self, e: np.ndarray) -> float:
         """-2 log L from one row of :meth:`residuals`."""
         n_normal = int((~self.dataset.observations["blq"].to_numpy()).sum())
-        value = float(e @ e) + n_normal * (_LOG_2PI - LOG_SD_OFFSET)
+        value = float(e @ e) + n_normal * (_LOG_2PI - LOG_SD_OFFSET) + self.log_jacobian
         return value if np.isfinite(value) else np.inf
 
     def residual_jacobian(self, x: np.ndarray, e: np.ndarray, free_idx: Sequence[int]
@@ -227,6 +243,35 @@ class _Problem:
         return hess
 
 
+#: Smallest eigenvalue of the observed information, relative to the largest,
+#: for the covariance to be reported (below it the matrix is singular in
+#: double precision after finite differences).
+CONDITION_LIMIT = 1e-10
+
+
+def covariance_from_hessian(hess: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """Covariance :math:`2H^{-1}` of the log-scale estimates from the Hessian of -2 log L.
+
+    Returns the covariance and None, or a NaN matrix and the reason when `hess`
+    is not finite, not positive definite (an indefinite matrix has no
+    covariance: its "correlations" leave [-1, 1]) or singular to within
+    :data:`CONDITION_LIMIT`.
+    """
+    k = hess.shape[0]
+    nan = np.full((k, k), np.nan)
+    if not np.all(np.isfinite(hess)):
+        return nan, "the Hessian of -2 log L is not finite at the estimate"
+    sym = 0.5 * (hess + hess.T)
+    eig = np.linalg.eigvalsh(sym)
+    if eig[0] <= 0:
+        return nan, (f"the Hessian of -2 log L is not positive definite at the estimate "
+                     f"(smallest eigenvalue {eig[0]:.3g}; the optimum is a saddle or flat)")
+    if eig[0] < CONDITION_LIMIT * eig[-1]:
+        return nan, (f"the Fisher information is singular (eigenvalues {eig[0]:.3g} .. "
+                     f"{eig[-1]:.3g})")
+    return 2.0 * np.linalg.inv(sym), None
+
+
 def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
     """One local optimisation (run in a worker); `fixed` indices stay at x0.
 
@@ -264,8 +309,15 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
     if not np.all(np.isfinite(fun(z0))):
         return {"x": x0, "objective": np.inf, "success": False,
                 "message": "the start point cannot be simulated", "nfev": calls[0]}
-    res = optimize.least_squares(fun, z0, jac=jac, bounds=(lower, upper), method="trf",
-                                 ftol=LSQ_FTOL, xtol=LSQ_XTOL, gtol=None, max_nfev=MAX_NFEV)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = optimize.least_squares(fun, z0, jac=jac, bounds=(lower, upper), method="trf",
+                                         ftol=LSQ_FTOL, xtol=LSQ_XTOL, gtol=None,
+                                         max_nfev=MAX_NFEV)
+    except (ValueError, np.linalg.LinAlgError) as exc:  # inf/NaN residuals mid-search
+        return {"x": x0, "objective": np.inf, "success": False, "nfev": calls[0],
+                "message": f"the likelihood became infinite or NaN during the search "
+                           f"({exc}); check for extreme observations or rescale the data"}
     x = full(res.x)
     value = problem.objective_from_residuals(res.fun)
     return {"x": x, "objective": value, "success": bool(res.success and np.isfinite(value)),
@@ -311,6 +363,9 @@ LSQ_XTOL = 1e-8
 #: Most residual evaluations (each a batch of simulations) in one local search.
 MAX_NFEV = 400
 
+#: Most multistart points of one fit.
+MAX_STARTS = 10_000
+
 #: A profile whose -2 log L varies less than this over the whole range is flat.
 FLAT_TOLERANCE = 1e-2
 
@@ -340,7 +395,13 @@ class FitResult:
     starts : pandas.DataFrame
         start, objective, success, nfev and the end point of every multistart run.
     covariance, correlation : pandas.DataFrame
-        Of the log-scale estimates, from the observed Fisher information.
+        Of the log-scale estimates, from the observed Fisher information
+        (NaN when it is not positive definite: see `covariance_ok`).
+    covariance_ok : bool
+        False when the observed information at the estimate is singular or
+        indefinite, or there are fewer quantified observations than
+        estimated quantities; a UserWarning says so, `message` gives the
+        reason, and standard errors and CIs are NaN.
     """
 
     def __init__(self, problem: _Problem, best: dict, starts: pd.DataFrame, x0: np.ndarray):
@@ -356,14 +417,20 @@ class FitResult:
         self.aic = self.objective + 2 * k
         self.bic = self.objective + k * np.log(n_obs)
         names = list(problem.names)
-        try:
-            hess = problem.hessian(self._x)
-            cov = 2.0 * np.linalg.inv(hess)
-            if np.any(np.diag(cov) <= 0) or not np.all(np.isfinite(cov)):
-                raise np.linalg.LinAlgError("not positive definite")
-        except np.linalg.LinAlgError:
+        with np.errstate(all="ignore"):
+            cov, problem_text = covariance_from_hessian(problem.hessian(self._x))
+        n_quantified = int((~problem.dataset.observations["blq"].to_numpy()).sum())
+        if problem_text is None and n_quantified < k:
             cov = np.full((k, k), np.nan)
-            self.message += "; the Fisher information is singular (see fit.profile)"
+            problem_text = (f"{n_quantified} quantified observation(s) cannot determine {k} "
+                            "estimated quantities")
+        self.covariance_ok = problem_text is None
+        if problem_text is not None:
+            self.message += (f"; no standard errors: {problem_text} (the estimates are not "
+                             "all identifiable; see fit.profile)")
+            warnings.warn(f"fit: {problem_text}; standard errors, CIs and correlations are "
+                          "NaN and the estimates are not all identifiable (see fit.profile "
+                          "and fit.covariance_ok)", UserWarning, stacklevel=3)
         self.covariance = pd.DataFrame(cov, index=names, columns=names)
         sd = np.sqrt(np.diag(cov))
         self.correlation = pd.DataFrame(cov / np.outer(sd, sd), index=names, columns=names)
@@ -562,6 +629,7 @@ class FitResult:
                  f"    BIC                = {self.bic:.6g}",
                  f"    objective calls    = {self.nfev} over {len(self.starts)} start(s)",
                  f"    success            = {self.success} ({self.message})",
+                 f"    covariance         = {'ok' if self.covariance_ok else 'not available'}",
                  "[[Parameters]] (estimate +/- SE, 95% CI)"]
         for r in self.table.itertuples():
             lines.append(f"    {r.name:24s} = {r.estimate:.5g} +/- {r.stderr:.3g} [{r.unit}]  "
@@ -631,7 +699,9 @@ def _error_setup(error_model, sigma, variables, model):
                 parts[1] not in _SIGMA_PARTS[kinds[parts[2]]]:
             allowed = [f"sigma_{p}_{v}" for v, k in kinds.items() for p in _SIGMA_PARTS[k]]
             raise ParameterError(f"unknown residual error parameter {name!r}; allowed: {allowed}")
-        if not (isinstance(value, (int, float)) and value > 0 and np.isfinite(value)):
+        if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer,
+                                                               np.floating))
+                                           and value > 0 and np.isfinite(value)):
             raise ParameterError(f"{name} must be a number > 0; got {value!r}")
         fixed[name] = float(value)
     estimated = tuple(f"sigma_{p}_{v}" for v, k in kinds.items() for p in _SIGMA_PARTS[k]
@@ -688,12 +758,18 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     FitResult or SubjectFits
     """
     if not isinstance(model, Model):
-        raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+        raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     if not isinstance(dataset, Dataset):
-        raise TypeError(f"`dataset` must be an il21pk Dataset; got {type(dataset).__name__}")
+        raise InputTypeError(f"`dataset` must be an il21pk Dataset; got "
+                             f"{type(dataset).__name__}")
     if not isinstance(params, ParameterSet):
-        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
-    free = tuple([free] if isinstance(free, str) else free)
+        raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
+                             f"{type(params).__name__}")
+    free = tuple([free] if isinstance(free, str) else free) \
+        if isinstance(free, (str, Sequence, np.ndarray)) else None
+    if free is None or not all(isinstance(name, str) for name in free):
+        raise InputTypeError(f"`free` must be a parameter name or a list of names; got "
+                             f"{free!r}")
     if not free:
         raise ParameterError("`free` must name at least one parameter to estimate")
     check_options(t_end=1.0, t_eval=None, method=method, rtol=rtol, atol=atol)
@@ -709,12 +785,35 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
                                  f"start > 0; got {params[name].value:g}")
     if len(set(free)) != len(free):
         raise ParameterError(f"free lists a parameter twice: {list(free)}")
-    if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
-        raise ValueError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
-    executors.check(executor)
+    if isinstance(n_starts, bool) or not isinstance(n_starts, int) or not 1 <= n_starts \
+            <= MAX_STARTS:
+        raise OptionError(f"`n_starts` must be an integer in [1, {MAX_STARTS}]; got "
+                          f"{n_starts!r}")
+    try:
+        executors.check(executor)
+    except TypeError as exc:
+        raise InputTypeError(str(exc)) from None
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
     if gradient not in ("central", "forward"):
-        raise ValueError(f"`gradient` must be 'central' or 'forward'; got {gradient!r}")
-    _check_data(model, dataset, error_model)
+        raise OptionError(f"`gradient` must be 'central' or 'forward'; got {gradient!r}")
+    if isinstance(fd_step, bool) or not isinstance(fd_step, (int, float, np.floating)) \
+            or not 1e-10 <= fd_step <= 0.1:
+        raise OptionError(f"`fd_step` must be a number in [1e-10, 0.1] (log scale); got "
+                          f"{fd_step!r}")
+    if not isinstance(by_subject, bool):
+        raise InputTypeError(f"`by_subject` must be True or False; got {by_subject!r}")
+    if not isinstance(error_model, (str, Mapping)):
+        raise InputTypeError(f"`error_model` must be a name or a mapping {{variable: name}}; "
+                             f"got {type(error_model).__name__}")
+    for name, given in (("sigma", sigma), ("bounds", bounds)):
+        if given is not None and not isinstance(given, Mapping):
+            raise InputTypeError(f"`{name}` must be a mapping; got {type(given).__name__}")
+    if seed is not None and not isinstance(seed, np.random.Generator) and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise OptionError(f"`seed` must be None, an integer >= 0 or a numpy Generator; got "
+                          f"{seed!r}")
+    _check_data(model, dataset, error_model, params)
     if by_subject:
         observed = set(dataset.observations["subject"])
         return SubjectFits({s: fit(model, dataset.subset([s]), params, free=free,
@@ -732,7 +831,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
             p = params[name]
             start = p.value
             default = (max(start / 100, p.lower), min(start * 100, p.upper))
-            low, high = bounds.pop(name, default)
+            low, high = _bound_pair(name, bounds.pop(name, default))
             if name not in dict(bounds_given) and low <= 0:
                 low = start / 100  # a hard bound of 0 cannot be a log-scale bound
             if not (p.lower <= low and high <= p.upper):
@@ -743,10 +842,11 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
                 max(0.1 * float(np.nanmedian(np.abs(dataset.observations.loc[
                     dataset.observations["variable"] == name.split("_", 2)[2], "value"]))),
                     1e-12)
-            low, high = bounds.pop(name, (start / 1000, start * 1000))
-        if not (0 < low <= start <= high):
-            raise ParameterError(f"bounds for {name!r} must satisfy 0 < low <= start <= high; "
-                                 f"got ({low:g}, {high:g}) with start {start:g}")
+            low, high = _bound_pair(name, bounds.pop(name, (start / 1000, start * 1000)))
+        if not (0 < low <= start <= high and low < high):
+            raise ParameterError(f"bounds for {name!r} must satisfy 0 < low <= start <= high "
+                                 f"with low < high; got ({low:g}, {high:g}) with start "
+                                 f"{start:g}")
         x0.append(np.log(start))
         lower.append(np.log(low))
         upper.append(np.log(high))
@@ -767,9 +867,21 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
         table[name] = [float(np.exp(r["x"][i])) for r in results]
     best = min(results, key=lambda r: r["objective"])
     if not np.isfinite(best["objective"]):
-        raise FitError("no start could be simulated to a finite likelihood; check the data, "
-                       "the bounds and the parameter values")
+        raise FitError("no start reached a finite likelihood; check the data, the bounds and "
+                       f"the parameter values (first start: {results[0]['message']})")
     return FitResult(problem, best, table, x0)
+
+
+def _bound_pair(name: str, pair: object) -> tuple[float, float]:
+    """(low, high) of one estimated quantity, as finite floats."""
+    try:
+        low, high = (float(v) for v in pair)
+    except (TypeError, ValueError, OverflowError):
+        raise ParameterError(f"bounds for {name!r} must be a (low, high) pair of numbers; got "
+                             f"{pair!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ParameterError(f"bounds for {name!r} must be finite; got {pair!r}")
+    return low, high
 
 
 def _initial_sigma(problem: _Problem, x0: np.ndarray) -> np.ndarray:
@@ -795,32 +907,44 @@ def _initial_sigma(problem: _Problem, x0: np.ndarray) -> np.ndarray:
         r = r[np.isfinite(r)]
         if r.size:
             share = 0.5 if problem.error[var] == "combined" else 1.0
-            value = share * float(np.sqrt(np.mean(r * r)))
+            with np.errstate(over="ignore"):
+                value = share * float(np.sqrt(np.mean(r * r)))
             k = len(problem.free) + i
             x[k] = np.clip(np.log(max(value, 1e-12)), problem.lower[k], problem.upper[k])
     return x
 
 
-def _check_data(model: Model, dataset: Dataset, error_model) -> None:
-    """Data problems that would otherwise surface as a failed likelihood."""
+def _check_data(model: Model, dataset: Dataset, error_model, params: ParameterSet) -> None:
+    """Data problems that would otherwise surface as a failed likelihood or a KeyError."""
     obs = dataset.observations
+    if obs.empty:
+        raise DataError("the dataset holds no observations to fit")
+    reported = [v.name for v in model.variables]
+    foreign = [v for v in dataset.variables if v not in reported]
+    if foreign:
+        raise DataError(f"the data observe {foreign}, which {model!r} does not report; fit a "
+                        f"model that does, or drop those rows (it reports {reported})")
     cov = dataset.covariates
     for name in cov.columns.drop("subject"):
         if name not in model_inputs(model):
             raise ParameterError(f"covariate {name!r} is not a parameter {model!r} uses")
-        bad = cov[name].isna() | (cov[name] <= 0)
+        p = params[name]
+        bad = cov[name].isna() | ~((cov[name] >= p.lower) & (cov[name] <= p.upper)) \
+            | (cov[name] <= 0)
         if bad.any():
-            raise FitError(f"covariate {name!r} is missing or <= 0 for subject(s) "
-                           f"{cov.loc[bad, 'subject'].tolist()}")
+            raise DataError(f"covariate {name!r} must be given and within its hard bounds "
+                            f"[{p.lower:g}, {p.upper:g}] {p.unit} (and > 0); subject(s) "
+                            f"{cov.loc[bad, 'subject'].tolist()} have "
+                            f"{cov.loc[bad, name].tolist()}")
     kinds = {v: error_model for v in dataset.variables} if isinstance(error_model, str) \
         else dict(error_model)
     for var in dataset.variables:
         if kinds.get(var) == "lognormal":
             rows = obs[(obs["variable"] == var) & (obs["value"] <= 0)]
             if len(rows):
-                raise FitError(f"log-normal error for {var!r} needs observations > 0 (mark "
-                               f"values below the LLOQ as BLQ); row {rows.index[0]} has "
-                               f"{rows['value'].iloc[0]:g}")
+                raise DataError(f"log-normal error for {var!r} needs observations > 0 (mark "
+                                f"values below the LLOQ as BLQ); row {rows.index[0]} has "
+                                f"{rows['value'].iloc[0]:g}")
 
 
 def _starting_points(problem: _Problem, x0: np.ndarray, n_starts: int,

@@ -4,7 +4,22 @@ Per curve: Cmax, Tmax, Clast, Tlast, AUC0-last, AUC0-inf (linear-up/log-down
 or linear trapezoid), the terminal slope lambda_z with the points it used
 (chosen automatically by adjusted R^2 as PKNCA does, or given), t1/2, the
 extrapolated share of AUC0-inf and, when a dose is given, CL and Vz
-(``route="iv"``) or CL/F and Vz/F (``route="extravascular"``).
+(``route="iv"``) or the apparent CL/F and Vz/F (``route="extravascular"``,
+columns ``cl_f`` and ``vz_f``).
+
+Values below the lower limit of quantification (LLOQ) follow PKNCA's default
+rules (``conc.blq``: first "keep", middle "drop", last "keep"): BLQ values
+before the first quantifiable value and after the last one count as 0, BLQ
+values between quantifiable values are left out. Tlast/Clast are the last
+quantifiable sample and lambda_z uses quantifiable samples only. Without an
+assay LLOQ (``lloq="auto"``) values below :data:`AUTO_LLOQ` x Cmax of the
+curve count as BLQ: simulated curves
+decay into solver noise (1e-16 and below), which is not a terminal phase.
+
+With a dosing interval ``tau`` the table adds the interval statistics of
+multiple dosing: AUC over ``[start, start + tau]``, Cmax/Cmin/Cavg in it,
+the AUC over the first interval and the accumulation ratio, the fluctuation
+and the clearance at steady state (``dose / auc_tau``).
 """
 
 from __future__ import annotations
@@ -14,30 +29,84 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, InputTypeError, OptionError
 from .metrics import trapezoid_auc
 
 METHODS = ("linear-up-log-down", "linear")
+ROUTES = ("iv", "extravascular")
 #: PKNCA's tolerance: points within this adjusted R^2 of the best count as
 #: equally good, and then the fit with the most points wins.
 ADJ_R2_FACTOR = 1e-4
+#: ``lloq="auto"``: values below this fraction of the curve's Cmax are BLQ.
+AUTO_LLOQ = 1e-6
 
-COLUMNS = ["cmax", "tmax", "clast", "tlast", "auc_last", "auc_inf", "auc_pct_extrap",
-           "lambda_z", "half_life", "r2_adj", "lambda_z_n", "lambda_z_t_first",
-           "lambda_z_t_last", "cl", "vz"]
+_BASE = ["cmax", "tmax", "clast", "tlast", "auc_last", "auc_inf", "auc_pct_extrap",
+         "lambda_z", "half_life", "r2_adj", "lambda_z_n", "lambda_z_t_first",
+         "lambda_z_t_last"]
+#: Output columns for ``route="iv"`` (without and with a dosing interval).
+COLUMNS = [*_BASE, "cl", "vz", "lloq", "n_blq"]
+TAU_COLUMNS = ["tau", "interval_start", "auc_tau", "cmax_tau", "cmin_tau", "cavg_tau",
+               "fluctuation_pct", "auc_tau_first", "accumulation_ratio"]
+
+
+def columns_for(route: str, tau: bool = False) -> list[str]:
+    """The NCA columns for `route`: ``cl, vz`` (IV) or ``cl_f, vz_f`` (extravascular)."""
+    clearance = ["cl", "vz"] if route == "iv" else ["cl_f", "vz_f"]
+    out = [*_BASE, *clearance, "lloq", "n_blq"]
+    if tau:
+        out += [*TAU_COLUMNS, "cl_ss" if route == "iv" else "cl_f_ss"]
+    return out
+
+
+def _log_down(dt: np.ndarray, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
+    r"""Log-trapezoid areas :math:`\Delta t\,(c_1 - c_2)/\ln(c_1/c_2)` for ``c1 > c2 > 0``.
+
+    Written as :math:`\Delta t\,c_2\,x/\mathrm{log1p}(x)` with
+    :math:`x = (c_1 - c_2)/c_2`: ``log(c1/c2)`` of two nearly equal values
+    loses every digit (one ulp apart it is 0 or 2^-52, off by 2x), while
+    ``c1 - c2`` is exact there and ``log1p`` keeps full precision.
+    """
+    x = (c1 - c2) / c2
+    return dt * c2 * x / np.log1p(x)
 
 
 def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") -> float:
     """Area under the curve from the first to the last point."""
+    time = np.asarray(time, dtype=float)
+    conc = np.asarray(conc, dtype=float)
+    if time.shape[0] < 2:
+        return 0.0
     if method == "linear":
         return float(trapezoid_auc(time, conc))
     dt = np.diff(time)
     c1, c2 = conc[:-1], conc[1:]
     linear = dt * (c1 + c2) / 2.0
-    down = (c2 < c1) & (c2 > 0) & (c1 > 0)
+    down = (c2 < c1) & (c2 > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log = np.where(down, dt * (c1 - c2) / np.log(c1 / np.where(down, c2, 1.0)), 0.0)
+        log = np.where(down, _log_down(dt, c1, np.where(down, c2, 1.0)), 0.0)
     return float(np.sum(np.where(down, log, linear)))
+
+
+def _interpolate(time: np.ndarray, conc: np.ndarray, at: float, method: str) -> float:
+    """The curve at `at` (within the sampled range) by the AUC rule's interpolation."""
+    j = int(np.searchsorted(time, at))
+    if j < time.shape[0] and time[j] == at:
+        return float(conc[j])
+    t1, t2, c1, c2 = time[j - 1], time[j], conc[j - 1], conc[j]
+    w = (at - t1) / (t2 - t1)
+    if method != "linear" and c2 < c1 and c2 > 0:
+        return float(c1 * np.exp(w * np.log(c2 / c1)))
+    return float(c1 + w * (c2 - c1))
+
+
+def partial_auc(time: np.ndarray, conc: np.ndarray, start: float, end: float,
+                method: str = "linear-up-log-down") -> float:
+    """AUC over ``[start, end]`` within the sampled range, interpolating the ends."""
+    inside = (time > start) & (time < end)
+    t = np.concatenate([[start], time[inside], [end]])
+    c = np.concatenate([[_interpolate(time, conc, start, method)], conc[inside],
+                        [_interpolate(time, conc, end, method)]])
+    return auc(t, c, method)
 
 
 def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float] | None = None,
@@ -51,10 +120,13 @@ def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float
     """
     nan = {"lambda_z": np.nan, "r2_adj": np.nan, "lambda_z_n": 0,
            "lambda_z_t_first": np.nan, "lambda_z_t_last": np.nan}
+    if time.shape[0] == 0:
+        return nan
     if points is not None:
         chosen = np.isin(time, np.asarray(points, dtype=float))
         if chosen.sum() != len(points):
-            raise DataError(f"lambda_z points {list(points)} are not all sampling times")
+            raise DataError(f"lambda_z points {list(points)} are not all sampling times "
+                            "(of quantifiable samples)")
         candidates = [np.flatnonzero(chosen & (conc > 0))]
     else:
         after = np.arange(int(np.argmax(conc)) + 1, time.shape[0])
@@ -84,30 +156,104 @@ def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float
     return best or nan
 
 
+def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    """PKNCA's default BLQ rules: leading and trailing BLQ -> 0, BLQ in between dropped.
+
+    A value is BLQ when it is below `lloq`, or <= 0 (zeros and the small
+    negative values solvers produce count as not quantifiable). Returns the
+    kept times, the kept values and the number of BLQ samples.
+    """
+    blq = ~(conc >= lloq) | ~(conc > 0)
+    n_blq = int(blq.sum())
+    quantifiable = np.flatnonzero(~blq)
+    if quantifiable.size == 0:
+        return time, np.zeros_like(conc), n_blq
+    keep = ~blq
+    keep[: quantifiable[0]] = True
+    keep[quantifiable[-1] + 1:] = True
+    values = np.where(blq, 0.0, conc)
+    return time[keep], values[keep], n_blq
+
+
 def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
-              method: str = "linear-up-log-down",
-              points: Sequence[float] | None = None) -> dict[str, float]:
+              method: str = "linear-up-log-down", points: Sequence[float] | None = None,
+              route: str = "iv", lloq: float | str | None = "auto", tau: float | None = None,
+              start: float | None = None) -> dict[str, float]:
     """NCA of one curve (arrays sorted by time); see :func:`nca`."""
+    raw_t, raw_c = time, conc
+    cmax_raw = float(np.max(conc)) if conc.size else np.nan
+    limit = (AUTO_LLOQ * cmax_raw if cmax_raw > 0 else 0.0) if lloq == "auto" else \
+        (0.0 if lloq is None else float(lloq))
+    time, conc, n_blq = apply_blq_rules(time, conc, limit)
     imax = int(np.argmax(conc))
     positive = np.flatnonzero(conc > 0)
     last = int(positive[-1]) if positive.size else conc.shape[0] - 1
     auc_last = auc(time[: last + 1], conc[: last + 1], method)
-    slope = terminal_slope(time, conc, points=points)
+    slope = terminal_slope(time[: last + 1], conc[: last + 1], points=points)
     lz = slope["lambda_z"]
     auc_inf = auc_last + conc[last] / lz if np.isfinite(lz) else np.nan
     out = {"cmax": float(conc[imax]), "tmax": float(time[imax]), "clast": float(conc[last]),
            "tlast": float(time[last]), "auc_last": auc_last, "auc_inf": auc_inf,
            "auc_pct_extrap": 100.0 * (auc_inf - auc_last) / auc_inf if auc_inf else np.nan,
            **slope, "half_life": np.log(2) / lz if lz else np.nan}
-    out["cl"] = dose / auc_inf if dose is not None else np.nan
-    out["vz"] = dose / (lz * auc_inf) if dose is not None else np.nan
+    cl, vz = ("cl", "vz") if route == "iv" else ("cl_f", "vz_f")
+    out[cl] = dose / auc_inf if dose is not None else np.nan
+    out[vz] = dose / (lz * auc_inf) if dose is not None else np.nan
+    out["lloq"] = limit
+    out["n_blq"] = n_blq
+    if tau is not None:
+        out.update(_interval(raw_t, raw_c, time, conc, tau, start, method, dose, route))
     return out
 
 
+def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route) -> dict[str, float]:
+    """Statistics over the dosing interval ``[start, start + tau]`` and the first one."""
+    first = float(raw_t[0])
+    start = first if start is None else float(start)
+    end = start + tau
+    if start < raw_t[0] or end > raw_t[-1]:
+        raise DataError(f"nca: the dosing interval [{start:g}, {end:g}] h (start, start + tau) "
+                        f"must lie within the sampled times [{raw_t[0]:g}, {raw_t[-1]:g}] h")
+    if first + tau > raw_t[-1]:
+        raise DataError(f"nca: the first interval [{first:g}, {first + tau:g}] h is not "
+                        "sampled to its end")
+    if time.shape[0] < 2 or time[0] > start or time[-1] < end:
+        nan = dict.fromkeys(["auc_tau", "cmax_tau", "cmin_tau", "cavg_tau", "fluctuation_pct",
+                             "auc_tau_first", "accumulation_ratio"], np.nan)
+        return {"tau": tau, "interval_start": start, **nan,
+                ("cl_ss" if route == "iv" else "cl_f_ss"): np.nan}
+    auc_tau = partial_auc(time, conc, start, end, method)
+    auc_first = partial_auc(time, conc, first, first + tau, method)
+    inside = (time >= start) & (time <= end)
+    ends = [_interpolate(time, conc, a, method) for a in (start, end)]
+    values = np.concatenate([conc[inside], ends])
+    cmax_tau, cmin_tau = float(values.max()), float(values.min())
+    cavg = auc_tau / tau
+    return {"tau": tau, "interval_start": start, "auc_tau": auc_tau, "cmax_tau": cmax_tau,
+            "cmin_tau": cmin_tau, "cavg_tau": cavg,
+            "fluctuation_pct": 100.0 * (cmax_tau - cmin_tau) / cavg if cavg else np.nan,
+            "auc_tau_first": auc_first,
+            "accumulation_ratio": auc_tau / auc_first if auc_first > 0 else np.nan,
+            ("cl_ss" if route == "iv" else "cl_f_ss"):
+                dose / auc_tau if dose is not None and auc_tau > 0 else np.nan}
+
+
+def _positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputTypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise OptionError(f"`{name}` must be a finite number {'>=' if allow_zero else '>'} 0; "
+                          f"got {value!r}")
+    return value
+
+
 def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
-        by: Sequence[str] | None = None, dose: float | str | None = None,
+        by: Sequence[str] | str | None = None, dose: float | str | None = None,
         route: str = "iv", method: str = "linear-up-log-down",
-        points: Sequence[float] | None = None) -> pd.DataFrame:
+        points: Sequence[float] | None = None, lloq: float | str | None = "auto",
+        tau: float | None = None, start: float | None = None) -> pd.DataFrame:
     """Non-compartmental analysis, one row per curve.
 
     Parameters
@@ -116,62 +262,132 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         Tidy data: a simulation frame, a sweep's trajectories or observations.
     time, value : str, optional
         Column names of time [h] and concentration/response.
-    by : sequence of str, optional
+    by : str or sequence of str, optional
         Columns identifying a curve. Default: those of ``run``, ``subject``,
-        ``variable`` present in `data`.
+        ``variable`` present in `data`. Missing keys (NaN) form their own
+        curve; they are never dropped.
     dose : float or str, optional
         Dose (a number, or the name of a column constant within each curve),
         in amount units matching concentration x volume (nmol with nM gives
-        CL in L/h). Needed for CL and Vz.
+        CL in L/h). Needed for CL and Vz. With `tau`, the dose given at the
+        start of each interval.
     route : {'iv', 'extravascular'}, optional
-        For extravascular data CL and Vz are apparent (CL/F, Vz/F).
+        For extravascular data clearance and volume are apparent: the columns
+        are ``cl_f`` and ``vz_f`` (CL/F, Vz/F) instead of ``cl`` and ``vz``.
     method : {'linear-up-log-down', 'linear'}, optional
         AUC rule.
     points : sequence of float, optional
         Times to use for lambda_z instead of the automatic choice.
+    lloq : float, str or None, optional
+        Lower limit of quantification, in the unit of `value`: a number, the
+        name of a column (constant within each curve), ``"auto"`` (default:
+        :data:`AUTO_LLOQ` x Cmax, which keeps solver noise out of the
+        terminal phase) or None (only values <= 0 are BLQ). See the module
+        docstring for the BLQ rules.
+    tau : float, optional
+        Dosing interval [h] for multiple-dose statistics.
+    start : float, optional
+        Start [h] of the interval analysed (e.g. the last dose, at steady
+        state); default the first sampling time. The first interval starts
+        at the first sampling time (the first dose).
 
     Returns
     -------
     pandas.DataFrame
-        The `by` columns then :data:`COLUMNS`, plus ``route`` and ``method``.
+        The `by` columns then :func:`columns_for` (`route`, `tau`), plus
+        ``route`` and ``method``.
 
     Raises
     ------
     DataError
-        Missing columns, NaN values, unsorted or duplicated times within a curve.
+        Missing or duplicate columns, NaN values, unsorted or duplicated
+        times within a curve, a dose or LLOQ column that varies within a
+        curve, an interval outside the sampled times.
+    OptionError, InputTypeError
+        An option out of range or of the wrong type.
     """
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"nca takes a pandas DataFrame; got {type(data).__name__}")
+        raise InputTypeError(f"nca takes a pandas DataFrame; got {type(data).__name__}")
     if method not in METHODS:
-        raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
-    if route not in ("iv", "extravascular"):
-        raise ValueError(f"`route` must be 'iv' or 'extravascular'; got {route!r}")
-    by = [c for c in ("run", "subject", "variable") if c in data.columns] if by is None \
-        else list(by)
-    needed = [time, value, *by] + ([dose] if isinstance(dose, str) else [])
+        raise OptionError(f"`method` must be one of {list(METHODS)}; got {method!r}")
+    if route not in ROUTES:
+        raise OptionError(f"`route` must be 'iv' or 'extravascular'; got {route!r}")
+    names = [str(c) for c in data.columns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise DataError(f"nca data have duplicate column(s) {dup}")
+    if by is None:
+        by = [c for c in ("run", "subject", "variable") if c in data.columns]
+    elif isinstance(by, str):
+        by = [by]
+    else:
+        by = list(by)
+    if dose is not None and not isinstance(dose, str):
+        dose = _positive_number(dose, "dose")
+    if tau is not None:
+        tau = _positive_number(tau, "tau")
+    if start is not None:
+        start = _positive_number(start, "start", allow_zero=True)
+    if isinstance(lloq, str) and lloq != "auto" and lloq not in data.columns:
+        raise DataError(f"`lloq` {lloq!r} is neither 'auto' nor a column; got columns "
+                        f"{list(data.columns)}")
+    if lloq is not None and not isinstance(lloq, str):
+        lloq = _positive_number(lloq, "lloq", allow_zero=True)
+    if points is not None:
+        try:
+            points = [float(p) for p in points]
+        except (TypeError, ValueError):
+            raise InputTypeError(f"`points` must be a sequence of times [h]; got {points!r}"
+                                 ) from None
+    per_curve = [c for c in (dose, lloq) if isinstance(c, str) and c != "auto"]
+    needed = [time, value, *by, *per_curve]
     missing = [c for c in needed if c not in data.columns]
     if missing:
         raise DataError(f"nca data are missing column(s) {missing}; got {list(data.columns)}")
     for col in (time, value):
-        bad = np.flatnonzero(pd.to_numeric(data[col], errors="coerce").isna().to_numpy())
-        if bad.size:
-            raise DataError(f"nca column {col!r} must be numeric without NaN; row {bad[0]} has "
-                            f"{data[col].iloc[bad[0]]!r}")
+        numbers = pd.to_numeric(data[col], errors="coerce")
+        numbers = numbers.to_numpy(dtype=float)
+        for kind, bad in (("numeric without NaN", np.flatnonzero(np.isnan(numbers))),
+                          ("finite", np.flatnonzero(np.isinf(numbers)))):
+            if bad.size:
+                shown = data[col].iloc[bad[0]]
+                shown = shown.item() if isinstance(shown, np.generic) else shown
+                raise DataError(f"nca column {col!r} must be {kind}; row {bad[0]} has "
+                                f"{shown!r}")
     rows = []
-    groups = data.groupby(by, sort=False, observed=True) if by else [((), data)]
+    groups = data.groupby(by, sort=False, observed=True, dropna=False) if by else \
+        [((), data)]
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
-        t = curve[time].to_numpy(dtype=float)
-        c = curve[value].to_numpy(dtype=float)
+        where = dict(zip(by, key, strict=True))
+        t = pd.to_numeric(curve[time]).to_numpy(dtype=float)
+        c = pd.to_numeric(curve[value]).to_numpy(dtype=float)
         if np.any(np.diff(t) <= 0):
             i = int(np.flatnonzero(np.diff(t) <= 0)[0])
-            where = dict(zip(by, key, strict=True))
             raise DataError(f"nca: times must increase within each curve; {where} has "
                             f"{t[i]:g} then {t[i + 1]:g} (row {curve.index[i + 1]})")
-        amount = curve[dose].iloc[0] if isinstance(dose, str) else dose
-        result = nca_curve(t, c, dose=amount, method=method, points=points)
-        rows.append({**dict(zip(by, key, strict=True)), **result})
-    out = pd.DataFrame(rows, columns=[*by, *COLUMNS])
+        settings = {}
+        for name, spec in (("dose", dose), ("lloq", lloq)):
+            if isinstance(spec, str) and spec != "auto":
+                settings[name] = _curve_constant(curve[spec], spec, where, name)
+            else:
+                settings[name] = spec
+        result = nca_curve(t, c, dose=settings["dose"], method=method, points=points,
+                           route=route, lloq=settings["lloq"], tau=tau, start=start)
+        rows.append({**where, **result})
+    out = pd.DataFrame(rows, columns=[*by, *columns_for(route, tau is not None)])
     out["route"] = route
     out["method"] = method
     return out
+
+
+def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:
+    """The single value of a per-curve column (dose or LLOQ), checked."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise DataError(f"nca: {what} column {name!r} must hold finite numbers >= 0; {where} "
+                        f"has {column.tolist()[:5]}")
+    if np.ptp(values) > 0:
+        raise DataError(f"nca: {what} column {name!r} must be constant within a curve; {where} "
+                        f"has {sorted(set(values.tolist()))[:5]}")
+    return float(values[0])

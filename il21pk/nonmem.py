@@ -4,16 +4,23 @@ Compartment numbers: ``CMT=1`` is the SC (first-order absorption) depot and
 ``CMT=2`` the central compartment (IV). ``EVID`` 0 is an observation, 1 a dose,
 2 another event; reset events (3, 4) and steady-state doses (``SS`` != 0) are
 not supported and are reported as errors rather than silently misread.
+
+Missing values follow NM-TRAN: a ``"."`` (or an empty cell) in ``AMT``,
+``RATE``, ``II``, ``ADDL``, ``SS`` and ``MDV`` reads as 0, as NONMEM reads it.
+``ID``, ``TIME`` and ``EVID`` must be given on every record, and ``CMT`` on
+every dose record. Any other text in a numeric column is an error naming the
+row, the column and the value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .errors import RegimenError
+from .errors import InputTypeError, RegimenError
 
 if TYPE_CHECKING:
     from .regimen import Regimen
@@ -22,6 +29,73 @@ from .units import check_dose_unit, time_to_hours
 REQUIRED_COLUMNS = ("ID", "TIME", "AMT", "EVID")
 OPTIONAL_COLUMNS = {"CMT": 2, "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0}
 CMT_ROUTES = {1: "sc", 2: "iv"}
+#: Columns in which "." or an empty cell reads as 0 (NM-TRAN's rule).
+DOT_IS_ZERO = ("AMT", "RATE", "II", "ADDL", "SS", "MDV", "BLQ")
+
+
+def upper_columns(df: pd.DataFrame, error: type[ValueError]) -> dict[str, object]:
+    """``{NAME: column}`` with upper-cased names; duplicate names (in any case) are an error."""
+    names = [str(c).upper() for c in df.columns]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise error(f"NONMEM data have duplicate column(s) {dup} (names are case-insensitive); "
+                    f"got {list(df.columns)}; keep one column of each name")
+    return {str(c).upper(): c for c in df.columns}
+
+
+def is_dot(values: Sequence) -> np.ndarray:
+    """True where a value is NONMEM's missing marker ``"."`` or an empty string."""
+    return np.array([isinstance(v, str) and v.strip() in (".", "") for v in values], dtype=bool)
+
+
+def numeric_column(values: pd.Series | np.ndarray, column: str, error: type[ValueError], *,
+                   missing: float | None, rows: np.ndarray | None = None) -> np.ndarray:
+    """The numbers of one column as float64.
+
+    ``"."``, empty strings and NaN become `missing` (None: they are an error);
+    any other text, and infinite values, are an error naming the row and value.
+    Only the positions in `rows` (default: all) are checked and converted;
+    the others are NaN.
+    """
+    series = pd.Series(values).reset_index(drop=True)
+    if series.dtype.kind in "mMc":
+        raise error(f"NONMEM column {column} must hold plain numbers; got dtype {series.dtype}")
+    raw = series.to_numpy(dtype=object)
+    check = np.ones(len(raw), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    blank = is_dot(raw) | pd.isna(series).to_numpy()
+    text = np.isnan(number) & ~blank
+    for i in np.flatnonzero(check & text):
+        raise error(f"NONMEM column {column} must be a number; row {i} has {raw[i]!r}")
+    for i in np.flatnonzero(check & np.isinf(number)):
+        raise error(f"NONMEM column {column} must be a finite number; row {i} has {raw[i]!r}")
+    if missing is None:
+        for i in np.flatnonzero(check & blank):
+            raise error(f"NONMEM column {column} must be a finite number; row {i} has "
+                        f"{raw[i]!r} (a missing value)")
+    out = np.where(blank, np.nan if missing is None else missing, number)
+    return np.where(check, out, np.nan)
+
+
+def subject_ids(values: pd.Series, error: type[ValueError], column: str = "ID") -> np.ndarray:
+    """Subject identifiers, checked: none missing; float16/float32 widened to float64."""
+    series = pd.Series(values).reset_index(drop=True)
+    raw = series.to_numpy(dtype=object)
+    missing = pd.isna(series).to_numpy() | is_dot(raw)
+    for i in np.flatnonzero(missing):
+        raise error(f"NONMEM column {column} must identify a subject on every record; row {i} "
+                    f"has {raw[i]!r}")
+    if series.dtype.kind == "f":
+        return series.to_numpy(dtype=np.float64)
+    if series.dtype.kind in "iub":
+        return series.to_numpy()
+    for i, v in enumerate(raw):
+        try:
+            hash(v)
+        except TypeError:
+            raise error(f"NONMEM column {column}: row {i} has an unhashable {type(v).__name__} "
+                        f"{v!r}; use numbers or strings") from None
+    return raw
 
 
 def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError) -> pd.DataFrame:
@@ -30,31 +104,30 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError)
     Errors name the row (0-based position in `df`) and the column.
     """
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"NONMEM data must be a pandas DataFrame; got {type(df).__name__}")
-    upper = {str(c).upper(): c for c in df.columns}
+        raise InputTypeError(f"NONMEM data must be a pandas DataFrame; got {type(df).__name__}")
+    upper = upper_columns(df, error)
     missing = [c for c in REQUIRED_COLUMNS if c not in upper]
     if missing:
         raise error(f"NONMEM data are missing required column(s) {missing}; got {list(df.columns)}")
-    out = pd.DataFrame({c: df[upper[c]].to_numpy() for c in REQUIRED_COLUMNS})
-    for col, default in OPTIONAL_COLUMNS.items():
-        out[col] = df[upper[col]].to_numpy() if col in upper else default
-    for col in ("TIME", "EVID", "CMT", "RATE", "II", "ADDL", "SS"):
-        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            raise error(f"NONMEM column {col} must be a finite number; row {bad[0]} has "
-                        f"{out[col].iloc[bad[0]]!r}")
-        out[col] = values
-    out["AMT"] = pd.to_numeric(out["AMT"], errors="coerce").to_numpy(dtype=float)
+    out = pd.DataFrame({"ID": subject_ids(df[upper["ID"]], error)})
+    out["TIME"] = numeric_column(df[upper["TIME"]], "TIME", error, missing=None)
+    out["EVID"] = numeric_column(df[upper["EVID"]], "EVID", error, missing=None)
     evid = out["EVID"].to_numpy()
-    amt = out["AMT"].to_numpy()
     for i in np.flatnonzero(~np.isin(evid, (0, 1, 2))):
         raise error(f"NONMEM column EVID: row {i} has EVID={evid[i]:g}; supported are 0 "
                     "(observation), 1 (dose) and 2 (other); reset events 3/4 are not supported")
     dose_rows = evid == 1
-    for i in np.flatnonzero(dose_rows & ~(np.nan_to_num(amt, nan=-1.0) > 0)):
-        raise error(f"NONMEM row {i}: EVID=1 (dose) needs AMT > 0; got AMT={amt[i]!r}")
-    for i in np.flatnonzero(~dose_rows & (np.nan_to_num(amt, nan=0.0) != 0)):
+    out["AMT"] = numeric_column(df[upper["AMT"]], "AMT", error, missing=0.0)
+    for col, default in OPTIONAL_COLUMNS.items():
+        if col not in upper:
+            out[col] = float(default)
+        else:  # CMT "." reads as 0: no compartment, an error on a dose record (below)
+            out[col] = numeric_column(df[upper[col]], col, error, missing=0.0)
+    amt = out["AMT"].to_numpy()
+    raw_amt = df[upper["AMT"]].to_numpy(dtype=object)
+    for i in np.flatnonzero(dose_rows & ~(amt > 0)):
+        raise error(f"NONMEM row {i}: EVID=1 (dose) needs AMT > 0; got AMT={raw_amt[i]!r}")
+    for i in np.flatnonzero(~dose_rows & (amt != 0)):
         raise error(f"NONMEM row {i}: AMT={amt[i]:g} on a non-dose row (EVID={evid[i]:g}); "
                     "set EVID=1 for doses or AMT=0 for other rows")
     time = out["TIME"].to_numpy()
@@ -70,8 +143,9 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError)
         raise error(f"NONMEM row {i}: SS={out['SS'].iloc[i]:g} (steady-state dosing) is not "
                     "supported; give the doses explicitly with II/ADDL")
     for i in np.flatnonzero(dose_rows & ~np.isin(out["CMT"].to_numpy(), list(CMT_ROUTES))):
-        raise error(f"NONMEM column CMT must be 1 (SC depot) or 2 (central); row {i} has "
-                    f"{out['CMT'].iloc[i]:g}")
+        raw_cmt = df[upper["CMT"]].to_numpy(dtype=object)[i]  # present: the default is valid
+        raise error(f"NONMEM column CMT must be 1 (SC depot) or 2 (central); "
+                    f"row {i} has {_plain(raw_cmt)!r} on a dose record")
     rate = out["RATE"].to_numpy()
     for i in np.flatnonzero(dose_rows & (rate < 0)):
         raise error(f"NONMEM column RATE must be >= 0 (modelled rates -1/-2 are not supported); "
@@ -84,7 +158,22 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError)
         raise error(f"NONMEM column ADDL must be a whole number >= 0; row {i} has {addl[i]:g}")
     for i in np.flatnonzero(dose_rows & (addl > 0) & (ii <= 0)):
         raise error(f"NONMEM row {i}: ADDL={addl[i]:g} needs II > 0; got II={ii[i]:g}")
+    _check_dose_counts(out, dose_rows, error)
     return out
+
+
+def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray,
+                       error: type[ValueError]) -> None:
+    """Doses per subject (records + ADDL) within MAX_DOSES, before any is built."""
+    from .regimen import MAX_DOSES
+
+    counts = pd.Series(np.where(dose_rows, rows["ADDL"].to_numpy() + 1.0, 0.0)).groupby(
+        rows["ID"].to_numpy(), sort=False).sum()
+    over = counts[counts > MAX_DOSES]
+    if len(over):
+        raise error(f"NONMEM data give subject ID={display_id(over.index[0])} "
+                    f"{over.iloc[0]:.4g} doses (records plus ADDL); at most MAX_DOSES = "
+                    f"{MAX_DOSES:,} are allowed per subject")
 
 
 def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
@@ -97,21 +186,37 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
 
     try:
         check_dose_unit(unit)
+        hours = float(time_to_hours(1.0, time_unit))
     except ValueError as exc:
         raise RegimenError(str(exc)) from None
     rows = check_nonmem_frame(df)
-    hours = float(time_to_hours(1.0, time_unit))
+    return build_regimens(rows, unit, hours, RegimenError, Dose, Regimen)
+
+
+def build_regimens(rows: pd.DataFrame, unit: str, hours: float, error: type[ValueError],
+                   dose_cls, regimen_cls) -> dict:
+    """Regimens per subject from checked rows (:func:`check_nonmem_frame`)."""
     regimens: dict[object, Regimen] = {}
     for subject, group in rows.groupby("ID", sort=False):
-        doses = []
-        for r in group[group["EVID"] == 1].itertuples(index=False):
-            duration = r.AMT / r.RATE * hours if r.RATE > 0 else 0.0
-            dose = Dose(r.AMT, unit=unit, time=r.TIME * hours, route=CMT_ROUTES[int(r.CMT)],
-                        duration=duration)
-            doses.append(Regimen.repeat(dose, every=r.II * hours, count=int(r.ADDL) + 1)
-                         if r.ADDL > 0 else Regimen.single(dose))
-        regimens[subject] = sum(doses, Regimen.none())
+        doses: list = []
+        for i, r in zip(group.index, group.itertuples(index=False), strict=True):
+            if r.EVID != 1:
+                continue
+            try:
+                duration = r.AMT / r.RATE * hours if r.RATE > 0 else 0.0
+                dose = dose_cls(r.AMT, unit=unit, time=r.TIME * hours,
+                                route=CMT_ROUTES[int(r.CMT)], duration=duration)
+                doses.extend(regimen_cls.repeat(dose, every=r.II * hours,
+                                                count=int(r.ADDL) + 1).doses
+                             if r.ADDL > 0 else (dose,))
+            except RegimenError as exc:
+                raise error(f"NONMEM row {i} (ID={display_id(subject)}): {exc}") from None
+        regimens[subject] = regimen_cls(tuple(doses))
     return regimens
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def display_id(value: object) -> str:

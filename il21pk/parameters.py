@@ -58,7 +58,13 @@ class Parameter:
     source: str
 
     def __post_init__(self) -> None:
-        check_value(self.name, self.value, self.lower, self.upper, self.unit)
+        for field_name in ("name", "unit", "description", "source"):
+            text = getattr(self, field_name)
+            if not isinstance(text, str):
+                raise ParameterError(f"Parameter.{field_name} of {self.name!r} must be a string; "
+                                     f"got {type(text).__name__} {text!r}")
+        object.__setattr__(self, "value",
+                           check_value(self.name, self.value, self.lower, self.upper, self.unit))
         if not self.source.strip():
             raise ParameterError(f"parameter '{self.name}' needs a source; got an empty string")
 
@@ -70,7 +76,11 @@ def check_value(name: str, value: object, lower: float, upper: float, unit: str)
             f"parameter '{name}' must be a real number [{unit}]; got {value!r} "
             f"of type {type(value).__name__}"
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ParameterError(f"parameter '{name}' must be a finite number [{unit}]; got an "
+                             f"integer too large for a float ({len(str(value))} digits)") from None
     if not math.isfinite(value):
         raise ParameterError(f"parameter '{name}' must be finite [{unit}]; got {value}")
     if not lower <= value <= upper:
@@ -164,6 +174,12 @@ class ParameterSet(Mapping[str, Parameter]):
             If a name is unknown (with suggestions) or a value is outside the
             parameter's hard bounds.
         """
+        if values is not None and not isinstance(values, Mapping):
+            raise ParameterError("with_values takes a mapping {name: value} (or keyword "
+                                 f"arguments); got {type(values).__name__}")
+        if not isinstance(source, str) or not source.strip():
+            raise ParameterError(f"with_values source must be a non-empty string naming where "
+                                 f"the values come from; got {source!r}")
         changes = {**dict(values or {}), **kwargs}
         new = dict(self._items)
         for key, val in changes.items():

@@ -21,13 +21,51 @@ from .units import check_dose_unit
 ROUTES = ("iv", "sc")
 
 
+#: Most doses one regimen may hold (after expanding repeats, courses and NONMEM
+#: ADDL). 100,000 doses is daily dosing for 270 years; the limit turns a typo
+#: such as ``count=10**9`` into an error before any memory is spent on it.
+MAX_DOSES = 100_000
+
+
 def _finite_number(value: object, field_name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise RegimenError(f"{field_name} must be a real number; got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise RegimenError(f"{field_name} must be a finite number; got an integer too large "
+                           f"for a float ({_short(value)})") from None
     if not math.isfinite(value):
         raise RegimenError(f"{field_name} must be finite; got {value}")
     return value
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
+
+
+def _check_dose(dose: object, where: str) -> Dose:
+    if not isinstance(dose, Dose):
+        raise RegimenError(f"{where} needs an il21pk Dose as `dose`; got "
+                           f"{type(dose).__name__} {_short(repr(dose))}")
+    return dose
+
+
+def _count(value: object, field_name: str, low: int = 1, high: int | None = 2**53) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise RegimenError(f"{field_name} must be an integer >= {low}; got {_short(repr(value))}")
+    if value < low:
+        raise RegimenError(f"{field_name} must be >= {low}; got {value}")
+    if high is not None and value > high:
+        raise RegimenError(f"{field_name} must be <= {high}; got {_short(value)}")
+    return int(value)
+
+
+def _check_dose_count(n: int, what: str) -> None:
+    if n > MAX_DOSES:
+        raise RegimenError(f"{what} would hold {_short(n)} doses; at most MAX_DOSES = "
+                           f"{MAX_DOSES:,} are allowed in one regimen")
 
 
 @dataclass(frozen=True)
@@ -82,7 +120,7 @@ class Dose:
         time = _finite_number(self.time, "Dose.time")
         if time < 0:
             raise RegimenError(f"Dose.time must be >= 0 h; got {time:g}")
-        if self.route not in ROUTES:
+        if not isinstance(self.route, str) or self.route not in ROUTES:
             raise RegimenError(f"Dose.route must be one of {list(ROUTES)}; got {self.route!r}")
         duration = _finite_number(self.duration, "Dose.duration")
         if duration < 0:
@@ -133,7 +171,11 @@ class Regimen:
     doses: tuple[Dose, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        if isinstance(self.doses, (str, bytes, Dose)) or not isinstance(self.doses, Iterable):
+            raise RegimenError("Regimen.doses must be a sequence of Dose objects; got "
+                               f"{type(self.doses).__name__}")
         doses = tuple(self.doses)
+        _check_dose_count(len(doses), "Regimen.doses")
         for i, d in enumerate(doses):
             if not isinstance(d, Dose):
                 raise RegimenError(f"Regimen.doses[{i}] must be a Dose; got {type(d).__name__}")
@@ -143,7 +185,7 @@ class Regimen:
     @classmethod
     def single(cls, dose: Dose) -> Regimen:
         """A regimen of one dose."""
-        return cls((dose,))
+        return cls((_check_dose(dose, "Regimen.single"),))
 
     @classmethod
     def none(cls) -> Regimen:
@@ -157,12 +199,12 @@ class Regimen:
         Raises
         ------
         RegimenError
-            If `count` < 1, or `every` <= 0 when `count` > 1.
+            If `dose` is not a Dose, `count` < 1 or above :data:`MAX_DOSES`, or
+            `every` <= 0 when `count` > 1.
         """
-        if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
-            raise RegimenError(f"Regimen.repeat count must be an integer >= 1; got {count!r}")
-        if count < 1:
-            raise RegimenError(f"Regimen.repeat count must be >= 1; got {count}")
+        dose = _check_dose(dose, "Regimen.repeat")
+        count = _count(count, "Regimen.repeat count", high=None)  # MAX_DOSES below
+        _check_dose_count(count, f"Regimen.repeat(count={count})")
         every = _finite_number(every, "Regimen.repeat every")
         if count > 1 and every <= 0:
             raise RegimenError(f"Regimen.repeat every must be > 0 h; got {every:g}")
@@ -182,26 +224,39 @@ class Regimen:
         ``Regimen.days(d, [1, 2, 3, 4, 5, 15, 16, 17, 18, 19], course_days=42)`` is
         the Thompson 2008 schedule (days 1-5 and 15-19 of a 6-week course).
         """
+        return cls._days(dose, days, course_days=course_days, courses=courses,
+                         where="Regimen.days", courses_name="courses")
+
+    @classmethod
+    def _days(cls, dose: Dose, days: Iterable[int], *, course_days: int | None, courses: int,
+              where: str, courses_name: str) -> Regimen:
+        dose = _check_dose(dose, where)
+        if isinstance(days, (str, bytes)) or not isinstance(days, Iterable):
+            raise RegimenError(f"{where} days must be a sequence of whole day numbers; got "
+                               f"{_short(repr(days))}")
+        courses = _count(courses, f"{where} {courses_name}", high=None)  # MAX_DOSES below
         given = list(days)
+        _check_dose_count(len(given) * courses, f"{where} ({len(given)} days x {courses} "
+                          f"{courses_name})")
         for d in given:
-            if isinstance(d, bool) or not isinstance(d, (int, float, np.integer, np.floating)) \
-                    or d != int(d):
-                raise RegimenError(f"Regimen.days days must be whole day numbers; got {d!r}")
-        for name, value in (("courses", courses), ("course_days", course_days)):
-            if value is not None and (isinstance(value, bool) or
-                                      not isinstance(value, (int, np.integer))):
-                raise RegimenError(f"Regimen.days {name} must be an integer; got {value!r}")
+            value = _finite_number(d, f"{where} days")
+            if value != int(value):
+                raise RegimenError(f"{where} days must be whole day numbers; got {d!r}")
+        if course_days is not None:
+            course_days = _count(course_days, f"{where} course_days")
         day_list = sorted(int(d) for d in given)
         if not day_list or day_list[0] < 1:
-            raise RegimenError(f"Regimen.days days must be >= 1 (day 1 is t=0); got {day_list}")
-        if courses < 1:
-            raise RegimenError(f"Regimen.days courses must be >= 1; got {courses}")
+            raise RegimenError(f"{where} days must be >= 1 (day 1 is t=0); got {day_list}")
         length = course_days if course_days is not None else day_list[-1]
         if length < day_list[-1]:
             raise RegimenError(
-                f"Regimen.days course_days must be >= the last dosing day {day_list[-1]}; "
+                f"{where} course_days must be >= the last dosing day {day_list[-1]}; "
                 f"got {length}"
             )
+        last = dose.time + 24.0 * (float(courses - 1) * length + day_list[-1] - 1)
+        if not math.isfinite(last):
+            raise RegimenError(f"{where}: the last dose would be at t={last} h; give fewer or "
+                               "shorter courses")
         times = [
             dose.time + 24.0 * (c * length + d - 1) for c in range(courses) for d in day_list
         ]
@@ -210,17 +265,20 @@ class Regimen:
     @classmethod
     def five_on_nine_off(cls, dose: Dose, *, cycles: int = 1) -> Regimen:
         """Daily x5 then 9 days of rest, repeated for `cycles` 14-day cycles (Davis 2007)."""
-        return cls.days(dose, range(1, 6), course_days=14, courses=cycles)
+        return cls._days(dose, range(1, 6), course_days=14, courses=cycles,
+                         where="Regimen.five_on_nine_off", courses_name="cycles")
 
     @classmethod
     def three_times_weekly(cls, dose: Dose, *, weeks: int = 1) -> Regimen:
         """Days 1, 3 and 5 of each week (Mon/Wed/Fri), for `weeks` weeks."""
-        return cls.days(dose, (1, 3, 5), course_days=7, courses=weeks)
+        return cls._days(dose, (1, 3, 5), course_days=7, courses=weeks,
+                         where="Regimen.three_times_weekly", courses_name="weeks")
 
     @classmethod
     def weekly(cls, dose: Dose, *, weeks: int = 1) -> Regimen:
         """Once a week for `weeks` weeks."""
-        return cls.days(dose, (1,), course_days=7, courses=weeks)
+        return cls._days(dose, (1,), course_days=7, courses=weeks, where="Regimen.weekly",
+                         courses_name="weeks")
 
     @classmethod
     def from_nonmem(cls, df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
@@ -259,7 +317,11 @@ class Regimen:
                     "subject=<ID> to choose one, or use il21pk.regimens_from_nonmem"
                 )
             return next(iter(regimens.values()))
-        if subject not in regimens:
+        try:
+            known = subject in regimens
+        except TypeError:  # unhashable
+            known = False
+        if not known:
             raise RegimenError(f"subject must be one of the IDs {list(regimens)}; got {subject!r}")
         return regimens[subject]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from .errors import ParameterError
+from .errors import InputTypeError, OptionError, ParameterError
 from .parameters import ParameterSet, unknown_name_error
 
 #: Allometric exponents applied when body weight varies (reference: the set's body weight).
@@ -24,15 +24,20 @@ def check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet
                  scale: str | Mapping[str, str]) -> tuple[list[str], np.ndarray, np.ndarray,
                                                           list[bool]]:
     """Names, lows, highs and log flags of sampling bounds, checked (against `params`)."""
+    if not isinstance(bounds, Mapping):
+        raise InputTypeError(f"bounds must be a mapping {{name: (low, high)}}; got "
+                             f"{type(bounds).__name__}")
     if not bounds:
         raise ParameterError("bounds must name at least one parameter; got none")
+    if not isinstance(scale, (str, Mapping)):
+        raise InputTypeError(f"scale must be 'log', 'linear' or a mapping; got {scale!r}")
     names, lows, highs, logs = [], [], [], []
     for name, pair in bounds.items():
         if params is not None and name not in params:
             raise unknown_name_error(name, params)
         try:
             low, high = (float(x) for x in pair)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ParameterError(f"bounds[{name!r}] must be a (low, high) pair of numbers; got "
                                  f"{pair!r}") from None
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
@@ -89,7 +94,7 @@ def latin_hypercube(bounds: Mapping[str, tuple[float, float]], n: int, *,
     """
     names, lows, highs, logs = check_bounds(bounds, params, scale)
     n = _check_n(n)
-    sampler = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed))
+    sampler = qmc.LatinHypercube(d=len(names), rng=_rng(seed))
     return _to_frame(sampler.random(n), names, lows, highs, logs)
 
 
@@ -101,14 +106,35 @@ def sobol_samples(bounds: Mapping[str, tuple[float, float]], n: int, *,
     n = _check_n(n)
     if n & (n - 1):
         raise ParameterError(f"Sobol samples need n to be a power of 2 (balance); got {n}")
-    sampler = qmc.Sobol(d=len(names), scramble=True, rng=np.random.default_rng(seed))
+    sampler = qmc.Sobol(d=len(names), scramble=True, rng=_rng(seed))
     return _to_frame(sampler.random_base2(int(np.log2(n))), names, lows, highs, logs)
+
+
+#: Most samples one call may draw (each is a row of a frame and, later, a simulation).
+MAX_SAMPLES = 10_000_000
 
 
 def _check_n(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n must be an integer >= 1; got {n!r}")
+    if n > MAX_SAMPLES:
+        raise ParameterError(f"n must be <= MAX_SAMPLES = {MAX_SAMPLES:,}; got {n:,}")
     return int(n)
+
+
+def _is_number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
+                                                               np.floating))
+
+
+def _rng(seed: object) -> np.random.Generator:
+    """A Generator from `seed` (None, an int >= 0 or a Generator), or an OptionError."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptionError(f"`seed` must be None, an integer >= 0 or a numpy Generator; got "
+                          f"{seed!r}")
+    return np.random.default_rng(seed)
 
 
 def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, float], *,
@@ -146,32 +172,59 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         ``subject`` then one column per varied parameter (and ``body_weight``
         plus the allometrically scaled parameters when weights vary).
     """
+    if not isinstance(params, ParameterSet):
+        raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
+                             f"{type(params).__name__}")
     n = _check_n(n)
+    if not isinstance(variability, Mapping):
+        raise InputTypeError(f"`variability` must be a mapping {{parameter: omega}}; got "
+                             f"{type(variability).__name__}")
     names = list(variability)
     for name in names:
         if name not in params:
             raise unknown_name_error(name, params)
         omega = variability[name]
-        if not (isinstance(omega, (int, float)) and np.isfinite(omega) and omega >= 0):
+        if not (_is_number(omega) and np.isfinite(omega) and omega >= 0):
             raise ParameterError(f"variability[{name!r}] must be a number >= 0; got {omega!r}")
     omegas = np.array([float(variability[k]) for k in names])
+    if correlations is not None and not isinstance(correlations, Mapping):
+        raise InputTypeError(f"`correlations` must be a mapping {{(a, b): rho}}; got "
+                             f"{type(correlations).__name__}")
     corr = np.eye(len(names))
     for pair, rho in (correlations or {}).items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise ParameterError(f"correlations keys must be pairs (a, b) of parameter names; "
+                                 f"got {pair!r}")
         a, b = pair
         for name in (a, b):
             if name not in variability:
                 raise ParameterError(f"correlations name {name!r}, which has no variability; "
                                      f"varied parameters are {names}")
-        if not -1 < rho < 1:
-            raise ParameterError(f"correlation {pair!r} must be in (-1, 1); got {rho!r}")
+            if variability[name] == 0:
+                raise ParameterError(f"correlations name {name!r}, whose variability is 0 (it "
+                                     "does not vary); drop the pair or give it an omega > 0")
+        if a == b:
+            raise ParameterError(f"correlation {pair!r} pairs a parameter with itself")
+        if not (_is_number(rho) and -1 < rho < 1):
+            raise ParameterError(f"correlation {pair!r} must be a number in (-1, 1); got {rho!r}")
         i, j = names.index(a), names.index(b)
         corr[i, j] = corr[j, i] = rho
     if np.any(np.linalg.eigvalsh(corr) <= 0):
         raise ParameterError("correlations do not form a positive-definite matrix")
-    rng = np.random.default_rng(seed)
-    cov = corr * np.outer(omegas, omegas)
-    eta = rng.multivariate_normal(np.zeros(len(names)), cov, size=n, method="cholesky") \
-        if names else np.zeros((n, 0))
+    rng = _rng(seed)
+    # omega = 0 fixes a parameter at its typical value: only the others are drawn
+    varied = np.flatnonzero(omegas > 0)
+    eta = np.zeros((n, len(names)))
+    if varied.size:
+        cov = (corr * np.outer(omegas, omegas))[np.ix_(varied, varied)]
+        try:
+            eta[:, varied] = rng.multivariate_normal(np.zeros(varied.size), cov, size=n,
+                                                     method="cholesky")
+        except np.linalg.LinAlgError:
+            raise ParameterError(f"the covariance of the random effects (omegas "
+                                 f"{omegas[varied].tolist()}) is not positive definite in "
+                                 "floating point; use larger omegas or weaker correlations"
+                                 ) from None
     out: dict[str, np.ndarray] = {"subject": np.arange(n)}
     for j, name in enumerate(names):
         p = params[name]
@@ -181,14 +234,30 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         else:
             out[name] = p.value * np.exp(eta[:, j])
     if body_weight is not None:
-        if not isinstance(body_weight, Mapping) or "median" not in body_weight:
+        if not isinstance(body_weight, Mapping) or "median" not in body_weight \
+                or set(body_weight) - {"median", "cv"}:
             raise ParameterError("body_weight must be a mapping {'median': kg, 'cv': fraction}; "
                                  f"got {body_weight!r}")
-        median, cv = float(body_weight["median"]), float(body_weight.get("cv", 0.0))
+        median, cv = body_weight["median"], body_weight.get("cv", 0.0)
+        if not (_is_number(median) and np.isfinite(median) and median > 0):
+            raise ParameterError(f"body_weight['median'] must be a number > 0 kg; got {median!r}")
+        if not (_is_number(cv) and np.isfinite(cv) and cv >= 0):
+            raise ParameterError(f"body_weight['cv'] must be a number >= 0; got {cv!r}")
+        allometry = ALLOMETRY if allometry is None else allometry
+        if not isinstance(allometry, Mapping):
+            raise InputTypeError(f"`allometry` must be a mapping {{parameter: exponent}}; got "
+                                 f"{type(allometry).__name__}")
+        for name, exponent in allometry.items():
+            if name not in params:
+                raise unknown_name_error(name, params)
+            if not (_is_number(exponent) and np.isfinite(exponent)):
+                raise ParameterError(f"allometry[{name!r}] must be a finite exponent; got "
+                                     f"{exponent!r}")
+        median, cv = float(median), float(cv)
         omega_wt = np.sqrt(np.log1p(cv * cv))
         wt = median * np.exp(omega_wt * rng.standard_normal(n))
         out["body_weight"] = wt
-        for name, exponent in (ALLOMETRY if allometry is None else allometry).items():
+        for name, exponent in allometry.items():
             base = out.get(name, np.full(n, params.value(name)))
             out[name] = base * (wt / params.value("body_weight")) ** exponent
     frame = pd.DataFrame(out)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from .engine import integrate as engine
 from .engine.events import compile_events
 from .engine.kernels import prepare, report
-from .errors import ParameterError, RegimenError, SimulationError
+from .errors import InputTypeError, OptionError, ParameterError, RegimenError, SimulationError
 from .model import Model
 from .parameters import ParameterSet
 from .regimen import Dose, Regimen
@@ -54,40 +54,91 @@ class BatchResult:
     t_fail: np.ndarray
 
 
+#: Accepted relative tolerances. Looser than 1e-2 the solvers report success on
+#: answers off by tens of percent (rtol=0.5 gave a receptor occupancy of 4.4);
+#: tighter than 1e-13 is below what double precision can honour.
+RTOL_RANGE = (1e-13, 1e-2)
+#: Most output times of one simulation (``t_eval``, or the default hourly grid
+#: of ``t_end`` hours before dose times are added): 100,000 is hourly output
+#: for 11 years. Checked before any memory is spent on the grid.
+MAX_TIME_POINTS = 100_000
+#: Largest ``max_steps`` (solver steps between two dose events).
+MAX_STEPS_LIMIT = 10_000_000
+
+
+def _real(value: object, name: str, unit: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputTypeError(f"`{name}` must be a number{unit}; got {type(value).__name__} "
+                             f"{value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise OptionError(f"`{name}` must be a finite number{unit}; got an integer too large "
+                          f"for a float ({len(str(value))} digits)") from None
+
+
 def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object,
                   rtol: object, atol: object, max_step: object = 0.0,
                   max_steps: object = 200_000) -> tuple[float, np.ndarray | None]:
-    """Validate solver options once, at the top of every verb; return t_end and t_eval."""
-    if isinstance(t_end, bool) or not isinstance(t_end, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`t_end` must be a number of hours; got {t_end!r}")
-    t_end = float(t_end)
+    """Validate solver options once, at the top of every verb; return t_end and t_eval.
+
+    Raises :class:`~il21pk.errors.OptionError` (a ValueError) for a value out of
+    range, including the resource limits :data:`RTOL_RANGE`,
+    :data:`MAX_TIME_POINTS` and :data:`MAX_STEPS_LIMIT`, and
+    :class:`~il21pk.errors.InputTypeError` (a TypeError) for a wrong type.
+    """
+    t_end = _real(t_end, "t_end", " of hours")
     if not math.isfinite(t_end) or t_end <= 0:
-        raise ValueError(f"`t_end` must be a finite number > 0 h; got {t_end}")
-    if method not in engine.METHODS:
-        raise ValueError(f"`method` must be one of {list(engine.METHODS)}; got {method!r}")
+        raise OptionError(f"`t_end` must be a finite number > 0 h; got {t_end}")
+    if not isinstance(method, str) or method not in engine.METHODS:
+        raise OptionError(f"`method` must be one of {list(engine.METHODS)}; got {method!r}")
     for name, tol in (("rtol", rtol), ("atol", atol)):
-        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) \
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) \
                 or not (0 < tol < 1):
-            raise ValueError(f"`{name}` must be a number in (0, 1); got {tol!r}")
-    if not isinstance(max_step, (int, float, np.integer, np.floating)) or not max_step >= 0:
-        raise ValueError(f"`max_step` must be a number >= 0 h (0: no limit); got {max_step!r}")
+            raise OptionError(f"`{name}` must be a number in (0, 1); got {tol!r}")
+    if not RTOL_RANGE[0] <= rtol <= RTOL_RANGE[1]:
+        raise OptionError(f"`rtol` must be within [{RTOL_RANGE[0]:g}, {RTOL_RANGE[1]:g}] "
+                          f"(looser tolerances give wrong answers flagged as successes); got "
+                          f"{rtol!r}")
+    max_step = _real(max_step, "max_step", " of hours")
+    if not max_step >= 0:
+        raise OptionError(f"`max_step` must be a number >= 0 h (0: no limit); got {max_step!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
             or max_steps < 1:
-        raise ValueError(f"`max_steps` must be an integer >= 1; got {max_steps!r}")
+        raise OptionError(f"`max_steps` must be an integer >= 1; got {max_steps!r}")
+    if max_steps > MAX_STEPS_LIMIT:
+        raise OptionError(f"`max_steps` must be <= MAX_STEPS_LIMIT = {MAX_STEPS_LIMIT:,}; got "
+                          f"{max_steps:,}")
     if t_eval is None:
+        if t_end + 1 > MAX_TIME_POINTS:
+            raise OptionError(
+                f"`t_end` = {t_end:g} h gives a default hourly grid of {math.ceil(t_end) + 1:,} "
+                f"output times; at most MAX_TIME_POINTS = {MAX_TIME_POINTS:,} are allowed. "
+                "Pass a coarser `t_eval`")
         return t_end, None
-    grid = np.asarray(t_eval, dtype=float)
+    size = np.size(t_eval) if isinstance(t_eval, np.ndarray) else None
+    if size is not None and size > MAX_TIME_POINTS:
+        raise OptionError(f"`t_eval` holds {size:,} times; at most MAX_TIME_POINTS = "
+                          f"{MAX_TIME_POINTS:,} are allowed")
+    try:
+        grid = np.asarray(t_eval, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise OptionError(f"`t_eval` must be an array of hours; got {t_eval!r}"[:200]) from None
     if grid.ndim != 1 or grid.size == 0:
-        raise ValueError(f"`t_eval` must be a non-empty 1-D array of hours; got shape {grid.shape}")
+        raise OptionError(f"`t_eval` must be a non-empty 1-D array of hours; got shape "
+                          f"{grid.shape}")
+    if grid.size > MAX_TIME_POINTS:
+        raise OptionError(f"`t_eval` holds {grid.size:,} times; at most MAX_TIME_POINTS = "
+                          f"{MAX_TIME_POINTS:,} are allowed")
     if not np.all(np.isfinite(grid)):
-        raise ValueError("`t_eval` must not contain NaN or infinite times")
+        raise OptionError("`t_eval` must not contain NaN or infinite times")
     if np.any(np.diff(grid) <= 0):
         i = int(np.flatnonzero(np.diff(grid) <= 0)[0])
-        raise ValueError(f"`t_eval` must be strictly increasing; t_eval[{i}]={grid[i]:g} is "
-                         f"followed by {grid[i + 1]:g}")
+        raise OptionError(f"`t_eval` must be strictly increasing; t_eval[{i}]={grid[i]:g} is "
+                          f"followed by {grid[i + 1]:g}")
     if grid[0] < 0 or grid[-1] > t_end:
-        raise ValueError(f"`t_eval` must lie within [0, t_end={t_end:g}] h; got "
-                         f"[{grid[0]:g}, {grid[-1]:g}]")
+        raise OptionError(f"`t_eval` must lie within [0, t_end={t_end:g}] h; got "
+                          f"[{grid[0]:g}, {grid[-1]:g}]")
     return t_end, grid.copy()
 
 

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from . import executors
-from .errors import ParameterError
+from .errors import InputTypeError, OptionError, ParameterError
 from .metrics import METRICS, summarise
 from .model import Model
 from .parameters import ParameterSet, unknown_name_error
-from .regimen import Regimen
+from .regimen import Dose, Regimen
 from .simulate import (
     check_options,
     check_regimen,
@@ -38,6 +38,18 @@ from .simulate import (
 #: Swept quantities that are not parameters.
 SPECIAL = ("dose", "regimen")
 OUTPUTS = ("summary", "trajectories")
+#: Column names a sweep writes itself, so they cannot be swept.
+RESERVED = ("run", "time_h", "variable", "metric", "value", "unit", "success", "message")
+#: Most runs in one sweep (grid product or sample rows), checked before the
+#: runs are built.
+MAX_RUNS = 10_000_000
+#: Most rows of an in-memory result (runs x variables x times, or x metrics);
+#: stream larger sweeps to parquet with ``out=``.
+MAX_ROWS = 50_000_000
+#: Most runs x output times in one chunk: bounds the worker's state array
+#: (runs x times x states x 8 bytes). A chunk is made smaller when needed,
+#: which changes nothing in the result.
+MAX_CHUNK_POINTS = 2_500_000
 
 
 @dataclass(frozen=True)
@@ -109,28 +121,43 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
     from .parameter_sets import load
 
     if not isinstance(model, Model):
-        raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+        raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = load("human") if params is None else params
     if not isinstance(params, ParameterSet):
-        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
+        raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
+                             f"{type(params).__name__}")
     t_end, grid_t = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol,
                                   atol=atol, max_steps=max_steps)
-    executors.check(executor)
-    if output not in OUTPUTS:
-        raise ValueError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
+    _check_executor(executor)
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise OptionError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be an integer >= 1; got {chunk_size!r}")
-    regimen = check_regimen(model, regimen)
-    runs, regimens = _runs(model, regimen, params, grid, samples)
+        raise OptionError(f"`chunk_size` must be an integer >= 1; got {chunk_size!r}")
+    if out is not None and not isinstance(out, (str, Path)):
+        raise InputTypeError(f"`out` must be a directory path (str or Path); got "
+                             f"{type(out).__name__}")
+    if progress is not None and not isinstance(progress, bool):
+        raise InputTypeError(f"`progress` must be True, False or None; got {progress!r}")
+    regimen = _check_regimen(model, regimen, "`regimen`")
     variables = _choose(variables, [v.name for v in model.variables], "variables")
     metrics = _choose(metrics, list(METRICS), "metrics")
+    runs, regimens = _runs(model, regimen, params, grid, samples)
     base = parameter_columns(model, params)
     options = {"method": method, "rtol": rtol, "atol": atol, "max_steps": max_steps}
+    grids = {label: default_grid(reg, t_end) if grid_t is None else grid_t
+             for label, reg in regimens.items()}
+    n_times = max(g.shape[0] for g in grids.values())
+    per_run = len(variables) * (len(metrics) if output == "summary" else n_times)
+    if out is None and len(runs) * per_run > MAX_ROWS:
+        raise OptionError(
+            f"the sweep would return {len(runs) * per_run:,} rows ({len(runs):,} runs x "
+            f"{per_run:,}); at most MAX_ROWS = {MAX_ROWS:,} are kept in memory. Stream it to "
+            "parquet with out=<directory>, or restrict `variables`, `metrics` or `t_eval`")
+    chunk_size = max(1, min(chunk_size, MAX_CHUNK_POINTS // n_times))
     chunks = []
     for label, group in _groups(runs, chunk_size):
         reg = regimens[label]
-        t_grid = default_grid(reg, t_end) if grid_t is None else grid_t
-        chunks.append(_Chunk(len(chunks), model, reg, base, group, t_grid, t_end, output,
+        chunks.append(_Chunk(len(chunks), model, reg, base, group, grids[label], t_end, output,
                              variables, metrics, options))
     if out is not None:
         return _stream(chunks, Path(out), executor, progress, _fingerprint(
@@ -145,43 +172,91 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
 
 # -- building the runs ---------------------------------------------------------------
 
+def _check_executor(executor: object) -> None:
+    try:
+        executors.check(executor)
+    except TypeError as exc:
+        raise InputTypeError(str(exc)) from None
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+
+
+def _check_regimen(model: Model, regimen: object, where: str) -> Regimen:
+    if not isinstance(regimen, (Regimen, Dose)):
+        raise InputTypeError(f"{where} must be an il21pk Regimen or Dose; got "
+                             f"{type(regimen).__name__}")
+    return check_regimen(model, regimen)
+
+
 def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str, Regimen]]:
     if (grid is None) == (samples is None):
-        raise ValueError("give exactly one of `grid` (values per swept quantity) or `samples` "
-                         "(a DataFrame with one run per row)")
+        raise OptionError("give exactly one of `grid` (values per swept quantity) or `samples` "
+                          "(a DataFrame with one run per row)")
     regimens = {"": regimen}
     if grid is not None:
         if not isinstance(grid, Mapping) or not grid:
-            raise TypeError("`grid` must be a non-empty mapping {name: values}")
+            raise InputTypeError("`grid` must be a non-empty mapping {name: values}; got "
+                                 f"{grid!r}"[:200])
+        for name in grid:
+            if name in RESERVED or name == "subject":
+                raise OptionError(f"grid key {name!r} is a column the sweep writes itself; "
+                                  "sweep parameters, 'dose' or 'regimen'")
+        sizes = [len(v) if isinstance(v, (Mapping, Sequence, np.ndarray, pd.Series))
+                 and not isinstance(v, str) else 1 for v in grid.values()]
+        if math.prod(sizes) > MAX_RUNS:
+            raise OptionError(f"the grid has {math.prod(sizes):,} combinations; at most "
+                              f"MAX_RUNS = {MAX_RUNS:,} runs are allowed")
         axes = {}
         for name, values in grid.items():
             if name == "regimen":
                 if isinstance(values, Mapping):
                     labelled = dict(values)
+                elif isinstance(values, (Regimen, Dose, str)) or not isinstance(
+                        values, (Sequence, np.ndarray)):
+                    raise InputTypeError("grid['regimen'] must be a mapping {label: Regimen} "
+                                         f"or a list of regimens; got {type(values).__name__}")
                 else:
                     values = list(values)
                     labels = [r.in_words() if isinstance(r, Regimen) else repr(r) for r in values]
                     if len(set(labels)) != len(labels):
                         labels = [f"regimen {i}" for i in range(len(values))]
                     labelled = dict(zip(labels, values, strict=True))
+                if not labelled:
+                    raise OptionError("grid['regimen'] must hold at least one regimen")
                 for label, reg in labelled.items():
-                    regimens[str(label)] = check_regimen(model, reg)
+                    regimens[str(label)] = _check_regimen(model, reg,
+                                                          f"grid['regimen'][{label!r}]")
                 axes[name] = [str(k) for k in labelled]
             else:
                 try:
                     axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     raise ParameterError(
-                        f"grid[{name!r}] must be numbers; got {values!r}") from None
+                        f"grid[{name!r}] must be numbers; got {values!r}"[:300]) from None
                 if not axes[name]:
-                    raise ValueError(f"grid[{name!r}] must hold at least one value")
+                    raise ParameterError(f"grid[{name!r}] must hold at least one value")
+                if np.ndim(values) > 1:
+                    raise ParameterError(f"grid[{name!r}] must be a flat list of values; got "
+                                         f"an array of shape {np.shape(values)}")
         runs = pd.DataFrame(list(itertools.product(*axes.values())), columns=list(axes))
     else:
         if not isinstance(samples, pd.DataFrame) or samples.empty:
-            raise TypeError("`samples` must be a non-empty pandas DataFrame, one run per row")
+            raise InputTypeError("`samples` must be a non-empty pandas DataFrame, one run per "
+                                 "row")
         if "regimen" in samples.columns:
-            raise ValueError("`samples` cannot hold a 'regimen' column; sweep regimens with "
-                             "grid={'regimen': {...}}")
+            raise OptionError("`samples` cannot hold a 'regimen' column; sweep regimens with "
+                              "grid={'regimen': {...}}")
+        names = [str(c) for c in samples.columns]
+        dup = sorted({c for c in names if names.count(c) > 1})
+        if dup:
+            raise ParameterError(f"`samples` has duplicate column(s) {dup}")
+        reserved = [c for c in samples.columns if c in RESERVED]
+        if reserved:
+            raise ParameterError(f"`samples` column(s) {reserved} are written by the sweep "
+                                 "itself; rename them")
+        if len(samples) > MAX_RUNS:
+            raise OptionError(f"`samples` has {len(samples):,} rows; at most MAX_RUNS = "
+                              f"{MAX_RUNS:,} runs are allowed")
         runs = samples.reset_index(drop=True).copy()
     readable = model_inputs(model)
     for name in runs.columns:
@@ -215,10 +290,18 @@ def _plain(value):
 def _choose(chosen, available: list[str], what: str) -> tuple[str, ...]:
     if chosen is None:
         return tuple(available)
+    if not isinstance(chosen, (str, Sequence, np.ndarray, pd.Index)):
+        raise InputTypeError(f"`{what}` must be a name or a list of names; got "
+                             f"{type(chosen).__name__}")
     chosen = [chosen] if isinstance(chosen, str) else list(chosen)
+    if not chosen:
+        raise OptionError(f"`{what}` must name at least one of {available} (or be None for "
+                          "all); got []")
     for name in chosen:
-        if name not in available:
+        if not isinstance(name, str) or name not in available:
             raise unknown_name_error(name, available, what=what[:-1])
+    if len(set(chosen)) != len(chosen):
+        raise OptionError(f"`{what}` names an entry twice: {chosen}")
     return tuple(chosen)
 
 
@@ -316,7 +399,7 @@ def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str) -> Pa
     meta = out / "_sweep.json"
     if meta.exists():
         if json.loads(meta.read_text())["key"] != key:
-            raise ValueError(f"`out` {str(out)!r} holds parts of a different sweep; choose a new "
+            raise OptionError(f"`out` {str(out)!r} holds parts of a different sweep; choose a new "
                              "path or delete it")
     else:
         out.mkdir(parents=True, exist_ok=True)

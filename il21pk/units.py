@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .errors import OptionError
+
 #: Dose units: (factor to ug or nmol, base, per body weight?)
 _DOSE_UNITS: dict[str, tuple[float, str, bool]] = {
     "nmol": (1.0, "nmol", False),
@@ -52,22 +54,30 @@ TIME_UNITS = tuple(_TIME_UNITS)
 
 def _check_unit(unit: object, allowed: tuple[str, ...], field: str) -> str:
     if not isinstance(unit, str) or unit not in allowed:
-        raise ValueError(f"{field} must be one of {list(allowed)}; got {unit!r}")
+        raise OptionError(f"{field} must be one of {list(allowed)}; got {unit!r}")
     return unit
 
 
+def _check_mw(mw: object) -> float:
+    """A molecular weight [kDa]: a finite number > 0."""
+    if isinstance(mw, bool) or not isinstance(mw, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(float(mw)) or float(mw) <= 0:
+        raise OptionError(f"`mw` must be a molecular weight > 0 kDa (finite); got {mw!r}")
+    return float(mw)
+
+
 def check_dose_unit(unit: object, field: str = "unit") -> str:
-    """Return `unit` if it is a known dose unit, else raise a ValueError naming `field`."""
+    """Return `unit` if it is a known dose unit, else raise an OptionError naming `field`."""
     return _check_unit(unit, DOSE_UNITS, field)
 
 
 def check_time_unit(unit: object, field: str = "time_unit") -> str:
-    """Return `unit` if it is a known time unit, else raise a ValueError naming `field`."""
+    """Return `unit` if it is a known time unit, else raise an OptionError naming `field`."""
     return _check_unit(unit, TIME_UNITS, field)
 
 
 def check_concentration_unit(unit: object, field: str = "unit") -> str:
-    """Return `unit` if it is a known concentration unit, else raise a ValueError."""
+    """Return `unit` if it is a known concentration unit, else raise an OptionError."""
     return _check_unit(unit, CONCENTRATION_UNITS, field)
 
 
@@ -124,7 +134,7 @@ def concentration_to_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.nda
     """Convert a concentration to nM; mass units need `mw` [kDa] (1 ng/mL = 1/mw nM)."""
     factor, base = _CONCENTRATION_UNITS[check_concentration_unit(unit)]
     value = np.asarray(value, dtype=float) * factor
-    return value / mw if base == "ng/mL" else value
+    return value / _check_mw(mw) if base == "ng/mL" else value
 
 
 def concentration_from_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.ndarray:
@@ -132,5 +142,5 @@ def concentration_from_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.n
     factor, base = _CONCENTRATION_UNITS[check_concentration_unit(unit)]
     value = np.asarray(value, dtype=float)
     if base == "ng/mL":
-        value = value * mw
+        value = value * _check_mw(mw)
     return value / factor

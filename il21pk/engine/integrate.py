@@ -12,10 +12,11 @@ never stepped over.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import odeint, solve_ivp
+from scipy.integrate import ODEintWarning, odeint
 from scipy.sparse import block_diag
 
 from ..model import Model
@@ -126,6 +127,14 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
 
 def _scipy_batch(stacked_rhs, k, y0, breaks, event_at, events, t_eval, predose, lo, hi, method,
                  rtol, atol, max_step, max_steps, states):
+    """The scipy methods on the stacked system, restarted at every event.
+
+    Every method honours `max_steps` per dosing interval: LSODA through
+    ``odeint``'s ``mxstep`` and its cumulative step count ``nst``, the
+    ``solve_ivp`` methods by stepping their solver object with a step counter.
+    A run that returns NaN or inf states fails (LSODA can report success with
+    NaN, e.g. across an interval of 1e-200 h).
+    """
     n_members, n_states = y0.shape
     y = y0.copy()
     infusion = np.zeros(events.rates.shape[1:])
@@ -140,18 +149,21 @@ def _scipy_batch(stacked_rhs, k, y0, breaks, event_at, events, t_eval, predose, 
         args = (k, np.ascontiguousarray(infusion))
         if method == "LSODA":
             band = n_states - 1 if n_members > 1 else None
-            sol, info = odeint(stacked_rhs, y.ravel(), times, args=args, tfirst=True, rtol=rtol,
-                               atol=atol, ml=band, mu=band, hmax=max_step, mxstep=max_steps,
-                               full_output=True)
+            with warnings.catch_warnings():  # the failure is reported in `info`
+                warnings.simplefilter("ignore", ODEintWarning)
+                sol, info = odeint(stacked_rhs, y.ravel(), times, args=args, tfirst=True,
+                                   rtol=rtol, atol=atol, ml=band, mu=band, hmax=max_step,
+                                   mxstep=max_steps, full_output=True)
             ok, message = info["message"] == "Integration successful.", info["message"]
+            if (ok and info["nst"][-1] > max_steps) or "Excess work done" in message:
+                ok, message = False, _MESSAGES[3]  # odeint adds "(perhaps wrong Dfun type)"
         else:
-            sparsity = None
-            if method in ("BDF", "Radau"):
-                sparsity = block_diag([np.ones((n_states, n_states))] * n_members, format="csr")
-            res = solve_ivp(stacked_rhs, (a, b), y.ravel(), method=method, t_eval=times,
-                            args=args, rtol=rtol, atol=atol, jac_sparsity=sparsity,
-                            max_step=max_step or np.inf)
-            ok, message, sol = res.success, res.message, (res.y.T if res.success else None)
+            ok, message, sol = _step_solve_ivp(stacked_rhs, method, (a, b), y.ravel(), times,
+                                               args, n_states, n_members, rtol, atol, max_step,
+                                               max_steps)
+        if ok and not np.all(np.isfinite(sol)):
+            ok, message = False, (f"{method} returned NaN or infinite states between t={a:g} "
+                                  f"and {b:g} h")
         if not ok:
             return False, str(message).strip(), float(a)
         rows = sol.reshape(times.shape[0], n_members, n_states)
@@ -161,3 +173,40 @@ def _scipy_batch(stacked_rhs, k, y0, breaks, event_at, events, t_eval, predose, 
             states[:, lo[s]] = before
         y = rows[-1].copy()
     return True, "ok", np.nan
+
+
+def _step_solve_ivp(stacked_rhs, method, span, y, times, args, n_states, n_members, rtol, atol,
+                    max_step, max_steps):
+    """Integrate with a ``solve_ivp`` solver class, at most `max_steps` steps.
+
+    This is ``solve_ivp``'s own loop (step, then dense output at the requested
+    times inside the step) with a step counter. Returns (ok, message, states
+    at `times`).
+    """
+    from scipy.integrate import BDF as ScipyBDF
+    from scipy.integrate import DOP853, RK45, Radau
+
+    solver_cls = {"BDF": ScipyBDF, "Radau": Radau, "RK45": RK45, "DOP853": DOP853}[method]
+    options = {"rtol": rtol, "atol": atol, "max_step": max_step or np.inf}
+    if method in ("BDF", "Radau"):
+        options["jac_sparsity"] = block_diag([np.ones((n_states, n_states))] * n_members,
+                                             format="csr")
+    solver = solver_cls(lambda t, x: stacked_rhs(t, x, *args), span[0], y, span[1], **options)
+    out = np.empty((times.shape[0], y.shape[0]))
+    out[0] = y
+    done = 1
+    steps = 0
+    while solver.status == "running":
+        if steps >= max_steps:
+            return False, _MESSAGES[3], None
+        message = solver.step()
+        steps += 1
+        if solver.status == "failed":
+            return False, message, None
+        upto = int(np.searchsorted(times, solver.t, side="right"))
+        if upto > done:
+            interpolant = solver.dense_output()
+            out[done:upto] = interpolant(times[done:upto]).T
+            done = upto
+    out[-1] = solver.y  # the end of the interval, exactly as the solver reached it
+    return True, "ok", out
