@@ -13,8 +13,10 @@ from typing import Any
 
 from .sbml_errors import SbmlError
 
-#: Packages that only describe drawings: ignoring them cannot change a simulation.
-_HARMLESS_PACKAGES = frozenset({"layout", "render"})
+#: Packages that cannot change a simulation: drawings (layout, render), and
+#: libsbml's internal plugin for Level 3 Version 2 math in a Version 1 model
+#: (the math itself is handled by the converter).
+_HARMLESS_PACKAGES = frozenset({"layout", "render", "l3v2extendedmath"})
 
 
 def _looks_like_path(source: str) -> bool:
@@ -70,7 +72,7 @@ def read_document(source: str | os.PathLike[str]) -> Any:
 
 
 def sbml_from_antimony(text: str) -> str:
-    """Convert Antimony text to SBML (Level 3 Version 1) text.
+    """Convert Antimony text to SBML text (the level antimony writes: Level 3 Version 2).
 
     Raises
     ------
