@@ -412,3 +412,59 @@ def test_ode_system_checks_its_rates():
         OdeSystem(time_unit=None, states=(x,), parameters=(), assignments=(), rates={})
     with pytest.raises(ValueError, match="kind must be one of"):
         StateDef("x", sympy.Integer(1), None, "species")  # type: ignore[arg-type]
+
+
+def test_equality_triggers_fire_at_the_crossing_instant():
+    system = read_antimony(
+        _RAMP
+        + """
+        A: at (x == 1): y = y + 1
+        B: at (x != 2): z = z + 1
+        """
+    )
+    # x == 1 holds only at t = 1; x != 2 is true at the start (no firing) and turns
+    # false -> true just after t = 2
+    frame = simulate_reference(system, [0.0, 0.5, 1.5, 2.5, 3.0], variables=["y", "z"])
+    np.testing.assert_array_equal(frame["y"], [0.0, 0.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(frame["z"], [0.0, 0.0, 0.0, 1.0, 1.0])
+
+
+def test_level2_stoichiometry_math_and_default_event_semantics():
+    document = libsbml.SBMLDocument(2, 4)
+    model = document.createModel()
+    model.setId("l2")
+    c = model.createCompartment()
+    c.setId("c")
+    c.setSize(1.0)
+    for sid, amount in (("A", 1.0), ("B", 0.0)):
+        s = model.createSpecies()
+        s.setId(sid)
+        s.setCompartment("c")
+        s.setInitialAmount(amount)
+    n = model.createParameter()
+    n.setId("n")
+    n.setValue(3.0)
+    n.setConstant(False)
+    r = model.createReaction()
+    r.setId("R")
+    r.setReversible(False)
+    reactant = r.createReactant()
+    reactant.setSpecies("A")
+    product = r.createProduct()
+    product.setSpecies("B")
+    product.createStoichiometryMath().setMath(libsbml.parseL3Formula("n"))
+    r.createKineticLaw().setMath(libsbml.parseL3Formula("0.5*A"))
+    event = model.createEvent()
+    event.setId("E")
+    event.createTrigger().setMath(libsbml.parseL3Formula("time >= 0"))
+    assignment = event.createEventAssignment()
+    assignment.setVariable("n")
+    assignment.setMath(libsbml.parseL3Formula("100"))
+    system = read_sbml(libsbml.writeSBMLToString(document))
+    assert system.time_unit is None
+    # Level 2: a trigger true at the start does not fire, so n stays 3
+    frame = simulate_reference(system, [0.0, 2.0], variables=["A", "B", "n"])
+    a2 = np.exp(-1.0)
+    assert frame["A"].iloc[-1] == pytest.approx(a2, rel=1e-9)
+    assert frame["B"].iloc[-1] == pytest.approx(3.0 * (1.0 - a2), rel=1e-9)
+    assert frame["n"].iloc[-1] == 3.0
