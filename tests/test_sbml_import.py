@@ -468,3 +468,25 @@ def test_level2_stoichiometry_math_and_default_event_semantics():
     assert frame["A"].iloc[-1] == pytest.approx(a2, rel=1e-9)
     assert frame["B"].iloc[-1] == pytest.approx(3.0 * (1.0 - a2), rel=1e-9)
     assert frame["n"].iloc[-1] == 3.0
+
+
+def test_concentration_rate_rule_in_a_compartment_set_by_an_assignment_rule():
+    # V := 1 + time, d[S]/dt = 0.4: the amount follows d(n)/dt = V*0.4 + [S]*dV/dt
+    system = read_antimony(
+        """
+        compartment V
+        V := 1 + time
+        species S in V = 0
+        S' = 0.4
+        """
+    )
+    frame = simulate_reference(system, [0.0, 1.0, 2.0], variables=["[S]", "S"])
+    t = frame["time"]
+    np.testing.assert_allclose(frame["[S]"], 0.4 * t, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(frame["S"], 0.4 * t * (1.0 + t), rtol=1e-9, atol=1e-12)
+
+
+def test_avogadro_csymbol():
+    sbml = _l3v2("n = 0; x := 1", ("x", "avogadro"))
+    system = read_sbml(sbml)
+    assert _final(system, "x", 1.0) == pytest.approx(6.02214179e23)

@@ -19,6 +19,12 @@ non-persistent event whose trigger turned false is dropped. Assignments use
 values from the trigger time when ``use_values_from_trigger_time`` is set.
 Integration then restarts from the new state. At an output time that
 coincides with an event, the value reported is the one after the event.
+
+Atoms that read states cross only when ``g`` passes zero by ten times the
+integrator's error tolerance on their two sides: without this band, solver
+noise of a state resting on a threshold (SBML Test Suite case 00354) would
+fire an event at every step. It delays such an event by at most that
+tolerance divided by ``|dg/dt|``. Atoms of time and constants are exact.
 """
 
 from __future__ import annotations
@@ -92,8 +98,7 @@ class _Triggers:
         for k, trigger in enumerate(triggers):
             expr = self._split(trigger)
             names = [sympy.Symbol(f"_b{i}") for i in range(len(self.atoms))]
-            printer_expr = expr
-            source = _boolean_source(f"_trigger{k}", printer_expr, names)
+            source = _boolean_source(f"_trigger{k}", expr, names)
             self.functions.append(compile_source(source, f"_trigger{k}"))
 
     def _split(self, expr: sympy.Basic) -> sympy.Basic:
