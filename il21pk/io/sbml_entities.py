@@ -160,13 +160,14 @@ def read_quantities(model: Any) -> dict[str, Quantity]:
             unit=unit_string(model, p.getUnits()) if p.isSetUnits() else None,
             description=p.getName(),
         )
-    for reaction in model.getListOfReactions():
+    # species references are quantities (usable in math, rules, events) from Level 3 on
+    for reaction in model.getListOfReactions() if level >= 3 else ():
         for ref in list(reaction.getListOfReactants()) + list(reaction.getListOfProducts()):
             if ref.isSetId() and ref.getId():
                 out[ref.getId()] = Quantity(
                     id=ref.getId(),
                     kind="species_reference",
-                    constant=bool(ref.getConstant()) if level >= 3 else True,
+                    constant=bool(ref.getConstant()),
                     value=_stoichiometry(ref, level),
                     unit="1",
                     description=ref.getName() if ref.isSetName() else "",
@@ -221,7 +222,9 @@ def read_reactions(model: Any, taken: set[str]) -> list[ReactionRecord]:
                     Participant(
                         species=ref.getSpecies(),
                         sign=sign,
-                        reference_id=ref.getId() if ref.isSetId() and ref.getId() else None,
+                        reference_id=(
+                            ref.getId() if level >= 3 and ref.isSetId() and ref.getId() else None
+                        ),
                         stoichiometry=_stoichiometry(ref, level),
                         stoichiometry_math=stoich_math,
                     )

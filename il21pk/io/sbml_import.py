@@ -175,7 +175,7 @@ class _Importer:
                 elif p.reference_id is not None:
                     stoich = sympy.Symbol(p.reference_id)
                 elif p.stoichiometry is not None:
-                    stoich = sympy.Float(p.stoichiometry)
+                    stoich = _literal(p.stoichiometry)
                 else:
                     raise SbmlError(
                         f"the stoichiometry of {p.species!r} in reaction {r.id!r} is undefined"
@@ -435,6 +435,11 @@ class _Importer:
             units = self.model.getTimeUnits() if self.model.isSetTimeUnits() else ""
             return unit_string(self.model, units)
         return level2_default(self.model, "time")
+
+
+def _literal(value: float) -> sympy.Expr:
+    """A number from the SBML: an exact Integer when it is whole, else a Float."""
+    return sympy.Integer(int(value)) if float(value).is_integer() else sympy.Float(value)
 
 
 def _number(expr: sympy.Basic) -> sympy.Expr:
