@@ -12,9 +12,10 @@ its truth; scipy locates zero crossings of each atom, looking only in the
 direction that would change its current truth value. At a crossing the
 integration stops, the atom flips, triggers are re-evaluated and each event
 whose trigger went from false to true fires. Simultaneous events execute one
-at a time, highest priority first (document order among equals and events
-without a priority, which come last); after each execution triggers are
-re-evaluated, so an event can fire another at the same instant, and a
+at a time, highest priority first; events without a priority come last, and
+events of equal priority execute in a random (seeded) order, as the
+specification asks. After each execution triggers are re-evaluated, so an
+event can fire another at the same instant (or fire again), and a
 non-persistent event whose trigger turned false is dropped. Assignments use
 values from the trigger time when ``use_values_from_trigger_time`` is set.
 Integration then restarts from the new state. At an output time that
@@ -185,6 +186,7 @@ def simulate_reference(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     method: str = "LSODA",
+    seed: int | None = 0,
 ) -> pd.DataFrame:
     """Integrate an :class:`OdeSystem` with scipy and SBML event semantics.
 
@@ -204,6 +206,10 @@ def simulate_reference(
         Integrator tolerances (tight by default: this is a reference).
     method : str
         A stiff-capable scipy method: ``'LSODA'`` (default), ``'BDF'`` or ``'Radau'``.
+    seed : int or None
+        Seed of the random order in which simultaneous events of equal
+        priority execute (the SBML specification asks for a random order);
+        ``None`` draws a fresh one.
 
     Returns
     -------
@@ -224,7 +230,7 @@ def simulate_reference(
     names = list(variables) if variables is not None else list(system.reported)
     compiled = _Compiled(system, names)
     p = _parameter_values(system, params)
-    run = _Run(compiled, p, rtol=rtol, atol=atol, method=method)
+    run = _Run(compiled, p, rtol=rtol, atol=atol, method=method, seed=seed)
     values = run.simulate(t_out)
     frame = pd.DataFrame(values, columns=names)
     # a model may have a quantity called "time": keep both columns
@@ -248,9 +254,17 @@ class _Run:
     """One simulation: the state, atom truths and trigger values between segments."""
 
     def __init__(
-        self, compiled: _Compiled, p: list[float], *, rtol: float, atol: float, method: str
+        self,
+        compiled: _Compiled,
+        p: list[float],
+        *,
+        rtol: float,
+        atol: float,
+        method: str,
+        seed: int | None,
     ) -> None:
         self.c = compiled
+        self.rng = np.random.default_rng(seed)
         self.p = p
         self.rtol = rtol
         self.atol = atol
@@ -311,16 +325,33 @@ class _Run:
         f = self.c.priorities[k]
         return -math.inf if f is None else float(f(t, y, self.p)[0])
 
-    def _execute_events(self, t: float, y: list[float], keep: dict[int, float]) -> list[float]:
-        """Fire every event whose trigger went false -> true at time `t`; return the new state."""
-        now = self._trigger_values()
-        pending = [k for k, e in enumerate(self.events) if now[k] and not self.previous[k]]
+    def _triggered(
+        self, t: float, y: list[float], now: list[bool] | None = None
+    ) -> list[tuple[int, list | None]]:
+        """Events whose trigger just went false -> true: (index, values if taken now)."""
+        now = self._trigger_values() if now is None else now
+        fired = [k for k, e in enumerate(self.events) if now[k] and not self.previous[k]]
         self.previous = now
-        stored = {
-            k: self.c.event_values[k](t, y, self.p)
-            for k in pending
-            if self.events[k].use_values_from_trigger_time
-        }
+        return [
+            (
+                k,
+                self.c.event_values[k](t, y, self.p)
+                if self.events[k].use_values_from_trigger_time
+                else None,
+            )
+            for k in fired
+        ]
+
+    def _execute_events(self, t: float, y: list[float], keep: dict[int, float]) -> list[float]:
+        """Fire every event whose trigger went false -> true at time `t`; return the new state.
+
+        Each triggering is its own pending execution, carrying the values of
+        its assignments when they are taken at trigger time, so an event
+        triggered several times at one instant executes several times (SBML
+        Test Suite 00978). The highest priority executes first; ties are
+        broken at random, as the specification asks.
+        """
+        pending = self._triggered(t, y)
         count = 0
         while pending:
             count += 1
@@ -329,10 +360,11 @@ class _Run:
                     f"events fired more than {_MAX_CASCADE} times at t={t}; "
                     "the model's events trigger each other without end"
                 )
-            ranked = sorted(pending, key=lambda k: (-self._priority(k, t, y), k))
-            k = ranked[0]
-            pending.remove(k)
-            values = stored.pop(k, None)
+            priorities = [self._priority(k, t, y) for k, _ in pending]
+            top = max(priorities)
+            tied = [i for i, p in enumerate(priorities) if p == top]
+            chosen = tied[0] if len(tied) == 1 else tied[int(self.rng.integers(len(tied)))]
+            k, values = pending.pop(chosen)
             if values is None:
                 values = self.c.event_values[k](t, y, self.p)
             y = list(y)
@@ -340,13 +372,8 @@ class _Run:
                 y[index] = float(value)
             self._reevaluate_atoms(t, y, keep)
             now = self._trigger_values()
-            pending = [j for j in pending if now[j] or self.events[j].persistent]
-            new = [j for j in range(len(self.events)) if now[j] and not self.previous[j]]
-            self.previous = now
-            for j in new:
-                if self.events[j].use_values_from_trigger_time:
-                    stored[j] = self.c.event_values[j](t, y, self.p)
-            pending.extend(new)
+            pending = [(j, v) for j, v in pending if now[j] or self.events[j].persistent]
+            pending.extend(self._triggered(t, y, now))
         return y
 
     def _after_crossing(self, t: float, y: list[float], crossed: int | None) -> list[float]:

@@ -104,9 +104,24 @@ def _substance_unit(model: Any, species: Any) -> str | None:
     return level2_default(model, "substance")
 
 
-def is_zero_dimensional(compartment: Any) -> bool:
-    """Whether a compartment is 0-dimensional (a point: no size)."""
-    return compartment.isSetSpatialDimensions() and compartment.getSpatialDimensionsAsDouble() == 0
+def is_point(compartment: Any) -> bool:
+    """Whether a compartment is a point: 0-dimensional and given no size.
+
+    Species in a point are amounts in math. A 0-dimensional compartment with
+    a size (value, initial assignment or rule) behaves like any other, as
+    SBML Level 3 Version 2 Release 2 settles (SBML Test Suite 01809).
+    """
+    if not (
+        compartment.isSetSpatialDimensions() and compartment.getSpatialDimensionsAsDouble() == 0
+    ):
+        return False
+    model = compartment.getModel()
+    cid = compartment.getId()
+    sized = compartment.isSetSize() or (
+        model is not None
+        and (model.getInitialAssignment(cid) is not None or model.getRule(cid) is not None)
+    )
+    return not sized
 
 
 def read_quantities(model: Any) -> dict[str, Quantity]:
@@ -118,12 +133,10 @@ def read_quantities(model: Any) -> dict[str, Quantity]:
             id=c.getId(),
             kind="compartment",
             constant=c.getConstant(),
-            value=None if is_zero_dimensional(c) else _optional(c.getSize(), c.isSetSize()),
+            value=1.0 if is_point(c) else _optional(c.getSize(), c.isSetSize()),
             unit=_compartment_unit(model, c),
             description=c.getName(),
         )
-        if is_zero_dimensional(c):
-            out[c.getId()].value = 1.0
     model_cf = model.getConversionFactor() if level >= 3 and model.isSetConversionFactor() else None
     for s in model.getListOfSpecies():
         compartment = model.getCompartment(s.getCompartment())
@@ -132,7 +145,7 @@ def read_quantities(model: Any) -> dict[str, Quantity]:
                 f"species {s.getId()!r} is in compartment {s.getCompartment()!r}, "
                 "which the model does not define"
             )
-        zero_d = is_zero_dimensional(compartment)
+        zero_d = is_point(compartment)
         cf = s.getConversionFactor() if level >= 3 and s.isSetConversionFactor() else model_cf
         out[s.getId()] = Quantity(
             id=s.getId(),

@@ -30,7 +30,7 @@ from .sbml_document import read_document, sbml_from_antimony
 from .sbml_entities import (
     Quantity,
     ReactionRecord,
-    is_zero_dimensional,
+    is_point,
     read_quantities,
     read_reactions,
 )
@@ -422,7 +422,7 @@ class _Importer:
             reported[q.id] = sympy.Symbol(q.id)
             if q.kind == "species_amount":
                 compartment = self.model.getCompartment(q.compartment)
-                if is_zero_dimensional(compartment):
+                if is_point(compartment):
                     reported[f"[{q.id}]"] = sympy.Symbol(q.id)
                 else:
                     reported[f"[{q.id}]"] = sympy.Symbol(q.id) / sympy.Symbol(q.compartment)

@@ -303,6 +303,8 @@ class MathConverter:
             if ast.getNumChildren() != 1 or ast.getChild(0).getType() != lib.AST_NAME:
                 raise SbmlError(f"{context}: rateOf() must be applied to one model id")
             name = ast.getChild(0).getName()
+            if name in local:
+                return sympy.Integer(0)  # local parameters are constant
             if bound is not None:
                 raise SbmlError(
                     f"{context}: rateOf() inside a function definition is not supported"
