@@ -124,7 +124,7 @@ def check_supported(document: Any) -> None:
                 f"reaction {reaction.getId()!r} is fast; fast reactions are not supported"
             )
     for event in model.getListOfEvents():
-        if event.isSetDelay():
+        if event.isSetDelay() and event.getDelay().getMath() is not None:
             problems.append(
                 f"event {event.getId() or '(no id)'!r} has a delay; event delays are not supported"
             )

@@ -8,7 +8,6 @@ parameters (already renamed to ``<reaction>_<param>``) and participants.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,9 +78,8 @@ class ReactionRecord:
 
 
 def _optional(value: float, is_set: bool) -> float | None:
-    if not is_set or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
+    """The attribute's value if the SBML sets it (INF and NaN included), else None."""
+    return float(value) if is_set else None
 
 
 def _compartment_unit(model: Any, compartment: Any) -> str | None:

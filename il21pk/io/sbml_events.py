@@ -42,21 +42,23 @@ def read_events(
     Raises
     ------
     SbmlError
-        An event has a delay or no trigger.
+        An event has a delay.
     """
     events = []
     level = model.getLevel()
     for index, event in enumerate(model.getListOfEvents()):
         name = event.getId() or f"event_{index}"
         where = f"event {name!r}"
-        if event.isSetDelay():
+        if event.isSetDelay() and event.getDelay().getMath() is not None:
             raise SbmlError(f"{where} has a delay; event delays are not supported")
         trigger = event.getTrigger()
         if trigger is None or trigger.getMath() is None:
-            raise SbmlError(f"{where} has no trigger")
+            continue  # Level 3 Version 2: an event without a trigger never fires
         condition = as_boolean(converter.convert(trigger.getMath(), f"trigger of {where}"))
         values: dict[str, sympy.Expr] = {}
         for ea in event.getListOfEventAssignments():
+            if ea.getMath() is None:
+                continue  # Level 3 Version 2: an assignment without math is ignored
             target = ea.getVariable()
             if target in values:
                 raise SbmlError(f"{where} assigns {target!r} twice")

@@ -131,6 +131,8 @@ class _Importer:
         self.assignment_rules: dict[str, sympy.Expr] = {}
         self.rate_rules: dict[str, sympy.Expr] = {}
         for rule in self.model.getListOfRules():
+            if rule.getMath() is None:
+                continue  # Level 3 Version 2: an element without math is ignored
             variable = rule.getVariable()
             if variable not in self.quantities:
                 raise SbmlError(f"a rule assigns {variable!r}, which is not a model quantity")
@@ -146,6 +148,8 @@ class _Importer:
                 self.rate_rules[variable] = _number(math)
         self.initial_assignments: dict[str, sympy.Expr] = {}
         for ia in self.model.getListOfInitialAssignments():
+            if ia.getMath() is None:
+                continue
             symbol = ia.getSymbol()
             if symbol not in self.quantities:
                 raise SbmlError(
@@ -342,13 +346,12 @@ class _Importer:
             raise SbmlError(f"rateOf({name}) depends on another rateOf(); this is not supported")
         q = self.quantities.get(name)
         if q is not None and q.kind == "species_amount" and not q.amount_in_math:
+            # d[S]/dt = (dn/dt) / V - [S] (dV/dt) / V
             size = sympy.Symbol(q.compartment)
-            if q.compartment not in self._constant_ids:
-                raise SbmlError(
-                    f"rateOf({name}) of a species concentration in a compartment of varying "
-                    "size is not supported"
-                )
-            return rate / size
+            size_rate = self._size_rate(q.compartment, rates)
+            if size_rate.has(RATE_OF):
+                raise SbmlError(f"rateOf({name}) needs a size rate that uses rateOf()")
+            return rate / size - sympy.Symbol(name) / size**2 * size_rate
         return rate
 
     def _replace_rate_of(self, expr: Any, rates: dict[str, sympy.Expr]) -> Any:

@@ -400,9 +400,8 @@ def read_function_definitions(model: Any) -> dict[str, FunctionDef]:
     """The function definitions of a libsbml Model, by id."""
     out: dict[str, FunctionDef] = {}
     for fd in model.getListOfFunctionDefinitions():
-        lam = fd.getMath()
-        if lam is None or fd.getBody() is None:
-            raise SbmlError(f"function definition {fd.getId()!r} has no lambda body")
+        if fd.getMath() is None or fd.getBody() is None:
+            continue  # without a body it cannot be called; a call is reported as unknown
         args = tuple(fd.getArgument(i).getName() for i in range(fd.getNumArguments()))
         out[fd.getId()] = FunctionDef(fd.getId(), args, fd.getBody())
     return out
