@@ -490,3 +490,14 @@ def test_avogadro_csymbol():
     sbml = _l3v2("n = 0; x := 1", ("x", "avogadro"))
     system = read_sbml(sbml)
     assert _final(system, "x", 1.0) == pytest.approx(6.02214179e23)
+
+
+def test_math_failures_are_simulation_errors():
+    from il21pk.errors import SimulationError
+
+    system = read_antimony("x = 1; x' = 1/(x - 1)")
+    with pytest.raises(SimulationError, match="divides by zero"):
+        simulate_reference(system, [0.0, 1.0])
+    system = read_antimony("x = 1; x' = -1; y := ln(x)")
+    with pytest.raises(SimulationError, match="domain"):
+        simulate_reference(system, [0.0, 2.0], variables=["y"])

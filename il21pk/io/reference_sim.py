@@ -222,7 +222,8 @@ def simulate_reference(
     ParameterError
         Unknown parameter or variable name.
     SimulationError
-        The integrator failed, or events fired without end.
+        The integrator failed, the model's math failed (division by zero,
+        log of a negative number, ...), or events fired without end.
     """
     t_out = np.asarray(times, dtype=float)
     if t_out.ndim != 1 or t_out.size == 0 or np.any(np.diff(t_out) < 0):
@@ -231,7 +232,20 @@ def simulate_reference(
     compiled = _Compiled(system, names)
     p = _parameter_values(system, params)
     run = _Run(compiled, p, rtol=rtol, atol=atol, method=method, seed=seed)
-    values = run.simulate(t_out)
+    try:
+        values = run.simulate(t_out)
+    except (ZeroDivisionError, OverflowError) as error:
+        raise SimulationError(
+            f"the model's math failed ({error}) while integrating {system.name!r}; "
+            "a rate or assignment divides by zero or overflows"
+        ) from error
+    except ValueError as error:
+        if "math domain error" not in str(error):
+            raise
+        raise SimulationError(
+            f"the model's math left its domain (e.g. log of a non-positive number, "
+            f"sqrt of a negative one) while integrating {system.name!r}"
+        ) from error
     frame = pd.DataFrame(values, columns=names)
     # a model may have a quantity called "time": keep both columns
     frame.insert(0, "time", t_out, allow_duplicates=True)
