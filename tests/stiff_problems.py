@@ -54,13 +54,6 @@ class Problem:
     reference: np.ndarray  # at t_end, in state order
     source: str
 
-    @property
-    def initial(self) -> np.ndarray:
-        """Initial values, in state order (from the states' declared baselines)."""
-        return np.array([float(s.initial.subs({sp.Symbol(p.name): p.value
-                                               for p in self.params.values()}))
-                         for _, s in self.model.states])
-
 
 def _problem(name: str, description: str, states: list[tuple[str, float]],
              constants: dict[str, float], rates, t_end: float, reference: list[float],
