@@ -267,7 +267,7 @@ class Dataset:
         if "DV" not in upper:
             raise DataError(f"NONMEM data are missing required column(s) ['DV']; got "
                             f"{list(df.columns)}")
-        rows = check_nonmem_frame(df, error=DataError)
+        rows = check_nonmem_frame(df, error=DataError, model=model)
         evid0 = rows["EVID"].to_numpy() == 0
         mdv = numeric_column(df[upper["MDV"]], "MDV", DataError, missing=0.0) \
             if "MDV" in upper else np.zeros(len(df))
@@ -315,7 +315,8 @@ class Dataset:
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col="DV", time_col="TIME")
         obs["predose"] = _predose_rows(rows, is_obs)
         hours = float(time_to_hours(1.0, time_unit))
-        regimens = build_regimens(rows, amount_unit, hours, DataError, Dose, Regimen)
+        regimens = build_regimens(rows, amount_unit, hours, DataError, Dose, Regimen,
+                                  model=model)
         cov = _covariate_table(list(regimens), rows["ID"].to_numpy(), {
             upper[column]: (name, df[upper[column]]) for column, name in COVARIATES.items()
             if column in upper}, missing_marker=True)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .errors import FitError, InputTypeError, OptionError, ParameterError
+from .errors import FitError, InputTypeError, OptionError, ParameterError, RegimenError
 from .metrics import METRICS, time_above
 from .model import Model
 from .parameters import ParameterSet
@@ -278,7 +278,7 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
                   response: str, metric: str = "auc", threshold: float | None = None,
                   at: float | None = None, t_end: float, fit: str | None = "hill",
                   uncertainty: pd.DataFrame | None = None, level: float = 0.95,
-                  executor=None, **options) -> DoseResponseResult:
+                  drug: str | None = None, executor=None, **options) -> DoseResponseResult:
     """Sweep the dose of a regimen, summarise one output, fit Emax/Hill.
 
     Parameters
@@ -314,6 +314,11 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
         interval is reported.
     level : float, optional
         Confidence level of the intervals (default 0.95).
+    drug : str, optional
+        Scale only the doses of this drug (the others stay as given: the
+        dose-response of one drug on top of another's regimen). Default: every
+        dose. For a surface over two drugs' doses use :func:`il21pk.sweep`
+        with ``grid={"dose_<a>": [...], "dose_<b>": [...]}``.
     executor : optional
         As for :func:`il21pk.sweep`.
     **options
@@ -352,13 +357,18 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
             raise OptionError(f"`{name}` must be a finite number; got {value!r}")
     if at is not None and not 0 <= at <= t_end:
         raise OptionError(f"`at` must lie within [0, t_end={t_end:g}] h; got {at:g}")
-    unit = unit or regimen.doses[0].unit
-    scaled = regimen.scaled_to(regimen.doses[0].amount, unit)
+    chosen = [d for d in regimen.doses if drug is None or model.drug(d.drug).name ==
+              model.drug(drug).name]
+    if not chosen:
+        raise RegimenError(f"`regimen` holds no dose of drug {drug!r} to scale")
+    unit = unit or chosen[0].unit
+    scaled = Regimen(tuple(replace(d, amount=chosen[0].amount, unit=unit) if d in chosen else d
+                           for d in regimen.doses))
     draws = _check_draws(uncertainty)
     run = _Runner(model, scaled, params, response, metric, threshold, at, t_end, executor,
-                  options)
+                  options, key="dose" if drug is None else f"dose_{model.drug(drug).name}")
     if doses is None:
-        values, frame_parts, doses = _spanning_grid(run, regimen.doses[0].amount, fit)
+        values, frame_parts, doses = _spanning_grid(run, chosen[0].amount, fit)
     else:
         doses = _check_doses(doses)
         values, frame_parts = run(doses)
@@ -402,7 +412,7 @@ def _check_draws(uncertainty: object) -> pd.DataFrame | None:
         raise InputTypeError("`uncertainty` must be a non-empty DataFrame of parameter draws "
                              "(one row per draw, one column per parameter)")
     draws = uncertainty.drop(columns=[c for c in ("subject",) if c in uncertainty.columns])
-    if "dose" in draws.columns:
+    if any(c == "dose" or c.startswith("dose_") for c in draws.columns):
         raise ParameterError("`uncertainty` cannot vary 'dose': the doses are the dose-response "
                              "grid")
     if draws.shape[1] == 0:
@@ -416,11 +426,12 @@ class _Runner:
     """Simulates the endpoint for a dose grid (and for parameter draws x doses)."""
 
     def __init__(self, model, regimen, params, response, metric, threshold, at, t_end,
-                 executor, options):
+                 executor, options, key="dose"):
         self.model, self.regimen, self.params = model, regimen, params
         self.response, self.metric = response, metric
         self.threshold, self.at, self.t_end = threshold, at, t_end
         self.executor, self.options = executor, dict(options)
+        self.key = key  # the swept dose column: "dose" or "dose_<drug>"
         self.value_unit = ""
         t_eval = self.options.pop("t_eval", None)
         if metric == "value_at":
@@ -448,13 +459,13 @@ class _Runner:
         return values, df
 
     def __call__(self, doses: np.ndarray):
-        values, df = self._sweep(grid={"dose": doses})
+        values, df = self._sweep(grid={self.key: doses})
         return values, {"success": df["success"].to_numpy(), "message": df["message"].to_numpy()}
 
     def draws(self, doses: np.ndarray, draws: pd.DataFrame) -> np.ndarray:
         """Endpoint values (n_draws, n_doses) over the draws x doses."""
         samples = draws.loc[draws.index.repeat(doses.shape[0])].reset_index(drop=True)
-        samples["dose"] = np.tile(doses, len(draws))
+        samples[self.key] = np.tile(doses, len(draws))
         values, _ = self._sweep(samples=samples)
         return values.reshape(len(draws), doses.shape[0])
 

@@ -1,7 +1,9 @@
 """Reading NONMEM-style event records (ID, TIME, AMT, EVID, CMT, RATE, II, ADDL, SS).
 
-Compartment numbers: ``CMT=1`` is the SC (first-order absorption) depot and
-``CMT=2`` the central compartment (IV). ``EVID`` 0 is an observation, 1 a dose,
+Compartment numbers are the model's: each drug a model declares maps its
+``CMT`` numbers to its SC depot or its central compartment (for the built-in
+models ``CMT=1`` is the IL-21 SC depot and ``CMT=2`` its central
+compartment, which is also the mapping without a model). ``EVID`` 0 is an observation, 1 a dose,
 2 another event; reset events (3, 4) and steady-state doses (``SS`` != 0) are
 not supported and are reported as errors rather than silently misread.
 
@@ -28,7 +30,25 @@ from .units import check_dose_unit, time_to_hours
 
 REQUIRED_COLUMNS = ("ID", "TIME", "AMT", "EVID")
 OPTIONAL_COLUMNS = {"CMT": 2, "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0}
-CMT_ROUTES = {1: "sc", 2: "iv"}
+#: CMT -> (drug, route) when no model is given: the IL-21 depot and central compartment.
+CMT_ROUTES: dict[int, tuple[str | None, str]] = {1: (None, "sc"), 2: (None, "iv")}
+
+
+def cmt_routes(model=None) -> dict[int, tuple[str | None, str]]:
+    """NONMEM ``CMT`` -> (drug, route) for `model` (its drugs' declared CMT numbers)."""
+    if model is None:
+        return dict(CMT_ROUTES)
+    out = {}
+    for drug in model.drugs:
+        for cmt, state in drug.cmt.items():
+            out[int(cmt)] = (drug.name, "sc" if state == drug.depot else "iv")
+    return out
+
+
+def _describe_cmts(routes: dict[int, tuple[str | None, str]]) -> str:
+    names = {"sc": "SC depot", "iv": "central"}
+    return ", ".join(f"{c} ({names[r]}{f' of {d}' if d else ''})"
+                     for c, (d, r) in sorted(routes.items()))
 #: Columns in which "." or an empty cell reads as 0 (NM-TRAN's rule).
 DOT_IS_ZERO = ("AMT", "RATE", "II", "ADDL", "SS", "MDV", "BLQ")
 
@@ -98,11 +118,14 @@ def subject_ids(values: pd.Series, error: type[ValueError], column: str = "ID") 
     return raw
 
 
-def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError) -> pd.DataFrame:
+def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
+                       model=None) -> pd.DataFrame:
     """Validate NONMEM columns and event consistency; return a copy with defaults filled.
 
+    ``CMT`` must be one of `model`'s dosing compartments (:func:`cmt_routes`).
     Errors name the row (0-based position in `df`) and the column.
     """
+    routes = cmt_routes(model)
     if not isinstance(df, pd.DataFrame):
         raise InputTypeError(f"NONMEM data must be a pandas DataFrame; got {type(df).__name__}")
     upper = upper_columns(df, error)
@@ -142,16 +165,19 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError)
     for i in np.flatnonzero(dose_rows & (out["SS"].to_numpy() != 0)):
         raise error(f"NONMEM row {i}: SS={out['SS'].iloc[i]:g} (steady-state dosing) is not "
                     "supported; give the doses explicitly with II/ADDL")
-    for i in np.flatnonzero(dose_rows & ~np.isin(out["CMT"].to_numpy(), list(CMT_ROUTES))):
-        raw_cmt = df[upper["CMT"]].to_numpy(dtype=object)[i]  # present: the default is valid
-        raise error(f"NONMEM column CMT must be 1 (SC depot) or 2 (central); "
-                    f"row {i} has {_plain(raw_cmt)!r} on a dose record")
+    for i in np.flatnonzero(dose_rows & ~np.isin(out["CMT"].to_numpy(), list(routes))):
+        raw_cmt = df[upper["CMT"]].to_numpy(dtype=object)[i] if "CMT" in upper else 2
+        raise error(f"NONMEM column CMT must be one of the model's dosing compartments "
+                    f"{_describe_cmts(routes)}; row {i} has {_plain(raw_cmt)!r} on a dose "
+                    "record")
     rate = out["RATE"].to_numpy()
     for i in np.flatnonzero(dose_rows & (rate < 0)):
         raise error(f"NONMEM column RATE must be >= 0 (modelled rates -1/-2 are not supported); "
                     f"row {i} has {rate[i]:g}")
-    for i in np.flatnonzero(dose_rows & (rate > 0) & (out["CMT"].to_numpy() != 2)):
-        raise error(f"NONMEM row {i}: RATE > 0 (infusion) needs CMT=2 (central)")
+    central = [c for c, (_, route) in routes.items() if route == "iv"]
+    for i in np.flatnonzero(dose_rows & (rate > 0) & ~np.isin(out["CMT"].to_numpy(), central)):
+        raise error(f"NONMEM row {i}: RATE > 0 (infusion) needs a central compartment, CMT in "
+                    f"{central}")
     addl = out["ADDL"].to_numpy()
     ii = out["II"].to_numpy()
     for i in np.flatnonzero(dose_rows & ((addl < 0) | (addl != np.round(addl)))):
@@ -176,11 +202,12 @@ def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray,
                     f"{MAX_DOSES:,} are allowed per subject")
 
 
-def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
-                         time_unit: str = "h") -> dict[object, Regimen]:
+def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
+                         model=None) -> dict[object, Regimen]:
     """One :class:`~il21pk.Regimen` per subject ``ID`` from NONMEM-style rows.
 
-    See :meth:`il21pk.Regimen.from_nonmem` for the column conventions.
+    See :meth:`il21pk.Regimen.from_nonmem` for the column conventions; with
+    `model`, ``CMT`` numbers are its drugs' dosing compartments.
     """
     from .regimen import Dose, Regimen
 
@@ -189,13 +216,14 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
         hours = float(time_to_hours(1.0, time_unit))
     except ValueError as exc:
         raise RegimenError(str(exc)) from None
-    rows = check_nonmem_frame(df)
-    return build_regimens(rows, unit, hours, RegimenError, Dose, Regimen)
+    rows = check_nonmem_frame(df, model=model)
+    return build_regimens(rows, unit, hours, RegimenError, Dose, Regimen, model=model)
 
 
 def build_regimens(rows: pd.DataFrame, unit: str, hours: float, error: type[ValueError],
-                   dose_cls, regimen_cls) -> dict:
+                   dose_cls, regimen_cls, model=None) -> dict:
     """Regimens per subject from checked rows (:func:`check_nonmem_frame`)."""
+    routes = cmt_routes(model)
     regimens: dict[object, Regimen] = {}
     for subject, group in rows.groupby("ID", sort=False):
         doses: list = []
@@ -204,8 +232,9 @@ def build_regimens(rows: pd.DataFrame, unit: str, hours: float, error: type[Valu
                 continue
             try:
                 duration = r.AMT / r.RATE * hours if r.RATE > 0 else 0.0
-                dose = dose_cls(r.AMT, unit=unit, time=r.TIME * hours,
-                                route=CMT_ROUTES[int(r.CMT)], duration=duration)
+                drug, route = routes[int(r.CMT)]
+                dose = dose_cls(r.AMT, unit=unit, time=r.TIME * hours, route=route,
+                                duration=duration, drug=drug)
                 doses.extend(regimen_cls.repeat(dose, every=r.II * hours,
                                                 count=int(r.ADDL) + 1).doses
                              if r.ADDL > 0 else (dose,))

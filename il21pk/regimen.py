@@ -282,7 +282,7 @@ class Regimen:
 
     @classmethod
     def from_nonmem(cls, df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
-                    subject: object = None) -> Regimen:
+                    subject: object = None, model=None) -> Regimen:
         """Dosing records of one subject from NONMEM-style rows.
 
         Parameters
@@ -300,6 +300,9 @@ class Regimen:
             Unit of ``TIME`` and ``II``: ``"h"`` (default), ``"d"``, ``"min"``, ``"week"``.
         subject : optional
             The ``ID`` to read when `df` holds several subjects.
+        model : Model, optional
+            Map ``CMT`` to this model's dosing compartments (each drug declares
+            its CMT numbers); default: 1 = IL-21 SC depot, 2 = IL-21 central.
 
         Raises
         ------
@@ -309,7 +312,7 @@ class Regimen:
         """
         from .nonmem import regimens_from_nonmem
 
-        regimens = regimens_from_nonmem(df, unit=unit, time_unit=time_unit)
+        regimens = regimens_from_nonmem(df, unit=unit, time_unit=time_unit, model=model)
         if subject is None:
             if len(regimens) != 1:
                 raise RegimenError(

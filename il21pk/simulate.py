@@ -190,21 +190,25 @@ def parameter_columns(model: Model, params: ParameterSet) -> dict[str, np.ndarra
 
 
 def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray], *,
-              t_eval: np.ndarray, t_end: float, dose: np.ndarray | None = None,
+              t_eval: np.ndarray, t_end: float,
+              dose: np.ndarray | Mapping[str | None, np.ndarray] | None = None,
               predose: np.ndarray | None = None, method: str = "numba-bdf", rtol: float = 1e-6,
               atol: float = 1e-9, max_step: float = 0.0, max_steps: int = 200_000) -> BatchResult:
     """Simulate N parameter sets (columns of length N or 1) on one grid.
 
     `dose` (length N), if given, replaces every dose amount of `regimen` per
-    member; `predose` (length T) marks output times that report the value
+    member; a mapping ``{drug: amounts}`` replaces the doses of each named
+    drug (key None: every other dose); `predose` (length T) marks output times that report the value
     just before a dose at that time. Inputs are trusted here: the public verbs
     validate them first.
     """
-    n = max([np.size(c) for c in columns.values()] + [np.size(dose) if dose is not None else 1])
+    amounts = dose if isinstance(dose, Mapping) else ({} if dose is None else {None: dose})
+    n = max([np.size(c) for c in columns.values()] + [np.size(a) for a in amounts.values()]
+            + [1])
     cols = {k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in columns.items()}
     k, y0 = prepare(model, cols)
     events = compile_events(model, regimen, cols, n=n,
-                            amount=None if dose is None else np.broadcast_to(dose, (n,)))
+                            amounts={d: np.broadcast_to(a, (n,)) for d, a in amounts.items()})
     sol = engine.integrate(model, k, y0, events, t_eval, t_end,
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
                            max_steps=max_steps, predose=predose)

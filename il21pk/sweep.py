@@ -85,10 +85,12 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
     grid : mapping of str to sequence, optional
         Values per swept quantity; runs are the Cartesian product (first key
         varies slowest). Keys are parameter names, ``"dose"`` (replaces every
-        dose amount, in each dose's unit) or ``"regimen"`` (a mapping
+        dose amount, in each dose's unit), ``"dose_<drug>"`` (replaces the
+        doses of one drug: a grid over two drugs' doses is a combination
+        surface) or ``"regimen"`` (a mapping
         ``{label: Regimen}`` or a list of regimens, labelled by their words).
     samples : pandas.DataFrame, optional
-        One run per row; columns are parameter names and/or ``"dose"`` (e.g.
+        One run per row; columns are parameter names and/or dose columns (e.g.
         from :func:`virtual_population` or :func:`latin_hypercube`). A
         ``subject`` column is carried through. Give `grid` or `samples`.
     t_end, t_eval, method, rtol, atol, max_steps
@@ -259,12 +261,13 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                               f"{MAX_RUNS:,} runs are allowed")
         runs = samples.reset_index(drop=True).copy()
     readable = model_inputs(model)
+    dose_keys = dose_columns(model)
     for name in runs.columns:
         if name in ("regimen", "subject"):
             continue
-        if name != "dose" and name not in params:
-            raise unknown_name_error(name, list(params) + list(SPECIAL))
-        if name != "dose" and name not in readable:
+        if name not in dose_keys and name not in params:
+            raise unknown_name_error(name, list(params) + list(SPECIAL) + list(dose_keys)[1:])
+        if name not in dose_keys and name not in readable:
             raise ParameterError(f"{model!r} does not use parameter {name!r}, so sweeping it "
                                  "would change nothing")
         values = pd.to_numeric(runs[name], errors="coerce").to_numpy(dtype=float)
@@ -272,7 +275,7 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         if bad.size:
             raise ParameterError(f"swept {name!r} must be finite numbers; run {bad[0]} has "
                                  f"{_plain(runs[name].iloc[bad[0]])!r}")
-        low, high, unit = ((0.0, math.inf, "dose unit") if name == "dose" else
+        low, high, unit = ((0.0, math.inf, "dose unit") if name in dose_keys else
                            (params[name].lower, params[name].upper, params[name].unit))
         bad = np.flatnonzero((values < low) | (values > high))
         if bad.size:
@@ -281,6 +284,12 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         runs[name] = values
     runs.insert(0, "run", np.arange(len(runs)))
     return runs, regimens
+
+
+def dose_columns(model: Model) -> dict[str, str | None]:
+    """Swept dose columns -> the drug whose doses they replace (None: every dose):
+    ``"dose"`` and, for each drug the model declares, ``"dose_<drug>"``."""
+    return {"dose": None, **{f"dose_{d.name}": d.name for d in model.drugs}}
 
 
 def _plain(value):
@@ -325,7 +334,9 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
             columns[name] = chunk.runs[name].to_numpy(dtype=float)
     n = len(chunk.runs)
     columns = {k: np.broadcast_to(v, (n,)) for k, v in columns.items()}
-    dose = chunk.runs["dose"].to_numpy(dtype=float) if "dose" in chunk.runs else None
+    keys = dose_columns(chunk.model)
+    dose = {keys[name]: chunk.runs[name].to_numpy(dtype=float)
+            for name in chunk.runs.columns if name in keys} or None
     batch = run_batch(chunk.model, chunk.regimen, columns, t_eval=chunk.t_eval,
                       t_end=chunk.t_end, dose=dose, **chunk.options)
     units = {v.name: v.unit for v in chunk.model.variables}

@@ -202,3 +202,57 @@ def test_model_definition_is_data_not_code():
     assert changed.definition.key() != a.definition.key()
     frame = pd.DataFrame([v.__dict__ for v in changed.variables])
     assert frame["name"].is_unique and "tumour_cells" in set(frame["name"])
+
+
+def test_dose_sweeps_of_one_drug_and_the_combination_surface(human):
+    """`dose_<drug>` replaces one drug's doses; a grid over two is the combination surface."""
+    model = _two_drug_model()
+    params = model.parameter_set({f"il15_{n}": (human.value(n), "test") for n in
+                                  ("mw", "v_central", "cl", "q", "v_peripheral", "ka", "f_sc",
+                                   "tlag_sc")}, base=human)
+    regimen = ip.Regimen.single(ip.Dose(10.0)) + ip.Regimen.single(ip.Dose(1.0, drug="il15"))
+    surface = ip.sweep(model, regimen, params, grid={"dose_il21": [0.0, 10.0, 30.0],
+                                                     "dose_il15": [0.0, 1.0]},
+                       t_end=48, variables=["il21_auc", "il15_auc"], metrics=["cmax"])
+    wide = surface.pivot_table(index=["dose_il21", "dose_il15"], columns="variable",
+                               values="value")
+    # each drug's exposure follows its own dose only (linear PK, no interaction)
+    for (d21, d15), row in wide.iterrows():
+        assert row["il21_auc"] == pytest.approx(wide.loc[(10.0, 0.0), "il21_auc"] * d21 / 10,
+                                                rel=1e-5, abs=1e-12)
+        assert row["il15_auc"] == pytest.approx(wide.loc[(0.0, 1.0), "il15_auc"] * d15,
+                                                rel=1e-5, abs=1e-12)
+    dr = ip.dose_response(model, regimen, params, doses=[0.0, 1.0, 3.0], drug="il15",
+                          response="il21_auc", metric="cmax", t_end=48, fit=None)
+    # scaling IL-15 leaves the IL-21 dose alone (same curve to solver round-off)
+    assert np.ptp(dr.frame["value"]) <= 1e-9 * dr.frame["value"].iloc[0]
+    assert dr.frame["value"].iloc[0] == pytest.approx(wide.loc[(10.0, 0.0), "il21_auc"], rel=1e-6)
+    with pytest.raises(ip.ParameterError, match="has no drug 'il7'"):
+        ip.dose_response(model, regimen, params, doses=[1.0], drug="il7",
+                         response="il21_auc", metric="cmax", t_end=48, fit=None)
+
+
+def test_nonmem_cmt_maps_to_the_model_dosing_compartments(human):
+    model = _two_drug_model()
+    il15 = model.definition.stage("pk_il15").drugs[0]
+    assert il15.cmt == {}  # a second PK stage declares no CMT numbers: give them
+    two = ip.Model.compose(ip.model.stages.pk(), ip.Stage(
+        "pk_il15", "IL-15 PK", states=model.definition.stage("pk_il15").states,
+        parameters=model.definition.stage("pk_il15").parameters,
+        quantities=model.definition.stage("pk_il15").quantities,
+        rates=model.definition.stage("pk_il15").rates,
+        inputs=model.definition.stage("pk_il15").inputs,
+        drugs=(ip.Drug("il15", mw="il15_mw", central="il15_central", depot="il15_depot",
+                       bioavailability="il15_f_sc", lag="il15_tlag_sc",
+                       cmt={3: "il15_depot", 4: "il15_central"}),)), name="cmt_map")
+    rows = pd.DataFrame({"ID": 1, "TIME": [0.0, 1.0, 2.0, 3.0], "AMT": [10.0, 1.0, 2.0, 5.0],
+                         "EVID": 1, "CMT": [2, 3, 4, 4], "RATE": [0.0, 0.0, 0.0, 2.5]})
+    regimen = ip.Regimen.from_nonmem(rows, model=two)
+    assert [(d.drug, d.route, d.duration) for d in regimen.doses] == [
+        ("il21", "iv", 0.0), ("il15", "sc", 0.0), ("il15", "iv", 0.0), ("il15", "iv", 2.0)]
+    with pytest.raises(ip.RegimenError, match="CMT must be one of the model's dosing "
+                                              "compartments 1 .*4 \\(central of il15\\)"):
+        ip.Regimen.from_nonmem(rows.assign(CMT=[2, 3, 4, 7]), model=two)
+    with pytest.raises(ip.RegimenError, match="RATE > 0 \\(infusion\\) needs a central "
+                                              "compartment, CMT in \\[2, 4\\]"):
+        ip.Regimen.from_nonmem(rows.assign(CMT=[2, 3, 4, 3]), model=two)

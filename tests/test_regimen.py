@@ -124,7 +124,8 @@ def test_from_nonmem_several_subjects():
     (_rows(TIME=[0.0, 3.0, 2.0]), r"TIME decreases within subject ID=1 at row 2"),
     (_rows(TIME=[-1.0, 0.0, 2.0]), r"TIME must be >= 0; row 0 has -1"),
     (_rows(EVID=[4, 0, 0]), r"row 0 has EVID=4"),
-    (_rows(CMT=[3, 2, 2]), r"CMT must be 1 \(SC depot\) or 2 \(central\); row 0 has 3"),
+    (_rows(CMT=[3, 2, 2]), r"CMT must be one of the model's dosing compartments 1 \(SC depot\), "
+                           r"2 \(central\); row 0 has 3"),
     (_rows(TIME=[0.0, np.nan, 2.0]), r"TIME must be a finite number; row 1"),
     (_rows().assign(SS=[1, 0, 0]), r"SS=1 \(steady-state dosing\) is not supported"),
     (_rows().assign(ADDL=[2, 0, 0], II=[0, 0, 0]), r"ADDL=2 needs II > 0"),

@@ -55,13 +55,14 @@ def parameter_value(model: Model, values: Mapping[str, np.ndarray], name: str,
 
 
 def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarray], *,
-                   n: int, amount: np.ndarray | None = None) -> Events:
+                   n: int, amounts: Mapping[str | None, np.ndarray] | None = None) -> Events:
     """Turn a regimen into per-member event arrays for `model`.
 
     `values` holds the parameters the doses read (molecular weights, body
-    weight, bioavailability, lag), each of shape (n,) or scalar. `amount`, if
-    given, replaces every dose amount (each in its own unit) per member: this
-    is how dose sweeps vary the dose within one batch.
+    weight, bioavailability, lag), each of shape (n,) or scalar. `amounts`
+    ``{drug: (n,)}`` replaces the amount of every dose of that drug (each in
+    its own unit) per member, key None every other dose: this is how dose
+    sweeps vary doses within one batch.
     """
     drugs = model.drugs
     targets: list[int] = []
@@ -70,12 +71,13 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
                     if s is not None]
     slot = {state: i for i, state in enumerate(targets)}
     records: list[tuple[np.ndarray, str, int, np.ndarray]] = []  # (time, kind, slot, amount)
+    amounts = amounts or {}
     for dose in regimen.doses:
         drug = model.drug(dose.drug)
         if dose.route not in drug.routes:
             raise RegimenError(f"drug {drug.name!r} of model {model.name!r} cannot be given by "
                                f"route {dose.route!r}; its routes: {list(drug.routes)}")
-        given = dose.amount if amount is None else amount
+        given = amounts.get(drug.name, amounts.get(None, dose.amount))
         nmol = np.broadcast_to(dose_to_nmol(
             given, dose.unit, mw=parameter_value(model, values, drug.mw, n),
             body_weight=parameter_value(model, values, "body_weight", n)
