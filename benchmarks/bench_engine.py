@@ -47,13 +47,13 @@ from collections.abc import Callable  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
+from il21pk.stages.dosing import compile_events  # noqa: E402
+from il21pk.stages.pk import CENTRAL, DEPOT  # noqa: E402
 from scipy.integrate import solve_ivp  # noqa: E402
 
 import il21pk as ip  # noqa: E402
+from il21pk.analysis.simulate import BatchResult, default_grid, parameter_columns, run_batch  # noqa: E402
 from il21pk.model import STAGES, stacked_rhs  # noqa: E402
-from il21pk.simulate import BatchResult, default_grid, parameter_columns, run_batch  # noqa: E402
-from il21pk.stages.dosing import compile_events  # noqa: E402
-from il21pk.stages.pk import CENTRAL, DEPOT  # noqa: E402
 
 try:
     import antimony

@@ -1,20 +1,26 @@
 """il21pk: mechanistic PK/PD of interleukin-21.
 
 dose -> PK -> IL-21R/gamma-c binding -> pSTAT3 -> NK/CD8 expansion -> IFN-gamma,
-integrated by a compiled BDF solver
-(scipy's solvers as cross-checks). Time is in hours, amounts in nmol, concentrations in nM.
+integrated by a compiled BDF solver (scipy's solvers as cross-checks). Time is
+in hours, amounts in nmol, concentrations in nM.
+
+The package is laid out as its data flow: ``model`` (what the model is),
+``codegen`` (definition -> compiled kernels, SBML, docs), ``engine`` (the
+generic integrator), ``analysis`` (the verbs), ``io`` (NONMEM data, SBML
+import); this module re-exports the public API.
 """
 
 from __future__ import annotations
 
-# Model structure and values
 from . import parameter_sets, plotting, units
-
-# Analysis
-from .data import Dataset, read_csv
-from .dose_response import DoseResponseResult, dose_response
-
-# Errors
+from .analysis.dose_response import DoseResponseResult, dose_response
+from .analysis.fitting import FitResult, ProfileResult, SubjectFits, fit
+from .analysis.nca import nca
+from .analysis.results import SimulationResult
+from .analysis.sampling import latin_hypercube, sobol_samples, virtual_population
+from .analysis.sensitivity import global_indices, sensitivity
+from .analysis.simulate import simulate
+from .analysis.sweep import sweep
 from .errors import (
     DataError,
     FitError,
@@ -23,21 +29,11 @@ from .errors import (
     RegimenError,
     SimulationError,
 )
-from .fitting import FitResult, ProfileResult, SubjectFits, fit
+from .io.data import Dataset, read_csv
+from .io.nonmem import regimens_from_nonmem
 from .model import Drug, Model, Quantity, Stage, State
-from .nca import nca
-
-# Inputs
-from .nonmem import regimens_from_nonmem
 from .parameters import Parameter, ParameterSet, ParameterSpec
 from .regimen import Dose, Regimen
-
-# Running
-from .results import SimulationResult
-from .sampling import latin_hypercube, sobol_samples, virtual_population
-from .sensitivity import global_indices, sensitivity
-from .simulate import simulate
-from .sweep import sweep
 
 __version__ = "0.1.0"
 

@@ -20,15 +20,15 @@ from pathlib import Path
 import pandas as pd
 
 from . import parameter_sets
-from .data import read_csv
-from .dose_response import dose_response
+from .analysis.dose_response import dose_response
+from .analysis.fitting import fit
+from .analysis.nca import nca
+from .analysis.simulate import simulate
+from .analysis.sweep import sweep
 from .errors import Il21pkError
-from .fitting import fit
+from .io.data import read_csv
 from .model import Model
-from .nca import nca
 from .regimen import Dose, Regimen
-from .simulate import simulate
-from .sweep import sweep
 
 SCHEDULES = ("single", "repeat", "5on9off", "days1-5+15-19", "tiw", "weekly")
 

@@ -310,7 +310,7 @@ class Regimen:
             On a missing column, EVID/AMT mismatch, decreasing TIME within a
             subject, unsupported EVID/SS/RATE codes or an ambiguous subject.
         """
-        from .nonmem import regimens_from_nonmem
+        from .io.nonmem import regimens_from_nonmem
 
         regimens = regimens_from_nonmem(df, unit=unit, time_unit=time_unit, model=model)
         if subject is None:

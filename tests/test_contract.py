@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import il21pk as ip
-from il21pk import executors
+from il21pk.analysis import executors
 from il21pk.errors import Il21pkError
 from il21pk.regimen import MAX_DOSES
 
@@ -212,8 +212,8 @@ def test_nonmem_text_is_named_not_a_raw_float_message(column, value, match):
 
 # -- resource limits and solver options -------------------------------------------------------
 
+from il21pk.analysis.simulate import MAX_STEPS_LIMIT, MAX_TIME_POINTS  # noqa: E402
 from il21pk.errors import OptionError  # noqa: E402
-from il21pk.simulate import MAX_STEPS_LIMIT, MAX_TIME_POINTS  # noqa: E402
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -300,7 +300,7 @@ def test_samples_with_a_run_column_are_refused(model, human):
 def test_chunks_shrink_to_bound_worker_memory(model, human, monkeypatch):
     import importlib
 
-    sweep_module = importlib.import_module("il21pk.sweep")  # il21pk.sweep is the function
+    sweep_module = importlib.import_module("il21pk.analysis.sweep")
 
     seen = []
     real = sweep_module._run_chunk

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from data.make_core_reference import ATOL, RTOL, T_END, VITRO_END, models, regimens
 
-from il21pk.simulate import run_batch
+from il21pk.analysis.simulate import run_batch
 
 REFERENCE = Path(__file__).parent / "data" / "core_reference.npz"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import il21pk as ip
-from il21pk.dose_response import fit_emax, hill
+from il21pk.analysis.dose_response import fit_emax, hill
 
 matplotlib.use("Agg")
 

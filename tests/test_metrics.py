@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from il21pk.metrics import summarise
+from il21pk.analysis.metrics import summarise
 
 
 def test_curve_statistics_match_numpy_including_ties_and_nan():

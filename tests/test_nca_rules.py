@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import il21pk as ip
-from il21pk.nca import AUTO_LLOQ, auc
+from il21pk.analysis.nca import AUTO_LLOQ, auc
 
 
 def _curve(t, c, **extra):

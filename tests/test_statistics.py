@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import il21pk as ip
-from il21pk.fitting import covariance_from_hessian
+from il21pk.analysis.fitting import covariance_from_hessian
 
 PK = ip.Model.pk_only(compartments=1)
 SC = ip.Regimen.single(ip.Dose(1.0, unit="nmol", route="sc"))
@@ -153,7 +153,7 @@ def test_bad_covariates_are_data_errors_at_fit_time(truth):
 
 # -- dose-response ---------------------------------------------------------------------------
 
-from il21pk.dose_response import GRID_COVERAGE, fit_emax, fraction_of_emax, hill  # noqa: E402
+from il21pk.analysis.dose_response import GRID_COVERAGE, fit_emax, fraction_of_emax, hill  # noqa: E402
 
 CYCLE = ip.Regimen.five_on_nine_off(ip.Dose(30.0))
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import il21pk as ip
+from il21pk.analysis.metrics import METRICS
 
 REG = ip.Regimen.repeat(ip.Dose(30.0), every=24, count=3)
 GRID = {"dose": [3.0, 30.0], "kp_nk": [0.002, 0.008], "cl": [2.0, 5.0]}
@@ -20,7 +21,7 @@ def serial(model, human):
 
 def test_summary_schema_and_order(serial, model):
     n_runs = 8
-    per_run = len(model.variables) * len(ip.metrics.METRICS)
+    per_run = len(model.variables) * len(METRICS)
     assert len(serial) == n_runs * per_run
     assert list(serial.columns) == ["run", "dose", "kp_nk", "cl", "variable", "metric", "value",
                                     "unit", "success", "message"]

@@ -72,7 +72,7 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
     Amounts are in nmol, concentrations in nM and time in hours, as in
     :func:`il21pk.simulate`.
     """
-    from ..simulate import check_regimen, parameter_columns
+    from ..analysis.simulate import check_regimen, parameter_columns
 
     d = model.definition
     regimen = check_regimen(model, regimen)

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 import il21pk as ip
-from il21pk.simulate import run_batch
 
 N_SETS = 50
 SEED = 20261129
@@ -62,6 +61,8 @@ def draws(model: ip.Model, human: ip.ParameterSet, rng: np.random.Generator
 
 
 def main() -> None:
+    from il21pk.simulate import run_batch  # the module path of the release it was run on
+
     human = ip.parameter_sets.load("human")
     rng = np.random.default_rng(SEED)
     arrays: dict[str, np.ndarray] = {}

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .errors import InputTypeError, RegimenError
+from ..errors import InputTypeError, RegimenError
 
 if TYPE_CHECKING:
-    from .regimen import Regimen
-from .units import check_dose_unit, time_to_hours
+    from ..regimen import Regimen
+from ..units import check_dose_unit, time_to_hours
 
 REQUIRED_COLUMNS = ("ID", "TIME", "AMT", "EVID")
 OPTIONAL_COLUMNS = {"CMT": 2, "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0}
@@ -191,7 +191,7 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
 def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray,
                        error: type[ValueError]) -> None:
     """Doses per subject (records + ADDL) within MAX_DOSES, before any is built."""
-    from .regimen import MAX_DOSES
+    from ..regimen import MAX_DOSES
 
     counts = pd.Series(np.where(dose_rows, rows["ADDL"].to_numpy() + 1.0, 0.0)).groupby(
         rows["ID"].to_numpy(), sort=False).sum()
@@ -209,7 +209,7 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: st
     See :meth:`il21pk.Regimen.from_nonmem` for the column conventions; with
     `model`, ``CMT`` numbers are its drugs' dosing compartments.
     """
-    from .regimen import Dose, Regimen
+    from ..regimen import Dose, Regimen
 
     try:
         check_dose_unit(unit)

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputTypeError, OptionError, ParameterError
+from ..model import Model
+from ..parameters import ParameterSet, unknown_name_error
+from ..regimen import Dose, Regimen
 from . import executors
-from .errors import InputTypeError, OptionError, ParameterError
 from .metrics import METRICS, summarise
-from .model import Model
-from .parameters import ParameterSet, unknown_name_error
-from .regimen import Dose, Regimen
 from .simulate import (
     check_options,
     check_regimen,
@@ -120,7 +120,7 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
     pandas.DataFrame or pathlib.Path
         The tidy frame, or `out` when given (read it with ``pandas.read_parquet``).
     """
-    from .parameter_sets import load
+    from ..parameter_sets import load
 
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")

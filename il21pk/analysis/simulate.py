@@ -13,15 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .engine import integrate as engine
-from .engine.events import compile_events
-from .engine.kernels import prepare, report
-from .errors import InputTypeError, OptionError, ParameterError, RegimenError, SimulationError
-from .model import Model
-from .parameters import ParameterSet
-from .regimen import Dose, Regimen
+from ..engine import integrate as engine
+from ..engine.events import compile_events
+from ..engine.kernels import prepare, report
+from ..errors import InputTypeError, OptionError, ParameterError, RegimenError, SimulationError
+from ..model import Model
+from ..parameters import ParameterSet
+from ..regimen import Dose, Regimen
+from ..units import is_per_body_weight
 from .results import SimulationResult
-from .units import is_per_body_weight
 
 #: Variables whose AUC the solver integrates exactly (variable -> AUC state).
 EXACT_AUC = {"il21_plasma": "il21_auc", "ifng_plasma": "ifng_auc"}
@@ -281,7 +281,7 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
     >>> list(res.frame.columns)
     ['time_h', 'stage', 'variable', 'value', 'unit']
     """
-    from .parameter_sets import load
+    from ..parameter_sets import load
 
     if not isinstance(model, Model):
         raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")

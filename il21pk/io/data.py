@@ -15,8 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, InputTypeError
-from .model import Model
+from ..errors import DataError, InputTypeError
+from ..model import Model
+from ..regimen import Dose, Regimen
+from ..units import (
+    CONCENTRATION_UNITS,
+    check_dose_unit,
+    check_time_unit,
+    concentration_to_nM,
+    time_to_hours,
+)
 from .nonmem import (
     build_regimens,
     check_nonmem_frame,
@@ -24,14 +32,6 @@ from .nonmem import (
     is_dot,
     numeric_column,
     upper_columns,
-)
-from .regimen import Dose, Regimen
-from .units import (
-    CONCENTRATION_UNITS,
-    check_dose_unit,
-    check_time_unit,
-    concentration_to_nM,
-    time_to_hours,
 )
 
 OBSERVATION_COLUMNS = ["subject", "time_h", "variable", "value", "lloq", "blq", "predose"]

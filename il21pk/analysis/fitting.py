@@ -34,12 +34,12 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import log_ndtr
 
+from ..errors import DataError, FitError, InputTypeError, OptionError, ParameterError
+from ..io.data import Dataset
+from ..model import Model
+from ..parameters import ParameterSet, unknown_name_error
+from ..regimen import Regimen
 from . import executors
-from .data import Dataset
-from .errors import DataError, FitError, InputTypeError, OptionError, ParameterError
-from .model import Model
-from .parameters import ParameterSet, unknown_name_error
-from .regimen import Regimen
 from .simulate import check_options, model_inputs, parameter_columns, run_batch, simulate
 
 ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")

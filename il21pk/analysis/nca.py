@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, InputTypeError, OptionError
+from ..errors import DataError, InputTypeError, OptionError
 from .metrics import trapezoid_auc
 
 METHODS = ("linear-up-log-down", "linear")

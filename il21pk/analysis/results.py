@@ -11,9 +11,9 @@ import pandas as pd
 from . import metrics as _metrics
 
 if TYPE_CHECKING:
-    from .model import Model
-    from .parameters import ParameterSet
-    from .regimen import Regimen
+    from ..model import Model
+    from ..parameters import ParameterSet
+    from ..regimen import Regimen
     from .simulate import BatchResult
 
 FRAME_COLUMNS = ["time_h", "stage", "variable", "value", "unit"]

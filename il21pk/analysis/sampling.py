@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from .errors import InputTypeError, OptionError, ParameterError
-from .parameters import ParameterSet, unknown_name_error
+from ..errors import InputTypeError, OptionError, ParameterError
+from ..parameters import ParameterSet, unknown_name_error
 
 #: Allometric exponents applied when body weight varies (reference: the set's body weight).
 ALLOMETRY = {"cl": 0.75, "q": 0.75, "v_central": 1.0, "v_peripheral": 1.0}

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
-from .model import Model
-from .parameters import ParameterSet, unknown_name_error
-from .regimen import Regimen
+from ..errors import ParameterError
+from ..model import Model
+from ..parameters import ParameterSet, unknown_name_error
+from ..regimen import Regimen
 from .sampling import check_bounds
 from .sweep import sweep
 

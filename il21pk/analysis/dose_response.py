@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .errors import FitError, InputTypeError, OptionError, ParameterError, RegimenError
+from ..errors import FitError, InputTypeError, OptionError, ParameterError, RegimenError
+from ..model import Model
+from ..parameters import ParameterSet
+from ..regimen import Dose, Regimen
 from .metrics import METRICS, time_above
-from .model import Model
-from .parameters import ParameterSet
-from .regimen import Dose, Regimen
 from .simulate import check_options
 from .sweep import sweep
 
@@ -267,7 +267,7 @@ class DoseResponseResult:
 
     def plot(self, ax=None, *, band: bool = True):
         """Points, fitted curve and, with uncertainty draws, its band on a log dose axis."""
-        from .plotting import dose_response as plot_dose_response
+        from ..plotting import dose_response as plot_dose_response
 
         band = band and self.fit is not None and self.fit.has_uncertainty
         return plot_dose_response(self, ax=ax, band=band)
