@@ -31,6 +31,7 @@ import pandas as pd
 
 from .errors import DataError, InputTypeError, OptionError
 from .metrics import trapezoid_auc
+from .units import as_floats, show
 
 METHODS = ("linear-up-log-down", "linear")
 ROUTES = ("iv", "extravascular")
@@ -242,10 +243,13 @@ def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route) -> dict
 def _positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InputTypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        value = np.inf  # an integer too large for a float
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise OptionError(f"`{name}` must be a finite number {'>=' if allow_zero else '>'} 0; "
-                          f"got {value!r}")
+                          f"got {show(value)}")
     return value
 
 
@@ -312,6 +316,8 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         raise OptionError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     if route not in ROUTES:
         raise OptionError(f"`route` must be 'iv' or 'extravascular'; got {route!r}")
+    if data.empty:
+        raise DataError("nca data hold no rows; give at least one sample per curve")
     names = [str(c) for c in data.columns]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -345,23 +351,20 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     if missing:
         raise DataError(f"nca data are missing column(s) {missing}; got {list(data.columns)}")
     for col in (time, value):
-        numbers = pd.to_numeric(data[col], errors="coerce")
-        numbers = numbers.to_numpy(dtype=float)
+        numbers = as_floats(data[col])
         for kind, bad in (("numeric without NaN", np.flatnonzero(np.isnan(numbers))),
                           ("finite", np.flatnonzero(np.isinf(numbers)))):
             if bad.size:
-                shown = data[col].iloc[bad[0]]
-                shown = shown.item() if isinstance(shown, np.generic) else shown
                 raise DataError(f"nca column {col!r} must be {kind}; row {bad[0]} has "
-                                f"{shown!r}")
+                                f"{show(data[col].iloc[bad[0]])}")
     rows = []
     groups = data.groupby(by, sort=False, observed=True, dropna=False) if by else \
         [((), data)]
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         where = dict(zip(by, key, strict=True))
-        t = pd.to_numeric(curve[time]).to_numpy(dtype=float)
-        c = pd.to_numeric(curve[value]).to_numpy(dtype=float)
+        t = as_floats(curve[time])
+        c = as_floats(curve[value])
         if np.any(np.diff(t) <= 0):
             i = int(np.flatnonzero(np.diff(t) <= 0)[0])
             raise DataError(f"nca: times must increase within each curve; {where} has "
@@ -383,7 +386,7 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
 
 def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:
     """The single value of a per-curve column (dose or LLOQ), checked."""
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    values = as_floats(column)
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise DataError(f"nca: {what} column {name!r} must hold finite numbers >= 0; {where} "
                         f"has {column.tolist()[:5]}")

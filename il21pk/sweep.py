@@ -34,6 +34,7 @@ from .simulate import (
     parameter_columns,
     run_batch,
 )
+from .units import as_floats
 
 #: Swept quantities that are not parameters.
 SPECIAL = ("dose", "regimen")
@@ -267,7 +268,7 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         if name != "dose" and name not in readable:
             raise ParameterError(f"{model!r} does not use parameter {name!r}, so sweeping it "
                                  "would change nothing")
-        values = pd.to_numeric(runs[name], errors="coerce").to_numpy(dtype=float)
+        values = as_floats(runs[name])
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             raise ParameterError(f"swept {name!r} must be finite numbers; run {bad[0]} has "
