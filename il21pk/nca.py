@@ -62,13 +62,18 @@ def columns_for(route: str, tau: bool = False) -> list[str]:
 def _log_down(dt: np.ndarray, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
     r"""Log-trapezoid areas :math:`\Delta t\,(c_1 - c_2)/\ln(c_1/c_2)` for ``c1 > c2 > 0``.
 
-    Written as :math:`\Delta t\,c_2\,x/\mathrm{log1p}(x)` with
-    :math:`x = (c_1 - c_2)/c_2`: ``log(c1/c2)`` of two nearly equal values
-    loses every digit (one ulp apart it is 0 or 2^-52, off by 2x), while
-    ``c1 - c2`` is exact there and ``log1p`` keeps full precision.
+    For :math:`x = (c_1 - c_2)/c_2 < 1` the logarithm is :math:`\mathrm{log1p}(x)`:
+    ``log(c1/c2)`` of two nearly equal values loses every digit (one ulp
+    apart it is 0 or 2^-52, off by 2x), while ``c1 - c2`` is exact there and
+    ``log1p`` keeps full precision. For larger ratios it is
+    :math:`\log c_1 - \log c_2`, which cannot overflow even when ``c1/c2``
+    does (a subnormal ``c2``).
     """
-    x = (c1 - c2) / c2
-    return dt * c2 * x / np.log1p(x)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        x = (c1 - c2) / c2
+        near = x < 1.0
+        log_ratio = np.where(near, np.log1p(np.where(near, x, 0.0)), np.log(c1) - np.log(c2))
+        return dt * (c1 - c2) / log_ratio
 
 
 def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") -> float:
@@ -83,8 +88,7 @@ def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") 
     c1, c2 = conc[:-1], conc[1:]
     linear = dt * (c1 + c2) / 2.0
     down = (c2 < c1) & (c2 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log = np.where(down, _log_down(dt, c1, np.where(down, c2, 1.0)), 0.0)
+    log = np.where(down, _log_down(dt, np.where(down, c1, 2.0), np.where(down, c2, 1.0)), 0.0)
     return float(np.sum(np.where(down, log, linear)))
 
 
