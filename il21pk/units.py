@@ -12,8 +12,11 @@ body weight ``body_weight`` [kg].
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from .errors import OptionError
 
@@ -144,3 +147,38 @@ def concentration_from_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.n
     if base == "ng/mL":
         value = value * _check_mw(mw)
     return value / factor
+
+
+def as_floats(values: npt.ArrayLike | pd.Series) -> np.ndarray:
+    """Numbers in a column as float64, the way ``pandas.to_numeric(errors="coerce")`` reads them.
+
+    Text, None and other objects become NaN; integers too large for a float
+    become +/-inf (pandas raises OverflowError on them), so that callers can
+    report them as "must be finite" instead of crashing.
+    """
+    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    try:
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    except (OverflowError, TypeError, ValueError):
+        return np.array([_as_float(v) for v in series.to_numpy(dtype=object)], dtype=float)
+
+
+def _as_float(value: object) -> float:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    try:
+        out = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").to_numpy(
+            dtype=float)
+        return float(out[0])
+    except (OverflowError, TypeError, ValueError):
+        return math.nan
+
+
+def show(value: object, width: int = 40) -> str:
+    """``repr`` of a user's value for an error message, numpy scalars as plain numbers,
+    cut to `width` characters."""
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= width else text[: width - 3] + "..."

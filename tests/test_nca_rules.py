@@ -31,6 +31,8 @@ def _log_trapezoid_exact(dt: float, c1: float, c2: float) -> float:
     (5.0, 4.999999, 3.0),
     (10.0, 8.0, 1.0),
     (1e6, 1e-6, 10.0),
+    (1.0, 5e-324, 1.0),  # c1/c2 overflows: the area is finite, not NaN
+    (1e300, 1e-300, 1.0),
 ])
 def test_log_down_area_is_accurate_for_nearly_equal_values(c1, c2, dt):
     got = auc(np.array([0.0, dt]), np.array([c1, c2]))

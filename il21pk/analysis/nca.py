@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, InputTypeError, OptionError
+from ..units import as_floats, show
 from .metrics import trapezoid_auc
 
 METHODS = ("linear-up-log-down", "linear")
@@ -61,13 +62,18 @@ def columns_for(route: str, tau: bool = False) -> list[str]:
 def _log_down(dt: np.ndarray, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
     r"""Log-trapezoid areas :math:`\Delta t\,(c_1 - c_2)/\ln(c_1/c_2)` for ``c1 > c2 > 0``.
 
-    Written as :math:`\Delta t\,c_2\,x/\mathrm{log1p}(x)` with
-    :math:`x = (c_1 - c_2)/c_2`: ``log(c1/c2)`` of two nearly equal values
-    loses every digit (one ulp apart it is 0 or 2^-52, off by 2x), while
-    ``c1 - c2`` is exact there and ``log1p`` keeps full precision.
+    For :math:`x = (c_1 - c_2)/c_2 < 1` the logarithm is :math:`\mathrm{log1p}(x)`:
+    ``log(c1/c2)`` of two nearly equal values loses every digit (one ulp
+    apart it is 0 or 2^-52, off by 2x), while ``c1 - c2`` is exact there and
+    ``log1p`` keeps full precision. For larger ratios it is
+    :math:`\log c_1 - \log c_2`, which cannot overflow even when ``c1/c2``
+    does (a subnormal ``c2``).
     """
-    x = (c1 - c2) / c2
-    return dt * c2 * x / np.log1p(x)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        x = (c1 - c2) / c2
+        near = x < 1.0
+        log_ratio = np.where(near, np.log1p(np.where(near, x, 0.0)), np.log(c1) - np.log(c2))
+        return dt * (c1 - c2) / log_ratio
 
 
 def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") -> float:
@@ -82,8 +88,7 @@ def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") 
     c1, c2 = conc[:-1], conc[1:]
     linear = dt * (c1 + c2) / 2.0
     down = (c2 < c1) & (c2 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log = np.where(down, _log_down(dt, c1, np.where(down, c2, 1.0)), 0.0)
+    log = np.where(down, _log_down(dt, np.where(down, c1, 2.0), np.where(down, c2, 1.0)), 0.0)
     return float(np.sum(np.where(down, log, linear)))
 
 
@@ -242,10 +247,13 @@ def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route) -> dict
 def _positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InputTypeError(f"`{name}` must be a number; got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        value = np.inf  # an integer too large for a float
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise OptionError(f"`{name}` must be a finite number {'>=' if allow_zero else '>'} 0; "
-                          f"got {value!r}")
+                          f"got {show(value)}")
     return value
 
 
@@ -312,6 +320,8 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         raise OptionError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     if route not in ROUTES:
         raise OptionError(f"`route` must be 'iv' or 'extravascular'; got {route!r}")
+    if data.empty:
+        raise DataError("nca data hold no rows; give at least one sample per curve")
     names = [str(c) for c in data.columns]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -345,23 +355,20 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     if missing:
         raise DataError(f"nca data are missing column(s) {missing}; got {list(data.columns)}")
     for col in (time, value):
-        numbers = pd.to_numeric(data[col], errors="coerce")
-        numbers = numbers.to_numpy(dtype=float)
+        numbers = as_floats(data[col])
         for kind, bad in (("numeric without NaN", np.flatnonzero(np.isnan(numbers))),
                           ("finite", np.flatnonzero(np.isinf(numbers)))):
             if bad.size:
-                shown = data[col].iloc[bad[0]]
-                shown = shown.item() if isinstance(shown, np.generic) else shown
                 raise DataError(f"nca column {col!r} must be {kind}; row {bad[0]} has "
-                                f"{shown!r}")
+                                f"{show(data[col].iloc[bad[0]])}")
     rows = []
     groups = data.groupby(by, sort=False, observed=True, dropna=False) if by else \
         [((), data)]
     for key, curve in groups:
         key = key if isinstance(key, tuple) else (key,)
         where = dict(zip(by, key, strict=True))
-        t = pd.to_numeric(curve[time]).to_numpy(dtype=float)
-        c = pd.to_numeric(curve[value]).to_numpy(dtype=float)
+        t = as_floats(curve[time])
+        c = as_floats(curve[value])
         if np.any(np.diff(t) <= 0):
             i = int(np.flatnonzero(np.diff(t) <= 0)[0])
             raise DataError(f"nca: times must increase within each curve; {where} has "
@@ -383,7 +390,7 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
 
 def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:
     """The single value of a per-curve column (dose or LLOQ), checked."""
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    values = as_floats(column)
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise DataError(f"nca: {what} column {name!r} must hold finite numbers >= 0; {where} "
                         f"has {column.tolist()[:5]}")

@@ -24,6 +24,7 @@ from ..errors import InputTypeError, OptionError, ParameterError
 from ..model import Model
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
+from ..units import as_floats
 from . import executors
 from .metrics import METRICS, summarise
 from .simulate import (
@@ -270,7 +271,7 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         if name not in dose_keys and name not in readable:
             raise ParameterError(f"{model!r} does not use parameter {name!r}, so sweeping it "
                                  "would change nothing")
-        values = pd.to_numeric(runs[name], errors="coerce").to_numpy(dtype=float)
+        values = as_floats(runs[name])
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             raise ParameterError(f"swept {name!r} must be finite numbers; run {bad[0]} has "

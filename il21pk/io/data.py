@@ -20,6 +20,7 @@ from ..model import Model
 from ..regimen import Dose, Regimen
 from ..units import (
     CONCENTRATION_UNITS,
+    as_floats,
     check_dose_unit,
     check_time_unit,
     concentration_to_nM,
@@ -85,7 +86,7 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
     cov = pd.DataFrame({"subject": subjects})
     for column, (name, series) in columns.items():
         raw = series.to_numpy(dtype=object)
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        values = as_floats(series)
         blank = pd.isna(series).to_numpy() | (is_dot(raw) if missing_marker else False)
         for i in np.flatnonzero(np.isnan(values) & ~blank):
             raise DataError(f"row {i}: covariate column {column!r} must be a number; got "
@@ -355,7 +356,7 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
     for name in units:
         if name not in model_units:
             raise DataError(f"units given for unknown variable {name!r}")
-    t = pd.to_numeric(frame["time"], errors="coerce").to_numpy(dtype=float)
+    t = as_floats(frame["time"])
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
         raise DataError(f"row {frame.index[bad[0]]}: column {time_col!r} must be a number; "
@@ -411,7 +412,7 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
 def _numbers(values: pd.Series, raw: pd.Series, index: pd.Index, column: str) -> np.ndarray:
     """Floats of a value column: NaN stays NaN (missing); text and inf are DataErrors."""
     series = pd.Series(values).reset_index(drop=True)
-    number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    number = as_floats(series)
     text = np.isnan(number) & ~pd.isna(series).to_numpy()
     for i in np.flatnonzero(text):
         raise DataError(f"row {index[i]}: column {column!r} must be a number; got "
@@ -450,7 +451,7 @@ def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
     if dose is None:
         return {s: regimen for s in subjects}
     key = df[subject] if subject else pd.Series(0, index=df.index)
-    amounts = pd.to_numeric(df[dose], errors="coerce").groupby(key.to_numpy(), sort=False)
+    amounts = pd.Series(as_floats(df[dose])).groupby(key.to_numpy(), sort=False)
     spread = amounts.max() - amounts.min()
     varying = spread[spread > 0]
     if len(varying):

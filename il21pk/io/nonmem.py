@@ -26,7 +26,7 @@ from ..errors import InputTypeError, RegimenError
 
 if TYPE_CHECKING:
     from ..regimen import Regimen
-from ..units import check_dose_unit, time_to_hours
+from ..units import as_floats, check_dose_unit, show, time_to_hours
 
 REQUIRED_COLUMNS = ("ID", "TIME", "AMT", "EVID")
 OPTIONAL_COLUMNS = {"CMT": 2, "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0}
@@ -82,17 +82,18 @@ def numeric_column(values: pd.Series | np.ndarray, column: str, error: type[Valu
         raise error(f"NONMEM column {column} must hold plain numbers; got dtype {series.dtype}")
     raw = series.to_numpy(dtype=object)
     check = np.ones(len(raw), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-    number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    number = as_floats(series)
     blank = is_dot(raw) | pd.isna(series).to_numpy()
     text = np.isnan(number) & ~blank
     for i in np.flatnonzero(check & text):
-        raise error(f"NONMEM column {column} must be a number; row {i} has {raw[i]!r}")
+        raise error(f"NONMEM column {column} must be a number; row {i} has {show(raw[i])}")
     for i in np.flatnonzero(check & np.isinf(number)):
-        raise error(f"NONMEM column {column} must be a finite number; row {i} has {raw[i]!r}")
+        raise error(f"NONMEM column {column} must be a finite number; row {i} has "
+                    f"{show(raw[i])}")
     if missing is None:
         for i in np.flatnonzero(check & blank):
             raise error(f"NONMEM column {column} must be a finite number; row {i} has "
-                        f"{raw[i]!r} (a missing value)")
+                        f"{show(raw[i])} (a missing value)")
     out = np.where(blank, np.nan if missing is None else missing, number)
     return np.where(check, out, np.nan)
 
@@ -104,7 +105,7 @@ def subject_ids(values: pd.Series, error: type[ValueError], column: str = "ID") 
     missing = pd.isna(series).to_numpy() | is_dot(raw)
     for i in np.flatnonzero(missing):
         raise error(f"NONMEM column {column} must identify a subject on every record; row {i} "
-                    f"has {raw[i]!r}")
+                    f"has {show(raw[i])}")
     if series.dtype.kind == "f":
         return series.to_numpy(dtype=np.float64)
     if series.dtype.kind in "iub":
@@ -149,7 +150,7 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
     amt = out["AMT"].to_numpy()
     raw_amt = df[upper["AMT"]].to_numpy(dtype=object)
     for i in np.flatnonzero(dose_rows & ~(amt > 0)):
-        raise error(f"NONMEM row {i}: EVID=1 (dose) needs AMT > 0; got AMT={raw_amt[i]!r}")
+        raise error(f"NONMEM row {i}: EVID=1 (dose) needs AMT > 0; got AMT={show(raw_amt[i])}")
     for i in np.flatnonzero(~dose_rows & (amt != 0)):
         raise error(f"NONMEM row {i}: AMT={amt[i]:g} on a non-dose row (EVID={evid[i]:g}); "
                     "set EVID=1 for doses or AMT=0 for other rows")
@@ -249,5 +250,6 @@ def _plain(value: object) -> object:
 
 
 def display_id(value: object) -> str:
-    """A subject ID as users wrote it (numpy scalars shown as plain numbers)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    """A subject ID (or any value) as users wrote it: numpy scalars as plain numbers,
+    long values cut."""
+    return show(value)
