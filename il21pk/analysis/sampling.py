@@ -17,7 +17,12 @@ from ..errors import InputTypeError, OptionError, ParameterError
 from ..parameters import ParameterSet, unknown_name_error
 
 #: Allometric exponents applied when body weight varies (reference: the set's body weight).
-ALLOMETRY = {"cl": 0.75, "q": 0.75, "v_central": 1.0, "v_peripheral": 1.0}
+#: Default allometric exponents: clearances 0.75, volumes 1 (West 1997; the usual
+#: PK convention), and the receptor-bearing lymphocytes 1 (assumed: lymphoid mass
+#: and blood volume scale with body weight, so the receptor sink concentration
+#: per central volume stays constant across weights).
+ALLOMETRY = {"cl": 0.75, "q": 0.75, "v_central": 1.0, "v_peripheral": 1.0,
+             "receptor_cells": 1.0}
 
 
 def check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet | None,
@@ -243,7 +248,8 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
             raise ParameterError(f"body_weight['median'] must be a number > 0 kg; got {median!r}")
         if not (_is_number(cv) and np.isfinite(cv) and cv >= 0):
             raise ParameterError(f"body_weight['cv'] must be a number >= 0; got {cv!r}")
-        allometry = ALLOMETRY if allometry is None else allometry
+        if allometry is None:  # the defaults that apply to this set's parameters
+            allometry = {k: v for k, v in ALLOMETRY.items() if k in params}
         if not isinstance(allometry, Mapping):
             raise InputTypeError(f"`allometry` must be a mapping {{parameter: exponent}}; got "
                                  f"{type(allometry).__name__}")
