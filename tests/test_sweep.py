@@ -89,7 +89,7 @@ def test_samples_frame_and_virtual_population(model, human):
                                 correlations={("cl", "kp_nk"): 0.5},
                                 body_weight={"median": 70, "cv": 0.2}, seed=7)
     assert list(pop.columns) == ["subject", "cl", "kp_nk", "f_sc", "body_weight", "q",
-                                 "v_central", "v_peripheral"]
+                                 "v_central", "v_peripheral", "receptor_cells"]
     assert pop["f_sc"].between(0, 1).all()
     df = ip.sweep(model, REG, human, samples=pop, t_end=72.0, variables=["il21_plasma"],
                   metrics=["auc"])
