@@ -30,10 +30,9 @@ from .errors import (
     SimulationError,
 )
 from .io.data import Dataset, read_csv
-from .io.nonmem import regimens_from_nonmem
 from .model import Drug, Model, Quantity, Stage, State
 from .parameters import Parameter, ParameterSet, ParameterSpec
-from .regimen import Dose, Regimen
+from .regimen import Dose, Regimen, regimens_from_nonmem
 
 __version__ = "0.1.0"
 

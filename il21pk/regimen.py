@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import RegimenError
-from .units import check_dose_unit
+from .nonmem import build_regimens, check_nonmem_frame
+from .units import check_dose_unit, time_to_hours
 
 ROUTES = ("iv", "sc")
 
@@ -310,8 +311,6 @@ class Regimen:
             On a missing column, EVID/AMT mismatch, decreasing TIME within a
             subject, unsupported EVID/SS/RATE codes or an ambiguous subject.
         """
-        from .io.nonmem import regimens_from_nonmem
-
         regimens = regimens_from_nonmem(df, unit=unit, time_unit=time_unit, model=model)
         if subject is None:
             if len(regimens) != 1:
@@ -389,3 +388,19 @@ def _describe_runs(doses: Sequence[Dose]) -> list[str]:
         out.append(text)
         i = j
     return out
+
+
+def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
+                         model=None) -> dict[object, Regimen]:
+    """One :class:`Regimen` per subject ``ID`` from NONMEM-style rows.
+
+    See :meth:`Regimen.from_nonmem` for the column conventions; with `model`,
+    ``CMT`` numbers are its drugs' dosing compartments.
+    """
+    try:
+        check_dose_unit(unit)
+        hours = float(time_to_hours(1.0, time_unit))
+    except ValueError as exc:
+        raise RegimenError(str(exc)) from None
+    rows = check_nonmem_frame(df, model=model, max_doses=MAX_DOSES)
+    return build_regimens(rows, unit, hours, RegimenError, Dose, Regimen, model=model)

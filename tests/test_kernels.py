@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import il21pk as ip
-from il21pk.analysis.simulate import parameter_columns
 from il21pk.codegen.sparse_lu import minimum_degree_order
 from il21pk.engine.kernels import compiled, prepare
+from il21pk.model.inputs import parameter_columns
 
 MODELS = {"full": ip.Model(), "pk_only": ip.Model.pk_only(), "in_vitro": ip.Model.in_vitro()}
 

@@ -22,8 +22,8 @@ def test_dose_at_t_end_is_reported_post_dose_like_any_other(model, human):
 
 def test_predose_outputs_report_the_trough(model, human):
     grid = np.array([0.0, 12.0, 24.0, 36.0])
-    from il21pk.analysis.simulate import parameter_columns
     from il21pk.analysis.simulate import run_batch as run
+    from il21pk.model.inputs import parameter_columns
 
     cols = parameter_columns(model, human)
     post = run(model, REG, cols, t_eval=grid, t_end=36.0)

@@ -37,10 +37,11 @@ from scipy.special import log_ndtr
 from ..errors import DataError, FitError, InputTypeError, OptionError, ParameterError
 from ..io.data import Dataset
 from ..model import Model
+from ..model.inputs import model_inputs, parameter_columns
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Regimen
 from . import executors
-from .simulate import check_options, model_inputs, parameter_columns, run_batch, simulate
+from .simulate import check_options, run_batch, simulate
 
 ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
 _SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("add", "prop"),

@@ -1,7 +1,9 @@
-"""SimulationResult: the tidy frame of one simulation plus what produced it."""
+"""Results: the arrays of a batch of simulations (:class:`BatchResult`) and the
+tidy frame of one simulation plus what produced it (:class:`SimulationResult`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,9 +16,35 @@ if TYPE_CHECKING:
     from ..model import Model
     from ..parameters import ParameterSet
     from ..regimen import Regimen
-    from .simulate import BatchResult
 
 FRAME_COLUMNS = ["time_h", "stage", "variable", "value", "unit"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Outputs of N simulations on a shared time grid.
+
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (T,)
+    outputs : dict of str to numpy.ndarray of shape (N, T)
+        Reported variables in the model's order.
+    exact_auc : dict of str to numpy.ndarray of shape (N,)
+        Solver-integrated AUC over ``[times[0], times[-1]]``.
+    baseline : dict of str to numpy.ndarray of shape (N,)
+        Each variable at t=0 before any dose.
+    success : numpy.ndarray of bool, shape (N,)
+    message : list of str
+    t_fail : numpy.ndarray, shape (N,)
+    """
+
+    times: np.ndarray
+    outputs: dict[str, np.ndarray]
+    exact_auc: dict[str, np.ndarray]
+    baseline: dict[str, np.ndarray]
+    success: np.ndarray
+    message: list[str]
+    t_fail: np.ndarray
 
 
 def _labels(values: list[str], n_repeat: int) -> pd.Categorical:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -16,42 +15,15 @@ import numpy.typing as npt
 from ..engine import integrate as engine
 from ..engine.events import compile_events
 from ..engine.kernels import prepare, report
-from ..errors import InputTypeError, OptionError, ParameterError, RegimenError, SimulationError
+from ..errors import InputTypeError, OptionError, SimulationError
 from ..model import Model
+from ..model.inputs import check_regimen, parameter_columns
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
-from ..units import is_per_body_weight
-from .results import SimulationResult
+from .results import BatchResult, SimulationResult
 
 #: Variables whose AUC the solver integrates exactly (variable -> AUC state).
 EXACT_AUC = {"il21_plasma": "il21_auc", "ifng_plasma": "ifng_auc"}
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Outputs of N simulations on a shared time grid.
-
-    Attributes
-    ----------
-    times : numpy.ndarray, shape (T,)
-    outputs : dict of str to numpy.ndarray of shape (N, T)
-        Reported variables in the model's order.
-    exact_auc : dict of str to numpy.ndarray of shape (N,)
-        Solver-integrated AUC over ``[times[0], times[-1]]``.
-    baseline : dict of str to numpy.ndarray of shape (N,)
-        Each variable at t=0 before any dose.
-    success : numpy.ndarray of bool, shape (N,)
-    message : list of str
-    t_fail : numpy.ndarray, shape (N,)
-    """
-
-    times: np.ndarray
-    outputs: dict[str, np.ndarray]
-    exact_auc: dict[str, np.ndarray]
-    baseline: dict[str, np.ndarray]
-    success: np.ndarray
-    message: list[str]
-    t_fail: np.ndarray
 
 
 #: Accepted relative tolerances. Looser than 1e-2 the solvers report success on
@@ -147,46 +119,6 @@ def default_grid(regimen: Regimen, t_end: float, step: float = 1.0) -> np.ndarra
     edges = [d.time for d in regimen.doses] + [d.time + d.duration for d in regimen.doses]
     grid = np.union1d(np.arange(0.0, t_end, step), [t_end])
     return np.union1d(grid, [t for t in edges if t <= t_end])
-
-
-def check_regimen(model: Model, regimen: object) -> Regimen:
-    """Accept a Regimen (or a single Dose) valid for `model`.
-
-    Doses after the end of a simulation are allowed: they cannot affect it.
-    """
-    if isinstance(regimen, Dose):
-        regimen = Regimen.single(regimen)
-    if not isinstance(regimen, Regimen):
-        raise TypeError("`regimen` must be an il21pk Regimen or Dose; got "
-                        f"{type(regimen).__name__}")
-    for d in regimen.doses:
-        drug = model.drug(d.drug)
-        if d.route not in drug.routes:
-            raise RegimenError(f"drug {drug.name!r} of model {model.name!r} cannot be given by "
-                               f"route {d.route!r}; its routes: {list(drug.routes)}")
-    if model.kind == "in_vitro":
-        for d in regimen.doses:
-            if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
-                raise RegimenError(
-                    f"an in vitro model takes IV bolus doses in ng, ug or nmol (cytokine added to "
-                    f"the well); got {d.describe()}")
-    return regimen
-
-
-def model_inputs(model: Model) -> set[str]:
-    """Names of every parameter a simulation of `model` reads (dosing included)."""
-    return set(model.parameter_names)
-
-
-def parameter_columns(model: Model, params: ParameterSet) -> dict[str, np.ndarray]:
-    """Values (1,) of every parameter the model and dosing read, from a set."""
-    needed = model_inputs(model)
-    missing = sorted(needed - set(params))
-    if missing:
-        raise ParameterError(f"parameter set {params.name!r} has no values for {missing}, which "
-                             f"model {model.name!r} reads; give them with "
-                             "model.parameter_set({name: (value, source)}, base=...)")
-    return {name: np.atleast_1d(float(params[name].value)) for name in params if name in needed}
 
 
 def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray], *,

@@ -22,19 +22,13 @@ import pandas as pd
 
 from ..errors import InputTypeError, OptionError, ParameterError
 from ..model import Model
+from ..model.inputs import check_regimen, model_inputs, parameter_columns
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
 from ..units import as_floats
 from . import executors
 from .metrics import METRICS, summarise
-from .simulate import (
-    check_options,
-    check_regimen,
-    default_grid,
-    model_inputs,
-    parameter_columns,
-    run_batch,
-)
+from .simulate import check_options, default_grid, run_batch
 
 #: Swept quantities that are not parameters.
 SPECIAL = ("dose", "regimen")

@@ -19,6 +19,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..model import TIME, Model
+from ..model.inputs import check_regimen, parameter_columns
 from ..parameters import ParameterSet
 from ..regimen import Regimen
 from ..units import dose_nmol_expression
@@ -72,8 +73,6 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
     Amounts are in nmol, concentrations in nM and time in hours, as in
     :func:`il21pk.simulate`.
     """
-    from ..analysis.simulate import check_regimen, parameter_columns
-
     d = model.definition
     regimen = check_regimen(model, regimen)
     cols = parameter_columns(model, params)

@@ -17,7 +17,15 @@ import pandas as pd
 
 from ..errors import DataError, InputTypeError
 from ..model import Model
-from ..regimen import Dose, Regimen
+from ..nonmem import (
+    build_regimens,
+    check_nonmem_frame,
+    display_id,
+    is_dot,
+    numeric_column,
+    upper_columns,
+)
+from ..regimen import MAX_DOSES, Dose, Regimen
 from ..units import (
     CONCENTRATION_UNITS,
     as_floats,
@@ -25,14 +33,6 @@ from ..units import (
     check_time_unit,
     concentration_to_nM,
     time_to_hours,
-)
-from .nonmem import (
-    build_regimens,
-    check_nonmem_frame,
-    display_id,
-    is_dot,
-    numeric_column,
-    upper_columns,
 )
 
 OBSERVATION_COLUMNS = ["subject", "time_h", "variable", "value", "lloq", "blq", "predose"]
@@ -268,7 +268,7 @@ class Dataset:
         if "DV" not in upper:
             raise DataError(f"NONMEM data are missing required column(s) ['DV']; got "
                             f"{list(df.columns)}")
-        rows = check_nonmem_frame(df, error=DataError, model=model)
+        rows = check_nonmem_frame(df, error=DataError, model=model, max_doses=MAX_DOSES)
         evid0 = rows["EVID"].to_numpy() == 0
         mdv = numeric_column(df[upper["MDV"]], "MDV", DataError, missing=0.0) \
             if "MDV" in upper else np.zeros(len(df))

@@ -17,16 +17,12 @@ row, the column and the value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputTypeError, RegimenError
-
-if TYPE_CHECKING:
-    from ..regimen import Regimen
-from ..units import as_floats, check_dose_unit, show, time_to_hours
+from .errors import InputTypeError, RegimenError
+from .units import as_floats, show
 
 REQUIRED_COLUMNS = ("ID", "TIME", "AMT", "EVID")
 OPTIONAL_COLUMNS = {"CMT": 2, "RATE": 0.0, "II": 0.0, "ADDL": 0, "SS": 0}
@@ -120,7 +116,7 @@ def subject_ids(values: pd.Series, error: type[ValueError], column: str = "ID") 
 
 
 def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
-                       model=None) -> pd.DataFrame:
+                       model=None, *, max_doses: int) -> pd.DataFrame:
     """Validate NONMEM columns and event consistency; return a copy with defaults filled.
 
     ``CMT`` must be one of `model`'s dosing compartments (:func:`cmt_routes`).
@@ -185,47 +181,27 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
         raise error(f"NONMEM column ADDL must be a whole number >= 0; row {i} has {addl[i]:g}")
     for i in np.flatnonzero(dose_rows & (addl > 0) & (ii <= 0)):
         raise error(f"NONMEM row {i}: ADDL={addl[i]:g} needs II > 0; got II={ii[i]:g}")
-    _check_dose_counts(out, dose_rows, error)
+    _check_dose_counts(out, dose_rows, error, max_doses)
     return out
 
 
-def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray,
-                       error: type[ValueError]) -> None:
-    """Doses per subject (records + ADDL) within MAX_DOSES, before any is built."""
-    from ..regimen import MAX_DOSES
-
+def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray, error: type[ValueError],
+                       max_doses: int) -> None:
+    """Doses per subject (records + ADDL) within `max_doses`, before any is built."""
     counts = pd.Series(np.where(dose_rows, rows["ADDL"].to_numpy() + 1.0, 0.0)).groupby(
         rows["ID"].to_numpy(), sort=False).sum()
-    over = counts[counts > MAX_DOSES]
+    over = counts[counts > max_doses]
     if len(over):
         raise error(f"NONMEM data give subject ID={display_id(over.index[0])} "
                     f"{over.iloc[0]:.4g} doses (records plus ADDL); at most MAX_DOSES = "
-                    f"{MAX_DOSES:,} are allowed per subject")
-
-
-def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
-                         model=None) -> dict[object, Regimen]:
-    """One :class:`~il21pk.Regimen` per subject ``ID`` from NONMEM-style rows.
-
-    See :meth:`il21pk.Regimen.from_nonmem` for the column conventions; with
-    `model`, ``CMT`` numbers are its drugs' dosing compartments.
-    """
-    from ..regimen import Dose, Regimen
-
-    try:
-        check_dose_unit(unit)
-        hours = float(time_to_hours(1.0, time_unit))
-    except ValueError as exc:
-        raise RegimenError(str(exc)) from None
-    rows = check_nonmem_frame(df, model=model)
-    return build_regimens(rows, unit, hours, RegimenError, Dose, Regimen, model=model)
+                    f"{max_doses:,} are allowed per subject")
 
 
 def build_regimens(rows: pd.DataFrame, unit: str, hours: float, error: type[ValueError],
                    dose_cls, regimen_cls, model=None) -> dict:
     """Regimens per subject from checked rows (:func:`check_nonmem_frame`)."""
     routes = cmt_routes(model)
-    regimens: dict[object, Regimen] = {}
+    regimens: dict = {}
     for subject, group in rows.groupby("ID", sort=False):
         doses: list = []
         for i, r in zip(group.index, group.itertuples(index=False), strict=True):

@@ -1,0 +1,55 @@
+"""What a model takes from the user: its parameter values and a valid regimen.
+
+Shared by every verb (simulate, sweep, fit, ...) and by the SBML export, so a
+set or a regimen is checked against a model in one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError, RegimenError
+from ..parameters import ParameterSet
+from ..regimen import Dose, Regimen
+from ..units import is_per_body_weight
+from .model import Model
+
+
+def check_regimen(model: Model, regimen: object) -> Regimen:
+    """Accept a Regimen (or a single Dose) valid for `model`.
+
+    Doses after the end of a simulation are allowed: they cannot affect it.
+    """
+    if isinstance(regimen, Dose):
+        regimen = Regimen.single(regimen)
+    if not isinstance(regimen, Regimen):
+        raise TypeError("`regimen` must be an il21pk Regimen or Dose; got "
+                        f"{type(regimen).__name__}")
+    for d in regimen.doses:
+        drug = model.drug(d.drug)
+        if d.route not in drug.routes:
+            raise RegimenError(f"drug {drug.name!r} of model {model.name!r} cannot be given by "
+                               f"route {d.route!r}; its routes: {list(drug.routes)}")
+    if model.kind == "in_vitro":
+        for d in regimen.doses:
+            if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
+                raise RegimenError(
+                    f"an in vitro model takes IV bolus doses in ng, ug or nmol (cytokine added to "
+                    f"the well); got {d.describe()}")
+    return regimen
+
+
+def model_inputs(model: Model) -> set[str]:
+    """Names of every parameter a simulation of `model` reads (dosing included)."""
+    return set(model.parameter_names)
+
+
+def parameter_columns(model: Model, params: ParameterSet) -> dict[str, np.ndarray]:
+    """Values (1,) of every parameter the model and dosing read, from a set."""
+    needed = model_inputs(model)
+    missing = sorted(needed - set(params))
+    if missing:
+        raise ParameterError(f"parameter set {params.name!r} has no values for {missing}, which "
+                             f"model {model.name!r} reads; give them with "
+                             "model.parameter_set({name: (value, source)}, base=...)")
+    return {name: np.atleast_1d(float(params[name].value)) for name in params if name in needed}
