@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from ..errors import InputTypeError, OptionError
+
 #: Start method of local worker processes (see the module docstring).
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
     else "spawn"
@@ -53,22 +55,24 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def check(executor: object) -> None:
-    """Raise TypeError/ValueError unless `executor` is one of the accepted kinds."""
+    """Raise InputTypeError/OptionError (TypeError/ValueError) unless `executor` is
+    one of the accepted kinds."""
     if executor is None or executor in ("serial", "processes"):
         return
     if isinstance(executor, bool):
-        raise TypeError("`executor` must be None, 'serial', 'processes', an int, a "
-                        "concurrent.futures.Executor or a dask Client; got a bool")
+        raise InputTypeError("`executor` must be None, 'serial', 'processes', an int, a "
+                             "concurrent.futures.Executor or a dask Client; got a bool")
     if isinstance(executor, int):
         if executor < 1:
-            raise ValueError(f"`executor` as a number of workers must be >= 1; got {executor}")
+            raise OptionError(f"`executor` as a number of workers must be >= 1; got {executor}")
         return
     if isinstance(executor, str):
-        raise ValueError(f"`executor` must be 'serial' or 'processes'; got {executor!r}")
+        raise OptionError(f"`executor` must be 'serial' or 'processes'; got {executor!r}")
     if isinstance(executor, Executor) or _is_dask_client(executor):
         return
-    raise TypeError("`executor` must be None, 'serial', 'processes', an int, a "
-                    f"concurrent.futures.Executor or a dask Client; got {type(executor).__name__}")
+    raise InputTypeError("`executor` must be None, 'serial', 'processes', an int, a "
+                         "concurrent.futures.Executor or a dask Client; got "
+                         f"{type(executor).__name__}")
 
 
 def _is_dask_client(obj: object) -> bool:

@@ -790,12 +790,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
             <= MAX_STARTS:
         raise OptionError(f"`n_starts` must be an integer in [1, {MAX_STARTS}]; got "
                           f"{n_starts!r}")
-    try:
-        executors.check(executor)
-    except TypeError as exc:
-        raise InputTypeError(str(exc)) from None
-    except ValueError as exc:
-        raise OptionError(str(exc)) from None
+    executors.check(executor)
     if gradient not in ("central", "forward"):
         raise OptionError(f"`gradient` must be 'central' or 'forward'; got {gradient!r}")
     if isinstance(fd_step, bool) or not isinstance(fd_step, (int, float, np.floating)) \

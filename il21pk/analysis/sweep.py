@@ -125,7 +125,7 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
                              f"{type(params).__name__}")
     t_end, grid_t = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol,
                                   atol=atol, max_steps=max_steps)
-    _check_executor(executor)
+    executors.check(executor)
     if not isinstance(output, str) or output not in OUTPUTS:
         raise OptionError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -168,14 +168,6 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
 
 
 # -- building the runs ---------------------------------------------------------------
-
-def _check_executor(executor: object) -> None:
-    try:
-        executors.check(executor)
-    except TypeError as exc:
-        raise InputTypeError(str(exc)) from None
-    except ValueError as exc:
-        raise OptionError(str(exc)) from None
 
 
 def _check_regimen(model: Model, regimen: object, where: str) -> Regimen:
