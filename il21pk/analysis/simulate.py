@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from ..engine import integrate as engine
 from ..engine.events import compile_events
-from ..engine.kernels import prepare, report
+from ..engine.kernels import clip_undershoot, prepare, report
 from ..errors import InputTypeError, OptionError, SimulationError
 from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns
@@ -144,6 +144,7 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
     sol = engine.integrate(model, k, y0, events, t_eval, t_end,
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
                            max_steps=max_steps, predose=predose)
+    clip_undershoot(model, sol.states, atol)
     outputs = report(model, sol.states, k)
     names = model.state_names
     exact = {

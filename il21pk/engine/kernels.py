@@ -58,6 +58,17 @@ def prepare(model: Model, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray,
     return k, y0
 
 
+def clip_undershoot(model: Model, states: np.ndarray, atol: float) -> None:
+    """Set to 0, in place, values of non-negative states in [-atol, 0): the
+    solver's undershoot of zero within its absolute tolerance. Larger negative
+    values are kept, so a real error still shows."""
+    index = [i for i, (_, s) in enumerate(model.states) if s.nonnegative]
+    if index:
+        part = states[..., index]
+        part[(part < 0) & (part >= -atol)] = 0.0
+        states[..., index] = part
+
+
 def report(model: Model, states: np.ndarray, k: np.ndarray) -> dict[str, np.ndarray]:
     """Reported variables from integrated states.
 

@@ -67,6 +67,10 @@ class State:
         quantities (the steady state without drug, in closed form). Default 0.
     reported : bool
         Whether the state appears in simulation results.
+    nonnegative : bool
+        The state is an amount, a concentration, a count or a fraction: a
+        solver undershoot of zero by less than its absolute tolerance is
+        reported as 0 (larger negatives are kept, so a real error shows).
     """
 
     name: str
@@ -74,6 +78,7 @@ class State:
     description: str
     initial: Expression = 0.0
     reported: bool = True
+    nonnegative: bool = False
 
     def __post_init__(self) -> None:
         check_name(self.name, "State")

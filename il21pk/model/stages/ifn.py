@@ -23,8 +23,10 @@ def ifn() -> Stage:
         name="ifn",
         description=__doc__,
         states=(
-            State("ifng_plasma", "pg/mL", "plasma (or supernatant) IFN-gamma", initial=ifng_0),
-            State("ifng_auc", "pg*h/mL", "area under the IFN-gamma curve from t=0"),
+            State("ifng_plasma", "pg/mL", "plasma (or supernatant) IFN-gamma", initial=ifng_0,
+                  nonnegative=True),
+            State("ifng_auc", "pg*h/mL", "area under the IFN-gamma curve from t=0",
+                  nonnegative=True),
         ),
         parameters=(
             ParameterSpec("ifng_0", "pg/mL", 0.0, 1e6, "baseline plasma IFN-gamma"),

@@ -26,9 +26,12 @@ def signalling() -> Stage:
         name="signalling",
         description=__doc__,
         states=(
-            State("pstat3_transit_1", "1", "first signal transit compartment", reported=False),
-            State("pstat3_transit_2", "1", "second signal transit compartment", reported=False),
-            State("pstat3", "1", "phospho-STAT3, fraction of the maximal response"),
+            State("pstat3_transit_1", "1", "first signal transit compartment", reported=False,
+                  nonnegative=True),
+            State("pstat3_transit_2", "1", "second signal transit compartment", reported=False,
+                  nonnegative=True),
+            State("pstat3", "1", "phospho-STAT3, fraction of the maximal response",
+                  nonnegative=True),
         ),
         parameters=(
             ParameterSpec("ec50_pstat3", "1/cell", 1e-9, 1e7,
