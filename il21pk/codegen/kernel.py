@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.core.relational import Relational
+from sympy.logic.boolalg import BooleanFunction
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -46,6 +48,25 @@ class _ScalarPrinter(PythonCodePrinter):
     def _print_Min(self, expr: sp.Min) -> str:
         return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
+    # booleans of imported (SBML) models
+    def _print_BooleanTrue(self, expr: sp.Basic) -> str:
+        return "True"
+
+    def _print_BooleanFalse(self, expr: sp.Basic) -> str:
+        return "False"
+
+    def _print_Xor(self, expr: sp.Basic) -> str:
+        return "(" + " ^ ".join(f"bool({self._print(a)})" for a in expr.args) + ")"
+
+    def _print_Equivalent(self, expr: sp.Basic) -> str:
+        first = self._print(expr.args[0])
+        return "(" + " and ".join(f"(bool({first}) == bool({self._print(a)}))"
+                                  for a in expr.args[1:]) + ")"
+
+    def _print_Implies(self, expr: sp.Basic) -> str:
+        a, b = expr.args
+        return f"((not ({self._print(a)})) or ({self._print(b)}))"
+
 
 class _ArrayPrinter(NumPyPrinter):
     """numpy code that broadcasts: element-wise max/min, ``select`` for Piecewise."""
@@ -64,6 +85,29 @@ class _ArrayPrinter(NumPyPrinter):
         for a in expr.args[1:]:
             out = f"numpy.minimum({out}, {self._print(a)})"
         return out
+
+    # booleans of imported (SBML) models
+    def _print_Xor(self, expr: sp.Basic) -> str:
+        out = self._print(expr.args[0])
+        for a in expr.args[1:]:
+            out = f"numpy.logical_xor({out}, {self._print(a)})"
+        return out
+
+    def _print_Equivalent(self, expr: sp.Basic) -> str:
+        first = self._print(expr.args[0])
+        out = "True"
+        for a in expr.args[1:]:
+            out = f"numpy.logical_and({out}, numpy.equal(numpy.asarray({first}, dtype=bool), " \
+                  f"numpy.asarray({self._print(a)}, dtype=bool)))"
+        return out
+
+    def _print_Implies(self, expr: sp.Basic) -> str:
+        a, b = expr.args
+        return f"numpy.logical_or(numpy.logical_not({self._print(a)}), {self._print(b)})"
+
+    def _print_ITE(self, expr: sp.Basic) -> str:
+        c, a, b = expr.args
+        return f"numpy.where({self._print(c)}, {self._print(a)}, {self._print(b)})"
 
 
 def _heaviside_as_piecewise(expr: sp.Expr) -> sp.Expr:
@@ -94,6 +138,26 @@ def _expanded(d: ModelDefinition) -> tuple[list[sp.Expr], dict[sp.Symbol, sp.Exp
     return [r.xreplace(algebraic) for r in d.rates], algebraic
 
 
+#: Functions whose derivative is zero wherever it exists (steps).
+_STEPS = (sp.floor, sp.ceiling, sp.sign)
+
+
+def _derivative(rate: sp.Expr, s: sp.Symbol) -> sp.Expr:
+    """d rate / d s, printable: Abs as a Piecewise, steps (floor, ceiling, sign)
+    with derivative 0, and NaN for what has no printable derivative (the engine
+    then takes grouped differences)."""
+    if rate.has(sp.Abs):
+        rate = rate.replace(sp.Abs, lambda a: sp.Piecewise((a, a >= 0), (-a, True)))
+    derivative = sp.diff(rate, s)
+    if derivative.has(sp.Derivative, sp.Subs):
+        derivative = derivative.replace(
+            lambda e: isinstance(e, (sp.Derivative, sp.Subs)) and e.has(*_STEPS),
+            lambda e: sp.Integer(0))
+    if derivative.has(sp.Derivative, sp.Subs, sp.polygamma, sp.re, sp.im):
+        return sp.nan
+    return derivative
+
+
 def jacobian_entries(d: ModelDefinition) -> list[tuple[int, int, sp.Expr]]:
     """(row, column, derivative) of every structurally non-zero Jacobian entry."""
     rates, _ = _expanded(d)
@@ -102,7 +166,7 @@ def jacobian_entries(d: ModelDefinition) -> list[tuple[int, int, sp.Expr]]:
     out = []
     for i, rate in enumerate(rates):
         for s in sorted(rate.free_symbols & set(states), key=lambda s: index[s]):
-            derivative = _heaviside_as_piecewise(sp.powsimp(sp.diff(rate, s)))
+            derivative = _heaviside_as_piecewise(sp.powsimp(_derivative(rate, s)))
             if derivative != 0:
                 out.append((i, index[s], derivative))
     return out
@@ -152,7 +216,8 @@ def _numpy_lines(d: ModelDefinition, names: _Names) -> list[str]:
         if not expr.is_zero:
             lines.append(f"    y[:, {i}] = {printer.doprint(expr.xreplace(names.code))}")
     lines.append("    return y")
-    reported = {v.name for v in d.variables}
+    sources = getattr(d, "sources", {})  # result label -> state or quantity (imported models)
+    reported = {sources.get(v.name, v.name) for v in d.variables}
     states = set(d.state_names)
     needed = set(reported - states)
     for name, expr in reversed(d.algebraic):
@@ -166,12 +231,13 @@ def _numpy_lines(d: ModelDefinition, names: _Names) -> list[str]:
     lines += [f"    k_{s.name} = k[..., {i}]" for i, s in enumerate(names.kernel)
               if s.name in needed]
     algebraic_code = {sp.Symbol(n): sp.Symbol(f"q_{n}") for n, _ in d.algebraic}
+    lines += [f"    q_{name} = k_{name}" for name, _ in d.constants if name in reported]
     for name, expr in d.algebraic:
         if name in needed:
             code = expr.xreplace(algebraic_code).xreplace(names.code)
             lines.append(f"    q_{name} = {printer.doprint(code)}")
-    out = ", ".join(f"{v.name!r}: {'s_' if v.name in states else 'q_'}{v.name}"
-                    for v in d.variables)
+    out = ", ".join(f"{v.name!r}: {'s_' if source in states else 'q_'}{source}"
+                    for v in d.variables for source in [sources.get(v.name, v.name)])
     lines.append(f"    return {{{out}}}")
     return lines
 
@@ -246,5 +312,131 @@ def source(d: ModelDefinition) -> str:
                "        a = m * N_STATES",
                "        rhs(t, y[a:a + N_STATES], dy[a:a + N_STATES], k[m], u[m])",
                "    return dy"]
-    body = header + _numpy_lines(d, names) + rhs + jac + stacked
+    if getattr(d, "engine", None) == GENERIC:
+        header.append(f"ENGINE = {GENERIC!r}")
+    body = header + _event_lines(d, names, printer) + _numpy_lines(d, names) + rhs + jac + stacked
     return "\n".join(body) + lu_text
+
+
+#: The engine shared by imported models (see :func:`il21pk.engine.bdf.generic_engine`).
+GENERIC = "generic"
+#: Codes of the relational operators of event triggers, as the engine reads them.
+ATOM_OPS = {">": 0, ">=": 1, "==": 2, "!=": 3}
+
+
+def events(d: ModelDefinition) -> list:
+    """The events of `d`'s stages (SBML events of imported models), in order."""
+    return [e for stage in d.stages for e in getattr(stage, "events", ())]
+
+
+def trigger_atoms(triggers: list[sp.Basic]) -> tuple[list[tuple[str, sp.Expr, sp.Expr]],
+                                                    list[sp.Basic]]:
+    """Split triggers into their relationals ("atoms") and booleans of the atoms.
+
+    Returns ``(atoms, booleans)``: each atom is ``(op, lhs, rhs)`` with `op` in
+    :data:`ATOM_OPS` (``<`` and ``<=`` are turned around), equal atoms shared;
+    each boolean reads the atoms as symbols ``b0``, ``b1``, ...
+    """
+    atoms: list[tuple[str, sp.Expr, sp.Expr]] = []
+    keys: dict[tuple[str, sp.Expr], int] = {}
+
+    def split(expr: sp.Basic) -> sp.Basic:
+        if expr in (sp.true, sp.false):
+            return expr
+        if isinstance(expr, Relational):
+            op, lhs, rhs = expr.rel_op, expr.lhs, expr.rhs
+            if op in ("<", "<="):
+                op, lhs, rhs = {"<": ">", "<=": ">="}[op], rhs, lhs
+            key = (op, lhs - rhs)
+            if key not in keys:
+                keys[key] = len(atoms)
+                atoms.append((op, lhs, rhs))
+            return sp.Symbol(f"b{keys[key]}")
+        if isinstance(expr, BooleanFunction):
+            return expr.func(*[split(a) for a in expr.args], evaluate=False)
+        raise ValueError(f"event trigger {expr} is not a boolean of relationals")
+
+    booleans = [split(t) for t in triggers]
+    return atoms, booleans
+
+
+def _flags(values: list[int]) -> str:
+    """A tuple literal for numba (never empty: numba cannot index an empty tuple)."""
+    return repr(tuple(values) if values else (0,))
+
+
+def _event_lines(d: ModelDefinition, names: _Names, printer: PythonCodePrinter) -> list[str]:
+    """Constants and numba functions of the model's events (nothing without events).
+
+    ``event_atoms`` writes both sides of every relational of the triggers,
+    ``event_triggers`` the triggers from the relationals' truth,
+    ``event_values`` the values of one event's assignments and
+    ``event_priority`` its priority (-inf without one); the engine locates the
+    relationals' sign changes and executes the events (:mod:`il21pk.engine.bdf`).
+    """
+    evs = events(d)
+    if not evs:
+        return []
+    _, algebraic = _expanded(d)
+    atoms, booleans = trigger_atoms([e.trigger for e in evs])
+    states = set(names.states)
+    index = {name: i for i, name in enumerate(d.state_names)}
+    sides = [side.xreplace(algebraic) for _, lhs, rhs in atoms for side in (lhs, rhs)]
+    reads_state = [int(bool((sides[2 * i].free_symbols | sides[2 * i + 1].free_symbols)
+                            & states)) for i in range(len(atoms))]
+    start, targets = [0], []
+    for e in evs:
+        targets += [index[target] for target, _ in e.assignments]
+        start.append(len(targets))
+    lines = [
+        "# events: trigger relationals (op: 0 '>', 1 '>=', 2 '==', 3 '!='), flags, targets",
+        f"N_EVENTS = {len(evs)}",
+        f"N_ATOMS = {len(atoms)}",
+        f"EVENT_MAX_ASSIGN = {max(1, max(len(e.assignments) for e in evs))}",
+        f"EVENTS = {tuple(e.name for e in evs)!r}",
+        f"ATOM_OP = {_flags([ATOM_OPS[op] for op, _, _ in atoms])}",
+        f"ATOM_READS_STATE = {_flags(reads_state)}",
+        f"EVENT_PERSISTENT = {_flags([int(e.persistent) for e in evs])}",
+        f"EVENT_INITIAL_VALUE = {_flags([int(e.initial_value) for e in evs])}",
+        f"EVENT_TRIGGER_TIME_VALUES = "
+        f"{_flags([int(e.use_values_from_trigger_time) for e in evs])}",
+        f"EVENT_TARGET_START = {tuple(start)!r}",
+        f"EVENT_TARGETS = {_flags(targets)}",
+        "", "",
+        '@njit(cache=True, error_model="numpy")',
+        "def event_atoms(t, y, k, u, lhs, rhs):",
+        '    """Write both sides of every relational of the event triggers."""']
+    lines += _reads(sides, names)
+    lines += _assignments(sides, [f"{'lhs' if j % 2 == 0 else 'rhs'}[{j // 2}]"
+                                  for j in range(len(sides))], names, printer)
+    if not sides:
+        lines.append("    return")
+    lines += ["", "", '@njit(cache=True, error_model="numpy")',
+              "def event_triggers(b, out):",
+              '    """Write the truth of each trigger from the truth `b` of the relationals."""']
+    lines += [f"    b{i} = b[{i}]" for i in range(len(atoms))]
+    lines += [f"    out[{i}] = bool({printer.doprint(expr)})" for i, expr in enumerate(booleans)]
+    lines += ["", "", '@njit(cache=True, error_model="numpy")',
+              "def event_values(i, t, y, k, u, out):",
+              '    """Write the values of the assignments of event i (before any is applied)."""']
+    for i, e in enumerate(evs):
+        values = [v.xreplace(algebraic) for _, v in e.assignments]
+        lines.append(f"    {'if' if i == 0 else 'elif'} i == {i}:")
+        lines += _reads(values, names, "        ")
+        lines += _assignments(values, [f"out[{j}]" for j in range(len(values))], names,
+                              printer, "        ")
+        if not values:
+            lines.append("        return")
+    lines += ["", "", '@njit(cache=True, error_model="numpy")',
+              "def event_priority(i, t, y, k, u):",
+              '    """Priority of event i (-inf for an event without one)."""']
+    for i, e in enumerate(evs):
+        if e.priority is None:
+            continue
+        value = e.priority.xreplace(algebraic)
+        lines.append(f"    if i == {i}:")
+        lines += _reads([value], names, "        ")
+        lines += _assignments([value], ["value"], names, printer, "        ")
+        lines.append("        return value")
+    lines.append("    return -math.inf")
+    return lines

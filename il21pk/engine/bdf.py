@@ -44,8 +44,15 @@ _GAMMA = tuple(float(x) for x in _gamma)
 _ALPHA = tuple(float(x) for x in (1.0 - _kappa) * _gamma)
 _ERROR_CONST = tuple(float(x) for x in _kappa * _gamma + 1.0 / np.arange(1, MAX_ORDER + 2))
 
-#: Status codes returned per member.
-OK, STEP_TOO_SMALL, NOT_FINITE, TOO_MANY_STEPS = 0, 1, 2, 3
+#: Status codes returned per member (EVENT only between the engine's own functions).
+OK, STEP_TOO_SMALL, NOT_FINITE, TOO_MANY_STEPS, EVENT, TOO_MANY_EVENTS = 0, 1, 2, 3, 4, 5
+_EPS = float(np.finfo(np.float64).eps)
+#: An output time within this fraction of an event time (at least absolute) is
+#: reported after the event.
+_TIME_MATCH = 1e-12
+#: Most event executions at one instant, and most event stops of one member.
+MAX_CASCADE = 10_000
+MAX_EVENT_STOPS = 100_000
 
 
 @njit(cache=True, error_model="numpy")
@@ -248,7 +255,8 @@ def evaluate_jacobian(t, y, k, u, jac, f_work, y_work, rtol, atol, differences):
             y_work[j] = y[j]
 
 
-def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_steps, counts):
+def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_steps, counts,
+                     truth, found):
     """Integrate one member from `t0` to `t1`, overwriting `y` with y(t1).
 
     The model's ``rhs(t, y, dy, k, u)`` writes dy/dt (`u`: the infusion rates,
@@ -258,13 +266,37 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     At most `max_steps` steps are taken. `counts` accumulates [steps,
     right-hand side calls, Jacobians, LU factorisations, error-test failures,
     Newton failures]. Returns (status, time reached).
+
+    A model with events (``N_ATOMS > 0``): `truth` holds the truth of each
+    relational of the triggers. After every accepted step the relationals are
+    evaluated; at the first one that changes (beyond a band of ten times the
+    error tolerance for those that read states, so that solver noise of a
+    state resting on a threshold is no crossing) the crossing is located on
+    the step's interpolant by the Illinois method to the time resolution,
+    outputs before it are written, `y` is set to the state there and
+    ``found = [time, relational, outputs written]``; the status is
+    :data:`EVENT`. Without events none of this is compiled.
     """
     n = y.shape[0]
-    newton_tol = max(10.0 * np.finfo(np.float64).eps / rtol, min(0.03, rtol**0.5))
+    newton_tol = max(10.0 * _EPS / rtol, min(0.03, rtol**0.5))
     f0 = np.empty(n)
     rhs(t0, y, f0, k, u)
     if not _all_finite(f0):
         return NOT_FINITE, t0
+    if N_ATOMS > 0:
+        ev_lhs = np.empty(N_ATOMS)
+        ev_rhs = np.empty(N_ATOMS)
+        ev_shift = np.empty(N_ATOMS)
+        ev_old = np.empty(N_ATOMS)
+        ev_new = np.empty(N_ATOMS)
+        ev_y = np.empty(n)
+        event_atoms(t0, y, k, u, ev_lhs, ev_rhs)
+        for i in range(N_ATOMS):
+            band = 0.0
+            if ATOM_READS_STATE[i] != 0 and ATOM_OP[i] <= 1:
+                band = 10.0 * (rtol * (abs(ev_lhs[i]) + abs(ev_rhs[i])) + atol)
+            ev_shift[i] = -band if truth[i] else band
+            ev_old[i] = ev_lhs[i] - ev_rhs[i] - ev_shift[i]
     # integrate in time since t0: near a restart late in a long simulation the
     # spacing of floats at t0 would otherwise bound the smallest step
     offset = t0
@@ -272,15 +304,22 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     t1 = t1 - offset
     span = t1
     # initial step (Hairer, Norsett & Wanner 1993, section II.4)
-    scale = atol + rtol * np.abs(y)
+    # (loops rather than array expressions: the same numbers, less to compile)
+    scale = np.empty(n)
+    for i in range(n):
+        scale[i] = atol + rtol * abs(y[i])
     d0 = _rms(y, scale)
     d1 = _rms(f0, scale)
     h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
     h0 = min(h0, span)
-    y1 = y + h0 * f0
+    y1 = np.empty(n)
+    for i in range(n):
+        y1[i] = y[i] + h0 * f0[i]
     f1 = np.empty(n)
     rhs(offset + h0, y1, f1, k, u)
-    d2 = _rms(f1 - f0, scale) / h0
+    for i in range(n):
+        y1[i] = f1[i] - f0[i]
+    d2 = _rms(y1, scale) / h0
     if d1 <= 1e-15 and d2 <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)
     else:
@@ -310,8 +349,9 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     _compute_r(MAX_ORDER, 1.0, u_work)
     r_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     ru_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
-    d[0] = y
-    d[1] = f0 * h_abs
+    for i in range(n):
+        d[0, i] = y[i]
+        d[1, i] = f0[i] * h_abs
     order = 1
     n_equal = 0
     t = t0
@@ -455,8 +495,36 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                 accepted = True
         n_equal += 1
         counts[0] += 1
+        t_old = t
         t = t_new
         _add_correction(d, order, corr)
+        if N_ATOMS > 0:
+            # did a relational of the triggers change in (t_old, t]?
+            event_atoms(offset + t, d[0], k, u, ev_lhs, ev_rhs)
+            first = -1
+            t_first = t
+            for i in range(N_ATOMS):
+                ev_new[i] = ev_lhs[i] - ev_rhs[i] - ev_shift[i]
+                direction = _crossing(ATOM_OP[i], truth[i], ev_old[i], ev_new[i])
+                if direction != 0:
+                    root = _locate(i, direction, t_old, t, ev_old[i], ev_new[i], ev_shift[i],
+                                   d, order, h, offset, k, u, ev_y, ev_lhs, ev_rhs)
+                    if first < 0 or root < t_first:
+                        first = i
+                        t_first = root
+            if first >= 0:
+                when = offset + t_first
+                match = _TIME_MATCH * max(1.0, abs(when))
+                while next_out < n_out and t_out[next_out] <= when - match:
+                    _dense(d, order, t, h, t_out[next_out] - offset, out[next_out])
+                    next_out += 1
+                _dense(d, order, t, h, t_first, y)
+                found[0] = when
+                found[1] = first
+                found[2] = next_out
+                return EVENT, when
+            for i in range(N_ATOMS):
+                ev_old[i] = ev_new[i]
         # dense output for requested times in (t_old, t]
         while next_out < n_out and t_out[next_out] - offset <= t:
             _dense(d, order, t, h, t_out[next_out] - offset, out[next_out])
@@ -572,46 +640,385 @@ def _dense(d, order, t, h, when, target):
             target[i] += d[j + 1, i] * p
 
 
+@njit(cache=True, error_model="numpy")
+def _exact_truth(op, g):
+    """Truth of a trigger relational from ``g = lhs - rhs`` (op: 0 >, 1 >=, 2 ==, 3 !=)."""
+    if op == 0:
+        return g > 0.0
+    if op == 1:
+        return g >= 0.0
+    if op == 2:
+        return g == 0.0
+    return g != 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _crossing(op, truth, old, new):
+    """Whether a relational changed over a step, from its shifted values at the ends.
+
+    Returns 1 (rose through 0: a false inequality turns true), -1 (fell: a true
+    one turns false), 2 (an equality's sign changed) or 0. Both ends at 0 is
+    no crossing.
+    """
+    if op >= 2:
+        if (old < 0.0 and new >= 0.0) or (old > 0.0 and new <= 0.0):
+            return 2
+        return 0
+    if old == 0.0 and new == 0.0:
+        return 0
+    if not truth:
+        return 1 if (old <= 0.0 and new >= 0.0) else 0
+    return -1 if (old >= 0.0 and new <= 0.0) else 0
+
+
+@njit(cache=True, error_model="numpy")
+def _crossed(direction, f, start):
+    """Whether a value `f` lies on the far side of a crossing that started at `start`."""
+    if direction == 1:
+        return f >= 0.0
+    if direction == -1:
+        return f <= 0.0
+    return f == 0.0 or (f > 0.0) != (start > 0.0)
+
+
+def _locate(i, direction, a, b, fa, fb, shift, d, order, h, offset, k, u, y_work, left, right):
+    """The first time in ``[a, b]`` (time since `offset`) where relational `i`
+    crosses, by the Illinois method on the step's interpolant (`d`, `order`, a
+    step of `h` ending at `b`), to the resolution of time. Returns a time on
+    the far side of the crossing (`a` when the relational starts there)."""
+    start = fa
+    if _crossed(direction, fa, start):
+        return a
+    t_end = b
+    tol = 4.0 * _EPS * max(1.0, abs(offset) + abs(b))
+    side = 0
+    for _ in range(200):
+        if b - a <= tol:
+            break
+        c = (a * fb - b * fa) / (fb - fa)
+        if not (a < c < b):
+            c = 0.5 * (a + b)
+        _dense(d, order, t_end, h, c, y_work)
+        event_atoms(offset + c, y_work, k, u, left, right)
+        fc = left[i] - right[i] - shift
+        if fc != fc:  # NaN: halve the bracket towards the start
+            b = c
+            fb = fb * 0.5
+            side = 0
+            continue
+        if _crossed(direction, fc, start):
+            if fc == 0.0:
+                return c
+            b = c
+            fb = fc
+            if side == -1:
+                fa *= 0.5
+            side = -1
+        else:
+            a = c
+            fa = fc
+            if side == 1:
+                fb *= 0.5
+            side = 1
+    return b
+
+
+def _add_triggered(t, y, k, u, trig, previous, p_event, p_values, count, vals):
+    """Queue every event whose trigger turned false -> true (each triggering is its
+    own execution, with its values when they are taken at trigger time). Returns
+    the new number queued, or -1 when the queue is full."""
+    for e in range(N_EVENTS):
+        if trig[e] and not previous[e]:
+            if count >= p_event.shape[0]:
+                return -1
+            p_event[count] = e
+            if EVENT_TRIGGER_TIME_VALUES[e] != 0:
+                event_values(e, t, y, k, u, vals)
+                for a in range(EVENT_MAX_ASSIGN):
+                    p_values[count, a] = vals[a]
+            count += 1
+        previous[e] = trig[e]
+    return count
+
+
+def _execute_events(t, y, k, u, keep, keep_g, truth, previous, trig, left, right, p_event,
+                    p_values, vals, rng):
+    """Execute, at time `t`, every event whose trigger turned true (SBML semantics).
+
+    One at a time: the highest priority first (an event without one last;
+    equal priorities in a seeded random order), each assignment's values
+    computed before any is applied (at trigger time if the event says so).
+    After each execution the relationals are re-evaluated (relational `keep`
+    keeps its truth while its value is still `keep_g`: it has just been
+    crossed), a non-persistent event whose trigger turned false is dropped and
+    newly triggered events join. Returns False if events fire without end.
+    """
+    event_triggers(truth, trig)
+    count = _add_triggered(t, y, k, u, trig, previous, p_event, p_values, 0, vals)
+    executed = 0
+    while count != 0:
+        executed += 1
+        if count < 0 or executed > MAX_CASCADE:
+            return False
+        chosen = -1
+        best = 0.0
+        ties = 0
+        for q in range(count):
+            priority = event_priority(p_event[q], t, y, k, u)
+            if priority != priority:
+                priority = -np.inf
+            if chosen < 0 or priority > best:
+                chosen = q
+                best = priority
+                ties = 1
+            elif priority == best:
+                ties += 1
+        if ties > 1:  # a seeded random choice among the tied (linear congruential)
+            rng[0] = rng[0] * 6364136223846793005 + 1442695040888963407
+            pick = ((rng[0] >> 33) & 0x7FFFFFFF) % ties
+            for q in range(count):
+                priority = event_priority(p_event[q], t, y, k, u)
+                if priority != priority:
+                    priority = -np.inf
+                if priority == best:
+                    if pick == 0:
+                        chosen = q
+                        break
+                    pick -= 1
+        e = p_event[chosen]
+        if EVENT_TRIGGER_TIME_VALUES[e] != 0:
+            for a in range(EVENT_MAX_ASSIGN):
+                vals[a] = p_values[chosen, a]
+        else:
+            event_values(e, t, y, k, u, vals)
+        for q in range(chosen, count - 1):
+            p_event[q] = p_event[q + 1]
+            for a in range(EVENT_MAX_ASSIGN):
+                p_values[q, a] = p_values[q + 1, a]
+        count -= 1
+        first = EVENT_TARGET_START[e]
+        for a in range(first, EVENT_TARGET_START[e + 1]):
+            y[EVENT_TARGETS[a]] = vals[a - first]
+        event_atoms(t, y, k, u, left, right)
+        for i in range(N_ATOMS):
+            g = left[i] - right[i]
+            if i == keep and g == keep_g:
+                continue
+            truth[i] = _exact_truth(ATOM_OP[i], g)
+        event_triggers(truth, trig)
+        kept = 0
+        for q in range(count):
+            e2 = p_event[q]
+            if trig[e2] or EVENT_PERSISTENT[e2] != 0:
+                p_event[kept] = e2
+                for a in range(EVENT_MAX_ASSIGN):
+                    p_values[kept, a] = p_values[q, a]
+                kept += 1
+        count = _add_triggered(t, y, k, u, trig, previous, p_event, p_values, kept, vals)
+    return True
+
+
+def _after_crossing(t, y, k, u, crossed, truth, previous, trig, left, right, p_event, p_values,
+                    vals, rng):
+    """Relational `crossed` (-1: none, at the start) has just crossed at `t`:
+    flip its truth, re-evaluate the equalities, execute what fires. An equality
+    holds only at the instant: it is set back afterwards (firing what that
+    triggers). Returns False if events fire without end."""
+    event_atoms(t, y, k, u, left, right)
+    keep_g = 0.0
+    for i in range(N_ATOMS):
+        g = left[i] - right[i]
+        if i == crossed:
+            keep_g = g
+            if ATOM_OP[i] >= 2:
+                truth[i] = ATOM_OP[i] == 2
+            else:
+                truth[i] = not truth[i]
+        elif ATOM_OP[i] >= 2:
+            truth[i] = _exact_truth(ATOM_OP[i], g)
+    ok = _execute_events(t, y, k, u, crossed, keep_g, truth, previous, trig, left, right, p_event,
+                         p_values, vals, rng)
+    if ok and crossed >= 0 and ATOM_OP[crossed] >= 2:
+        truth[crossed] = ATOM_OP[crossed] == 3
+        ok = _execute_events(t, y, k, u, -1, 0.0, truth, previous, trig, left, right, p_event,
+                             p_values, vals, rng)
+    return ok
+
+
+def _after_jump(t, y_before, u_before, y, k, u, truth, previous, trig, left, right, left2, right2,
+                p_event, p_values, vals, rng):
+    """A dose changed the state or the infusion rates at `t`: the relationals
+    whose value changed take their exact truth, and what that triggers fires."""
+    event_atoms(t, y_before, k, u_before, left2, right2)
+    event_atoms(t, y, k, u, left, right)
+    changed = False
+    for i in range(N_ATOMS):
+        g = left[i] - right[i]
+        if g != left2[i] - right2[i]:
+            truth[i] = _exact_truth(ATOM_OP[i], g)
+            changed = True
+    if not changed:
+        return True
+    return _execute_events(t, y, k, u, -1, 0.0, truth, previous, trig, left, right, p_event,
+                           p_values, vals, rng)
+
+
 def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, predose, lo, hi,
                 rtol, atol, max_step, max_steps, states, status, t_fail, counts):
-    """Integrate every member across the dose events.
+    """Integrate every member across the dose events (and the model's own events).
 
     `breaks` are the interval edges (0, event times, t_end); ``event_at[s]``
     is the event applied at the start of interval s (-1 for none). An event
     adds ``bolus[e, m]`` to the states `bolus_state` and sets the infusion
     rates to ``rates[e, m]``. States at `t_eval` go to ``states[m]``; a
     member that fails records its status code and the time reached.
+
+    A model with events executes those whose trigger holds at t = 0 (and
+    turned true against the trigger's initial value), then integrates until
+    :func:`integrate_member` stops at a trigger relational's crossing,
+    executes what fires there, reports outputs at that instant after the
+    events, and restarts the step sequence (order 1) as after a dose.
     """
     n_members = y0.shape[0]
+    n = y0.shape[1]
+    truth = np.zeros(max(N_ATOMS, 1), dtype=np.bool_)
+    found = np.zeros(3)
+    if N_EVENTS > 0:
+        previous = np.zeros(N_EVENTS, dtype=np.bool_)
+        trig = np.zeros(N_EVENTS, dtype=np.bool_)
+        left = np.zeros(max(N_ATOMS, 1))
+        right = np.zeros(max(N_ATOMS, 1))
+        left2 = np.zeros(max(N_ATOMS, 1))
+        right2 = np.zeros(max(N_ATOMS, 1))
+        capacity = 64 * N_EVENTS + 1024
+        p_event = np.zeros(capacity, dtype=np.int64)
+        p_values = np.zeros((capacity, EVENT_MAX_ASSIGN))
+        vals = np.zeros(EVENT_MAX_ASSIGN)
+        rng = np.zeros(1, dtype=np.int64)
+        y_before = np.zeros(n)
+        u_before = np.zeros(rates.shape[2])
     for m in range(n_members):
-        y = y0[m].copy()
+        y = np.empty(n)
+        for i in range(n):
+            y[i] = y0[m, i]
         u = np.zeros(rates.shape[2])
+        stops = 0
+        if N_EVENTS > 0:
+            rng[0] = 20061125
+            event_atoms(breaks[0], y, k[m], u, left, right)
+            for i in range(N_ATOMS):
+                truth[i] = _exact_truth(ATOM_OP[i], left[i] - right[i])
+            for e in range(N_EVENTS):
+                previous[e] = EVENT_INITIAL_VALUE[e] != 0
+            if not _after_crossing(breaks[0], y, k[m], u, -1, truth, previous, trig, left, right,
+                                   p_event, p_values, vals, rng):
+                status[m] = TOO_MANY_EVENTS
+                t_fail[m] = breaks[0]
+                continue
         for s in range(breaks.shape[0] - 1):
             a, b = breaks[s], breaks[s + 1]
             j = lo[s]
             at_start = j < hi[s] and t_eval[j] == a
             if at_start and predose[j]:
-                states[m, j] = y
+                for i in range(n):
+                    states[m, j, i] = y[i]
             e = event_at[s]
             if e >= 0:
+                if N_EVENTS > 0:
+                    for i in range(n):
+                        y_before[i] = y[i]
+                    for i in range(u.shape[0]):
+                        u_before[i] = u[i]
                 for i in range(bolus_state.shape[0]):
                     y[bolus_state[i]] += bolus[e, m, i]
                 for i in range(u.shape[0]):
                     u[i] = rates[e, m, i]
+                if N_EVENTS > 0:
+                    if not _after_jump(a, y_before, u_before, y, k[m], u, truth, previous, trig,
+                                       left, right, left2, right2, p_event, p_values, vals, rng):
+                        status[m] = TOO_MANY_EVENTS
+                        t_fail[m] = a
+                        break
             if at_start:
                 if not predose[j]:
-                    states[m, j] = y
+                    for i in range(n):
+                        states[m, j, i] = y[i]
                 j += 1
-            code, when = integrate_member(a, b, y, k[m], u, t_eval[j:hi[s]], states[m, j:hi[s]],
-                                          rtol, atol, max_step, max_steps, counts)
+            start = a
+            code = OK
+            when = a
+            while True:
+                code, when = integrate_member(start, b, y, k[m], u, t_eval[j:hi[s]],
+                                              states[m, j:hi[s]], rtol, atol, max_step,
+                                              max_steps, counts, truth, found)
+                if N_EVENTS > 0 and code == EVENT:
+                    j += int(found[2])
+                    stops += 1
+                    if stops > MAX_EVENT_STOPS or not _after_crossing(
+                            when, y, k[m], u, int(found[1]), truth, previous, trig, left, right,
+                            p_event, p_values, vals, rng):
+                        code = TOO_MANY_EVENTS
+                        break
+                    match = _TIME_MATCH * max(1.0, abs(when))
+                    while j < hi[s] and t_eval[j] <= when + match:
+                        for i in range(n):
+                            states[m, j, i] = y[i]
+                        j += 1
+                    start = when
+                    code = OK
+                    if start >= b:
+                        break
+                    continue
+                break
             if code != OK:
                 status[m] = code
                 t_fail[m] = when
                 break
 
 
+def _no_event_atoms(t, y, k, u, left, right):
+    """Stand-in for a model without events (never called)."""
+
+
+def _no_event_triggers(b, out):
+    """Stand-in for a model without events (never called)."""
+
+
+def _no_event_values(i, t, y, k, u, out):
+    """Stand-in for a model without events (never called)."""
+
+
+def _no_event_priority(i, t, y, k, u):
+    """Stand-in for a model without events (never called)."""
+    return -np.inf
+
+
+def _dense_only_factor(jac, c, lu):
+    """Stand-in for a written-out sparse LU: always hand over to the pivoted dense LU."""
+    return False
+
+
+def _dense_only_solve(lu, b):
+    """Stand-in for a written-out sparse solve (never called after `_dense_only_factor`)."""
+
+
+#: What a generated module without events gives the engine in place of its event code.
+NO_EVENTS = {
+    "N_EVENTS": 0, "N_ATOMS": 0, "EVENT_MAX_ASSIGN": 1, "ATOM_OP": (0,),
+    "ATOM_READS_STATE": (0,), "EVENT_PERSISTENT": (0,), "EVENT_INITIAL_VALUE": (0,),
+    "EVENT_TRIGGER_TIME_VALUES": (0,), "EVENT_TARGET_START": (0, 0), "EVENT_TARGETS": (0,),
+    "event_atoms": _no_event_atoms, "event_triggers": _no_event_triggers,
+    "event_values": _no_event_values, "event_priority": _no_event_priority,
+}
+
+#: The names the engine reads from a generated module (the generic engine's
+#: model tuple holds them in this order).
+MODEL_NAMES = ("rhs", "jacobian", "sparse_factor", "sparse_solve", "NNZ", "JAC_ROWS",
+               "JAC_COLS", "GROUP_START", "GROUP_COLUMNS", "ENTRY_START", *NO_EVENTS)
+
 #: The functions compiled per model, in call order (callees first).
-SPECIALISED = (evaluate_jacobian, integrate_member, solve_batch)
+SPECIALISED = (evaluate_jacobian, _locate, _add_triggered, _execute_events, _after_crossing,
+               _after_jump, integrate_member, solve_batch)
 
 
 def specialise(module: types.ModuleType) -> types.SimpleNamespace:
@@ -621,12 +1028,18 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     globals plus the model's kernels, and its code object is attributed to
     the generated module's file, so numba caches the machine code beside
     that file, under that module's name: one cache entry per model, never
-    shared between models.
+    shared between models. A module without events gives 0 events, so numba
+    removes the event code before compiling it: models without events run
+    exactly the code they ran before events existed.
+
+    A module generated for the generic engine (``ENGINE = "generic"``:
+    imported models) is bound to :func:`generic_engine` instead.
     """
+    if getattr(module, "ENGINE", None) == "generic":
+        return bind_generic(module)
     namespace = dict(globals())
-    for name in ("rhs", "jacobian", "sparse_factor", "sparse_solve", "NNZ", "JAC_ROWS",
-                 "JAC_COLS", "GROUP_START", "GROUP_COLUMNS", "ENTRY_START"):
-        namespace[name] = getattr(module, name)
+    for name in MODEL_NAMES:
+        namespace[name] = getattr(module, name, NO_EVENTS.get(name))
     namespace["__name__"] = module.__name__
     out = {}
     for function in SPECIALISED:
@@ -637,3 +1050,151 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
         namespace[function.__name__] = compiled
         out[function.__name__] = compiled
     return types.SimpleNamespace(**out)
+
+
+# -- the generic engine: compiled once, for every imported model ---------------------------
+#
+# A specialised engine inlines the model into a fresh compilation of the
+# integrator (seconds per model). Imported models share one compilation
+# instead: the same functions, rewritten (below) to read the model's kernels
+# from an extra argument, a tuple of first-class functions (numba cfuncs of
+# the generated module's functions) and arrays, whose type is the same for
+# every model. A new model then compiles only its own small kernels.
+
+#: Models with at least this many states use their written-out sparse LU in the
+#: generic engine; smaller ones the pivoted dense LU (one compilation less).
+GENERIC_SPARSE_LU_STATES = 12
+
+_GENERIC: dict[str, object] = {}
+_BOUND: dict[str, types.SimpleNamespace] = {}
+
+
+def _signatures() -> dict[str, object]:
+    from numba import types as nt
+
+    vector, matrix, flags = nt.float64[::1], nt.float64[:, ::1], nt.boolean[::1]
+    return {
+        "rhs": nt.void(nt.float64, vector, vector, vector, vector),
+        "jacobian": nt.void(nt.float64, vector, vector, vector, matrix),
+        "sparse_factor": nt.boolean(matrix, nt.float64, vector),
+        "sparse_solve": nt.void(vector, vector),
+        "event_atoms": nt.void(nt.float64, vector, vector, vector, vector, vector),
+        "event_triggers": nt.void(flags, flags),
+        "event_values": nt.void(nt.int64, nt.float64, vector, vector, vector, vector),
+        "event_priority": nt.float64(nt.int64, nt.float64, vector, vector, vector),
+    }
+
+
+def _generic_functions() -> dict[str, object]:
+    """The :data:`SPECIALISED` functions rewritten to take the model as a last
+    argument ``_model`` (a tuple in :data:`MODEL_NAMES` order), compiled once
+    per process and cached on disk beside this file."""
+    if _GENERIC:
+        return _GENERIC
+    import ast
+    import inspect
+    import textwrap
+
+    specialised = {f.__name__ for f in SPECIALISED}
+    position = {name: i for i, name in enumerate(MODEL_NAMES)}
+
+    class ReadModel(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if isinstance(node.ctx, ast.Load) and node.id in position:
+                return ast.copy_location(ast.Subscript(
+                    value=ast.Name("_model", ast.Load()),
+                    slice=ast.Constant(position[node.id]), ctx=ast.Load()), node)
+            return node
+
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id in specialised:
+                node.args.append(ast.Name("_model", ast.Load()))
+            return node
+
+    import sys
+
+    # a registered module: numba rebuilds a cached function's environment by
+    # importing the module its globals name
+    module = types.ModuleType(f"{__name__}_generic", "The generic engine (generated).")
+    namespace = module.__dict__
+    namespace.update({k: v for k, v in globals().items() if not k.startswith("__")})
+    namespace["__file__"] = __file__
+    sys.modules[module.__name__] = module
+    for function in SPECIALISED:
+        lines, first = inspect.getsourcelines(function)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+        ast.increment_lineno(tree, first - 1)
+        definition = tree.body[0]
+        definition.args.args.append(ast.arg("_model"))
+        tree = ast.fix_missing_locations(ReadModel().visit(tree))
+        exec(compile(tree, __file__, "exec"), namespace)  # noqa: S102 - our own source
+        clone = namespace[function.__name__]
+        clone.__qualname__ = f"generic_{function.__qualname__}"
+        namespace[function.__name__] = njit(cache=True, error_model="numpy")(clone)
+    _GENERIC.update({f.__name__: namespace[f.__name__] for f in SPECIALISED})
+    return _GENERIC
+
+
+def _cfunc(function: object, signature: object, suffix: str) -> object:
+    """A numba cfunc of a generated (or stand-in) function, cached beside its
+    source under its own name (the njit of the same function keeps its cache)."""
+    from numba import cfunc
+
+    py = getattr(function, "py_func", function)
+    name = f"{py.__name__}_{suffix}"
+    code = py.__code__.replace(co_name=name)
+    clone = types.FunctionType(code, py.__globals__, name, py.__defaults__)
+    clone.__qualname__ = name
+    return cfunc(signature, cache=True, error_model="numpy")(clone)
+
+
+_STAND_INS: dict[str, object] = {}
+
+
+def _stand_in(name: str, function: object) -> object:
+    if name not in _STAND_INS:
+        _STAND_INS[name] = _cfunc(function, _signatures()[name], "generic")
+    return _STAND_INS[name]
+
+
+def model_tuple(module: types.ModuleType) -> tuple:
+    """The generic engine's view of a generated module (:data:`MODEL_NAMES` order)."""
+    signatures = _signatures()
+    small = module.N_STATES < GENERIC_SPARSE_LU_STATES
+    has_events = getattr(module, "N_EVENTS", 0) > 0
+    out = []
+    for name in MODEL_NAMES:
+        if name in ("sparse_factor", "sparse_solve") and small:
+            stand_in = _dense_only_factor if name == "sparse_factor" else _dense_only_solve
+            out.append(_stand_in(name, stand_in))
+        elif name in signatures and (has_events or not name.startswith("event_")):
+            out.append(_cfunc(getattr(module, name), signatures[name], "cfunc"))
+        elif name in signatures:
+            out.append(_stand_in(name, NO_EVENTS[name]))
+        else:
+            value = getattr(module, name) if has_events or name not in NO_EVENTS \
+                else NO_EVENTS[name]
+            if isinstance(value, tuple):
+                value = np.array(value, dtype=np.int64)
+            out.append(value if isinstance(value, np.ndarray) else int(value))
+    return tuple(out)
+
+
+def bind_generic(module: types.ModuleType) -> types.SimpleNamespace:
+    """The generic engine bound to a generated module: the functions of
+    :func:`specialise`'s namespace, each passing the module's model tuple."""
+    key = module.__name__
+    if key not in _BOUND:
+        functions = _generic_functions()
+        model = model_tuple(module)
+
+        def bind(function):
+            def call(*args):
+                return function(*args, model)
+            call.__name__ = call.__qualname__ = function.__name__
+            return call
+
+        _BOUND[key] = types.SimpleNamespace(
+            **{name: bind(f) for name, f in functions.items()}, model=model)
+    return _BOUND[key]

@@ -27,7 +27,9 @@ from .events import Events
 COUNTS = ("steps", "rhs", "jacobians", "lu", "error_test_failures", "newton_failures")
 METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
 _MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf",
-             3: "too many steps (max_steps) in one dosing interval"}
+             3: "too many steps (max_steps) in one dosing interval",
+             5: "the model's events fired without end (more than 10,000 at one instant or "
+                "100,000 in all)"}
 
 
 @dataclass(frozen=True)
