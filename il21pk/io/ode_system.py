@@ -168,6 +168,13 @@ class OdeSystem:
         The symbol that stands for time in every expression.
     name : str
         The model id (or name), for messages.
+    units : dict of str to str or None
+        Declared unit of every assignment (rule variables and initial
+        assignments; reaction rates have none), ``None`` where undeclared.
+    descriptions : dict of str to str
+        The SBML ``name`` of every assignment's variable, or ``''``.
+    reactions : tuple of str
+        Reaction ids (their rates are assignments of the same name).
     """
 
     time_unit: str | None
@@ -179,6 +186,9 @@ class OdeSystem:
     reported: Mapping[str, sympy.Expr] = field(default_factory=dict)
     time_symbol: sympy.Symbol = field(default_factory=lambda: sympy.Symbol("t"))
     name: str = ""
+    units: Mapping[str, str | None] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+    reactions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         state_names = [s.name for s in self.states]

@@ -417,6 +417,11 @@ class _Importer:
             reported=self._reported(),
             time_symbol=self.time,
             name=self.model.getId() or self.model.getName(),
+            units={n: self.quantities[n].unit for n in order if n in self.quantities},
+            descriptions={
+                n: self.quantities[n].description for n in order if n in self.quantities
+            },
+            reactions=tuple(r.id for r in self.reactions),
         )
 
     def _reported(self) -> dict[str, sympy.Expr]:
