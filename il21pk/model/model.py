@@ -161,6 +161,52 @@ class Model:
         return Model(ModelDefinition(stages, name=f"{d.name}~{stage.name}", fixed=fixed,
                                      initial=initial), kind="custom", culture=self.culture)
 
+    @classmethod
+    def from_sbml(cls, source, *, drugs: Mapping[str, str] | None = None, report=None,
+                  name: str | None = None) -> Model:
+        """A model imported from SBML (Level 2 or 3 core), run by the compiled engine.
+
+        Parameters
+        ----------
+        source : str or path-like
+            Path to an SBML file, or the SBML (XML) text.
+        drugs : mapping of str to str, optional
+            ``{drug: id}``: doses of `drug` go to the species or parameter `id`
+            (amounts in the model's substance unit; mass doses through the
+            parameter ``mw_<drug>`` [kDa], 1 by default).
+        report : None, "all" or sequence of str, optional
+            Result variables in libRoadRunner's names (``S``, ``[S]``, ids).
+            Default: species amounts and concentrations, and whatever else
+            changes in time; ``"all"`` adds constants and reaction rates.
+        name : str, optional
+            Model name (default: the SBML model id).
+
+        Returns
+        -------
+        Model
+            ``kind="sbml"``; ``default_parameters()`` holds the SBML's values,
+            ``definition.time_unit`` the model's time unit.
+
+        Raises
+        ------
+        il21pk.io.SbmlError
+            Invalid SBML or an unsupported construct (delays, algebraic rules,
+            fast reactions, event delays, packages), naming the element.
+        """
+        from ..io.sbml_model import definition_from_sbml
+
+        return cls(definition_from_sbml(source, drugs=drugs, report=report, name=name),
+                   kind="sbml")
+
+    @classmethod
+    def from_antimony(cls, text: str, *, drugs: Mapping[str, str] | None = None, report=None,
+                      name: str | None = None) -> Model:
+        """A model imported from Antimony text; as :meth:`from_sbml`."""
+        from ..io.sbml_model import definition_from_antimony
+
+        return cls(definition_from_antimony(text, drugs=drugs, report=report, name=name),
+                   kind="sbml")
+
     def __repr__(self) -> str:
         extra = f", compartments={self.compartments}" if self.kind == "pk_only" else ""
         if self.culture is not None:
@@ -221,8 +267,11 @@ class Model:
         """The drug called `name` (default: the first); a clear error if unknown."""
         return self.definition.drug(name)
 
-    def default_parameters(self, *, base: str | ParameterSet = "human") -> ParameterSet:
+    def default_parameters(self, *, base: str | ParameterSet | None = None) -> ParameterSet:
         """A parameter set with this model's parameters, values from `base`.
+
+        `base` None (default): the model's own values if it has them (an
+        imported model's SBML values), else the human set.
 
         Raises
         ------
@@ -230,7 +279,11 @@ class Model:
             If `base` lacks values for some of this model's parameters (give
             them with :meth:`parameter_set`).
         """
-        return self.parameter_set(base=base)
+        own = getattr(self.definition, "values", None)
+        if base is None and own is not None:
+            return self.parameter_set({n: (v, "SBML") for n, v in own.items()}, base=None,
+                                      name=f"{self.name} (SBML values)")
+        return self.parameter_set(base="human" if base is None else base)
 
     def parameter_set(self, values: Mapping[str, tuple[float, str]] | None = None, *,
                       base: str | ParameterSet | None = "human",
