@@ -134,6 +134,9 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
     just before a dose at that time. Inputs are trusted here: the public verbs
     validate them first.
     """
+    if method != "numba-bdf" and any(getattr(s, "events", ()) for s in model.definition.stages):
+        raise OptionError(f"model {model.name!r} has events (SBML), which only method="
+                          f"'numba-bdf' executes; got method={method!r}")
     amounts = dose if isinstance(dose, Mapping) else ({} if dose is None else {None: dose})
     n = max([np.size(c) for c in columns.values()] + [np.size(a) for a in amounts.values()]
             + [1])
@@ -155,7 +158,7 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
     return BatchResult(t_eval, outputs, exact, baseline, sol.success, sol.message, sol.t_fail)
 
 
-def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None = None, *,
+def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | None = None, *,
              t_end: float, t_eval: npt.ArrayLike | None = None, method: str = "numba-bdf",
              rtol: float = 1e-6, atol: float = 1e-9, max_step: float = 0.0,
              max_steps: int = 200_000, raise_on_failure: bool = True) -> SimulationResult:
@@ -169,10 +172,13 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
     ----------
     model : Model
         Model structure: ``Model()``, ``Model.pk_only()`` or ``Model.in_vitro()``.
-    regimen : Regimen or Dose
-        Doses to give. Times are in hours.
+    regimen : Regimen, Dose or None
+        Doses to give (None: none). Times are in hours (an imported model's
+        own time unit, ``options["time_unit"]`` of the result).
     params : ParameterSet, optional
-        Parameter values; default ``parameter_sets.load("human")``.
+        Parameter values; default the model's own values if it has them (an
+        imported model's SBML values, ``model.default_parameters()``), else
+        ``parameter_sets.load("human")``.
     t_end : float
         End of the simulation [h]; > 0.
     t_eval : array_like of float, optional
@@ -218,7 +224,9 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
 
     if not isinstance(model, Model):
         raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
-    params = load("human") if params is None else params
+    if params is None:
+        own = getattr(model.definition, "values", None) is not None
+        params = model.default_parameters() if own else load("human")
     if not isinstance(params, ParameterSet):
         raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
     t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
@@ -233,7 +241,8 @@ def simulate(model: Model, regimen: Regimen | Dose, params: ParameterSet | None 
             f"integration failed at t={batch.t_fail[0]:g} h ({method}): {batch.message[0]}. "
             "Try method='Radau' or 'LSODA', a larger max_steps, or check the parameter values.")
     options = {"method": method, "rtol": rtol, "atol": atol, "max_step": max_step,
-               "max_steps": max_steps, "t_end": t_end}
+               "max_steps": max_steps, "t_end": t_end,
+               "time_unit": getattr(model.definition, "time_unit", "h")}
 
     return SimulationResult.from_batch(batch, model=model, regimen=regimen, params=params,
                                        options=options)

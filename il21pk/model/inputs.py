@@ -16,14 +16,16 @@ from .model import Model
 
 
 def check_regimen(model: Model, regimen: object) -> Regimen:
-    """Accept a Regimen (or a single Dose) valid for `model`.
+    """Accept a Regimen (or a single Dose, or None for no doses) valid for `model`.
 
     Doses after the end of a simulation are allowed: they cannot affect it.
     """
+    if regimen is None:
+        regimen = Regimen.none()
     if isinstance(regimen, Dose):
         regimen = Regimen.single(regimen)
     if not isinstance(regimen, Regimen):
-        raise TypeError("`regimen` must be an il21pk Regimen or Dose; got "
+        raise TypeError("`regimen` must be an il21pk Regimen or Dose (or None: no doses); got "
                         f"{type(regimen).__name__}")
     for d in regimen.doses:
         drug = model.drug(d.drug)
