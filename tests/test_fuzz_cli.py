@@ -91,7 +91,7 @@ def _inputs(tmp: Path) -> None:
     obs.to_csv(tmp / "obs.csv", index=False)
 
 
-@budget(120)
+@budget(120, shrink=False)
 @given(args=argv())
 def test_cli(args):
     with tempfile.TemporaryDirectory() as tmp:

@@ -99,7 +99,7 @@ def fit_data(draw):
     return df
 
 
-@budget(100)
+@budget(100, shrink=False)
 @given(df=fit_data(), error=st.sampled_from(["additive", "proportional", "combined",
                                              "lognormal"]),
        free=st.sampled_from([["cl"], ["cl", "ka"], ["v_central"]]))
