@@ -316,6 +316,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         unknown = sorted(set(columns) - set(COLUMN_ARGS))
         if unknown:
             raise ValueError(f"--columns takes {list(COLUMN_ARGS)}=<column>; got {unknown}")
+        if columns.get("subject", "x").lower() in ("", "none"):
+            columns["subject"] = None  # one subject, no subject column
         data = read_csv(args.data, regimen=_regimen(args), units=units, **columns)
     model = Model.pk_only() if args.model == "pk" else Model()
     errors = _pairs(args.error, "--error") if any("=" in e for e in args.error) else \
@@ -416,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, ...)")
     p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
                    help="column mapping for a plain CSV, e.g. time=Time value=Conc "
-                        "variable=il21_plasma subject=ID dose=Dose")
+                        "variable=il21_plasma subject=ID dose=Dose (subject=none: one subject)")
     p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT",
                    help="units of the observations, e.g. il21_plasma=ng/mL")
     p.add_argument("--model", choices=("full", "pk"), default="full")

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 
 from il21pk.errors import FitError, Il21pkError, SimulationError
@@ -39,15 +39,21 @@ from il21pk.errors import FitError, Il21pkError, SimulationError
 CAMPAIGN = int(os.environ.get("IL21PK_FUZZ_EXAMPLES", "0") or 0)
 
 
-def budget(n: int) -> settings:
-    """Hypothesis settings: `n` derandomised examples in CI, or the campaign's number."""
+def budget(n: int, *, shrink: bool = True) -> settings:
+    """Hypothesis settings: `n` derandomised examples in CI, or the campaign's number.
+
+    ``shrink=False`` reports a failing example as found, without minimising it,
+    in CI (for entry points whose examples are slow: shrinking a failing fit
+    can take minutes); campaigns always shrink.
+    """
     common = dict(deadline=None, print_blob=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                          HealthCheck.filter_too_much,
                                          HealthCheck.function_scoped_fixture])
     if CAMPAIGN:
         return settings(max_examples=CAMPAIGN, derandomize=False, **common)
-    return settings(max_examples=n, derandomize=True, database=None, **common)
+    phases = [p for p in Phase if shrink or p not in (Phase.shrink, Phase.explain)]
+    return settings(max_examples=n, derandomize=True, database=None, phases=phases, **common)
 
 
 def snapshot(value: object) -> object:

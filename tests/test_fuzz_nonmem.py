@@ -86,7 +86,7 @@ def _expected_doses(df: pd.DataFrame) -> int:
     return int(sum(a + 1 for e, a in zip(evid, addl, strict=True) if e == 1))
 
 
-@budget(300)
+@budget(200)
 @given(nonmem_frames())
 def test_dataset_from_nonmem(df):
     data, _ = honours_contract(lambda: ip.Dataset.from_nonmem(df), df)
@@ -102,7 +102,7 @@ def test_dataset_from_nonmem(df):
     assert np.all(np.isfinite(weights.to_numpy()) | np.isnan(weights.to_numpy()))
 
 
-@budget(300)
+@budget(200)
 @given(nonmem_frames())
 def test_regimens_from_nonmem(df):
     regimens, _ = honours_contract(lambda: ip.regimens_from_nonmem(df), df)
@@ -132,7 +132,7 @@ def observation_frames(draw):
     return df
 
 
-@budget(300)
+@budget(200)
 @given(df=observation_frames(), use_lloq=st.booleans(), use_dose=st.booleans(),
        use_wt=st.booleans(), mw=st.sampled_from([15.4, 0.0, -1.0, np.nan, "15"]))
 def test_dataset_from_frame(df, use_lloq, use_dose, use_wt, mw):

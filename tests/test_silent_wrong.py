@@ -191,3 +191,14 @@ def test_omega_zero_fixes_a_parameter_instead_of_crashing(human):
 def test_correlation_with_a_fixed_parameter_is_an_error(human):
     with pytest.raises(ip.ParameterError, match=r"correlations name 'cl', whose variability is 0"):
         ip.virtual_population(human, 5, {"cl": 0.0, "ka": 0.3}, correlations={("cl", "ka"): 0.5})
+
+
+def test_scipy_solver_exceptions_are_solver_failures(model, human):
+    # Radau's sparse LU raised RuntimeError("Factor is exactly singular") out of simulate
+    res = ip.simulate(model, ip.Dose(30.0), human.with_values(il21r_per_cell=0.0), t_end=24.0,
+                      method="Radau", raise_on_failure=False)
+    assert res.success or "Radau failed" in res.message
+    if not res.success:
+        with pytest.raises(ip.SimulationError, match="Radau failed: .*singular"):
+            ip.simulate(model, ip.Dose(30.0), human.with_values(il21r_per_cell=0.0),
+                        t_end=24.0, method="Radau")

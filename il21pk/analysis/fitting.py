@@ -311,7 +311,7 @@ def _local_fit(task: tuple[_Problem, np.ndarray, Sequence[int]]) -> dict:
         return {"x": x0, "objective": np.inf, "success": False,
                 "message": "the start point cannot be simulated", "nfev": calls[0]}
     try:
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             res = optimize.least_squares(fun, z0, jac=jac, bounds=(lower, upper), method="trf",
                                          ftol=LSQ_FTOL, xtol=LSQ_XTOL, gtol=None,
                                          max_nfev=MAX_NFEV)
@@ -445,11 +445,12 @@ class FitResult:
             else:
                 units.append(_sigma_unit(problem, name))
                 sources.append("estimated residual error")
-        self.table = pd.DataFrame({
-            "name": names, "initial": np.exp(x0), "estimate": estimate,
-            "stderr": estimate * sd, "ci_low": np.exp(self._x - z * sd),
-            "ci_high": np.exp(self._x + z * sd), "unit": units, "fixed": False,
-            "source": sources})
+        with np.errstate(over="ignore"):  # a huge SE gives the interval (0, inf)
+            self.table = pd.DataFrame({
+                "name": names, "initial": np.exp(x0), "estimate": estimate,
+                "stderr": estimate * sd, "ci_low": np.exp(self._x - z * sd),
+                "ci_high": np.exp(self._x + z * sd), "unit": units, "fixed": False,
+                "source": sources})
         fixed_rows = pd.DataFrame({
             "name": list(problem.fixed_sigma), "initial": list(problem.fixed_sigma.values()),
             "estimate": list(problem.fixed_sigma.values()), "stderr": np.nan, "ci_low": np.nan,

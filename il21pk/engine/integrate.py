@@ -193,22 +193,27 @@ def _step_solve_ivp(stacked_rhs, method, span, y, times, args, n_states, n_membe
     if method in ("BDF", "Radau"):
         options["jac_sparsity"] = block_diag([np.ones((n_states, n_states))] * n_members,
                                              format="csr")
-    solver = solver_cls(lambda t, x: stacked_rhs(t, x, *args), span[0], y, span[1], **options)
     out = np.empty((times.shape[0], y.shape[0]))
     out[0] = y
     done = 1
     steps = 0
-    while solver.status == "running":
-        if steps >= max_steps:
-            return False, _MESSAGES[3], None
-        message = solver.step()
-        steps += 1
-        if solver.status == "failed":
-            return False, message, None
-        upto = int(np.searchsorted(times, solver.t, side="right"))
-        if upto > done:
-            interpolant = solver.dense_output()
-            out[done:upto] = interpolant(times[done:upto]).T
-            done = upto
+    try:
+        solver = solver_cls(lambda t, x: stacked_rhs(t, x, *args), span[0], y, span[1],
+                            **options)
+        while solver.status == "running":
+            if steps >= max_steps:
+                return False, _MESSAGES[3], None
+            message = solver.step()
+            steps += 1
+            if solver.status == "failed":
+                return False, message, None
+            upto = int(np.searchsorted(times, solver.t, side="right"))
+            if upto > done:
+                interpolant = solver.dense_output()
+                out[done:upto] = interpolant(times[done:upto]).T
+                done = upto
+    except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        # e.g. Radau's sparse LU: "Factor is exactly singular"
+        return False, f"{method} failed: {exc}", None
     out[-1] = solver.y  # the end of the interval, exactly as the solver reached it
     return True, "ok", out
