@@ -1,5 +1,6 @@
 """Edge values inside the hard bounds give physical answers (issue 14's
-model-structure findings), and allometry keeps the receptor sink per volume."""
+model-structure findings; see also test_model_core_items.py), and allometry
+keeps the receptor sink per volume."""
 
 from __future__ import annotations
 
@@ -7,17 +8,6 @@ import numpy as np
 import pytest
 
 import il21pk as ip
-
-
-@pytest.mark.parametrize("per_cell", [0.0, 1500.0])
-def test_receptor_occupancy_is_a_fraction_even_without_receptors(human, per_cell):
-    """il21r_per_cell = 0 gave occupancies from -14.7 to 16.1 in vitro (0/0 noise)."""
-    params = human.with_values(il21r_per_cell=per_cell, source="edge")
-    res = ip.simulate(ip.Model.in_vitro(), ip.Dose(10.0, unit="ng"), params, t_end=48)
-    occupancy = res.wide()["receptor_occupancy [1]"]
-    assert occupancy.between(0.0, 1.0).all()
-    if per_cell == 0:
-        assert (occupancy == 0).all()
 
 
 @pytest.mark.parametrize("edge", [{"receptor_cells": 0.0},
