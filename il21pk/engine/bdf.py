@@ -27,6 +27,7 @@ integrator and the machine code is cached beside the generated module.
 from __future__ import annotations
 
 import types
+import warnings
 
 import numpy as np
 from numba import njit
@@ -271,8 +272,10 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     relational of the triggers. After every accepted step the relationals are
     evaluated; at the first one that changes (beyond a band of ten times the
     error tolerance for those that read states, so that solver noise of a
-    state resting on a threshold is no crossing) the crossing is located on
-    the step's interpolant by the Illinois method to the time resolution,
+    state resting on a threshold is no crossing) the crossing (of the
+    relational itself when it lies in the same step, else of the band's edge)
+    is located on the step's interpolant by the Illinois method to the time
+    resolution,
     outputs before it are written, `y` is set to the state there and
     ``found = [time, relational, outputs written]``; the status is
     :data:`EVENT`. Without events none of this is compiled.
@@ -507,8 +510,18 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                 ev_new[i] = ev_lhs[i] - ev_rhs[i] - ev_shift[i]
                 direction = _crossing(ATOM_OP[i], truth[i], ev_old[i], ev_new[i])
                 if direction != 0:
-                    root = _locate(i, direction, t_old, t, ev_old[i], ev_new[i], ev_shift[i],
-                                   d, order, h, offset, k, u, ev_y, ev_lhs, ev_rhs)
+                    # passing the band detects the crossing; the event is where the
+                    # relational itself crosses, if that is in this step too
+                    g_old = ev_old[i] + ev_shift[i]
+                    g_new = ev_new[i] + ev_shift[i]
+                    if ev_shift[i] != 0.0 and \
+                            _crossing(ATOM_OP[i], truth[i], g_old, g_new) == direction:
+                        root = _locate(i, direction, t_old, t, g_old, g_new, 0.0, d, order, h,
+                                       offset, k, u, ev_y, ev_lhs, ev_rhs)
+                    else:
+                        root = _locate(i, direction, t_old, t, ev_old[i], ev_new[i],
+                                       ev_shift[i], d, order, h, offset, k, u, ev_y, ev_lhs,
+                                       ev_rhs)
                     if first < 0 or root < t_first:
                         first = i
                         t_first = root
@@ -1186,12 +1199,18 @@ def bind_generic(module: types.ModuleType) -> types.SimpleNamespace:
     :func:`specialise`'s namespace, each passing the module's model tuple."""
     key = module.__name__
     if key not in _BOUND:
+        from numba.core.errors import NumbaExperimentalFeatureWarning
+
         functions = _generic_functions()
-        model = model_tuple(module)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            model = model_tuple(module)
 
         def bind(function):
             def call(*args):
-                return function(*args, model)
+                with warnings.catch_warnings():  # first-class functions are "experimental"
+                    warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+                    return function(*args, model)
             call.__name__ = call.__qualname__ = function.__name__
             return call
 

@@ -346,7 +346,7 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
 
     # reported variables, in libRoadRunner's names
     labels, report_names, report_quantities = _report(system, report, internal, namer,
-                                                      dosed_alias, in_model, state_list,
+                                                      list(dosed_alias), in_model, state_list,
                                                       quantities)
     quantities += report_quantities
     reported = set(report_names)
@@ -417,11 +417,13 @@ def _default_report(system: OdeSystem) -> list[str]:
 
 
 def _report(system: OdeSystem, report: Report, internal: Mapping[str, str], namer: _Namer,
-            dosed_alias: Mapping[str, str], in_model, states: list[State],
+            dosed: Sequence[str], in_model, states: list[State],
             quantities: list[Quantity]) -> tuple[dict[str, str], list[str], list[Quantity]]:
-    """(internal name -> label, internal names to report in order, extra quantities)."""
+    """(internal name -> label, internal names to report in order, extra quantities);
+    `dosed`: parameters a drug doses (they change in time, so are reported by default)."""
     if report is None:
         wanted = _default_report(system)
+        wanted += [p for p in dosed if p not in wanted]
     elif isinstance(report, str):
         if report != "all":
             raise SbmlError(f"`report` must be None, 'all' or a list of names; got {report!r}")
