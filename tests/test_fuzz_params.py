@@ -1,7 +1,8 @@
 """Fuzz: parameter sets (inside, at and outside the bounds) and simulations with them.
 
 Physical results: a successful run has finite values, no amount, concentration,
-count or fraction below ``-(10 atol + 1e-6 x peak)`` (solver noise, see
+count or fraction below ``-(1000 atol + 1e-6 x peak)`` in the variable's own unit
+(solver noise: atol acts on the states, and outputs per cell scale it up; see
 docs/contract.md) and fractions at most ``1 + 1e-6``.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from fuzzing import REAL, budget, honours_contract, mostly
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import il21pk as ip
@@ -60,7 +61,7 @@ def _physical(res: ip.SimulationResult, atol: float) -> None:
     assert np.all(np.isfinite(frame["value"])), "non-finite values in a successful run"
     for name, rows in frame.groupby("variable", observed=True):
         v = rows["value"].to_numpy()
-        floor = -(10 * atol + 1e-6 * np.abs(v).max())
+        floor = -(1000 * atol + 1e-6 * np.abs(v).max())
         assert v.min() >= floor, f"{name} down to {v.min():g} (allowed {floor:g})"
         if name in FRACTIONS:
             assert v.max() <= 1 + 1e-6, f"{name} up to {v.max():g}"
@@ -95,6 +96,8 @@ CORE = [n for n in NAMES if n not in ("il21r_per_cell", "receptor_cells")]
 
 @budget(200)
 @given(values=changes(names=CORE, where=("near",), junk=False), regimen=REGIMENS)
+@example(values={"v_peripheral": 0.3, "hill_pstat3": 10.0},  # found by a campaign:
+         regimen=ip.Regimen.single(ip.Dose(0.001953125, unit="ug/kg")))  # per-cell noise
 def test_full_simulation_inside_the_bounds(values, regimen):
     params = HUMAN.with_values(values)
     res, _ = honours_contract(lambda: ip.simulate(MODEL, regimen, params, t_end=48.0),
