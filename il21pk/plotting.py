@@ -141,12 +141,15 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
     return ax
 
 
-def dose_response(result, *, ax=None, band: bool = True):
-    """Dose-response points, fitted Emax/Hill curve and its 95 % band (log dose axis).
+def dose_response(result, *, ax=None, band: bool | None = None):
+    """Dose-response points, fitted Emax/Hill curve and its band (log dose axis).
 
     Parameters
     ----------
     result : DoseResponseResult
+    band : bool, optional
+        Draw the interval of the fitted curve; default: when the result carries
+        parameter uncertainty (``dose_response(..., uncertainty=...)``).
 
     Returns
     -------
@@ -162,7 +165,7 @@ def dose_response(result, *, ax=None, band: bool = True):
         positive = f["dose"][f["dose"] > 0]
         grid = np.geomspace(positive.min(), positive.max(), 200)
         ax.plot(grid, result.fit.predict(grid), "-", color="C1", label="Emax/Hill fit")
-        if band:
+        if result.fit.has_uncertainty if band is None else band:
             low, high = result.fit.band(grid)
             ax.fill_between(grid, low, high, color="C1", alpha=0.2, label="95 % CI")
         ed50 = result.fit.table.set_index("name").loc["ed50", "estimate"]

@@ -56,3 +56,13 @@ def test_nca_profile_marks_terminal_points(drug):
     assert len(terminal.get_xdata()) == row["lambda_z_n"]
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "il21_plasma [nM]"
     assert "t1/2 = 3.47 h" in line.get_label()
+
+
+def test_dose_response_plot_without_uncertainty_draws_no_band(model, human):
+    """A deterministic dose-response has no interval: the plot draws the fit alone."""
+    dr = ip.dose_response(model, ip.Dose(30.0), human, doses=[0.3, 1, 3, 10, 30, 100, 300],
+                          response="receptor_occupancy", metric="cmax", t_end=24)
+    ax = ip.plotting.dose_response(dr)
+    assert not ax.collections  # no fill_between band
+    assert any(line.get_label() == "Emax/Hill fit" for line in ax.get_lines())
+    plt.close("all")
