@@ -360,6 +360,43 @@ def trigger_atoms(triggers: list[sp.Basic]) -> tuple[list[tuple[str, sp.Expr, sp
     return atoms, booleans
 
 
+#: Codes of the postfix programs that compute triggers from the relationals'
+#: truth (:func:`trigger_program`; evaluated by ``il21pk.engine.bdf._triggers``).
+PUSH_FALSE, PUSH_TRUE, PUSH_ATOM, NOT, AND, OR, XOR = range(7)
+
+
+def trigger_program(expr: sp.Basic) -> list[int]:
+    """A trigger (a boolean of symbols ``b<i>``, from :func:`trigger_atoms`) as a
+    postfix program: ``PUSH_ATOM i``, ``NOT``, ``AND n``, ``OR n``, ``XOR n``, ...
+    Implies, Equivalent and ITE are written with these."""
+    from sympy.logic.boolalg import ITE, And, Equivalent, Implies, Not, Or, Xor
+
+    if expr is sp.true:
+        return [PUSH_TRUE]
+    if expr is sp.false:
+        return [PUSH_FALSE]
+    if isinstance(expr, sp.Symbol):
+        return [PUSH_ATOM, int(expr.name[1:])]
+    if isinstance(expr, Not):
+        return trigger_program(expr.args[0]) + [NOT]
+    if isinstance(expr, (And, Or, Xor)):
+        code = {And: AND, Or: OR, Xor: XOR}[type(expr)]
+        return [op for a in expr.args for op in trigger_program(a)] + [code, len(expr.args)]
+    if isinstance(expr, Implies):
+        a, b = expr.args
+        return trigger_program(a) + [NOT] + trigger_program(b) + [OR, 2]
+    if isinstance(expr, Equivalent):  # all true or all false
+        n = len(expr.args)
+        each = [op for a in expr.args for op in trigger_program(a)]
+        return (each + [AND, n] + [op for a in expr.args for op in trigger_program(a) + [NOT]]
+                + [AND, n] + [OR, 2])
+    if isinstance(expr, ITE):
+        c, a, b = expr.args
+        return (trigger_program(c) + trigger_program(a) + [AND, 2] + trigger_program(c) + [NOT]
+                + trigger_program(b) + [AND, 2] + [OR, 2])
+    raise ValueError(f"event trigger {expr} is not a boolean of relationals")
+
+
 def _flags(values: list[int]) -> str:
     """A tuple literal for numba (never empty: numba cannot index an empty tuple)."""
     return repr(tuple(values) if values else (0,))
@@ -368,10 +405,10 @@ def _flags(values: list[int]) -> str:
 def _event_lines(d: ModelDefinition, names: _Names, printer: PythonCodePrinter) -> list[str]:
     """Constants and numba functions of the model's events (nothing without events).
 
-    ``event_atoms`` writes both sides of every relational of the triggers,
-    ``event_triggers`` the triggers from the relationals' truth,
-    ``event_values`` the values of one event's assignments and
-    ``event_priority`` its priority (-inf without one); the engine locates the
+    ``event_atoms`` writes both sides of every relational of the triggers and
+    ``event_values`` the values of one event's assignments and its priority
+    (-inf without one); ``TRIGGER_CODE`` holds the triggers as postfix programs
+    of the relationals' truth (:func:`trigger_program`). The engine locates the
     relationals' sign changes and executes the events (:mod:`il21pk.engine.bdf`).
     """
     evs = events(d)
@@ -388,11 +425,16 @@ def _event_lines(d: ModelDefinition, names: _Names, printer: PythonCodePrinter) 
     for e in evs:
         targets += [index[target] for target, _ in e.assignments]
         start.append(len(targets))
+    program_start, program = [0], []
+    for boolean in booleans:
+        program += trigger_program(boolean)
+        program_start.append(len(program))
+    max_assign = max(1, max(len(e.assignments) for e in evs))
     lines = [
         "# events: trigger relationals (op: 0 '>', 1 '>=', 2 '==', 3 '!='), flags, targets",
         f"N_EVENTS = {len(evs)}",
         f"N_ATOMS = {len(atoms)}",
-        f"EVENT_MAX_ASSIGN = {max(1, max(len(e.assignments) for e in evs))}",
+        f"EVENT_MAX_ASSIGN = {max_assign}",
         f"EVENTS = {tuple(e.name for e in evs)!r}",
         f"ATOM_OP = {_flags([ATOM_OPS[op] for op, _, _ in atoms])}",
         f"ATOM_READS_STATE = {_flags(reads_state)}",
@@ -402,6 +444,8 @@ def _event_lines(d: ModelDefinition, names: _Names, printer: PythonCodePrinter) 
         f"{_flags([int(e.use_values_from_trigger_time) for e in evs])}",
         f"EVENT_TARGET_START = {tuple(start)!r}",
         f"EVENT_TARGETS = {_flags(targets)}",
+        f"TRIGGER_START = {tuple(program_start)!r}",
+        f"TRIGGER_CODE = {_flags(program)}",
         "", "",
         '@njit(cache=True, error_model="numpy")',
         "def event_atoms(t, y, k, u, lhs, rhs):",
@@ -412,31 +456,18 @@ def _event_lines(d: ModelDefinition, names: _Names, printer: PythonCodePrinter) 
     if not sides:
         lines.append("    return")
     lines += ["", "", '@njit(cache=True, error_model="numpy")',
-              "def event_triggers(b, out):",
-              '    """Write the truth of each trigger from the truth `b` of the relationals."""']
-    lines += [f"    b{i} = b[{i}]" for i in range(len(atoms))]
-    lines += [f"    out[{i}] = bool({printer.doprint(expr)})" for i, expr in enumerate(booleans)]
-    lines += ["", "", '@njit(cache=True, error_model="numpy")',
               "def event_values(i, t, y, k, u, out):",
-              '    """Write the values of the assignments of event i (before any is applied)."""']
+              '    """Write the values of the assignments of event i (before any is applied)',
+              '    and, in out[EVENT_MAX_ASSIGN], its priority (-inf without one)."""']
     for i, e in enumerate(evs):
         values = [v.xreplace(algebraic) for _, v in e.assignments]
+        targets = [f"out[{j}]" for j in range(len(values))]
+        if e.priority is not None:
+            values.append(e.priority.xreplace(algebraic))
+            targets.append(f"out[{max_assign}]")
         lines.append(f"    {'if' if i == 0 else 'elif'} i == {i}:")
         lines += _reads(values, names, "        ")
-        lines += _assignments(values, [f"out[{j}]" for j in range(len(values))], names,
-                              printer, "        ")
-        if not values:
-            lines.append("        return")
-    lines += ["", "", '@njit(cache=True, error_model="numpy")',
-              "def event_priority(i, t, y, k, u):",
-              '    """Priority of event i (-inf for an event without one)."""']
-    for i, e in enumerate(evs):
+        lines += _assignments(values, targets, names, printer, "        ")
         if e.priority is None:
-            continue
-        value = e.priority.xreplace(algebraic)
-        lines.append(f"    if i == {i}:")
-        lines += _reads([value], names, "        ")
-        lines += _assignments([value], ["value"], names, printer, "        ")
-        lines.append("        return value")
-    lines.append("    return -math.inf")
+            lines.append(f"        out[{max_assign}] = -math.inf")
     return lines

@@ -343,7 +343,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     inv_scale = np.empty(n)
     fy = np.empty(n)
     dyv = np.empty(n)
-    differences = False
+    differences = ANALYTIC_JACOBIAN == 0  # (a model may come without one)
     evaluate_jacobian(offset, y, k, u, jac, f1, y1, rtol, atol, differences)
     lu_ok = False
     c_lu = 0.0
@@ -685,6 +685,45 @@ def _crossing(op, truth, old, new):
 
 
 @njit(cache=True, error_model="numpy")
+def _triggers(truth, out, code, start):
+    """Each trigger's truth from the relationals' `truth`: trigger e is the
+    postfix program ``code[start[e]:start[e + 1]]`` (see
+    :func:`il21pk.codegen.kernel.trigger_program`: 0 false, 1 true, 2 i the
+    truth of relational i, 3 not, 4 n and, 5 n or, 6 n xor)."""
+    stack = np.empty(len(code) + 1, dtype=np.bool_)
+    for e in range(len(start) - 1):
+        top = 0
+        pc = start[e]
+        while pc < start[e + 1]:
+            op = code[pc]
+            pc += 1
+            if op <= 1:
+                stack[top] = op == 1
+                top += 1
+            elif op == 2:
+                stack[top] = truth[code[pc]]
+                pc += 1
+                top += 1
+            elif op == 3:
+                stack[top - 1] = not stack[top - 1]
+            else:
+                n = code[pc]
+                pc += 1
+                value = stack[top - n]
+                for j in range(top - n + 1, top):
+                    if op == 4:
+                        value = value and stack[j]
+                    elif op == 5:
+                        value = value or stack[j]
+                    else:
+                        value = value != stack[j]
+                top -= n
+                stack[top] = value
+                top += 1
+        out[e] = stack[0]
+
+
+@njit(cache=True, error_model="numpy")
 def _crossed(direction, f, start):
     """Whether a value `f` lies on the far side of a crossing that started at `start`."""
     if direction == 1:
@@ -766,7 +805,7 @@ def _execute_events(t, y, k, u, keep, keep_g, truth, previous, trig, left, right
     crossed), a non-persistent event whose trigger turned false is dropped and
     newly triggered events join. Returns False if events fire without end.
     """
-    event_triggers(truth, trig)
+    _triggers(truth, trig, TRIGGER_CODE, TRIGGER_START)
     count = _add_triggered(t, y, k, u, trig, previous, p_event, p_values, 0, vals)
     executed = 0
     while count != 0:
@@ -777,7 +816,8 @@ def _execute_events(t, y, k, u, keep, keep_g, truth, previous, trig, left, right
         best = 0.0
         ties = 0
         for q in range(count):
-            priority = event_priority(p_event[q], t, y, k, u)
+            event_values(p_event[q], t, y, k, u, vals)
+            priority = vals[EVENT_MAX_ASSIGN]
             if priority != priority:
                 priority = -np.inf
             if chosen < 0 or priority > best:
@@ -790,7 +830,8 @@ def _execute_events(t, y, k, u, keep, keep_g, truth, previous, trig, left, right
             rng[0] = rng[0] * 6364136223846793005 + 1442695040888963407
             pick = ((rng[0] >> 33) & 0x7FFFFFFF) % ties
             for q in range(count):
-                priority = event_priority(p_event[q], t, y, k, u)
+                event_values(p_event[q], t, y, k, u, vals)
+                priority = vals[EVENT_MAX_ASSIGN]
                 if priority != priority:
                     priority = -np.inf
                 if priority == best:
@@ -818,7 +859,7 @@ def _execute_events(t, y, k, u, keep, keep_g, truth, previous, trig, left, right
             if i == keep and g == keep_g:
                 continue
             truth[i] = _exact_truth(ATOM_OP[i], g)
-        event_triggers(truth, trig)
+        _triggers(truth, trig, TRIGGER_CODE, TRIGGER_START)
         kept = 0
         for q in range(count):
             e2 = p_event[q]
@@ -906,7 +947,7 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
         capacity = 64 * N_EVENTS + 1024
         p_event = np.zeros(capacity, dtype=np.int64)
         p_values = np.zeros((capacity, EVENT_MAX_ASSIGN))
-        vals = np.zeros(EVENT_MAX_ASSIGN)
+        vals = np.zeros(EVENT_MAX_ASSIGN + 1)  # the values, then the priority
         rng = np.zeros(1, dtype=np.int64)
         y_before = np.zeros(n)
         u_before = np.zeros(rates.shape[2])
@@ -993,17 +1034,12 @@ def _no_event_atoms(t, y, k, u, left, right):
     """Stand-in for a model without events (never called)."""
 
 
-def _no_event_triggers(b, out):
-    """Stand-in for a model without events (never called)."""
-
-
 def _no_event_values(i, t, y, k, u, out):
     """Stand-in for a model without events (never called)."""
 
 
-def _no_event_priority(i, t, y, k, u):
-    """Stand-in for a model without events (never called)."""
-    return -np.inf
+def _no_jacobian(t, y, k, u, jac):
+    """Stand-in for an analytic Jacobian: never called (the engine takes differences)."""
 
 
 def _dense_only_factor(jac, c, lu):
@@ -1020,14 +1056,15 @@ NO_EVENTS = {
     "N_EVENTS": 0, "N_ATOMS": 0, "EVENT_MAX_ASSIGN": 1, "ATOM_OP": (0,),
     "ATOM_READS_STATE": (0,), "EVENT_PERSISTENT": (0,), "EVENT_INITIAL_VALUE": (0,),
     "EVENT_TRIGGER_TIME_VALUES": (0,), "EVENT_TARGET_START": (0, 0), "EVENT_TARGETS": (0,),
-    "event_atoms": _no_event_atoms, "event_triggers": _no_event_triggers,
-    "event_values": _no_event_values, "event_priority": _no_event_priority,
+    "TRIGGER_START": (0, 0), "TRIGGER_CODE": (0,),
+    "event_atoms": _no_event_atoms, "event_values": _no_event_values,
 }
 
 #: The names the engine reads from a generated module (the generic engine's
 #: model tuple holds them in this order).
 MODEL_NAMES = ("rhs", "jacobian", "sparse_factor", "sparse_solve", "NNZ", "JAC_ROWS",
-               "JAC_COLS", "GROUP_START", "GROUP_COLUMNS", "ENTRY_START", *NO_EVENTS)
+               "JAC_COLS", "GROUP_START", "GROUP_COLUMNS", "ENTRY_START", "ANALYTIC_JACOBIAN",
+               *NO_EVENTS)
 
 #: The functions compiled per model, in call order (callees first).
 SPECIALISED = (evaluate_jacobian, _locate, _add_triggered, _execute_events, _after_crossing,
@@ -1053,6 +1090,7 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     namespace = dict(globals())
     for name in MODEL_NAMES:
         namespace[name] = getattr(module, name, NO_EVENTS.get(name))
+    namespace["ANALYTIC_JACOBIAN"] = getattr(module, "ANALYTIC_JACOBIAN", 1)
     namespace["__name__"] = module.__name__
     out = {}
     for function in SPECIALISED:
@@ -1074,42 +1112,82 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
 # the generated module's functions) and arrays, whose type is the same for
 # every model. A new model then compiles only its own small kernels.
 
-#: Models with at least this many states use their written-out sparse LU in the
-#: generic engine; smaller ones the pivoted dense LU (one compilation less).
+#: Models with at least this many states use their written-out sparse LU and
+#: analytic Jacobian in the generic engine; smaller ones the pivoted dense LU
+#: and grouped differences (three compilations less per model; a few more
+#: right-hand side calls per Jacobian).
 GENERIC_SPARSE_LU_STATES = 12
 
-_GENERIC: dict[str, object] = {}
+_GENERIC: dict[str, dict[str, object]] = {}
+
+
+@njit(cache=True, error_model="numpy")
+def _change_d_compact(d, order, factor, u, r, m):
+    """:func:`_change_d` as loops over the order (the same sums in the same
+    order; several times less machine code to compile, a little slower)."""
+    _compute_r(order, factor, r)
+    for i in range(order + 1):
+        for j in range(1, order + 1):
+            s = 0.0
+            for q in range(j + 1):
+                s += r[i, q] * u[q, j]
+            m[i, j] = s
+    x = np.empty(MAX_ORDER + 1)
+    for c in range(d.shape[1]):
+        for i in range(order + 1):
+            x[i] = d[i, c]
+        for j in range(1, order + 1):
+            s = 0.0
+            for i in range(order + 1):
+                s += m[i, j] * x[i]
+            d[j, c] = s
+
+
+@njit(cache=True, error_model="numpy")
+def _add_correction_compact(d, order, corr):
+    """:func:`_add_correction` as a loop over the order (the same operations)."""
+    for i in range(d.shape[1]):
+        c = corr[i]
+        d[order + 2, i] = c - d[order + 1, i]
+        d[order + 1, i] = c
+        for j in range(order, -1, -1):
+            d[j, i] += d[j + 1, i]
 _BOUND: dict[str, types.SimpleNamespace] = {}
 
 
 def _signatures() -> dict[str, object]:
     from numba import types as nt
 
-    vector, matrix, flags = nt.float64[::1], nt.float64[:, ::1], nt.boolean[::1]
+    vector, matrix = nt.float64[::1], nt.float64[:, ::1]
     return {
         "rhs": nt.void(nt.float64, vector, vector, vector, vector),
         "jacobian": nt.void(nt.float64, vector, vector, vector, matrix),
         "sparse_factor": nt.boolean(matrix, nt.float64, vector),
         "sparse_solve": nt.void(vector, vector),
         "event_atoms": nt.void(nt.float64, vector, vector, vector, vector, vector),
-        "event_triggers": nt.void(flags, flags),
         "event_values": nt.void(nt.int64, nt.float64, vector, vector, vector, vector),
-        "event_priority": nt.float64(nt.int64, nt.float64, vector, vector, vector),
     }
 
 
-def _generic_functions() -> dict[str, object]:
+def _generic_functions(events: bool) -> dict[str, object]:
     """The :data:`SPECIALISED` functions rewritten to take the model as a last
     argument ``_model`` (a tuple in :data:`MODEL_NAMES` order), compiled once
-    per process and cached on disk beside this file."""
-    if _GENERIC:
-        return _GENERIC
+    per process and cached on disk beside this file.
+
+    Two variants: with `events`, the event code reads the model's events from
+    the tuple; without, it reads :data:`NO_EVENTS` (0 events), so numba drops
+    it as in a specialised engine of a model without events (less to compile).
+    """
+    variant = "generic" if events else "generic_plain"
+    if variant in _GENERIC:
+        return _GENERIC[variant]
     import ast
     import inspect
     import textwrap
 
     specialised = {f.__name__ for f in SPECIALISED}
-    position = {name: i for i, name in enumerate(MODEL_NAMES)}
+    position = {name: i for i, name in enumerate(MODEL_NAMES)
+                if events or name not in NO_EVENTS}
 
     class ReadModel(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
@@ -1129,9 +1207,14 @@ def _generic_functions() -> dict[str, object]:
 
     # a registered module: numba rebuilds a cached function's environment by
     # importing the module its globals name
-    module = types.ModuleType(f"{__name__}_generic", "The generic engine (generated).")
+    module = types.ModuleType(f"{__name__}_{variant}", "The generic engine (generated).")
     namespace = module.__dict__
     namespace.update({k: v for k, v in globals().items() if not k.startswith("__")})
+    if not events:
+        namespace.update(NO_EVENTS)
+    # the engine's hottest helpers in a form that compiles faster
+    namespace["_change_d"] = _change_d_compact
+    namespace["_add_correction"] = _add_correction_compact
     namespace["__file__"] = __file__
     sys.modules[module.__name__] = module
     for function in SPECIALISED:
@@ -1143,10 +1226,10 @@ def _generic_functions() -> dict[str, object]:
         tree = ast.fix_missing_locations(ReadModel().visit(tree))
         exec(compile(tree, __file__, "exec"), namespace)  # noqa: S102 - our own source
         clone = namespace[function.__name__]
-        clone.__qualname__ = f"generic_{function.__qualname__}"
+        clone.__qualname__ = f"{variant}_{function.__qualname__}"
         namespace[function.__name__] = njit(cache=True, error_model="numpy")(clone)
-    _GENERIC.update({f.__name__: namespace[f.__name__] for f in SPECIALISED})
-    return _GENERIC
+    _GENERIC[variant] = {f.__name__: namespace[f.__name__] for f in SPECIALISED}
+    return _GENERIC[variant]
 
 
 def _cfunc(function: object, signature: object, suffix: str) -> object:
@@ -1178,9 +1261,12 @@ def model_tuple(module: types.ModuleType) -> tuple:
     has_events = getattr(module, "N_EVENTS", 0) > 0
     out = []
     for name in MODEL_NAMES:
-        if name in ("sparse_factor", "sparse_solve") and small:
-            stand_in = _dense_only_factor if name == "sparse_factor" else _dense_only_solve
+        if name in ("sparse_factor", "sparse_solve", "jacobian") and small:
+            stand_in = {"sparse_factor": _dense_only_factor, "sparse_solve": _dense_only_solve,
+                        "jacobian": _no_jacobian}[name]
             out.append(_stand_in(name, stand_in))
+        elif name == "ANALYTIC_JACOBIAN":
+            out.append(0 if small else 1)
         elif name in signatures and (has_events or not name.startswith("event_")):
             out.append(_cfunc(getattr(module, name), signatures[name], "cfunc"))
         elif name in signatures:
@@ -1201,7 +1287,7 @@ def bind_generic(module: types.ModuleType) -> types.SimpleNamespace:
     if key not in _BOUND:
         from numba.core.errors import NumbaExperimentalFeatureWarning
 
-        functions = _generic_functions()
+        functions = _generic_functions(getattr(module, "N_EVENTS", 0) > 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
             model = model_tuple(module)

@@ -53,6 +53,10 @@ STAGE = "sbml"
 SOURCE = "SBML"
 #: Default molecular weight [kDa] of a declared drug (a mass dose of 1 ug is 1 nmol).
 DEFAULT_MW = 1.0
+#: Version of the generated event code, part of the key of imported models and
+#: of the fingerprint of events (bumped when that code changes, so stale cached
+#: modules are never imported; the built-in models have no events).
+EVENT_CODE_VERSION = 2
 
 Report = str | Sequence[str] | None
 
@@ -178,7 +182,8 @@ class ImportedDefinition(ModelDefinition):
     def canonical_text(self) -> str:
         """As :meth:`ModelDefinition.canonical_text`, plus the engine and events."""
         events = [e.canonical_text() for st in self.stages for e in getattr(st, "events", ())]
-        return "\n".join([super().canonical_text(), f"engine {self.engine}", *events])
+        return "\n".join([super().canonical_text(), f"engine {self.engine}",
+                          f"event code {EVENT_CODE_VERSION}", *events])
 
 
 class _Namer:
@@ -206,7 +211,7 @@ def _valid(name: str) -> bool:
 
 
 def _fingerprint(events: Sequence[Event]) -> str:
-    text = "\n".join(e.canonical_text() for e in events)
+    text = "\n".join([f"event code {EVENT_CODE_VERSION}", *(e.canonical_text() for e in events)])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
