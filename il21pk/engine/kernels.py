@@ -47,7 +47,7 @@ def prepare(model: Model, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray,
     names = [p.name for p in model.definition.all_parameters]
     arrays = [np.atleast_1d(np.asarray(fixed[name] if name in fixed else values[name],
                                        dtype=float)) for name in names]
-    n = np.broadcast(*arrays).shape[0] if arrays else 1
+    n = np.broadcast_shapes(*(a.shape for a in arrays))[0] if arrays else 1  # any number
     p = np.empty((n, len(names)))
     for i, a in enumerate(arrays):
         p[:, i] = a
