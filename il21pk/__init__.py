@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import parameter_sets, plotting, units
 
 # Analysis
+from .analysis.population import PopulationFitResult, fit_population
 from .data import Dataset, read_csv
 from .dose_response import DoseResponseResult, dose_response
 
@@ -48,6 +49,7 @@ __all__ = [
     "Dose",
     "FitError",
     "FitResult",
+    "PopulationFitResult",
     "ProfileResult",
     "SubjectFits",
     "Il21pkError",
@@ -66,6 +68,7 @@ __all__ = [
     "regimens_from_nonmem",
     "dose_response",
     "fit",
+    "fit_population",
     "global_indices",
     "latin_hypercube",
     "nca",

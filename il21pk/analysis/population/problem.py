@@ -1,0 +1,102 @@
+"""A population problem: data, prediction function, parameter and error models.
+
+Everything an estimation method evaluates goes through
+:meth:`PopulationProblem.predict`, which takes transformed individual
+parameters of shape (C, N, P) (C replicates of N subjects) and returns
+predictions (C, n_obs) in one call of the prediction function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...data import Dataset
+from .individual import IndividualModel
+from .likelihood import ObservationModel
+
+
+@dataclass
+class PopulationProblem:
+    """The pieces of a population fit.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        The observations (only subjects with observations take part).
+    subjects : list
+        Subject identifiers in fitting order (position = index 0..N-1).
+    predictor : callable
+        ``values (C, N) by name -> predictions (C, n_obs)``.
+    individual : IndividualModel
+    observations : ObservationModel
+    sigma_names : tuple of str
+        Estimated residual error parameters.
+    fixed_sigma : dict
+        Residual error parameters fixed by the user.
+    fd_step : float
+        Finite-difference step on the transformed parameter scale.
+    """
+
+    dataset: Dataset
+    subjects: list
+    predictor: Callable[[Mapping[str, np.ndarray]], np.ndarray]
+    individual: IndividualModel
+    observations: ObservationModel
+    sigma_names: tuple[str, ...]
+    fixed_sigma: dict
+    fd_step: float = 1e-4
+    calls: int = 0
+    members: int = 0
+
+    @property
+    def n_subjects(self) -> int:
+        return len(self.subjects)
+
+    def predict(self, phi: np.ndarray) -> np.ndarray:
+        """Predictions (C, n_obs) for transformed individual parameters (C, N, P)."""
+        self.calls += 1
+        self.members += phi.shape[0] * phi.shape[1]
+        finite = np.all(np.isfinite(phi), axis=(1, 2))
+        if not finite.all():
+            out = np.full((phi.shape[0], self.observations.n_obs), np.nan)
+            if finite.any():
+                out[finite] = self.predict(phi[finite])
+            return out
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return np.asarray(self.predictor(self.individual.psi(phi)), dtype=float)
+
+    def all_sigma(self, sigma: Mapping[str, float]) -> dict:
+        """Estimated and fixed residual error parameters together."""
+        out = dict(self.fixed_sigma)
+        out.update(sigma)
+        return out
+
+    def predict_eta(self, mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """Predictions for means (C, N, P) and random effects (C, N, R)."""
+        return self.predict(self.individual.phi(mu, eta))
+
+    def jacobian(self, mu: np.ndarray, eta: np.ndarray, pred: np.ndarray | None = None,
+                 step: float | None = None) -> np.ndarray:
+        """Central-difference df/d eta, (C, n_obs, R), in one batch of 2 C R members.
+
+        `pred` is unused (kept for a forward-difference variant)."""
+        h = self.fd_step if step is None else step
+        c, _, r = eta.shape
+        shifted = np.repeat(eta[None], 2 * r, axis=0)  # (2R, C, N, R)
+        for k in range(r):
+            shifted[k, ..., k] += h
+            shifted[r + k, ..., k] -= h
+        mus = np.broadcast_to(mu[None], (2 * r,) + mu.shape).reshape((-1,) + mu.shape[1:])
+        out = self.predict_eta(mus, shifted.reshape((-1,) + eta.shape[1:])).reshape(
+            2 * r, c, -1)
+        jac = (out[:r] - out[r:]) / (2 * h)
+        return np.moveaxis(jac, 0, -1)
+
+    def eta_penalty(self, eta: np.ndarray, omega_inv: np.ndarray) -> np.ndarray:
+        """eta' Omega^-1 eta per subject, (C, N); `omega_inv` (R, R) or (C, R, R)."""
+        if omega_inv.ndim == 2:
+            return np.einsum("cni,ij,cnj->cn", eta, omega_inv, eta)
+        return np.einsum("cni,cij,cnj->cn", eta, omega_inv, eta)
