@@ -55,10 +55,10 @@ def neg_log_joint(eta, y, theta, omega_sd, sigma):
     return np.where(np.isfinite(out), out, np.inf)
 
 
-def modes_and_hessians(y, theta, omega_sd, sigma, h=1e-4):
+def modes_and_hessians(y, theta, omega_sd, sigma, h=1e-4, eta0=None):
     """Conditional modes (N, 3) by Newton with finite-difference derivatives, and Hessians."""
     n = y.shape[0]
-    eta = np.zeros((n, 3))
+    eta = np.zeros((n, 3)) if eta0 is None else eta0.copy()
     eye = np.eye(3)
 
     def derivatives(e):
@@ -103,12 +103,18 @@ def modes_and_hessians(y, theta, omega_sd, sigma, h=1e-4):
     return eta, hess
 
 
-def agq_m2ll(theta, omega_sd, sigma, y, nodes=13):
-    """Exact -2 log L (adaptive Gauss-Hermite quadrature, nodes^3 points per subject)."""
+def agq_m2ll(theta, omega_sd, sigma, y, nodes=13, warm=None):
+    """Exact -2 log L (adaptive Gauss-Hermite quadrature, nodes^3 points per subject).
+
+    `warm`, a dict, carries the modes from one call to the next as Newton starts.
+    """
     z1, w1 = np.polynomial.hermite.hermgauss(nodes)
     grid = np.stack(np.meshgrid(z1, z1, z1, indexing="ij"), -1).reshape(-1, 3)
     weights = np.prod(np.stack(np.meshgrid(w1, w1, w1, indexing="ij"), -1).reshape(-1, 3), -1)
-    eta_hat, hess = modes_and_hessians(y, theta, omega_sd, sigma)
+    eta_hat, hess = modes_and_hessians(y, theta, omega_sd, sigma,
+                                       eta0=None if warm is None else warm.get("eta"))
+    if warm is not None:
+        warm["eta"] = eta_hat
     chol = np.linalg.cholesky(np.linalg.inv(hess))  # (N, 3, 3)
     points = eta_hat[None] + np.sqrt(2) * np.einsum("nij,kj->kni", chol, grid)
     g = neg_log_joint(points, y, theta, omega_sd, sigma)  # (K, N)
@@ -124,16 +130,16 @@ def exact_mle(y):
     def unpack(x):
         return np.exp(x[:3]), np.exp(x[3:6]), float(np.exp(x[6]))
 
+    warm: dict = {}
+
     def objective(x):
-        value = agq_m2ll(*unpack(x), y)
+        value = agq_m2ll(*unpack(x), y, warm=warm)
         return value if np.isfinite(value) else 1e10
 
     x0 = np.log([TRUE[n] for n in NAMES] + [OMEGA[n] for n in NAMES] + [SIGMA])
-    res = optimize.minimize(objective, x0, method="BFGS", options={"gtol": 1e-6, "eps": 1e-6})
-    res = optimize.minimize(objective, res.x, method="Nelder-Mead",
-                            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
+    res = optimize.minimize(objective, x0, method="BFGS", options={"gtol": 1e-5, "eps": 1e-6})
     theta, omega_sd, sigma = unpack(res.x)
-    return theta, omega_sd, sigma, float(res.fun)
+    return theta, omega_sd, sigma, agq_m2ll(theta, omega_sd, sigma, y)
 
 
 def focei_reference(theta, omega_sd, sigma, y, h=1e-6):

@@ -68,10 +68,6 @@ class Power:
         """Initial coefficient(s)."""
         return [float(self.exponent)]
 
-    def labels(self) -> list[str]:
-        """Suffixes naming the coefficient(s)."""
-        return [self.covariate]
-
 
 @dataclass(frozen=True)
 class Exponential:
@@ -103,10 +99,6 @@ class Exponential:
         """Initial coefficient(s)."""
         return [float(self.coefficient)]
 
-    def labels(self) -> list[str]:
-        """Suffixes naming the coefficient(s)."""
-        return [self.covariate]
-
 
 @dataclass(frozen=True)
 class Linear:
@@ -137,10 +129,6 @@ class Linear:
     def starts(self) -> list[float]:
         """Initial coefficient(s)."""
         return [float(self.coefficient)]
-
-    def labels(self) -> list[str]:
-        """Suffixes naming the coefficient(s)."""
-        return [self.covariate]
 
 
 @dataclass(frozen=True)
@@ -186,10 +174,6 @@ class Categorical:
     def starts_for(self, values: np.ndarray) -> list[float]:
         """Initial coefficients (0 per non-reference level)."""
         return [0.0] * len(self.levels(values))
-
-    def labels_for(self, values: np.ndarray) -> list[str]:
-        """Suffixes naming the coefficients, one per non-reference level."""
-        return [f"{self.covariate}_{_clean(lv)}" for lv in self.levels(values)]
 
 
 Effect = Power | Exponential | Linear | Categorical
@@ -260,12 +244,13 @@ def bind_terms(covariates: dict | None, frame: pd.DataFrame, parameters: Sequenc
                                 f"{missing}")
             if isinstance(effect, Categorical):
                 design = effect.columns(raw)
-                names = tuple(f"beta_{parameter}_{s}" for s in effect.labels_for(raw))
+                names = tuple(f"beta_{parameter}_{column}_{_clean(lv)}"
+                              for lv in effect.levels(raw))
                 starts = tuple(effect.starts_for(raw))
             else:
                 values = raw.astype(float)
                 design = effect.columns(values)
-                names = tuple(f"beta_{parameter}_{s}" for s in effect.labels())
+                names = (f"beta_{parameter}_{column}",)
                 starts = tuple(effect.starts())
             if design.shape[1] == 0:
                 continue

@@ -5,11 +5,13 @@ For each subject (and each of C parameter replicates) minimise
 .. math::
     G(\eta) = -2\log p(y_i \mid \eta) + \eta^T \Omega^{-1} \eta
 
-by damped Gauss-Newton (Fisher scoring) steps
-:math:`\Delta = -(2 I + 2\Omega^{-1})^{-1} \nabla G`, with :math:`I` the
-expected information of :mod:`.likelihood` and the Jacobian of the
-predictions by central differences. All C x N problems advance together:
-one Jacobian costs one batch of 2 C N R simulations. A problem has converged
+by damped Newton steps :math:`\Delta = -H^{-1}\nabla G` with
+:math:`H = \sum_j [c_j'' \nabla f_j \nabla f_j^T + c_j' \nabla^2 f_j] +
+2\Omega^{-1}` (:math:`c_j(f)` the -2 log L term of observation j; first and
+second derivatives of the predictions by differences); where that matrix is
+not positive definite (far from the mode) the expected information of
+:mod:`.likelihood` replaces it (Fisher scoring). All C x N problems advance
+together: one iteration costs one batch of C N (2R + R(R-1)/2) simulations. A problem has converged
 when the decrease its step predicts, :math:`-\nabla G^T\Delta/2`, is below
 `tol` (or its step is below 1e-10); a step that does not lower G is halved
 (up to 12 times), and a problem whose step cannot be made to lower G is at
@@ -88,10 +90,19 @@ def conditional_modes(problem: PopulationProblem, mu: np.ndarray, omega: np.ndar
     eye = np.eye(r)
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        jac = problem.jacobian(mu, eta, pred)
-        grad, info = obs.gradient_information(pred, jac, sigma)
-        grad = grad + 2.0 * np.einsum("cij,cnj->cni", omega_inv, eta)
-        hess = info + omega_inv[:, None] + 1e-12 * eye
+        jac, fhess = problem.derivatives(mu, eta, pred)
+        d1, d2 = obs.contribution_derivatives(pred, sigma)
+        grad = obs.by_subject(np.moveaxis(d1[..., None] * jac, -2, -1))
+        grad = np.moveaxis(grad, -1, -2) + 2.0 * np.einsum("cij,cnj->cni", omega_inv, eta)
+        rows = d2[..., None, None] * jac[..., :, None] * jac[..., None, :] \
+            + d1[..., None, None] * fhess
+        newton = 0.5 * np.moveaxis(obs.by_subject(np.moveaxis(rows, -3, -1)), -1, -3)
+        hess = newton + omega_inv[:, None] + 1e-12 * eye
+        definite = np.all(np.linalg.eigvalsh(hess) > 0, axis=-1)
+        if not definite.all():
+            _, info = obs.gradient_information(pred, jac, sigma)
+            hess = np.where(definite[..., None, None], hess,
+                            info + omega_inv[:, None] + 1e-12 * eye)
         step = -0.5 * np.linalg.solve(hess, grad[..., None])[..., 0]
         decrease = -0.5 * np.einsum("cni,cni->cn", grad, step)
         converged |= (decrease < tol) | (np.max(np.abs(step), axis=-1) < 1e-10)

@@ -95,6 +95,35 @@ class PopulationProblem:
         jac = (out[:r] - out[r:]) / (2 * h)
         return np.moveaxis(jac, 0, -1)
 
+    def derivatives(self, mu: np.ndarray, eta: np.ndarray, pred: np.ndarray,
+                    step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """df/d eta (C, n_obs, R) and d2f/d eta2 (C, n_obs, R, R) by differences.
+
+        One batch of 2R + R(R-1)/2 replicates: central differences for the
+        gradient and the diagonal, f(eta + h e_i + h e_j) for the cross terms.
+        """
+        h = self.fd_step if step is None else step
+        c, _, r = eta.shape
+        pairs = [(i, j) for i in range(r) for j in range(i + 1, r)]
+        shifted = np.repeat(eta[None], 2 * r + len(pairs), axis=0)
+        for k in range(r):
+            shifted[k, ..., k] += h
+            shifted[r + k, ..., k] -= h
+        for n, (i, j) in enumerate(pairs):
+            shifted[2 * r + n, ..., i] += h
+            shifted[2 * r + n, ..., j] += h
+        m = shifted.shape[0]
+        mus = np.broadcast_to(mu[None], (m,) + mu.shape).reshape((-1,) + mu.shape[1:])
+        out = self.predict_eta(mus, shifted.reshape((-1,) + eta.shape[1:])).reshape(m, c, -1)
+        up, down = out[:r], out[r:2 * r]
+        jac = np.moveaxis((up - down) / (2 * h), 0, -1)
+        hess = np.empty(pred.shape + (r, r))
+        for k in range(r):
+            hess[..., k, k] = (up[k] - 2 * pred + down[k]) / (h * h)
+        for n, (i, j) in enumerate(pairs):
+            hess[..., i, j] = hess[..., j, i] = (out[2 * r + n] - up[i] - up[j] + pred) / (h * h)
+        return jac, hess
+
     def eta_penalty(self, eta: np.ndarray, omega_inv: np.ndarray) -> np.ndarray:
         """eta' Omega^-1 eta per subject, (C, N); `omega_inv` (R, R) or (C, R, R)."""
         if omega_inv.ndim == 2:
