@@ -475,10 +475,13 @@ class FitResult:
         return simulate(self._problem.model, regimen, params, t_end=t_end, **kwargs)
 
     def simulate_observations(self, n: int = 200, *, seed=None) -> pd.DataFrame:
-        """Replicates of the data set for a visual predictive check.
+        """Replicates of the data set for a posterior predictive check.
 
         Parameters are drawn from the estimate's covariance (log scale) and
         residual errors from the error models; BLQ handling is not applied.
+        This is parameter uncertainty, not between-subject variability: a
+        visual predictive check needs a population fit
+        (:func:`il21pk.fit_population`).
         Returns replicate, subject, time_h, variable, value.
         """
         rng = np.random.default_rng(seed)

@@ -102,13 +102,15 @@ def replicates_frame(problem: PopulationProblem, sims: np.ndarray, *, censor: bo
 
 
 def _censored_percentile(values: np.ndarray, below: np.ndarray, lloq: float, q: float) -> float:
-    """Percentile q of values where BLQ ones are known only to lie below `lloq`."""
+    """Percentile q of values where BLQ ones are known only to lie below `lloq`.
+
+    NaN when the percentile falls among the censored values.
+    """
     if values.size == 0:
         return float("nan")
-    filled = np.where(below, -np.inf, values)
-    value = float(np.percentile(filled, q, method="linear")) if np.isfinite(filled).any() \
-        else -np.inf
-    if not np.isfinite(value) or (np.isfinite(lloq) and value < lloq and below.any()):
+    floor = -1e300  # BLQ values rank below every measured one
+    value = float(np.percentile(np.where(below, floor, values), q, method="linear"))
+    if value < -1e299 or (below.any() and np.isfinite(lloq) and value < lloq):
         return float("nan")
     return value
 
@@ -148,7 +150,8 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
             simulated = np.array([_censored_percentile(sims[k, in_bin], s_blq[k, in_bin],
                                                        limit, q) for k in range(n)])
             ok = simulated[np.isfinite(simulated)]
-            lo, med, hi = (np.quantile(ok, [alpha, 0.5, 1 - alpha]) if ok.size
+            # a percentile censored in most replicates is below the LLOQ: not shown
+            lo, med, hi = (np.quantile(ok, [alpha, 0.5, 1 - alpha]) if ok.size > n / 2
                            else (np.nan, np.nan, np.nan))
             out.append({"bin": b, "time_h": float(np.median(times[in_bin])),
                         "time_low": edges[b], "time_high": edges[b + 1], "percentile": q,

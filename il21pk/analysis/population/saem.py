@@ -390,44 +390,88 @@ def _positive_definite(new: np.ndarray, old: np.ndarray) -> np.ndarray:
         return np.diag(d)
 
 
+def _newton(values, x0: np.ndarray, *, h: float = 1e-4, max_iter: int = 20) -> np.ndarray:
+    """Minimise a smooth function given as `values(points (M, k)) -> (M,)`.
+
+    Newton steps with a central-difference gradient and Hessian evaluated in
+    one batch per iteration, backtracking when a step does not lower the
+    value; a Hessian that is not positive definite is replaced by the
+    absolute values of its diagonal. For the small M-step problems of SAEM
+    (a few residual SDs, fixed effects without variability).
+    """
+    x = np.array(x0, dtype=float)
+    k = x.size
+    eye = np.eye(k)
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    for _ in range(max_iter):
+        points = [x]
+        for i in range(k):
+            points += [x + h * eye[i], x - h * eye[i]]
+        for i, j in pairs:
+            points += [x + h * (eye[i] + eye[j]), x + h * (eye[i] - eye[j]),
+                       x - h * (eye[i] - eye[j]), x - h * (eye[i] + eye[j])]
+        f = values(np.array(points))
+        if not np.all(np.isfinite(f)):
+            break
+        grad = np.array([(f[1 + 2 * i] - f[2 + 2 * i]) / (2 * h) for i in range(k)])
+        hess = np.diag([(f[1 + 2 * i] - 2 * f[0] + f[2 + 2 * i]) / h**2 for i in range(k)])
+        base = 1 + 2 * k
+        for n, (i, j) in enumerate(pairs):
+            pp, pm, mp, mm = f[base + 4 * n: base + 4 * n + 4]
+            hess[i, j] = hess[j, i] = (pp - pm - mp + mm) / (4 * h * h)
+        try:
+            np.linalg.cholesky(hess)
+        except np.linalg.LinAlgError:
+            hess = np.diag(np.maximum(np.abs(np.diag(hess)), 1e-8))
+        step = -np.linalg.solve(hess, grad)
+        step *= min(1.0, 2.0 / max(np.max(np.abs(step)), 1e-300))  # at most 2 units
+        alpha = 1.0
+        for _ in range(20):
+            value = values((x + alpha * step)[None])[0]
+            if np.isfinite(value) and value <= f[0]:
+                break
+            alpha *= 0.5
+        else:
+            break
+        x = x + alpha * step
+        if np.max(np.abs(alpha * step)) < 1e-8:
+            break
+    return x
+
+
 def _optimise_fixed(problem: PopulationProblem, coef, idx, eta, sigma) -> np.ndarray:
     """Coefficients of parameters without variability minimising the chains' -2 log L."""
     im = problem.individual
     chains = eta.shape[0]
-    h = 1e-5
 
-    def objective_and_gradient(b):
-        points = np.vstack([b, b + h * np.eye(b.size)])
+    def values(points):
         coefs = np.repeat(coef[None], points.shape[0], axis=0)
         coefs[:, idx] = points
-        mus = np.repeat(im.mean_batch(coefs), chains, axis=0)  # (Q*C, N, P)
+        mus = np.repeat(im.mean_batch(coefs), chains, axis=0)  # (M*C, N, P)
         etas = np.tile(eta, (points.shape[0], 1, 1))
         pred = problem.predict_eta(mus, etas)
         total = problem.observations.subject_m2ll(pred, sigma).sum(axis=1)
-        total = total.reshape(points.shape[0], chains).mean(axis=1)
-        if not np.all(np.isfinite(total)):
-            return (float(total[0]) if np.isfinite(total[0]) else 1e300), np.zeros(b.size)
-        return float(total[0]), (total[1:] - total[0]) / h
+        return total.reshape(points.shape[0], chains).mean(axis=1)
 
-    res = optimize.minimize(objective_and_gradient, coef[idx], jac=True, method="L-BFGS-B",
-                            options={"maxiter": 20})
-    return res.x
+    return _newton(values, coef[idx], h=1e-4, max_iter=10)
 
 
 def _optimise_sigma(problem: PopulationProblem, pred: np.ndarray, sigma: dict) -> dict:
     """Residual SDs minimising the chains' -2 log L at fixed predictions."""
     names = problem.sigma_names
     obs = problem.observations
+    c = pred.shape[0]
 
-    def objective(x):
-        trial = problem.all_sigma(dict(zip(names, np.exp(x), strict=True)))
-        value = obs.contributions(pred, trial).sum(axis=1).mean()
-        return value if np.isfinite(value) else 1e300
+    def values(points):
+        m = points.shape[0]
+        trial = problem.all_sigma({n: np.repeat(np.exp(points[:, j]), c)
+                                   for j, n in enumerate(names)})
+        trial = {k: (v if np.ndim(v) else np.full(m * c, v)) for k, v in trial.items()}
+        total = obs.contributions(np.tile(pred, (m, 1)), trial).sum(axis=1)
+        return total.reshape(m, c).mean(axis=1)
 
-    x0 = np.log([sigma[n] for n in names])
-    res = optimize.minimize(objective, x0, method="L-BFGS-B",
-                            bounds=[(v - 10.0, v + 10.0) for v in x0])
-    return dict(zip(names, np.exp(res.x), strict=True))
+    x = _newton(values, np.log([sigma[n] for n in names]), h=1e-4)
+    return dict(zip(names, np.exp(x), strict=True))
 
 
 def _snapshot(im, iteration, coef, omega, sigma, sigma_names) -> dict:
