@@ -38,7 +38,8 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
                    sigma: Mapping[str, float] | None = None, seed=None,
                    settings: SaemSettings | FoceiSettings | None = None, n_starts: int = 1,
                    executor=None, solver: str = "numba-bdf", rtol: float = 1e-8,
-                   atol: float = 1e-12, fd_step: float = 1e-4) -> PopulationFitResult:
+                   atol: float = 1e-12, sampling_rtol: float = 1e-6,
+                   sampling_atol: float = 1e-9, fd_step: float = 1e-4) -> PopulationFitResult:
     r"""Fit a nonlinear mixed-effects (population) model.
 
     Individual parameters are :math:`\psi_i = h^{-1}(h(\theta) + \text{covariate
@@ -86,7 +87,12 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
         With ``n_starts == 1`` and an il21pk Model: where batches of
         simulations run (see :mod:`il21pk.executors`); otherwise where starts run.
     solver, rtol, atol : optional
-        ODE solver and tolerances (the engine's; ignored for closed forms).
+        ODE solver and tolerances for everything differentiated (FOCEi,
+        conditional modes, standard errors); ignored for closed forms.
+    sampling_rtol, sampling_atol : optional
+        Looser tolerances for the Monte Carlo steps (SAEM's MCMC, importance
+        sampling, VPC/NPDE replicates), whose integration errors stay far
+        below the Monte Carlo noise (at most `rtol`, `atol` apart).
     fd_step : float, optional
         Finite-difference step on the transformed parameter scale.
 
@@ -104,6 +110,8 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
     if isinstance(model, Model):
         readable = model_inputs(model)
         check_options(t_end=1.0, t_eval=None, method=solver, rtol=rtol, atol=atol)
+        check_options(t_end=1.0, t_eval=None, method=solver, rtol=sampling_rtol,
+                      atol=sampling_atol)
     elif hasattr(model, "bind") and hasattr(model, "parameter_names"):
         readable = set(model.parameter_names)
     else:
@@ -177,10 +185,15 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
     options = {"method": solver, "rtol": rtol, "atol": atol}
     pred_executor = executor if n_starts == 1 else None
     predictor = make_predictor(model, dataset, params, free, options, pred_executor)
+    sampler = None
+    if isinstance(model, Model) and (sampling_rtol, sampling_atol) != (rtol, atol):
+        loose = {"method": solver, "rtol": max(rtol, sampling_rtol),
+                 "atol": max(atol, sampling_atol)}
+        sampler = make_predictor(model, dataset, params, free, loose, pred_executor)
     obs_model = ObservationModel(obs, kinds, np.array([position[s] for s in obs["subject"]]),
                                  len(subjects))
     problem = PopulationProblem(dataset, subjects, predictor, im, obs_model, tuple(sigma_names),
-                                dict(fixed_sigma), fd_step)
+                                dict(fixed_sigma), fd_step, sampler)
     coef0 = im.initial_coefficients([params[n].value for n in free])
     omega0 = np.diag([float(iiv[n]) ** 2 for n in iiv_names])
     sigma0 = _initial_sigma(problem, coef0)

@@ -77,7 +77,8 @@ def simulate_replicates(problem: PopulationProblem, state, n: int,
     while done < n:
         b = min(batch, n - done)
         eta = rng.standard_normal((b, problem.n_subjects, r)) @ chol.T
-        pred = problem.predict_eta(np.broadcast_to(mu[None], (b,) + mu.shape), eta)
+        pred = problem.predict_eta(np.broadcast_to(mu[None], (b,) + mu.shape), eta,
+                                   sampling=True)
         out[done:done + b] = problem.observations.simulate(pred, full_sigma, rng)
         done += b
     return out

@@ -102,7 +102,7 @@ def importance_sampling(problem: PopulationProblem, mu: np.ndarray, omega: np.nd
         eta = center[None] + np.einsum("nij,bnj->bni", chol, u)
         if mu_b is None or mu_b.shape[0] != b:
             mu_b = np.broadcast_to(mu[None], (b,) + mu.shape)
-        pred = problem.predict_eta(mu_b, eta)
+        pred = problem.predict_eta(mu_b, eta, sampling=True)
         m2ll = obs.subject_m2ll(pred, sigma)  # (b, N)
         quad = np.einsum("bni,ij,bnj->bn", eta, omega_inv, eta)
         log_prior = -0.5 * (quad + logdet_omega + r * _LOG_2PI)

@@ -38,6 +38,10 @@ class PopulationProblem:
         Residual error parameters fixed by the user.
     fd_step : float
         Finite-difference step on the transformed parameter scale.
+    sampler : callable or None
+        A cheaper prediction function (looser ODE tolerances) for the
+        Monte Carlo steps (MCMC, importance sampling, simulation), whose
+        errors are far below the Monte Carlo noise; None: `predictor`.
     """
 
     dataset: Dataset
@@ -48,6 +52,7 @@ class PopulationProblem:
     sigma_names: tuple[str, ...]
     fixed_sigma: dict
     fd_step: float = 1e-4
+    sampler: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
     calls: int = 0
     members: int = 0
 
@@ -55,18 +60,22 @@ class PopulationProblem:
     def n_subjects(self) -> int:
         return len(self.subjects)
 
-    def predict(self, phi: np.ndarray) -> np.ndarray:
-        """Predictions (C, n_obs) for transformed individual parameters (C, N, P)."""
-        self.calls += 1
-        self.members += phi.shape[0] * phi.shape[1]
+    def predict(self, phi: np.ndarray, *, sampling: bool = False) -> np.ndarray:
+        """Predictions (C, n_obs) for transformed individual parameters (C, N, P).
+
+        `sampling` selects the Monte Carlo prediction function (:attr:`sampler`).
+        """
         finite = np.all(np.isfinite(phi), axis=(1, 2))
         if not finite.all():
             out = np.full((phi.shape[0], self.observations.n_obs), np.nan)
             if finite.any():
-                out[finite] = self.predict(phi[finite])
+                out[finite] = self.predict(phi[finite], sampling=sampling)
             return out
+        self.calls += 1
+        self.members += phi.shape[0] * phi.shape[1]
+        fn = self.sampler if sampling and self.sampler is not None else self.predictor
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return np.asarray(self.predictor(self.individual.psi(phi)), dtype=float)
+            return np.asarray(fn(self.individual.psi(phi)), dtype=float)
 
     def all_sigma(self, sigma: Mapping[str, float]) -> dict:
         """Estimated and fixed residual error parameters together."""
@@ -74,9 +83,10 @@ class PopulationProblem:
         out.update(sigma)
         return out
 
-    def predict_eta(self, mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    def predict_eta(self, mu: np.ndarray, eta: np.ndarray, *, sampling: bool = False
+                    ) -> np.ndarray:
         """Predictions for means (C, N, P) and random effects (C, N, R)."""
-        return self.predict(self.individual.phi(mu, eta))
+        return self.predict(self.individual.phi(mu, eta), sampling=sampling)
 
     def jacobian(self, mu: np.ndarray, eta: np.ndarray, pred: np.ndarray | None = None,
                  step: float | None = None) -> np.ndarray:

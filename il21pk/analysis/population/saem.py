@@ -200,7 +200,7 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
     mu = im.mean(coef)
     eta = np.zeros((chains, n, r))
     mu_c = np.broadcast_to(mu[None], (chains,) + mu.shape)
-    pred = problem.predict_eta(mu_c, eta)
+    pred = problem.predict_eta(mu_c, eta, sampling=True)
     full_sigma = problem.all_sigma(sigma)
     u_y = 0.5 * obs.subject_m2ll(pred, full_sigma)
     if not np.all(np.isfinite(u_y)):
@@ -228,11 +228,11 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
         omega_inv = np.linalg.inv(omega) if r else np.zeros((0, 0))
         if r:
             chol = np.linalg.cholesky(omega)
-            pred = problem.predict_eta(mu_c, eta)  # the M-step changed the means
+            pred = problem.predict_eta(mu_c, eta, sampling=True)  # the M-step changed the means
             u_y = 0.5 * obs.subject_m2ll(pred, full_sigma)
             for _ in range(n1):
                 eta_c = rng.standard_normal((chains, n, r)) @ chol.T
-                pred_c = problem.predict_eta(mu_c, eta_c)
+                pred_c = problem.predict_eta(mu_c, eta_c, sampling=True)
                 u_c = 0.5 * obs.subject_m2ll(pred_c, full_sigma)
                 ok = accept(u_c, u_y)
                 eta, u_y, pred = _update(ok, eta, eta_c, u_y, u_c, pred, pred_c, obs.subject)
@@ -243,7 +243,7 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
                 for comp in range(r):
                     eta_c = eta.copy()
                     eta_c[..., comp] += rng.standard_normal((chains, n)) * scales[comp, 0]
-                    pred_c = problem.predict_eta(mu_c, eta_c)
+                    pred_c = problem.predict_eta(mu_c, eta_c, sampling=True)
                     u_c = 0.5 * obs.subject_m2ll(pred_c, full_sigma)
                     ue_c = 0.5 * problem.eta_penalty(eta_c, omega_inv)
                     ok = accept(u_c + ue_c, u_y + u_eta)
@@ -271,7 +271,7 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
                         eta_c = eta.copy()
                         eta_c[..., block] += rng.standard_normal((chains, n, block.size)) \
                             * scales[block, size - 1]
-                        pred_c = problem.predict_eta(mu_c, eta_c)
+                        pred_c = problem.predict_eta(mu_c, eta_c, sampling=True)
                         u_c = 0.5 * obs.subject_m2ll(pred_c, full_sigma)
                         ue_c = 0.5 * problem.eta_penalty(eta_c, omega_inv)
                         ok = accept(u_c + ue_c, u_y + u_eta)
@@ -284,7 +284,7 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
                 rate = accepted[seen] / tried[seen]
                 scales[seen, size - 1] *= 1 + settings.rw_rate * (rate - settings.acceptance)
         else:
-            pred = problem.predict_eta(mu_c, eta)
+            pred = problem.predict_eta(mu_c, eta, sampling=True)
         # -- stochastic approximation ---------------------------------------------------
         if k < settings.burn:
             continue
@@ -322,7 +322,7 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
             else:
                 if idx_fixed_coef.size:
                     pred = problem.predict_eta(np.broadcast_to(mu[None], (chains,) + mu.shape),
-                                               eta)
+                                               eta, sampling=True)
                 target = _optimise_sigma(problem, pred, sigma)
                 for name in problem.sigma_names:
                     if it < settings.k1:
@@ -449,7 +449,7 @@ def _optimise_fixed(problem: PopulationProblem, coef, idx, eta, sigma) -> np.nda
         coefs[:, idx] = points
         mus = np.repeat(im.mean_batch(coefs), chains, axis=0)  # (M*C, N, P)
         etas = np.tile(eta, (points.shape[0], 1, 1))
-        pred = problem.predict_eta(mus, etas)
+        pred = problem.predict_eta(mus, etas, sampling=True)
         total = problem.observations.subject_m2ll(pred, sigma).sum(axis=1)
         return total.reshape(points.shape[0], chains).mean(axis=1)
 
