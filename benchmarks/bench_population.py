@@ -194,9 +194,10 @@ def part_coverage(quick: bool, subjects: int) -> None:
 IL21_TRUE = {"cl": 5.0, "v_central": 2.8, "kp_nk": 0.004, "k_ifng": 0.5}
 IL21_OMEGA = {"cl": 0.3, "v_central": 0.25, "kp_nk": 0.3, "k_ifng": 0.25}
 IL21_SIGMA = {"il21_plasma": 0.15, "nk_blood": 0.1, "ifng_plasma": 0.15}
-PK_TIMES = np.array([0.25, 1.0, 4.0, 8.0, 24.0, 96.25, 97.0, 100.0])
-NK_TIMES = np.array([24.0, 72.0, 120.0, 168.0, 240.0, 336.0])
-IFN_TIMES = np.array([8.0, 24.0, 72.0, 120.0, 168.0, 240.0])
+# sampling times avoid the dose times (0, 24, ..., 96 h), where a sample is a trough
+PK_TIMES = np.array([0.25, 1.0, 4.0, 8.0, 23.5, 96.25, 97.0, 100.0])
+NK_TIMES = np.array([25.0, 73.0, 121.0, 168.0, 240.0, 336.0])
+IFN_TIMES = np.array([8.0, 25.0, 73.0, 121.0, 168.0, 240.0])
 
 
 def il21_data(seed: int, n: int = 40):
@@ -214,10 +215,11 @@ def il21_data(seed: int, n: int = 40):
         res = ip.simulate(model, regimen.scaled_to(doses[i]), base.with_values(**values),
                           t_end=float(grid[-1]), t_eval=np.r_[0.0, grid], rtol=1e-9,
                           atol=1e-12)
-        wide = res.wide().set_index("time_h")
+        frame = res.frame
         for var, times in (("il21_plasma", PK_TIMES), ("nk_blood", NK_TIMES),
                            ("ifng_plasma", IFN_TIMES)):
-            f = wide.loc[times, var].to_numpy()
+            series = frame[frame["variable"] == var].set_index("time_h")["value"]
+            f = series.loc[times].to_numpy()
             y = f * np.exp(IL21_SIGMA[var] * rng.standard_normal(f.size))
             rows += [{"id": i + 1, "t": t, "variable": var, "value": v, "dose": doses[i]}
                      for t, v in zip(times, y, strict=True)]

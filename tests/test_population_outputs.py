@@ -121,3 +121,41 @@ def test_several_starts_keep_the_best(data):
                             settings=SaemSettings(k1=60, k2=30, is_draws=200))
     assert len(res.starts) == 2
     assert res.m2ll == pytest.approx(res.starts["m2ll"].min())
+
+
+def test_cli_fit_population_from_a_spec(tmp_path, data, capsys):
+    from il21pk.cli import main
+
+    csv = tmp_path / "obs.csv"
+    data.observations.to_csv(csv, index=False)
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'free = ["ka", "v_central", "cl"]\n'
+        'model = "pk1"\n'
+        '[iiv]\nka = 0.3\nv_central = 0.3\ncl = 0.3\n'
+        '[settings]\nk1 = 60\nk2 = 30\nis_draws = 200\n'
+        '[columns]\nlloq = "lloq"\n'
+        '[set]\nmw = 1.0\nf_sc = 1.0\ntlag_sc = 0.0\nka = 1.0\nv_central = 25.0\ncl = 2.0\n')
+    out = tmp_path / "pop"
+    status = main(["fit-population", "--spec", str(spec), "--data", str(csv), "--dose", "320",
+                   "--unit", "nmol", "--route", "sc", "--schedule", "single",
+                   "--vpc-n", "50", "--out", str(out)])
+    assert status == 0, capsys.readouterr().err
+    table = pd.read_csv(out / "population_table.csv")
+    assert list(table["name"])[:3] == ["ka", "v_central", "cl"]
+    for name in ("individual.csv", "predictions.csv", "convergence.csv", "vpc.csv",
+                 "report.txt", "diagnostics.png", "convergence.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "[[Population fit: SAEM]]" in capsys.readouterr().out
+
+
+def test_cli_fit_population_user_errors_exit_2(tmp_path, capsys):
+    from il21pk.cli import main
+
+    status = main(["fit-population", "--data", str(tmp_path / "missing.csv"), "--free", "cl",
+                   "--iiv", "cl=0.3"])
+    assert status == 2 and "missing.csv" in capsys.readouterr().err
+    status = main(["fit-population", "--data", "x.csv", "--free", "cl", "--iiv", "cl=big"])
+    assert status == 2 and "--iiv cl" in capsys.readouterr().err
+    status = main(["fit-population", "--free", "cl"])
+    assert status == 2 and "--data" in capsys.readouterr().err
