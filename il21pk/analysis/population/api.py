@@ -262,7 +262,12 @@ def _run_one(task) -> dict:
 
 
 def _initial_sigma(problem: PopulationProblem, coef: np.ndarray) -> dict:
-    """Residual SDs from the spread of the typical subject's residuals."""
+    """Residual SDs from the spread of the typical subject's residuals.
+
+    Robust (median absolute deviation, relative residuals on the log scale)
+    and kept within [0.02, 1] for relative errors: a start far from the data
+    must not start the residual error at a size that hides the model.
+    """
     im = problem.individual
     obs = problem.observations
     pred = problem.predict(im.mean(coef)[None])[0]
@@ -271,19 +276,19 @@ def _initial_sigma(problem: PopulationProblem, coef: np.ndarray) -> dict:
         part, var = name.split("_", 2)[1:]
         rows = (obs.variable == var) & ~obs.blq & np.isfinite(pred)
         y, f = obs.y[rows], pred[rows]
+        relative = part == "prop" or obs.error[var] == "lognormal"
         with np.errstate(divide="ignore", invalid="ignore"):
-            if obs.error[var] == "lognormal":
-                r = np.log(y) - np.log(f)
-            elif part == "prop":
-                r = (y - f) / f
-            else:
-                r = y - f
+            r = np.log(y / f) if relative else y - f
         r = r[np.isfinite(r)]
         share = 0.5 if obs.error[var] == "combined" else 1.0
-        value = share * float(np.sqrt(np.mean(r * r))) if r.size else 0.1
-        if not np.isfinite(value) or value <= 0:
-            value = 0.1 if part == "prop" or obs.error[var] == "lognormal" else \
-                max(0.1 * float(np.median(np.abs(y))) if y.size else 1.0, 1e-12)
+        spread = 1.4826 * float(np.median(np.abs(r - np.median(r)))) if r.size else np.nan
+        if relative:
+            value = float(np.clip(share * spread, 0.02, 1.0)) if np.isfinite(spread) else 0.1
+        else:
+            scale = float(np.median(np.abs(y))) if y.size else 1.0
+            value = share * spread if np.isfinite(spread) and spread > 0 else 0.1 * scale
+            value = float(np.clip(value, 1e-3 * scale, scale)) if scale > 0 else max(value,
+                                                                                     1e-12)
         out[name] = value
     return out
 

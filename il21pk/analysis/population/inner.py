@@ -68,7 +68,7 @@ def conditional_modes(problem: PopulationProblem, mu: np.ndarray, omega: np.ndar
     r = problem.individual.n_random
     obs = problem.observations
     omega = np.broadcast_to(omega, (c, r, r)) if omega.ndim == 2 else omega
-    omega_inv = np.linalg.inv(omega)
+    omega_inv = _inverse(omega)
     eta = np.zeros((c, n, r)) if eta0 is None else np.array(eta0, dtype=float, copy=True)
     if r == 0:
         pred = problem.predict(mu)
@@ -103,7 +103,7 @@ def conditional_modes(problem: PopulationProblem, mu: np.ndarray, omega: np.ndar
             _, info = obs.gradient_information(pred, jac, sigma)
             hess = np.where(definite[..., None, None], hess,
                             info + omega_inv[:, None] + 1e-12 * eye)
-        step = -0.5 * np.linalg.solve(hess, grad[..., None])[..., 0]
+        step = _solve(hess, grad)
         decrease = -0.5 * np.einsum("cni,cni->cn", grad, step)
         converged |= (decrease < tol) | (np.max(np.abs(step), axis=-1) < 1e-10)
         if converged.all():
@@ -132,3 +132,31 @@ def conditional_modes(problem: PopulationProblem, mu: np.ndarray, omega: np.ndar
     jac = problem.jacobian(mu, eta, pred)
     _, info = obs.gradient_information(pred, jac, sigma)
     return Modes(eta, g, m2ll, pred, jac, info, converged, it)
+
+
+def _inverse(a: np.ndarray) -> np.ndarray:
+    """Batched inverse; NaN for matrices that are singular or not finite."""
+    out = np.full_like(a, np.nan, dtype=float)
+    good = np.all(np.isfinite(a), axis=(-2, -1))
+    if good.any():
+        det = np.linalg.det(a[good])
+        ok = np.isfinite(det) & (np.abs(det) > 0)
+        idx = np.flatnonzero(good)[ok]
+        out[idx] = np.linalg.inv(a[idx])
+    return out
+
+
+def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """Newton steps -H^-1 g / 2 per problem; 0 where H is not usable."""
+    good = np.all(np.isfinite(hess), axis=(-2, -1)) & np.all(np.isfinite(grad), axis=-1)
+    safe = np.where(good[..., None, None], hess, np.eye(hess.shape[-1]))
+    try:
+        step = -0.5 * np.linalg.solve(safe, np.where(good[..., None], grad, 0.0)[..., None])
+    except np.linalg.LinAlgError:
+        step = np.zeros(grad.shape + (1,))
+        for idx in zip(*np.nonzero(good), strict=True):
+            try:
+                step[idx] = -0.5 * np.linalg.solve(safe[idx], grad[idx][:, None])
+            except np.linalg.LinAlgError:
+                pass
+    return np.where(good[..., None], step[..., 0], 0.0)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
-from .inner import Modes
+from .inner import Modes, _inverse
 from .problem import PopulationProblem
 
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -40,10 +40,15 @@ def laplace_terms(modes: Modes, omega: np.ndarray) -> np.ndarray:
     if r == 0:
         return modes.m2ll
     omega = np.broadcast_to(omega, (c, r, r)) if omega.ndim == 2 else omega
-    omega_inv = np.linalg.inv(omega)
-    _, logdet_omega = np.linalg.slogdet(omega)
-    sign, logdet_post = np.linalg.slogdet(modes.info + omega_inv[:, None])
-    logdet_post = np.where(sign > 0, logdet_post, np.inf)
+    omega_inv = _inverse(omega)
+    with np.errstate(invalid="ignore"):
+        sign_o, logdet_omega = np.linalg.slogdet(np.where(np.isfinite(omega), omega, 0.0))
+        post = modes.info + omega_inv[:, None]
+        finite = np.all(np.isfinite(post), axis=(-2, -1))
+        sign, logdet_post = np.linalg.slogdet(np.where(finite[..., None, None], post,
+                                                       np.eye(r)))
+    logdet_post = np.where((sign > 0) & finite, logdet_post, np.inf)
+    logdet_omega = np.where(sign_o > 0, logdet_omega, np.inf)
     return modes.objective + logdet_omega[:, None] + logdet_post
 
 

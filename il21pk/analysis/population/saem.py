@@ -66,7 +66,9 @@ class SaemSettings:
     burn : int
         Burn-in iterations (E-step only). Default 5.
     chains : int or None
-        Markov chains per subject; None: ``ceil(50 / N)``.
+        Markov chains per subject; None: ``ceil(80 / N)`` (saemix uses 50; more
+        chains damp the random walk of estimates along flat directions of
+        the likelihood, e.g. correlated ka and V).
     kernels : tuple of int
         Iterations of kernels 1 (prior draw), 2 (componentwise random
         walk) and 3 (block random walk) per E-step. Default (2, 2, 2).
@@ -181,7 +183,7 @@ def run_saem(problem: PopulationProblem, start: SaemState, settings: SaemSetting
     im = problem.individual
     obs = problem.observations
     n, r = problem.n_subjects, im.n_random
-    chains = settings.chains or max(1, math.ceil(50 / n))
+    chains = settings.chains or max(1, math.ceil(80 / n))
     n1, n2, n3 = (int(k) for k in settings.kernels)
     k_total = settings.burn + settings.k1 + settings.k2
     k_sa = settings.annealing_iterations if settings.annealing_iterations is not None \
