@@ -6,7 +6,6 @@ import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ... import executors
 from ...data import Dataset
@@ -325,6 +324,3 @@ def _units(problem: PopulationProblem, params: ParameterSet, model) -> dict:
         out[name] = "1" if part == "prop" or lognormal else variable_units.get(var, "")
     return out
 
-
-def _frame_or_none(value):
-    return value if isinstance(value, pd.DataFrame) else None
