@@ -24,9 +24,10 @@ all in one batch of simulations.
 **Covariance step.** :math:`R = \tfrac12 \nabla^2 \mathrm{OFV}` (central
 differences), :math:`S = \sum_i s_i s_i^T` with
 :math:`s_i = \tfrac12 \nabla \mathrm{OFV}_i`, and the sandwich
-:math:`R^{-1} S R^{-1}`, mapped to the reporting parameters by the delta
-method. The condition number is the ratio of the largest to the smallest
-eigenvalue of the correlation matrix of the estimates.
+:math:`R^{-1} S R^{-1}` (or :math:`R^{-1}`, :math:`S^{-1}`), mapped to the
+reporting parameters by the delta method. The condition number is the
+ratio of the largest to the smallest eigenvalue of the correlation matrix
+of the estimates.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ class FoceiSettings:
         Step for the R matrix. Default 1e-3.
     covariance : bool
         Run the covariance step. Default True.
+    standard_errors : {'sandwich', 'r', 's'}
+        Covariance of the estimates reported in the table: the sandwich
+        :math:`R^{-1}SR^{-1}` (default, NONMEM's), :math:`R^{-1}` (inverse
+        observed information) or :math:`S^{-1}`. All three are kept in
+        ``result.details``. With few subjects the sandwich, which estimates S
+        from N subject gradients, gives narrower intervals.
     inner_tol : float
         Convergence of the conditional modes: the decrease of the inner
         objective their last step predicts. Default 1e-12 (the outer
@@ -77,6 +84,7 @@ class FoceiSettings:
     fd_step: float = 1e-3
     hessian_step: float = 1e-3
     covariance: bool = True
+    standard_errors: str = "sandwich"
     inner_tol: float = 1e-12
     is_draws: int = 3000
     is_df: float = 5.0
@@ -89,6 +97,9 @@ class FoceiSettings:
         for name in ("gtol", "fd_step", "hessian_step", "inner_tol"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FoceiSettings.{name} must be > 0; got {getattr(self, name)}")
+        if self.standard_errors not in ("sandwich", "r", "s"):
+            raise ValueError("FoceiSettings.standard_errors must be 'sandwich', 'r' or 's'; got "
+                             f"{self.standard_errors!r}")
         if isinstance(self.is_draws, bool) or not isinstance(self.is_draws, int) \
                 or self.is_draws < 10:
             raise ValueError(f"FoceiSettings.is_draws must be an integer >= 10; got "
@@ -111,6 +122,7 @@ class FoceiOutput:
     x_names: list
     condition_number: float
     timing: dict
+    covariances: dict
 
 
 def omega_blocks(mask: np.ndarray) -> list[np.ndarray]:
@@ -278,27 +290,34 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
     rho0 = to_rho(problem, state.coef, state.omega, state.sigma)
     cov_rho = np.full((rho0.size, rho0.size), np.nan)
     condition = float("nan")
+    covariances = {}
     if settings.covariance:
         r_matrix, s_matrix = _covariance_matrices(ofv, x, settings.hessian_step)
-        try:
-            r_inv = np.linalg.inv(r_matrix)
-            cov_x = r_inv @ s_matrix @ r_inv
-            cov_x = 0.5 * (cov_x + cov_x.T)
-            sd = np.sqrt(np.diag(cov_x))
-            corr = cov_x / np.outer(sd, sd)
-            eig = np.linalg.eigvalsh(corr)
-            condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
-            jac = _rho_jacobian(problem, layout, x)
-            cov_rho = jac @ cov_x @ jac.T
-            if np.any(np.diag(cov_rho) <= 0) or not np.all(np.isfinite(cov_rho)):
-                cov_rho = np.full_like(cov_rho, np.nan)
-        except (np.linalg.LinAlgError, FloatingPointError):
-            pass
+        jac = _rho_jacobian(problem, layout, x)
+        for kind in ("sandwich", "r", "s"):
+            try:
+                if kind == "s":
+                    cov_x = np.linalg.inv(s_matrix)
+                else:
+                    r_inv = np.linalg.inv(r_matrix)
+                    cov_x = r_inv @ s_matrix @ r_inv if kind == "sandwich" else r_inv
+                cov_x = 0.5 * (cov_x + cov_x.T)
+                cov = jac @ cov_x @ jac.T
+                if np.any(np.diag(cov) <= 0) or not np.all(np.isfinite(cov)):
+                    cov = np.full_like(cov_rho, np.nan)
+                covariances[kind] = cov
+                if kind == settings.standard_errors:
+                    cov_rho = cov
+                    sd = np.sqrt(np.diag(cov_x))
+                    eig = np.linalg.eigvalsh(cov_x / np.outer(sd, sd))
+                    condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
+            except (np.linalg.LinAlgError, FloatingPointError):
+                covariances[kind] = np.full_like(cov_rho, np.nan)
     t2 = time.perf_counter()
     frame = pd.DataFrame(history).set_index("iteration") if history else pd.DataFrame()
     return FoceiOutput(state, objective, success, str(res.message), int(res.nit),
                        frame, cov_rho, r_matrix, s_matrix, layout.names, condition,
-                       {"estimation": t1 - t0, "covariance": t2 - t1})
+                       {"estimation": t1 - t0, "covariance": t2 - t1}, covariances)
 
 
 def _covariance_matrices(ofv: _Objective, x: np.ndarray, h: float):

@@ -15,7 +15,9 @@ from .uncertainty import parameter_table, rho_names, to_rho
 SE_METHODS = {
     "saem": "linearisation of the model around the conditional modes (expected Fisher "
             "information, as saemix)",
-    "focei": "sandwich R^-1 S R^-1 of the FOCEi objective (finite differences)",
+    "sandwich": "sandwich R^-1 S R^-1 of the FOCEi objective (finite differences)",
+    "r": "R^-1, the inverse Hessian of the FOCEi objective / 2 (finite differences)",
+    "s": "S^-1, the inverse of the summed per-subject gradient products (FOCEi)",
 }
 
 
@@ -60,6 +62,15 @@ class PopulationFitResult:
     condition_number : float
         Largest over smallest eigenvalue of the correlation matrix of the
         estimates.
+    r_matrix, s_matrix : pandas.DataFrame or None
+        FOCEi only: R (half the Hessian of the OFV) and S (sum of outer
+        products of the per-subject half-gradients) on the outer parameters
+        (log typical values, covariate coefficients, Cholesky factors of
+        Omega with log diagonal, log sigmas).
+    details : dict
+        Diagnostics of the run: SAEM chains and acceptance, conditional
+        means and variances, importance-sampling effective sample sizes,
+        batched calls and simulations.
     elapsed : dict
         Seconds per stage.
     settings : SaemSettings or FoceiSettings
@@ -117,6 +128,18 @@ class PopulationFitResult:
     def to_frame(self) -> pd.DataFrame:
         """The parameter table with the method as a column."""
         return self.table.assign(method=self.method)
+
+    def table_with(self, standard_errors: str) -> pd.DataFrame:
+        """The parameter table with another FOCEi covariance: 'sandwich', 'r' or 's'."""
+        key = f"covariance_{standard_errors}"
+        if key not in self.details:
+            known = [k.split("_", 1)[1] for k in self.details if k.startswith("covariance_")]
+            raise ValueError(f"standard_errors must be one of {known} for this {self.method} "
+                             f"fit; got {standard_errors!r}")
+        state = self._state
+        return parameter_table(self._problem, state.coef, state.omega, state.sigma,
+                               self.details[key].to_numpy(), self.details["initial"],
+                               self.shrinkage, self.details["units"])
 
     def typical_values(self) -> dict[str, float]:
         """Estimated typical values by parameter name."""
@@ -282,9 +305,12 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
         success, message = out.success, f"{out.message} ({out.iterations} BFGS iterations)"
         r_mat = pd.DataFrame(out.r_matrix, index=out.x_names, columns=out.x_names)
         s_mat = pd.DataFrame(out.s_matrix, index=out.x_names, columns=out.x_names)
-        details = {}
+        names_rho = rho_names(problem)
+        details = {f"covariance_{k}": pd.DataFrame(v, index=names_rho, columns=names_rho)
+                   for k, v in out.covariances.items()}
         condition = out.condition_number
-    details.update({"ess": isamp.ess, "m2ll_per_subject": isamp.per_subject,
+    details.update({"initial": initial, "units": units, "ess": isamp.ess,
+                    "m2ll_per_subject": isamp.per_subject,
                     "converged_modes": modes.converged[0], "calls": run["calls"],
                     "members": run["members"], "rho": to_rho(problem, state.coef, state.omega,
                                                              state.sigma)})
@@ -294,7 +320,9 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
         method=method, table=table, m2ll=isamp.m2ll, m2ll_se=isamp.se, is_draws=isamp.draws,
         objective=float(run["objective"]), individual=individual, predictions=predictions,
         convergence=convergence, covariance=pd.DataFrame(cov, index=names, columns=names),
-        standard_errors=SE_METHODS[method], shrinkage=shrinkage, condition_number=condition,
+        standard_errors=SE_METHODS["saem" if method == "saem"
+                                   else settings.standard_errors],
+        shrinkage=shrinkage, condition_number=condition,
         elapsed=dict(run["timing"]), settings=settings, starts=pd.DataFrame(starts),
         n_obs=obs.n_obs, n_subjects=problem.n_subjects, success=success, message=message,
         r_matrix=r_mat, s_matrix=s_mat, details=details, _problem=problem, _state=state,
