@@ -261,3 +261,11 @@ def test_saem_runs_on_the_compiled_engine_and_batches_are_executor_independent()
                                seed=1, settings=SaemSettings(k1=20, k2=10, is_draws=50))
     # same algorithm, same seed, predictions equal to ~1e-6: the same estimates
     np.testing.assert_allclose(res.table["estimate"], closed.table["estimate"], rtol=1e-2)
+    # two worker processes give the same fit, number for number
+    kw = dict(free=list(NAMES), iiv=IIV0, seed=2, settings=SaemSettings(k1=5, k2=5,
+                                                                         is_draws=20))
+    one = ip.fit_population(PK1, data, START, **kw)
+    two = ip.fit_population(PK1, data, START, executor=2, **kw)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    assert one.m2ll == two.m2ll
+    two.vpc(n=5, seed=1)  # the result simulates in this process after the pool is closed

@@ -84,7 +84,9 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
         one with the lowest -2 log L is returned. Starts run on `executor`.
     executor : optional
         With ``n_starts == 1`` and an il21pk Model: where batches of
-        simulations run (see :mod:`il21pk.executors`); otherwise where starts run.
+        simulations run (see :mod:`il21pk.executors`; an int or
+        ``"processes"`` starts one local pool for the whole fit); with
+        ``n_starts > 1``: where the starts run.
     solver, rtol, atol : optional
         ODE solver and tolerances for everything differentiated (FOCEi,
         conditional modes, standard errors); ignored for closed forms.
@@ -182,7 +184,18 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
     im = IndividualModel(free, tuple(transforms), iiv_idx, terms, len(subjects), mask)
     rng = np.random.default_rng(seed)
     options = {"method": solver, "rtol": rtol, "atol": atol}
-    pred_executor = executor if n_starts == 1 else None
+    pred_executor = executor if n_starts == 1 and isinstance(model, Model) else None
+    owned = None
+    if pred_executor is not None and (pred_executor == "processes" or (
+            isinstance(pred_executor, int) and pred_executor > 1)):
+        # one pool for the whole fit: a pool per batch would fork at every E-step call
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        workers = pred_executor if isinstance(pred_executor, int) else (os.cpu_count() or 1)
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        owned = pred_executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     predictor = make_predictor(model, dataset, params, free, options, pred_executor)
     sampler = None
     if isinstance(model, Model) and (sampling_rtol, sampling_atol) != (rtol, atol):
@@ -203,16 +216,25 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
         [np.random.default_rng(rng.integers(2**63)) for _ in range(n_starts)]
     starts = [start] + [_perturbed(problem, start, seeds[i]) for i in range(1, n_starts)]
     tasks = [(problem, method, s, settings, seeds[i]) for i, s in enumerate(starts)]
-    runs = list(executors.ordered_map(_run_one, tasks, executor if n_starts > 1 else "serial"))
-    best = min(runs, key=lambda run: run["m2ll"] if np.isfinite(run["m2ll"]) else np.inf)
-    if not np.isfinite(best["m2ll"]):
-        raise FitError("no start reached a finite -2 log-likelihood; check the data, the "
-                       "starting values and the error model")
-    best["timing"]["setup"] = setup_time
-    result = finish(problem, method, best, initial=initial, settings=settings,
-                    starts=[{"start": i, "m2ll": run["m2ll"], "objective": run["objective"]}
-                            for i, run in enumerate(runs)],
-                    units=_units(problem, params, model))
+    try:
+        runs = list(executors.ordered_map(_run_one, tasks,
+                                          executor if n_starts > 1 else "serial"))
+        best = min(runs, key=lambda run: run["m2ll"] if np.isfinite(run["m2ll"]) else np.inf)
+        if not np.isfinite(best["m2ll"]):
+            raise FitError("no start reached a finite -2 log-likelihood; check the data, the "
+                           "starting values and the error model")
+        best["timing"]["setup"] = setup_time
+        result = finish(problem, method, best, initial=initial, settings=settings,
+                        starts=[{"start": i, "m2ll": run["m2ll"], "objective": run["objective"]}
+                                for i, run in enumerate(runs)],
+                        units=_units(problem, params, model))
+    finally:
+        if owned is not None:
+            owned.shutdown()
+            # later simulations from the result (VPC, NPDE) run in this process
+            for fn in (problem.predictor, problem.sampler):
+                if fn is not None:
+                    fn.executor = None
     result.elapsed["total"] = time.perf_counter() - started
     return result
 
