@@ -133,7 +133,7 @@ def test_cli_fit_population_from_a_spec(tmp_path, data, capsys):
         'free = ["ka", "v_central", "cl"]\n'
         'model = "pk1"\n'
         '[iiv]\nka = 0.3\nv_central = 0.3\ncl = 0.3\n'
-        '[settings]\nk1 = 60\nk2 = 30\nis_draws = 200\n'
+        '[settings]\nk1 = 30\nk2 = 20\nis_draws = 100\n'
         '[columns]\nlloq = "lloq"\n'
         '[set]\nmw = 1.0\nf_sc = 1.0\ntlag_sc = 0.0\nka = 1.0\nv_central = 25.0\ncl = 2.0\n')
     out = tmp_path / "pop"
