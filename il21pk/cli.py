@@ -249,7 +249,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 def _cmd_fit_population(args: argparse.Namespace) -> int:
     """Population fit (SAEM or FOCEi): tables, report and diagnostic plots in --out."""
-    from .analysis.population import FoceiSettings, SaemSettings, fit_population
+    from .analysis.population import (
+        FoceiSettings,
+        OneCompartmentOral,
+        SaemSettings,
+        fit_population,
+    )
     from .analysis.population.covariates import Categorical, Exponential, Linear, Power
 
     def mapping(value, flag):
@@ -260,7 +265,8 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
             raise ValueError(f"give --{flag} (or `{flag}` in the --spec file)")
 
     model = {"full": Model, "pk": Model.pk_only,
-             "pk1": lambda: Model.pk_only(compartments=1)}[args.model]()
+             "pk1": lambda: Model.pk_only(compartments=1),
+             "pk1-closed-form": OneCompartmentOral}[args.model]()
     iiv = {}
     for name, value in mapping(args.iiv, "--iiv").items():
         try:
@@ -444,8 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
                    help="column mapping for a plain CSV (as for `fit`)")
     p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT")
-    p.add_argument("--model", choices=("full", "pk", "pk1"), default="full",
-                   help="full IL-21 model, PK only (2 compartments) or PK only 1 compartment")
+    p.add_argument("--model", choices=("full", "pk", "pk1", "pk1-closed-form"), default="full",
+                   help="full IL-21 model, PK only (2 compartments), PK only 1 compartment, "
+                        "or its closed form (first-order absorption, IV bolus; fastest)")
     p.add_argument("--free", nargs="+", default=[], help="typical values to estimate")
     p.add_argument("--iiv", nargs="+", default=[], metavar="NAME=OMEGA",
                    help="between-subject variability: initial SD of eta, e.g. cl=0.3")

@@ -131,7 +131,7 @@ def test_cli_fit_population_from_a_spec(tmp_path, data, capsys):
     spec = tmp_path / "spec.toml"
     spec.write_text(
         'free = ["ka", "v_central", "cl"]\n'
-        'model = "pk1"\n'
+        'model = "pk1-closed-form"\n'
         '[iiv]\nka = 0.3\nv_central = 0.3\ncl = 0.3\n'
         '[settings]\nk1 = 30\nk2 = 20\nis_draws = 100\n'
         '[columns]\nlloq = "lloq"\n'
