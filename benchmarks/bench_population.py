@@ -22,7 +22,7 @@ Four parts, each printed as a table with the targets of issue 13:
 3. ``coverage``: 50 simulated populations of the speed design (``--subjects``
    to change N): fraction of 95 % intervals containing the truth per
    parameter and method (target 88-100 %), mean relative bias. FOCEi is
-   shown with its default sandwich intervals and with R^-1 (the same fits).
+   shown with its default R^-1 intervals and with the sandwich (same fits).
 4. ``il21``: the full IL-21 model, 40 subjects in 3 dose groups (10, 30,
    100 ug/kg IV daily x 5), IL-21 (8 samples), NK cells (6) and IFN-gamma
    (6) per subject, proportional errors; ``cl``, ``v_central``, ``kp_nk`` and
@@ -168,7 +168,7 @@ def part_coverage(quick: bool, subjects: int) -> None:
     rng = np.random.default_rng(2026)
     truth = {**exact.TRUE, **{f"omega_{k}": v for k, v in exact.OMEGA.items()},
              "sigma_prop_il21_plasma": exact.SIGMA}
-    labels = ("saem", "focei", "focei R^-1")
+    labels = ("saem", "focei", "focei sandwich")
     hits = {m: {k: [] for k in truth} for m in labels}
     bias = {m: {k: [] for k in truth} for m in labels}
     times = {"saem": [], "focei": []}
@@ -187,7 +187,7 @@ def part_coverage(quick: bool, subjects: int) -> None:
                     failures[method] += 1
                 tables = {method: res.table.set_index("name")}
                 if method == "focei":
-                    tables["focei R^-1"] = res.table_with("r").set_index("name")
+                    tables["focei sandwich"] = res.table_with("sandwich").set_index("name")
                 for label, t in tables.items():
                     for name, value in truth.items():
                         hits[label][name].append(t.loc[name, "ci_low"] <= value
