@@ -31,7 +31,7 @@ print(fit.report())
 fig, axes = plt.subplots(2, 3, figsize=(14, 8), layout="constrained")
 ip.plotting.goodness_of_fit(fit, "observed_vs_predicted", ax=axes[0, 0], log=True)
 ip.plotting.goodness_of_fit(fit, "wres_vs_time", ax=axes[0, 1])
-ip.plotting.vpc(fit, "nk_blood", n=100, seed=1, ax=axes[0, 2])
+ip.plotting.posterior_predictive_check(fit, "nk_blood", n=100, seed=1, ax=axes[0, 2])
 for ax, variable in zip(axes[1], ["il21_plasma", "nk_blood", "ifng_plasma"], strict=True):
     ip.plotting.individual_fit(fit, 3, variable, ax=ax)
 fig.savefig(out / "04_fit_diagnostics.png", dpi=90)

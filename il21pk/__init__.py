@@ -16,6 +16,7 @@ from . import parameter_sets, plotting, units
 from .analysis.dose_response import DoseResponseResult, dose_response
 from .analysis.fitting import FitResult, ProfileResult, SubjectFits, fit
 from .analysis.nca import nca
+from .analysis.population import PopulationFitResult, fit_population
 from .analysis.results import SimulationResult
 from .analysis.sampling import latin_hypercube, sobol_samples, virtual_population
 from .analysis.sensitivity import global_indices, sensitivity
@@ -43,6 +44,7 @@ __all__ = [
     "Dose",
     "FitError",
     "FitResult",
+    "PopulationFitResult",
     "ProfileResult",
     "SubjectFits",
     "Il21pkError",
@@ -65,6 +67,7 @@ __all__ = [
     "regimens_from_nonmem",
     "dose_response",
     "fit",
+    "fit_population",
     "global_indices",
     "latin_hypercube",
     "nca",

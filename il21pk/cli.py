@@ -117,6 +117,9 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
             else:
                 args.set = [f"{k}={v!r}" for k, v in value.items()] + args.set
             continue
+        if isinstance(value, dict) and actions[attr].nargs in ("*", "+") and \
+                "=" in str(actions[attr].metavar):  # a table for NAME=VALUE pairs
+            value = [f"{k}={v}" for k, v in value.items()]
         _check_spec_value(args.spec, key, value, actions[attr])
         if getattr(args, attr) == args.parser_defaults.get(attr):
             setattr(args, attr, value)
@@ -347,6 +350,116 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fit_population(args: argparse.Namespace) -> int:
+    """Population fit (SAEM or FOCEi): tables, report and diagnostic plots in --out."""
+    from .analysis.population import (
+        FoceiSettings,
+        OneCompartmentOral,
+        SaemSettings,
+        fit_population,
+    )
+    from .analysis.population.covariates import Categorical, Exponential, Linear, Power
+
+    def mapping(value, flag):
+        return dict(value) if isinstance(value, dict) else _pairs(value or [], flag)
+
+    for flag in ("data", "free", "iiv"):
+        if not getattr(args, flag):
+            raise ValueError(f"give --{flag} (or `{flag}` in the --spec file)")
+
+    model = {"full": Model, "pk": Model.pk_only,
+             "pk1": lambda: Model.pk_only(compartments=1),
+             "pk1-closed-form": OneCompartmentOral}[args.model]()
+    iiv = {}
+    for name, value in mapping(args.iiv, "--iiv").items():
+        try:
+            iiv[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--iiv {name}: omega must be a number; got {value!r}") from None
+    errors = args.error if isinstance(args.error, (dict, str)) else (
+        _pairs(args.error, "--error") if any("=" in e for e in args.error) else
+        (args.error[0] if args.error else "proportional"))
+    kinds = {"power": Power, "exponential": Exponential, "linear": Linear,
+             "categorical": Categorical}
+    covariates: dict = {}
+    for parameter, text in mapping(args.covariate, "--covariate").items():
+        parts = str(text).split(":")
+        if parts[0] not in kinds or len(parts) < 2:
+            raise ValueError(f"--covariate {parameter}: give KIND:COLUMN[:REFERENCE[:VALUE"
+                             f"[:estimate]]] with KIND one of {list(kinds)}; got {text!r}")
+        estimate = parts[-1] == "estimate"
+        numbers = [p for p in parts[2:] if p != "estimate"]
+        try:
+            values = [float(x) for x in numbers]
+        except ValueError:
+            raise ValueError(f"--covariate {parameter}: reference and value must be numbers; "
+                             f"got {text!r}") from None
+        if parts[0] == "categorical":
+            effect = Categorical(parts[1], reference=values[0] if values else None)
+        elif parts[0] == "power":
+            effect = Power(parts[1], values[0] if values else 70.0,
+                           values[1] if len(values) > 1 else 0.75, estimate)
+        else:
+            effect = kinds[parts[0]](parts[1], values[0] if values else 0.0,
+                                     values[1] if len(values) > 1 else 0.0, True)
+        covariates.setdefault(parameter, []).append(effect)
+    options = mapping(args.settings, "--settings")
+    cls = SaemSettings if args.method == "saem" else FoceiSettings
+    fields = cls.__dataclass_fields__
+    for key, value in options.items():
+        if key not in fields:
+            raise ValueError(f"--settings {key}: unknown {cls.__name__} field; known: "
+                             f"{sorted(fields)}")
+        if isinstance(value, str):
+            value = value.strip()
+            value = {"true": True, "false": False}.get(value.lower(), value)
+            if isinstance(value, str):
+                value = float(value) if any(c in value for c in ".e") else int(value)
+        options[key] = value
+    units = mapping(args.units, "--units")
+    if args.nonmem:
+        data = read_csv(args.data, nonmem=True, units=units)
+    else:
+        data = read_csv(args.data, regimen=_regimen(args), units=units,
+                        **mapping(args.columns, "--columns"))
+    result = fit_population(model, data, _params(args), free=args.free, iiv=iiv,
+                            method=args.method, covariates=covariates or None,
+                            error_model=errors, covariance=args.covariance, seed=args.seed,
+                            settings=cls(**options), n_starts=args.n_starts,
+                            executor=args.executor)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out / "population_table.csv", index=False)
+    result.individual.to_csv(out / "individual.csv", index=False)
+    result.predictions.to_csv(out / "predictions.csv", index=False)
+    result.convergence.to_csv(out / "convergence.csv")
+    vpc = pd.concat([result.vpc(v, n=args.vpc_n, seed=args.seed).assign(variable=v)
+                     for v in data.variables], ignore_index=True)
+    vpc.to_csv(out / "vpc.csv", index=False)
+    (out / "report.txt").write_text(result.report() + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variables = data.variables
+    fig, axes = plt.subplots(len(variables), 4, figsize=(16, 3.6 * len(variables)),
+                             layout="constrained", squeeze=False)
+    for row, var in zip(axes, variables, strict=True):
+        result.plot_gof("observed_vs_pred", variable=var, ax=row[0], log=True)
+        result.plot_gof("observed_vs_ipred", variable=var, ax=row[1], log=True)
+        result.plot_gof("cwres_vs_time", variable=var, ax=row[2])
+        result.plot_vpc(var, ax=row[3], n=args.vpc_n, seed=args.seed)
+    fig.savefig(out / "diagnostics.png", dpi=100)
+    axes = result.plot_convergence()
+    axes.ravel()[0].figure.savefig(out / "convergence.png", dpi=100)
+    plt.close("all")
+    print(result.report())
+    print(f"wrote {out}/population_table.csv, individual.csv, predictions.csv, convergence.csv, "
+          "vpc.csv, report.txt, diagnostics.png, convergence.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``il21pk`` argument parser."""
     parser = _Parser(prog="il21pk", description="IL-21 PK/PD model")
@@ -431,6 +544,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serial, processes or a number of workers (default: auto)")
     p.add_argument("--out", default="results/fit", help="directory for tables and plots")
     p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("fit-population",
+                       help="population (NLME) fit by SAEM or FOCEi: tables and diagnostics")
+    add_params(p)
+    add_regimen(p)
+    p.add_argument("--spec", help="TOML file with any of these options; tables [iiv], "
+                   "[covariate], [settings], [columns], [units], [error] for the pairs")
+    p.add_argument("--data", help="CSV with the observations")
+    p.add_argument("--nonmem", action="store_true",
+                   help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, WT, ...)")
+    p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
+                   help="column mapping for a plain CSV (as for `fit`)")
+    p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT")
+    p.add_argument("--model", choices=("full", "pk", "pk1", "pk1-closed-form"), default="full",
+                   help="full IL-21 model, PK only (2 compartments), PK only 1 compartment, "
+                        "or its closed form (first-order absorption, IV bolus; fastest)")
+    p.add_argument("--free", nargs="+", default=[], help="typical values to estimate")
+    p.add_argument("--iiv", nargs="+", default=[], metavar="NAME=OMEGA",
+                   help="between-subject variability: initial SD of eta, e.g. cl=0.3")
+    p.add_argument("--method", choices=("saem", "focei"), default="saem")
+    p.add_argument("--covariance", default="diagonal", choices=("diagonal", "full"),
+                   help="structure of Omega")
+    p.add_argument("--covariate", nargs="*", default=[], metavar="PARAM=KIND:COLUMN:...",
+                   help="e.g. cl=power:body_weight:70:0.75:estimate, "
+                        "v_central=categorical:sex:0, cl=exponential:age:50")
+    p.add_argument("--error", nargs="*", default=["proportional"],
+                   help="one error model for all, or VARIABLE=MODEL pairs")
+    p.add_argument("--settings", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="SaemSettings/FoceiSettings fields, e.g. k1=200 is_draws=2000")
+    p.add_argument("--n-starts", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vpc-n", type=int, default=200, help="VPC replicates (default 200)")
+    p.add_argument("--executor", default=None, help="serial, processes or a worker count")
+    p.add_argument("--out", default="results/population", help="directory for the outputs")
+    p.set_defaults(func=_cmd_fit_population)
 
     p = sub.add_parser("nca", help="non-compartmental analysis of a CSV/parquet of curves")
     p.add_argument("--data", required=True, help="CSV or parquet with the curves")

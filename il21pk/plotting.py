@@ -329,11 +329,16 @@ def individual_fit(fit, subject, variable: str, *, ax=None, t_end: float | None 
     return ax
 
 
-def vpc(fit, variable: str, *, n: int = 200, seed=None, ax=None, percentiles=(5, 95)):
-    """Visual predictive check: observations over simulated percentile bands.
+def posterior_predictive_check(fit, variable: str, *, n: int = 200, seed=None, ax=None,
+                               percentiles=(5, 95)):
+    """Posterior predictive check of a single fit: observations over simulated bands.
 
-    Replicates come from :meth:`FitResult.simulate_observations`; bands are
-    the median and `percentiles` across replicates at each sampling time.
+    Replicates come from :meth:`FitResult.simulate_observations`: parameter
+    vectors drawn from the estimate's uncertainty (not between-subject
+    variability) plus residual error. Bands are the median and `percentiles`
+    across replicates at each sampling time. For a visual predictive check
+    with between-subject variability, fit a population model
+    (:func:`il21pk.fit_population`) and call :func:`vpc` on its result.
 
     Returns
     -------
@@ -358,6 +363,28 @@ def vpc(fit, variable: str, *, n: int = 200, seed=None, ax=None, percentiles=(5,
     ax.set_ylabel(label_for(variable, str(obs["unit"].iloc[0])))
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+def vpc(result, variable: str | None = None, *, ax=None, **kwargs):
+    """Visual predictive check.
+
+    For a :class:`~il21pk.PopulationFitResult`: a binned VPC simulated with
+    between-subject variability and residual error, observed percentiles
+    over the confidence intervals of the simulated ones (see
+    :meth:`PopulationFitResult.plot_vpc`). For a single-fit
+    :class:`~il21pk.FitResult` there is no between-subject variability to
+    simulate: this draws :func:`posterior_predictive_check`, the name under
+    which it is kept.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if hasattr(result, "plot_vpc"):
+        return result.plot_vpc(variable, ax=ax, **kwargs)
+    if variable is None:
+        raise ValueError("give the observed `variable` to check")
+    return posterior_predictive_check(result, variable, ax=ax, **kwargs)
 
 
 def tornado(sensitivity: pd.DataFrame, *, output: str | None = None,

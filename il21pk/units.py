@@ -89,15 +89,22 @@ def is_per_body_weight(unit: str) -> bool:
     return _DOSE_UNITS[check_dose_unit(unit)][2]
 
 
+def dose_unit_parts(unit: str) -> tuple[float, bool, bool]:
+    """(factor, per body weight?, mass unit?) of a dose unit: a dose of `amount`
+    is ``amount * factor [* body_weight] [/ mw]`` nmol."""
+    factor, base, per_kg = _DOSE_UNITS[check_dose_unit(unit)]
+    return factor, per_kg, base == "ug"
+
+
 def dose_nmol_expression(amount, unit: str, *, mw, body_weight):
     """``amount`` in `unit` as nmol, for any operands that support ``*`` and
     ``/`` (numbers, numpy arrays, sympy symbols): the one place doses are
     converted, used by the simulator and by the SBML export."""
-    factor, base, per_kg = _DOSE_UNITS[check_dose_unit(unit)]
+    factor, per_kg, mass = dose_unit_parts(unit)
     value = amount * factor
     if per_kg:
         value = value * body_weight
-    if base == "ug":
+    if mass:
         value = value / mw
     return value
 

@@ -14,6 +14,8 @@ import il21pk as ip
 from il21pk.cli import main
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,7 +61,7 @@ def test_overview_plot_draws_each_panel_with_units():
     assert axes[0].get_xlabel() == "time [d]"
     with pytest.raises(ValueError, match="variable 'nope' is not in the frame"):
         ip.plotting.time_course(res.frame, "nope")
-    matplotlib.pyplot.close("all")
+    plt.close("all")
 
 
 @pytest.mark.slow
@@ -69,7 +71,7 @@ def test_examples_run(script, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path)])
     runpy.run_path(str(script), run_name="__main__")
-    matplotlib.pyplot.close("all")
+    plt.close("all")
 
 
 def test_every_public_name_has_a_docstring():

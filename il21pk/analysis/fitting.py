@@ -55,6 +55,94 @@ TINY = 1e-100
 LOG_SD_OFFSET = -2.0 * float(np.log(TINY)) + 1.0
 
 
+def observation_terms(observations: pd.DataFrame, error: Mapping[str, str],
+                      sigmas: Mapping[str, np.ndarray], pred: np.ndarray):
+    """Per-observation -2 log L contributions, residuals and SDs, each (M, n_obs).
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        :attr:`Dataset.observations` (``variable``, ``value``, ``blq`` are read).
+    error : mapping
+        ``{variable: kind}`` with kind in :data:`ERROR_MODELS`.
+    sigmas : mapping
+        Residual error parameters by name (``sigma_add_<variable>``,
+        ``sigma_prop_<variable>``), each an array (M,).
+    pred : numpy.ndarray, shape (M, n_obs)
+        Predictions in the model's units.
+
+    Returns
+    -------
+    contrib, resid, sd : numpy.ndarray, shape (M, n_obs)
+        -2 log L per observation (M3 for BLQ rows), residual (on the log scale
+        for log-normal error) and residual SD.
+    """
+    obs = observations
+    y = obs["value"].to_numpy()
+    blq = obs["blq"].to_numpy()
+    sig = sigmas
+    contrib = np.empty_like(pred)
+    resid = np.empty_like(pred)
+    sd = np.empty_like(pred)
+    for var, kind in error.items():
+        cols = obs["variable"].to_numpy() == var
+        f = pred[:, cols]
+        a = sig.get(f"sigma_add_{var}", np.zeros(len(pred)))[:, None]
+        b = sig.get(f"sigma_prop_{var}", np.zeros(len(pred)))[:, None]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            jacobian = 0.0
+            if kind == "lognormal":
+                r = np.log(y[cols]) - np.log(np.maximum(f, TINY))
+                s = np.maximum(np.broadcast_to(a, f.shape), TINY)
+                jacobian = 2.0 * np.log(y[cols])  # density of y, not of log y
+            else:
+                r = y[cols] - f
+                s = np.maximum(np.sqrt(a * a + (b * f) ** 2), TINY)
+            normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2 + jacobian
+            censored = -2.0 * log_ndtr(r / s)  # Phi((LLOQ - f)/sd): y holds LLOQ
+        contrib[:, cols] = np.where(blq[cols], censored, normal)
+        resid[:, cols] = r
+        sd[:, cols] = s
+    return contrib, resid, sd
+
+
+def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[dict]:
+    """Per observed subject, what every simulation of its data reuses.
+
+    Returns one dict per subject with observations, in data order:
+    ``subject``, ``regimen``, ``columns`` (parameter values (1,), covariates
+    included), ``grid`` (0 and the sampling times [h]), ``t_end``,
+    ``predose`` (per grid point), ``rows`` (the subject's rows of
+    ``dataset.observations``), ``where`` (grid index of each of those rows)
+    and ``outputs`` (``(variable, rows, grid indices)`` per observed variable).
+    Only covariates the model reads become columns.
+    """
+    obs = dataset.observations
+    base = parameter_columns(model, params)
+    cov = dataset.covariates.set_index("subject")
+    readable = model_inputs(model)
+    plans = []
+    for subject, regimen in dataset.regimens.items():
+        rows = np.flatnonzero(obs["subject"].to_numpy() == subject)
+        if rows.size == 0:
+            continue
+        columns = dict(base)
+        for name in cov.columns:
+            if name in readable:
+                columns[name] = np.atleast_1d(float(cov.loc[subject, name]))
+        times = obs["time_h"].to_numpy()[rows]
+        grid = np.union1d([0.0], times)
+        predose = np.isin(grid, times[obs["predose"].to_numpy()[rows]])
+        where = np.searchsorted(grid, times)
+        variables = obs["variable"].to_numpy()[rows]
+        outputs = [(var, rows[variables == var], where[variables == var])
+                   for var in np.unique(variables)]
+        plans.append({"subject": subject, "regimen": regimen, "columns": columns, "grid": grid,
+                      "t_end": max(float(grid[-1]), 1e-9), "predose": predose, "rows": rows,
+                      "where": where, "outputs": outputs})
+    return plans
+
+
 @dataclass(frozen=True)
 class _Problem:
     """The data, the model and what is estimated; picklable for the executors."""
@@ -80,28 +168,7 @@ class _Problem:
     @cached_property
     def _plan(self) -> list[dict]:
         """Per subject, what every objective evaluation reuses: columns, grid, indices."""
-        obs = self.dataset.observations
-        base = parameter_columns(self.model, self.params)
-        cov = self.dataset.covariates.set_index("subject")
-        plans = []
-        for subject, regimen in self.dataset.regimens.items():
-            rows = np.flatnonzero(obs["subject"].to_numpy() == subject)
-            if rows.size == 0:
-                continue
-            columns = dict(base)
-            for name in cov.columns:
-                columns[name] = np.atleast_1d(float(cov.loc[subject, name]))
-            times = obs["time_h"].to_numpy()[rows]
-            grid = np.union1d([0.0], times)
-            predose = np.isin(grid, times[obs["predose"].to_numpy()[rows]])
-            where = np.searchsorted(grid, times)
-            variables = obs["variable"].to_numpy()[rows]
-            outputs = [(var, rows[variables == var], where[variables == var])
-                       for var in np.unique(variables)]
-            plans.append({"regimen": regimen, "columns": columns, "grid": grid,
-                          "t_end": max(float(grid[-1]), 1e-9), "predose": predose,
-                          "outputs": outputs})
-        return plans
+        return subject_plans(self.model, self.dataset, self.params)
 
     def predict(self, theta: np.ndarray) -> np.ndarray:
         """Predictions (M, n_obs) for M rows of natural-scale free parameters; NaN on failure."""
@@ -127,33 +194,7 @@ class _Problem:
 
     def terms(self, pred: np.ndarray, x: np.ndarray):
         """Per-observation -2 log L contributions, residuals and sds, each (M, n_obs)."""
-        obs = self.dataset.observations
-        y = obs["value"].to_numpy()
-        blq = obs["blq"].to_numpy()
-        sig = self.sigmas(x)
-        contrib = np.empty_like(pred)
-        resid = np.empty_like(pred)
-        sd = np.empty_like(pred)
-        for var, kind in self.error.items():
-            cols = obs["variable"].to_numpy() == var
-            f = pred[:, cols]
-            a = sig.get(f"sigma_add_{var}", np.zeros(len(pred)))[:, None]
-            b = sig.get(f"sigma_prop_{var}", np.zeros(len(pred)))[:, None]
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                jacobian = 0.0
-                if kind == "lognormal":
-                    r = np.log(y[cols]) - np.log(np.maximum(f, TINY))
-                    s = np.maximum(np.broadcast_to(a, f.shape), TINY)
-                    jacobian = 2.0 * np.log(y[cols])  # density of y, not of log y
-                else:
-                    r = y[cols] - f
-                    s = np.maximum(np.sqrt(a * a + (b * f) ** 2), TINY)
-                normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2 + jacobian
-                censored = -2.0 * log_ndtr(r / s)  # Phi((LLOQ - f)/sd): y holds LLOQ
-            contrib[:, cols] = np.where(blq[cols], censored, normal)
-            resid[:, cols] = r
-            sd[:, cols] = s
-        return contrib, resid, sd
+        return observation_terms(self.dataset.observations, self.error, self.sigmas(x), pred)
 
     def predict_rows(self, x: np.ndarray) -> np.ndarray:
         """Predictions for M rows of log-scale parameters; rows that differ only in
@@ -503,10 +544,13 @@ class FitResult:
         return simulate(self._problem.model, regimen, params, t_end=t_end, **kwargs)
 
     def simulate_observations(self, n: int = 200, *, seed=None) -> pd.DataFrame:
-        """Replicates of the data set for a visual predictive check.
+        """Replicates of the data set for a posterior predictive check.
 
         Parameters are drawn from the estimate's covariance (log scale) and
         residual errors from the error models; BLQ handling is not applied.
+        This is parameter uncertainty, not between-subject variability: a
+        visual predictive check needs a population fit
+        (:func:`il21pk.fit_population`).
         Returns replicate, subject, time_h, variable, value.
         """
         rng = np.random.default_rng(seed)
