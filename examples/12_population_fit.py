@@ -7,7 +7,7 @@ samples below 0.02 nM are reported as BLQ. The population model is then
 fitted by SAEM and by FOCEi on the closed-form version of the same model,
 with the body-weight exponent estimated.
 
-Run: python examples/11_population_fit.py [output-directory]
+Run: python examples/12_population_fit.py [output-directory]
 """
 
 import sys
