@@ -66,7 +66,10 @@ def test_references_are_full_citations(human):
 def test_cynomolgus_differs_where_the_species_does(human, cyno):
     diff = pd.merge(human.to_frame(), cyno.to_frame(), on="name")
     changed = set(diff.loc[diff["value_x"] != diff["value_y"], "name"])
-    assert changed == {"body_weight", "v_central", "cl", "q", "v_peripheral", "receptor_cells"}
+    # v1: body weight, PK and receptor-bearing cells; v2 scales PK allometrically from body
+    # weight and adds monkey anti-drug antibodies and platelet count
+    assert changed == {"body_weight", "v_central", "cl", "q", "v_peripheral", "receptor_cells",
+                       "ada_sensitisation", "platelets_0"}
 
 
 def test_build_set_lists_every_problem():

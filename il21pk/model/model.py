@@ -141,6 +141,58 @@ class Model:
                                      initial={"ifng_plasma": 0.0})
         return cls(definition, kind="in_vitro", culture=culture)
 
+    @classmethod
+    def v2(cls) -> Model:
+        """Model v2: IL-21 and IL-15, receptor trafficking, pSTAT3/pSTAT5, cells,
+        IFN-gamma, sCD25, anti-drug antibodies and toxicity readouts.
+
+        Two dosed drugs, ``"il21"`` (the default) and ``"il15"``
+        (``Dose(..., drug="il15")``), with allometric PK; IL-21R and IL-2R-beta
+        compete for the shared gamma-c and traffic through endosomes; pSTAT3
+        and pSTAT5 drive NK and CD8 redistribution, expansion and activation;
+        outputs include ``pstat5``, ``scd25_plasma``, ``ada_titer``,
+        ``alt_fold`` and ``platelets``. See ``docs/model.md`` (model v2) and
+        ``docs/validation.md`` (what it reproduces). ``Model()`` (v1) is
+        unchanged.
+        """
+        from .v2 import v2_chain
+
+        return cls(ModelDefinition(v2_chain(), name="v2"), kind="v2")
+
+    @classmethod
+    def oncology(cls) -> Model:
+        """Model v2 plus tumour cells and a therapeutic antibody (``drug="mab"``).
+
+        The antibody (rituximab-like IgG1, IV) has linear and target-mediated
+        PK, binds its antigen on normal B cells (``b_cells``) and tumour cells
+        (``tumour_cells``), and NK cells kill coated cells by ADCC, enhanced by
+        IL-21 through the activated fraction; NK and CD8 activity kill the
+        tumour (Cappuccio 2006 / Elishmereni 2011 structure).
+        """
+        from .v2 import oncology_chain
+
+        return cls(ModelDefinition(oncology_chain(), name="oncology"), kind="oncology")
+
+    @classmethod
+    def in_vitro_v2(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
+                    cd8_cells: float = 2e5) -> Model:
+        """A culture well with the v2 biology: IL-21 and/or IL-15 added at t=0.
+
+        The v2 chain without anti-drug antibodies and toxicity; the culture
+        volume is both cytokines' volume, only the cells' receptors remove
+        them, cells do not marginate or contract, IFN-gamma and sCD25 start at
+        0. Doses are IV boluses in ``ng``, ``ug`` or ``nmol`` with
+        ``drug="il21"`` or ``drug="il15"``.
+        """
+        from .v2 import culture_fixed, v2_chain
+
+        culture = Culture(float(volume_ml), float(nk_cells), float(cd8_cells))
+        definition = ModelDefinition(
+            v2_chain(safety=False), name="in_vitro_v2",
+            fixed=culture_fixed(culture.volume_ml, culture.nk_cells, culture.cd8_cells),
+            initial={"ifng_plasma": 0.0, "scd25_plasma": 0.0})
+        return cls(definition, kind="in_vitro", culture=culture)
+
     def with_stage(self, stage: Stage, *, fixed: Mapping[str, float] | None = None) -> Model:
         """This model plus `stage` (appended; it reads the others' names)."""
         d = self.definition

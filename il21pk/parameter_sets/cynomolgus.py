@@ -20,3 +20,12 @@ VALUES: dict[str, tuple[float, str]] = {
     "v_peripheral": (0.1, "assumed: unused while q = 0"),
     "receptor_cells": (2e11 * 3.0 / 70.0, "assumed: human value scaled by body weight"),
 }
+
+# -- model v2: allometric PK needs no PK overrides (the reference values scale with body
+# weight); anti-drug antibodies are on in monkeys (a human protein in another species).
+VALUES.update({
+    "ada_sensitisation": (0.001, "Waggie2012: calibrated, anti-rIL-21 antibodies reduce the PD "
+                                 "over cycles so that the cycle-4 NK nadir is clearly shallower "
+                                 "than cycle 1 (100 ug/kg 5 on/9 off x 4, Waggie2012)"),
+    "platelets_0": (350.0, "assumed: cynomolgus platelet count of about 300-400 x 10^9/L"),
+})

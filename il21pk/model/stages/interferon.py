@@ -1,0 +1,62 @@
+"""IFN-gamma made by NK and CD8 cells in proportion to their number and their
+STAT3/STAT5 stimulus, without a ceiling (model v2).
+
+.. math::
+
+   \\frac{d\\,IFN}{dt} = k_{IFN} \\left( IFN_0 \\, N \\, S - IFN \\right), \\quad
+   N = w_{NK} \\frac{NK}{NK_0} + (1 - w_{NK}) \\frac{CD8}{CD8_0}, \\quad
+   S = 1 + a_{21} p_3 + a_{15} p_5 + a_{21 \\times 15} p_3 p_5 + a_{ADCC} E
+
+IL-21 alone is a modest stimulus of IFN-gamma; IL-15 activates it and IL-21
+enhances IL-15-induced IFN-gamma (Strengell 2003), hence the product term;
+:math:`E` is NK engagement of antibody-coated targets (the antibody stage;
+0 without it), which IL-21 raises further (Roda 2006). Production grows
+with the number of effector cells, so expansion raises IFN-gamma without
+bound. In culture IFN-gamma starts at 0 (fresh medium).
+"""
+
+from __future__ import annotations
+
+from ...parameters import ParameterSpec
+from ..definition import Quantity, Stage, State, symbols
+
+
+def interferon() -> Stage:
+    """Plasma IFN-gamma and its AUC."""
+    ifng, ifng_0, k_el, w_nk, nk_fold, cd8_fold, p3, p5, engaged = symbols(
+        "ifng_plasma ifng_0 k_ifng w_nk nk_fold cd8_fold pstat3 pstat5 adcc_engagement")
+    a21, a15, a2115, a_adcc, stimulus = symbols(
+        "ifng_gain_il21 ifng_gain_il15 ifng_synergy ifng_gain_adcc ifng_stimulus")
+    cells = w_nk * nk_fold + (1 - w_nk) * cd8_fold
+    return Stage(
+        name="ifn",
+        description=__doc__,
+        states=(
+            State("ifng_plasma", "pg/mL", "plasma (or supernatant) IFN-gamma", initial=ifng_0,
+                  nonnegative=True),
+            State("ifng_auc", "pg*h/mL", "area under the IFN-gamma curve from t=0",
+                  nonnegative=True),
+        ),
+        parameters=(
+            ParameterSpec("ifng_0", "pg/mL", 0.0, 1e6, "baseline plasma IFN-gamma"),
+            ParameterSpec("k_ifng", "1/h", 1e-9, 1e3, "first-order elimination of IFN-gamma"),
+            ParameterSpec("w_nk", "1", 0.0, 1.0,
+                          "share of IFN-gamma made by NK (rest: CD8) cells"),
+            ParameterSpec("ifng_gain_il21", "1", 0.0, 1e4,
+                          "IFN-gamma production per cell at full pSTAT3, over baseline"),
+            ParameterSpec("ifng_gain_il15", "1", 0.0, 1e4,
+                          "IFN-gamma production per cell at full pSTAT5, over baseline"),
+            ParameterSpec("ifng_synergy", "1", 0.0, 1e5,
+                          "extra IFN-gamma production per cell at full pSTAT3 and pSTAT5"),
+            ParameterSpec("ifng_gain_adcc", "1", 0.0, 1e5,
+                          "IFN-gamma production per cell at full engagement of coated targets"),
+        ),
+        quantities=(
+            Quantity("ifng_stimulus", 1 + a21 * p3 + a15 * p5 + a2115 * p3 * p5
+                     + a_adcc * engaged, "1", "IFN-gamma production per effector cell, "
+                     "relative to baseline", reported=False),
+        ),
+        rates={"ifng_plasma": k_el * (ifng_0 * cells * stimulus - ifng), "ifng_auc": ifng},
+        inputs={"nk_fold": None, "cd8_fold": None, "pstat3": 0.0, "pstat5": 0.0,
+                "adcc_engagement": 0.0},
+    )

@@ -1,0 +1,152 @@
+"""Model v2 (Model.v2(), Model.oncology(), Model.in_vitro_v2()): structure, invariants,
+numerics. What it reproduces of the literature is tests/test_validation_dossier.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import il21pk as ip
+from il21pk.parameter_sets import all_specs
+
+
+@pytest.fixture(scope="module")
+def v2() -> ip.Model:
+    return ip.Model.v2()
+
+
+@pytest.fixture(scope="module")
+def culture() -> ip.Model:
+    return ip.Model.in_vitro_v2()
+
+
+def _wide(result: ip.SimulationResult):
+    w = result.wide()
+    w.columns = [c.split(" [")[0] for c in w.columns]
+    return w.set_index("time_h")
+
+
+def test_v1_model_is_unchanged_and_reads_only_its_own_parameters(human):
+    v1 = ip.Model()
+    assert v1.kind == "full" and v1.n_states == 19
+    assert set(v1.parameter_names) < set(human)
+    assert {"il15_mw", "kon_il21", "ada_titer"}.isdisjoint(v1.parameter_names)
+
+
+def test_v2_declares_two_drugs_and_the_public_names(v2):
+    assert [d.name for d in v2.drugs] == ["il21", "il15"]
+    names = {v.name for v in v2.variables}
+    assert {"il21_plasma", "il15_plasma", "pstat3", "pstat5", "nk_blood", "nk_total",
+            "cd8_blood", "cd8_total", "effector_fraction", "ifng_plasma", "scd25_plasma",
+            "ada_titer", "alt_fold", "platelets", "receptor_occupancy"} <= names
+    onc = ip.Model.oncology()
+    assert [d.name for d in onc.drugs] == ["il21", "il15", "mab"]
+    assert {"tumour_cells", "tumour_fraction", "mab_plasma", "b_cells"} <= \
+        {v.name for v in onc.variables}
+
+
+def test_sets_hold_every_builtin_models_parameters():
+    specs = {p.name for p in all_specs()}
+    for model in (ip.Model(), ip.Model.v2(), ip.Model.oncology(), ip.Model.in_vitro_v2()):
+        assert set(model.parameter_names) <= specs
+    for name in ip.parameter_sets.available():
+        assert set(ip.parameter_sets.load(name)) == specs
+
+
+def test_without_doses_every_variable_stays_at_its_baseline(v2, human, cyno):
+    for params in (human, cyno):
+        w = _wide(ip.simulate(v2, ip.Regimen.none(), params, t_end=240.0))
+        w = w.drop(columns=[c for c in w.columns if c.endswith("_auc")])
+        drift = (w - w.iloc[0]).abs().max() / w.iloc[0].abs().clip(lower=1e-9)
+        assert drift.max() < 1e-7, drift.idxmax()
+
+
+def test_oncology_baseline_is_steady_but_the_tumour_grows():
+    onc = ip.Model.oncology()
+    w = _wide(ip.simulate(onc, ip.Regimen.none(), t_end=240.0))
+    still = w.drop(columns=["tumour_cells", "tumour_fraction", "il21_auc", "il15_auc",
+                            "ifng_auc"])
+    assert ((still - still.iloc[0]).abs().max() / still.iloc[0].abs().clip(lower=1e-9)).max() \
+        < 1e-7
+    assert w["tumour_fraction"].iloc[-1] > 1.0
+
+
+def test_allometry_one_reference_clearance_for_both_species(human, cyno):
+    """CL = CL_ref (BW/70)^0.75: the cynomolgus IL-21 terminal slope is the scaled value."""
+    v2 = ip.Model.v2()
+    grid = np.arange(0.0, 6.0 + 1e-9, 0.25)
+    for params in (human, cyno):
+        w = _wide(ip.simulate(v2, ip.Dose(1.0, unit="mg/kg"), params, t_end=6.0, t_eval=grid))
+        k = -np.polyfit(w.index[4:], np.log(w["il21_plasma"].iloc[4:]), 1)[0]
+        size = params.value("body_weight") / 70.0
+        cl = params.value("il21_cl_ref") * size ** params.value("allometric_exponent_cl")
+        vc = params.value("il21_v_central_ref") * size ** params.value("allometric_exponent_v")
+        assert k == pytest.approx(cl / vc, rel=0.02)  # receptor uptake is < 2 % at 1 mg/kg
+    assert human.value("il21_cl_ref") == cyno.value("il21_cl_ref")
+
+
+def test_culture_conserves_il21_and_il15(culture, human):
+    """Added = free + bound to the cells + degraded, for both cytokines (no clearance)."""
+    reg = ip.Regimen((ip.Dose(0.2, unit="ng", drug="il21"), ip.Dose(0.2, unit="ng", drug="il15")))
+    w = _wide(ip.simulate(culture, reg, human, t_end=48.0, t_eval=np.linspace(0, 48, 25)))
+    litres = culture.culture.volume_ml * 1e-3
+    for drug, mw in (("il21", human.value("mw")), ("il15", human.value("il15_mw"))):
+        added = 0.2e-3 / mw  # nmol
+        total = w[f"{drug}_plasma"] * litres + w[f"{drug}_bound"] + w[f"{drug}_degraded"]
+        assert np.allclose(total, added, rtol=1e-5, atol=0)
+        assert w[f"{drug}_degraded"].iloc[-1] > 0.01 * added
+
+
+def test_receptor_downregulation_keeps_a_steady_signal(culture, human):
+    """At saturating IL-21 surface IL-21R falls, but signalling complexes settle at the
+    synthesis rate times their lifetime instead of running out (v1's failure)."""
+    dose = ip.Dose(100.0 * 0.2e-3 * human.value("mw") * 1e3, unit="ng")  # 100 nM
+    w = _wide(ip.simulate(culture, dose, human, t_end=48.0, t_eval=np.array([0, 1, 24, 48.0])))
+    assert w["il21r_fraction"].loc[24.0] < 0.1
+    s = human.value("k_endo") * human.value("il21r_per_cell") * (
+        1 - human.value("k_recycle") * (1 - human.value("f_sort"))
+        / (human.value("k_recycle") * (1 - human.value("f_sort"))
+           + human.value("k_lysosome") * human.value("f_sort")))
+    lifetime = 1 / (human.value("k_endo") + human.value("k_endo_active_il21")) \
+        + human.value("endosome_signal_weight") / human.value("k_lysosome")
+    assert w["complexes_per_cell"].loc[48.0] == pytest.approx(s * lifetime, rel=0.05)
+
+
+def test_in_vitro_v2_takes_culture_doses_only(culture):
+    with pytest.raises(ip.RegimenError):
+        ip.simulate(culture, ip.Dose(30.0), t_end=1.0)
+
+
+def test_il15_competes_with_il21_for_gamma_c(culture, human):
+    """IL-15 binds IL-2R-beta, which recruits the gamma-c IL-21 needs: less free gamma-c."""
+    il21 = ip.Dose(1.0, unit="ng", drug="il21")
+    il15 = ip.Dose(20.0, unit="ng", drug="il15")
+    alone = _wide(ip.simulate(culture, il21, human, t_end=2.0))
+    both = _wide(ip.simulate(culture, ip.Regimen((il21, il15)), human, t_end=2.0))
+    assert both["pstat5"].iloc[-1] > 0.5 and alone["pstat5"].iloc[-1] < 1e-12
+    assert both["complexes_per_cell"].iloc[-1] <= alone["complexes_per_cell"].iloc[-1]
+
+
+def test_ada_are_off_in_humans_and_can_be_switched_off_in_monkeys(v2, human, cyno):
+    reg = ip.Regimen.five_on_nine_off(ip.Dose(100.0), cycles=2)
+    assert _wide(ip.simulate(v2, reg, human, t_end=28 * 24.0))["ada_titer"].max() == 0.0
+    assert _wide(ip.simulate(v2, reg, cyno, t_end=28 * 24.0))["ada_titer"].max() > 0.0
+    off = cyno.with_values(ada_sensitisation=0.0)
+    assert _wide(ip.simulate(v2, reg, off, t_end=28 * 24.0))["ada_titer"].max() == 0.0
+
+
+def test_n803_set_changes_only_the_il15_drug(human):
+    n803 = ip.parameter_sets.load("human_n803")
+    changed = {k for k in human if human[k].value != n803[k].value}
+    assert changed == {"il15_mw", "il15_cl_ref", "il15_ka", "kd_il15"}
+
+
+def test_compiled_engine_agrees_with_scipy_radau(v2, human):
+    reg = ip.Regimen.repeat(ip.Dose(10.0), every=24, count=2) + \
+        ip.Regimen.single(ip.Dose(1.0, drug="il15", time=6.0))
+    grid = np.arange(0.0, 72.0 + 1e-9, 2.0)
+    a = _wide(ip.simulate(v2, reg, human, t_end=72.0, t_eval=grid))
+    b = _wide(ip.simulate(v2, reg, human, t_end=72.0, t_eval=grid, method="Radau", rtol=1e-8,
+                          atol=1e-12))
+    scale = (a.max() - a.min()).clip(lower=1e-9)
+    assert ((a - b).abs().max() / scale).max() < 1e-3
