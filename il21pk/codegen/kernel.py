@@ -86,7 +86,10 @@ class _ArrayPrinter(NumPyPrinter):
             out = f"numpy.minimum({out}, {self._print(a)})"
         return out
 
-    # booleans of imported (SBML) models
+    # functions and booleans of imported (SBML) models
+    def _print_gamma(self, expr: sp.Basic) -> str:
+        return f"numpy.vectorize(math.gamma, otypes=[float])({self._print(expr.args[0])})"
+
     def _print_Xor(self, expr: sp.Basic) -> str:
         out = self._print(expr.args[0])
         for a in expr.args[1:]:

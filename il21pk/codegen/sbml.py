@@ -30,8 +30,43 @@ _UNITS = """  unit time_unit = 3600 second
   unit volume = litre"""
 
 
+#: Words Antimony or libsbml's infix maths reserve (keywords, constants, function
+#: names), compared in lower case: a model name that is one is written with a
+#: trailing underscore.
+RESERVED = frozenset("""
+after and at compartment const delete end event ext formula function gene has import in is
+model module operator or not xor reaction species var unit substanceonly dna time avogadro true
+false pi exponentiale inf nan notanumber infinity delay rateof piecewise abs ln log log10 exp
+sqrt sqr root floor ceil ceiling sin cos tan sec csc cot sinh cosh tanh sech csch coth arcsin
+arccos arctan arcsec arccsc arccot arcsinh arccosh arctanh arcsech arccsch arccoth asin acos atan
+asinh acosh atanh factorial min max pow power quotient rem implies eq neq geq leq gt lt plus
+times minus divide body""".split())
+
+
+def antimony_names(names: list[str]) -> dict[str, str]:
+    """Model name -> its name in the Antimony export (reserved words renamed)."""
+    taken = set(names)
+    out = {}
+    for name in names:
+        if name.lower() in RESERVED:
+            new = f"{name}_"
+            while new in taken:
+                new += "_"
+            taken.add(new)
+            out[name] = new
+    return out
+
+
 class _AntimonyPrinter(StrPrinter):
     """Antimony infix maths: ``^`` powers, ``piecewise``, ``max``, ``time``."""
+
+    def __init__(self, escape: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.escape = dict(escape or {})
+
+    def name(self, name: str) -> str:
+        """`name` as written in the export."""
+        return self.escape.get(name, name)
 
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
@@ -64,7 +99,59 @@ class _AntimonyPrinter(StrPrinter):
         return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return "time" if expr == TIME else expr.name
+        return "time" if expr == TIME else self.name(expr.name)
+
+    # booleans and functions of imported (SBML) models, in libsbml's infix syntax
+    def _print_And(self, expr: sp.Basic) -> str:
+        return "(" + " && ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Or(self, expr: sp.Basic) -> str:
+        return "(" + " || ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Not(self, expr: sp.Basic) -> str:
+        return f"!({self._print(expr.args[0])})"
+
+    def _print_Xor(self, expr: sp.Basic) -> str:
+        return "xor(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_BooleanTrue(self, expr: sp.Basic) -> str:
+        return "true"
+
+    def _print_BooleanFalse(self, expr: sp.Basic) -> str:
+        return "false"
+
+    def _print_Abs(self, expr: sp.Basic) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_ceiling(self, expr: sp.Basic) -> str:
+        return f"ceil({self._print(expr.args[0])})"
+
+    def _print_log(self, expr: sp.Basic) -> str:
+        return f"ln({self._print(expr.args[0])})"
+
+    def _print_Function(self, expr: sp.Basic) -> str:
+        # libsbml's infix names of the inverse trigonometric and hyperbolic functions
+        name = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh",
+                "acosh": "arccosh", "atanh": "arctanh"}.get(
+                    type(expr).__name__)
+        if name is None:
+            return super()._print_Function(expr)
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_gamma(self, expr: sp.Basic) -> str:
+        return f"factorial({self._print(expr.args[0])} - 1)"
+
+    def _print_Exp1(self, expr: sp.Basic) -> str:
+        return "exponentiale"
+
+    def _print_Infinity(self, expr: sp.Basic) -> str:
+        return "INF"
+
+    def _print_NegativeInfinity(self, expr: sp.Basic) -> str:
+        return "-INF"
+
+    def _print_NaN(self, expr: sp.Basic) -> str:
+        return "NaN"
 
 
 def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
@@ -76,19 +163,43 @@ def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
     d = model.definition
     regimen = check_regimen(model, regimen)
     cols = parameter_columns(model, params)
-    printer = _AntimonyPrinter()
+    printer = _AntimonyPrinter(antimony_names(
+        [*d.state_names, *(p.name for p in d.all_parameters),
+         *(n for n, _ in d.constants + d.algebraic), *d.inputs]))
+    n = printer.name
     lines = [f"model {_sbml_id(d.name)}()", _UNITS, "  compartment body = 1"]
-    lines += [f"  species {name} in body" for name in d.state_names]
-    lines += [f"  {name}' = {printer.doprint(rate)}"
+    lines += [f"  species {n(name)} in body" for name in d.state_names]
+    lines += [f"  {n(name)}' = {printer.doprint(rate)}"
               for name, rate in zip(d.state_names, d.rates, strict=True)]
-    lines += [f"  {name} := {printer.doprint(expr)}" for name, expr in d.constants + d.algebraic]
-    lines += [f"  {name} = {printer.doprint(init)}"
+    lines += [f"  {n(name)} := {printer.doprint(expr)}"
+              for name, expr in d.constants + d.algebraic]
+    lines += [f"  {n(name)} = {printer.doprint(init)}"
               for name, init in zip(d.state_names, d.initial, strict=True)]
-    lines += [f"  {name} = {float(cols[name][0])!r}" for name in d.parameter_names]
-    lines += [f"  {name} = 0" for name in d.inputs]
+    lines += [f"  {n(name)} = {float(cols[name][0])!r}" for name in d.parameter_names]
+    lines += [f"  {n(name)} = {_number(value)}" for name, value in d.fixed.items()]  # model's
+    lines += [f"  {n(name)} = 0" for name in d.inputs]
+    lines += _model_events(model, printer)
     lines += _dose_events(model, regimen, printer)
     lines.append("end")
     return "\n".join(lines)
+
+
+def _model_events(model: Model, printer: _AntimonyPrinter) -> list[str]:
+    """The model's own events (an imported model's SBML events), as they were."""
+    lines = []
+    for stage in model.definition.stages:
+        for e in getattr(stage, "events", ()):
+            if not e.assignments:
+                continue  # an event that assigns nothing changes nothing
+            options = [] if e.priority is None else [f"priority={printer.doprint(e.priority)}"]
+            options += [f"t0={'true' if e.initial_value else 'false'}",
+                        f"persistent={'true' if e.persistent else 'false'}",
+                        f"fromTrigger={'true' if e.use_values_from_trigger_time else 'false'}"]
+            change = ", ".join(f"{printer.name(target)} = {printer.doprint(value)}"
+                               for target, value in e.assignments)
+            lines.append(f"  {_sbml_id(e.name)}: at ({printer.doprint(e.trigger)}), "
+                         f"{', '.join(options)}: {change}")
+    return lines
 
 
 def _dose_events(model: Model, regimen: Regimen, printer: _AntimonyPrinter) -> list[str]:
@@ -106,20 +217,29 @@ def _dose_events(model: Model, regimen: Regimen, printer: _AntimonyPrinter) -> l
                 at = at + sp.Symbol(drug.lag)
             if drug.bioavailability:
                 nmol = nmol * sp.Symbol(drug.bioavailability)
-            target = drug.depot
+            target = printer.name(drug.depot)
             change = [f"{target} = {target} + {printer.doprint(nmol)}"]
         elif dose.is_infusion:
-            rate = drug.infusion_input
+            rate = printer.name(drug.infusion_input)
             change = [f"{rate} = {rate} + {printer.doprint(nmol / dose.duration)}"]
             stop = [f"{rate} = {rate} - {printer.doprint(nmol / dose.duration)}"]
             end = printer.doprint(at + dose.duration)
             lines.append(f"  D{i}_end: at (time >= {end}), t0=false, priority=1: "
                          + ", ".join(stop))
         else:
-            target = drug.central
+            target = printer.name(drug.central)
             change = [f"{target} = {target} + {printer.doprint(nmol)}"]
         lines.append(f"  D{i}: at (time >= {printer.doprint(at)}), t0=false: {', '.join(change)}")
     return lines
+
+
+def _number(value: float) -> str:
+    """A number as Antimony reads it (``NaN``, ``INF`` and ``-INF`` included)."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "INF" if value > 0 else "-INF"
+    return repr(float(value))
 
 
 def _sbml_id(name: str) -> str:

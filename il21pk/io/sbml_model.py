@@ -53,10 +53,11 @@ STAGE = "sbml"
 SOURCE = "SBML"
 #: Default molecular weight [kDa] of a declared drug (a mass dose of 1 ug is 1 nmol).
 DEFAULT_MW = 1.0
-#: Version of the generated event code, part of the key of imported models and
-#: of the fingerprint of events (bumped when that code changes, so stale cached
-#: modules are never imported; the built-in models have no events).
-EVENT_CODE_VERSION = 2
+#: Version of the code generated for imported models (events, SBML functions),
+#: part of their key and of the fingerprint of events: bumped whenever that code
+#: changes, so a stale cached module is never imported (the built-in models use
+#: none of it, so their generated text and keys do not change).
+EVENT_CODE_VERSION = 3
 
 Report = str | Sequence[str] | None
 

@@ -1,0 +1,121 @@
+"""Round trip: ``Model.from_sbml(model.to_sbml(params, regimen))`` simulates as ``model``.
+
+For every built-in model (with IV bolus, SC and infusion doses, which the
+export writes as events) and for SBML Test Suite cases imported with
+``Model.from_sbml`` (events included), the re-imported model agrees with the
+original to 1e-8 of each variable's range at tight tolerances. CI runs the
+built-in models and a fixed sample of suite cases; ``IL21PK_SBML_FULL=1``
+runs every case.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import il21pk as ip
+from il21pk.codegen.sbml import antimony_names
+from il21pk.io import read_sbml
+from il21pk.io.sbml_conformance import case_dirs, extract, has_events, model_file, parse_settings
+from il21pk.io.sbml_model import model_from_system
+
+TIGHT = {"rtol": 1e-11, "atol": 1e-13}
+TOLERANCE = 1e-8
+REPO = Path(__file__).resolve().parent.parent
+SUITE = Path(os.environ.get(
+    "IL21PK_SBML_SUITE",
+    REPO.parent / "shared" / "reference" / "sbml" / "sbml-test-suite-subset.tar.gz"))
+FULL = os.environ.get("IL21PK_SBML_FULL") == "1"
+#: The CI sample: the first of every 8 cases with events and of every 24 without.
+EVENT_STRIDE, PLAIN_STRIDE = 8, 24
+
+
+def worst_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b| / range of a (equal values, NaN or infinities included, count as 0)."""
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    finite = a[np.isfinite(a)]
+    scale = np.ptp(finite) if finite.size else 0.0
+    if scale == 0.0:
+        scale = np.max(np.abs(finite)) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity
+        error = np.where(same, 0.0, np.abs(a - b)) / scale
+    return float(np.max(np.nan_to_num(error, nan=np.inf)))
+
+
+BUILT_IN = {
+    "full": (ip.Model, ip.Regimen((ip.Dose(30.0, unit="ug/kg"),
+                                   ip.Dose(10.0, unit="ug/kg", route="sc", time=30.0),
+                                   ip.Dose(20.0, unit="ug/kg", time=50.0, duration=4.0)))),
+    "pk_only_1": (lambda: ip.Model.pk_only(compartments=1),
+                  ip.Regimen((ip.Dose(30.0, unit="ug/kg"),
+                              ip.Dose(10.0, unit="ug/kg", route="sc", time=30.0),
+                              ip.Dose(20.0, unit="ug/kg", time=50.0, duration=4.0)))),
+    "pk_only_2": (lambda: ip.Model.pk_only(compartments=2),
+                  ip.Regimen((ip.Dose(30.0, unit="ug/kg"),
+                              ip.Dose(10.0, unit="ug/kg", route="sc", time=30.0),
+                              ip.Dose(20.0, unit="ug/kg", time=50.0, duration=4.0)))),
+    "in_vitro": (ip.Model.in_vitro, ip.Regimen.single(ip.Dose(10.0, unit="ng"))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
+def test_built_in_models_round_trip(name):
+    make, regimen = BUILT_IN[name]
+    model = make()
+    params = model.default_parameters()
+    back = ip.Model.from_sbml(model.to_sbml(params, regimen), report="all")
+    times = np.linspace(0.0, 120.0, 241)
+    a = ip.simulate(model, regimen, params, t_end=120.0, t_eval=times, **TIGHT)
+    b = ip.simulate(back, None, t_end=120.0, t_eval=times, **TIGHT)
+    for v in model.variables:
+        error = worst_error(a._batch.outputs[v.name][0], b._batch.outputs[v.name][0])
+        assert error <= TOLERANCE, f"{name} {v.name}: {error:.2e} of the range"
+
+
+def _round_trip(case_dir: Path) -> None:
+    times = parse_settings((case_dir / f"{case_dir.name}-settings.txt").read_text()).times
+    definition, _ = model_from_system(read_sbml(model_file(case_dir)), report="all")
+    model = ip.Model(definition, kind="sbml")
+    a = ip.simulate(model, None, t_end=float(times[-1]), t_eval=times, **TIGHT)
+    back = ip.Model.from_sbml(model.to_sbml(model.default_parameters(), ip.Regimen.none()),
+                              report="all")
+    b = ip.simulate(back, None, t_end=float(times[-1]), t_eval=times, **TIGHT)
+    d = definition
+    exported = antimony_names([*d.state_names, *(p.name for p in d.all_parameters),
+                               *(n for n, _ in d.constants + d.algebraic), *d.inputs])
+    for v in model.variables:
+        source = d.sources.get(v.name, v.name)  # [S] is a quantity conc_S in the export
+        source = exported.get(source, source)  # names Antimony reserves get a '_'
+        error = worst_error(a._batch.outputs[v.name][0], b._batch.outputs[source][0])
+        assert error <= TOLERANCE, f"case {case_dir.name} {v.name}: {error:.2e} of the range"
+
+
+@pytest.fixture(scope="module")
+def suite_cases(tmp_path_factory) -> list[Path]:
+    if not SUITE.is_file():
+        pytest.skip(f"SBML Test Suite archive not found at {SUITE}")
+    return case_dirs(extract(SUITE, tmp_path_factory.mktemp("sbml_roundtrip")))
+
+
+def test_suite_cases_round_trip(suite_cases):
+    with_events = [d for d in suite_cases if has_events(d)]
+    without = [d for d in suite_cases if not has_events(d)]
+    sample = with_events[::EVENT_STRIDE] + without[::PLAIN_STRIDE]
+    assert len(sample) >= 25
+    for case_dir in sample:
+        _round_trip(case_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FULL, reason="every suite case: set IL21PK_SBML_FULL=1")
+def test_every_suite_case_round_trips(suite_cases):
+    failures = []
+    for case_dir in suite_cases:
+        try:
+            _round_trip(case_dir)
+        except AssertionError as error:
+            failures.append(str(error).splitlines()[0])
+    assert not failures, "\n".join(failures)
