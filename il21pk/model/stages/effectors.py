@@ -166,9 +166,10 @@ def effectors() -> Stage:
             Quantity("activated_fold", f / f0, "1", "activated fraction relative to baseline"),
             Quantity("cell_growth_rate",
                      sp.Piecewise((0.0, all0 <= 0),
-                                  ((sum(nk_rates) + sum(cd8_rates))
+                                  ((g_nk * (nk_b + nk_m) + g_cd8 * (cd8_b + cd8_m))
                                    / sp.Max(nk_b + nk_m + cd8_b + cd8_m, 1e-12 * all0), True)),
-                     "1/h", "relative growth rate of the NK + CD8 cells (d ln N / dt)"),
+                     "1/h", "birth rate of NK + CD8 cells per cell (proliferation; deaths in "
+                            "the homeostatic term are not births)"),
         ),
         rates={
             "nk_blood": nk_rates[0], "nk_marginated": nk_rates[1],

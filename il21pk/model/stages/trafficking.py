@@ -35,9 +35,10 @@ The number of receptor-bearing cells is ``receptor_cells`` times
 ``cell_fold`` (cells stage), so the receptor-mediated uptake of each
 cytokine [nmol/h] returned to its PK stage grows as NK and CD8 cells expand
 (the cytokine sink). Cells born at the relative rate :math:`\\mu`
-(``cell_growth_rate``) arrive with the ligand-free receptor complement, so
-each per-cell species :math:`X` also changes by :math:`\\max(\\mu, 0)(X_0 - X)`
-(:math:`X_0 = 0` for complexes): cytokine is conserved while cells divide.
+(``cell_growth_rate``, proliferation only) arrive with the ligand-free
+receptor complement, so each per-cell species :math:`X` also changes by
+:math:`\\mu (X_0 - X)` (:math:`X_0 = 0` for complexes), while cells that die
+take their complexes with them: cytokine is conserved while cells divide.
 Complexes per cell are the reported signals read by the signalling stage.
 """
 
@@ -95,7 +96,7 @@ def trafficking() -> Stage:
     signal21 = a + w_endo * ae
     signal15 = a15 + w_endo * ae15
     surface21 = r + c + a
-    born = sp.Max(mu, 0)  # new cells arrive with the ligand-free receptor complement
+    born = mu  # cells born arrive with the ligand-free receptor complement
     return Stage(
         name="receptors",
         description=__doc__,
