@@ -6,13 +6,13 @@ neutralising anti-drug antibodies (ADA), which are eliminated as IgG.
 ADA bind the drug in plasma and the immune complexes are cleared, which adds
 a clearance to the drug's PK stage:
 
-.. math::
+$$
+\\frac{dS}{dt} = k_S \\frac{C}{C + EC_{50}}, \\qquad
+\\frac{d\\,ADA}{dt} = k_{syn} S - k_{el} ADA, \\qquad
+CL_{ADA} = k_{on,ADA} \\, ADA \\, V_c
+$$
 
-   \\frac{dS}{dt} = k_S \\frac{C}{C + EC_{50}}, \\qquad
-   \\frac{d\\,ADA}{dt} = k_{syn} S - k_{el} ADA, \\qquad
-   CL_{ADA} = k_{on,ADA} \\, ADA \\, V_c
-
-with :math:`C` the plasma drug concentration. Because :math:`S` accumulates
+with $C$ the plasma drug concentration. Because $S$ accumulates
 with every exposure and ADA follow with the IgG lifetime, antibodies are
 negligible in the first cycle and grow over later ones; in cynomolgus
 monkeys anti-rIL-21 antibodies reduced the PD over repeated cycles (Waggie

@@ -1,13 +1,13 @@
 """Pharmacokinetics of one drug with allometric clearances and volumes (model v2).
 
-The same compartments as :func:`~il21pk.model.stages.pk.pk` (SC depot,
+The same compartments as `il21pk.model.stages.pk.pk` (SC depot,
 central, peripheral, running AUC; amounts in nmol), but clearances and
 volumes are given for a 70 kg reference and scaled to the body weight:
 
-.. math::
-
-   CL = CL_{ref} (BW/70)^{b_{CL}}, \\quad Q = Q_{ref} (BW/70)^{b_{CL}}, \\quad
-   V_c = V_{c,ref} (BW/70)^{b_V}, \\quad V_p = V_{p,ref} (BW/70)^{b_V}
+$$
+CL = CL_{ref} (BW/70)^{b_{CL}}, \\quad Q = Q_{ref} (BW/70)^{b_{CL}}, \\quad
+V_c = V_{c,ref} (BW/70)^{b_V}, \\quad V_p = V_{p,ref} (BW/70)^{b_V}
+$$
 
 with the exponents ``allometric_exponent_cl`` (0.75) and
 ``allometric_exponent_v`` (1.0) shared by every drug. One reference value then

@@ -3,7 +3,7 @@
 Linear two-compartment PK (allometric, as the cytokines) plus
 target-mediated disposition: the antibody binds its antigen (CD20) on
 normal B cells and on tumour cells in rapid equilibrium, occupancy
-:math:`\\theta = C/(C + K_D)`, and antibody bound to targets is lost as the
+$\\theta = C/(C + K_D)$, and antibody bound to targets is lost as the
 targets internalise or shave it and as coated cells are killed. NK cells
 kill antibody-coated cells by ADCC at a rate proportional to the ADCC
 potency index of the cells stage (NK cells x activated fraction, both
@@ -11,12 +11,12 @@ relative to baseline), so IL-21, which raises NK cytotoxicity (granzyme B,
 perforin), enhances ADCC (Gowda 2008; in cynomolgus monkeys rituximab with
 IL-21 deepened B-cell depletion, Krejsa 2013):
 
-.. math::
+$$
+\\frac{dB}{dt} = k_B (B_0 - B) - k_{ADCC} \\, A \\, \\theta B
+$$
 
-   \\frac{dB}{dt} = k_B (B_0 - B) - k_{ADCC} \\, A \\, \\theta B
-
-with :math:`A` the ADCC index. NK engagement of coated targets
-(``adcc_engagement`` = :math:`\\theta`) also stimulates NK IFN-gamma (Roda
+with $A$ the ADCC index. NK engagement of coated targets
+(``adcc_engagement`` = $\\theta$) also stimulates NK IFN-gamma (Roda
 2006; interferon stage). The tumour stage reads the occupancy and the ADCC
 rate constant for its own antigen-positive cells.
 """

@@ -3,33 +3,33 @@ expansion, homeostasis and the activated fraction (model v2).
 
 Blood and marginated counts are cells/uL of blood, as in model v1. Each
 population grows at a rate set by the two STAT signals and contracts back
-to its baseline total :math:`T_0` with a log-linear homeostatic term, so
+to its baseline total $T_0$ with a log-linear homeostatic term, so
 expansion has no built-in ceiling (rhIL-15 expands NK cells 10- to 34-fold):
 
-.. math::
-
-   \\frac{d N}{dt} = \\left(g - k_c \\ln \\frac{N_{tot}}{T_0}\\right) N \\mp
-   \\text{exchange}
+$$
+\\frac{d N}{dt} = \\left(g - k_c \\ln \\frac{N_{tot}}{T_0}\\right) N \\mp
+\\text{exchange}
+$$
 
 - The IL-15 proliferative signal is a steep function of pSTAT5,
-  :math:`\\sigma_5 = p_5^n / (p_5^n + p_{50}^n)`: NK cells divide once IL-15
+  $\\sigma_5 = p_5^n / (p_5^n + p_{50}^n)$: NK cells divide once IL-15
   signalling complexes have crossed a threshold (Zhao and French 2013), so
   a daily bolus acts for the hours it keeps pSTAT5 above it.
-- NK: :math:`g = k_{15} \\sigma_5 (1 - r_{21} p_3) + k_{21} p_3`. IL-15 drives
+- NK: $g = k_{15} \\sigma_5 (1 - r_{21} p_3) + k_{21} p_3$. IL-15 drives
   expansion on its own (Conlon 2015, Dubois 2021); IL-21 alone expands NK
   cells little (no rIL-21 trial reported a marked rise of blood NK counts)
   and restrains IL-15-driven expansion of resting NK cells while it is
   present (Kasaian 2002), while raising their cytotoxicity (the activated
   fraction below).
-- CD8: :math:`g = k_{15} p_5 + k_{21} p_3 (1 + s_7 \\, IL7/(IL7 + EC_{50})) +
-  k_{syn} p_3 p_5`: the product term is the over-additive IL-21 x IL-15
+- CD8: $g = k_{15} p_5 + k_{21} p_3 (1 + s_7 \\, IL7/(IL7 + EC_{50})) +
+  k_{syn} p_3 p_5$: the product term is the over-additive IL-21 x IL-15
   synergy on CD8 expansion (Zeng 2005); IL-7 (a background level) cooperates
   more weakly.
 
 Redistribution: cells leave the blood for the marginated pool at the
-baseline rate times :math:`1 + E_{21} m + E_{15} p_5` and return at
-``k_return``. :math:`m` follows the systemic IL-21 exposure,
-:math:`C/(C + EC_{50,m})`, with a lag of about a day: redistribution is
+baseline rate times $1 + E_{21} m + E_{15} p_5$ and return at
+``k_return``. $m$ follows the systemic IL-21 exposure,
+$C/(C + EC_{50,m})$, with a lag of about a day: redistribution is
 driven by the dose-dependent wave of serum chemokines and adhesion proteins
 (Dodds 2009) rather than by the lymphocytes' own receptors, which any
 clinical dose saturates. So circulating NK and CD8 cells fall with dose,

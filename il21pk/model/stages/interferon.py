@@ -1,15 +1,15 @@
 """IFN-gamma made by NK and CD8 cells in proportion to their number and their
 STAT3/STAT5 stimulus, without a ceiling (model v2).
 
-.. math::
-
-   \\frac{d\\,IFN}{dt} = k_{IFN} \\left( IFN_0 \\, N \\, S - IFN \\right), \\quad
-   N = w_{NK} \\frac{NK}{NK_0} + (1 - w_{NK}) \\frac{CD8}{CD8_0}, \\quad
-   S = 1 + a_{21} p_3 + a_{15} p_5 + a_{21 \\times 15} p_3 p_5 + a_{ADCC} E
+$$
+\\frac{d\\,IFN}{dt} = k_{IFN} \\left( IFN_0 \\, N \\, S - IFN \\right), \\quad
+N = w_{NK} \\frac{NK}{NK_0} + (1 - w_{NK}) \\frac{CD8}{CD8_0}, \\quad
+S = 1 + a_{21} p_3 + a_{15} p_5 + a_{21 \\times 15} p_3 p_5 + a_{ADCC} E
+$$
 
 IL-21 alone is a modest stimulus of IFN-gamma; IL-15 activates it and IL-21
 enhances IL-15-induced IFN-gamma (Strengell 2003), hence the product term;
-:math:`E` is NK engagement of antibody-coated targets (the antibody stage;
+$E$ is NK engagement of antibody-coated targets (the antibody stage;
 0 without it), which IL-21 raises further (Roda 2006). Production grows
 with the number of effector cells, so expansion raises IFN-gamma without
 bound. In culture IFN-gamma starts at 0 (fresh medium).

@@ -2,17 +2,17 @@
 
 STAT3 and STAT5 signals induce CD25 on NK and CD8 cells (higher frequencies
 of CD25+ NK and CD8 T cells, Davis 2009); activated cells shed it. The CD25
-induction :math:`a` follows the STAT signals slowly (days), so a longer
+induction $a$ follows the STAT signals slowly (days), so a longer
 exposure (a higher dose of a short-lived cytokine) gives a larger response,
 and plasma sCD25 follows shedding by the effector cells with first-order
 elimination:
 
-.. math::
+$$
+\\frac{da}{dt} = k_a (p_3 + w_5 p_5 - a), \\qquad
+\\frac{d\\,sCD25}{dt} = k_s \\left( sCD25_0 \\, F (1 + g\\, a) - sCD25 \\right)
+$$
 
-   \\frac{da}{dt} = k_a (p_3 + w_5 p_5 - a), \\qquad
-   \\frac{d\\,sCD25}{dt} = k_s \\left( sCD25_0 \\, F (1 + g\\, a) - sCD25 \\right)
-
-with :math:`F` the NK + CD8 cells relative to baseline. sCD25 rose with dose
+with $F$ the NK + CD8 cells relative to baseline. sCD25 rose with dose
 at every level studied, IV and SC (Davis 2007, Thompson 2008, Schmidt 2010,
 Steele 2012). In culture sCD25 starts at 0.
 """

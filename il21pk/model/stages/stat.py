@@ -6,11 +6,11 @@ to STAT5. Each phospho-STAT is a fraction of its maximal response that
 follows a saturating function of its cytokine's signalling complexes per
 cell (receptors stage) with first-order kinetics:
 
-.. math::
+$$
+\\frac{dp}{dt} = k_{pSTAT} \\left( \\frac{s}{EC_{50} + s} - p \\right)
+$$
 
-   \\frac{dp}{dt} = k_{pSTAT} \\left( \\frac{s}{EC_{50} + s} - p \\right)
-
-with :math:`s` the complexes per cell (surface plus weighted endosomal).
+with $s$ the complexes per cell (surface plus weighted endosomal).
 The half-maximal numbers of complexes are a small fraction of the receptors
 a cell carries (spare receptors), so pSTAT3 saturates while IL-21R is
 downregulated. ``pstat5`` is the IL-15 signal of NK and CD8 cells alike (in

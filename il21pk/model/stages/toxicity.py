@@ -4,22 +4,22 @@ Every rIL-21 trial was dose-limited by toxicity (transaminase rises,
 thrombocytopenia, neutropenia, fatigue; Davis 2007, Thompson 2008, Schmidt
 2010), and in cynomolgus monkeys transaminases rose and platelets fell,
 reversibly (Waggie 2012). Both readouts here are driven by the IL-21
-exposure :math:`X` [nM], the plasma concentration averaged over about a day,
+exposure $X$ [nM], the plasma concentration averaged over about a day,
 so that their peaks track the exposure (AUC) of recent days rather than
 Cmax:
 
-.. math::
+$$
+\\frac{dX}{dt} = k_X (C - X), \\qquad
+\\frac{d\\,ALT}{dt} = k_{ALT} (1 + s_{ALT} X - ALT)
+$$
 
-   \\frac{dX}{dt} = k_X (C - X), \\qquad
-   \\frac{d\\,ALT}{dt} = k_{ALT} (1 + s_{ALT} X - ALT)
-
-with ALT as fold over baseline (``alt_fold``) and :math:`k_{ALT}` the
+with ALT as fold over baseline (``alt_fold``) and $k_{ALT}$ the
 turnover of the enzyme in plasma. Platelets follow the myelosuppression
 model of Friberg 2002 with the drug raising the removal of circulating
 platelets (as IL-21 removes red cells rather than suppressing their
 production, Overgaard 2007): progenitors proliferate with feedback
-:math:`(PLT_0/PLT)^\\gamma`, mature through a transit compartment, and
-circulating platelets are removed at :math:`k_{PLT}(1 + s_{PLT} X)`. The
+$(PLT_0/PLT)^\\gamma$, mature through a transit compartment, and
+circulating platelets are removed at $k_{PLT}(1 + s_{PLT} X)$. The
 nadir is delayed by days and recovers, with a rebound, after dosing stops.
 """
 

@@ -6,22 +6,22 @@ cytokines the model doses. Receptor species are counted per
 receptor-bearing cell [#/cell]; the cytokines are the plasma (or culture)
 concentrations [nM] of the PK stages.
 
-On the surface, IL-21 binds its private chain IL-21R (:math:`K_D` 70 pM) and
+On the surface, IL-21 binds its private chain IL-21R ($K_D$ 70 pM) and
 the complex recruits gamma-c into the signalling complex; IL-15 binds
 IL-2R-beta and recruits the same gamma-c, so the two cytokines compete for
-it. Every surface species is endocytosed at :math:`k_{endo}`, signalling
-complexes faster (:math:`k_{endo} + k_{endo,a}`). In the endosome, free
-chains are recycled to the surface at :math:`k_{rec}(1 - f_{sort})` or
-degraded at :math:`k_{deg} f_{sort}`; a ligand internalised with an inactive
+it. Every surface species is endocytosed at $k_{endo}$, signalling
+complexes faster ($k_{endo} + k_{endo,a}$). In the endosome, free
+chains are recycled to the surface at $k_{rec}(1 - f_{sort})$ or
+degraded at $k_{deg} f_{sort}$; a ligand internalised with an inactive
 (one-chain) complex is degraded and its chain joins the endosomal free pool;
 signalling complexes keep signalling from the endosome (weight
 ``endosome_signal_weight``, 0.5 in Farhat 2021) until they are degraded at
-:math:`k_{deg}`, ligand and chains together. Each chain is synthesised at the
+$k_{deg}$, ligand and chains together. Each chain is synthesised at the
 constant rate that holds its measured surface count without ligand:
 
-.. math::
-
-   S_X = X_0 \\, k_{endo} \\frac{k_{deg} f_{sort}}{k_{deg} f_{sort} + k_{rec}(1 - f_{sort})}
+$$
+S_X = X_0 \\, k_{endo} \\frac{k_{deg} f_{sort}}{k_{deg} f_{sort} + k_{rec}(1 - f_{sort})}
+$$
 
 (Farhat 2021, ``receptor_expression``). Because synthesis is constant and
 every chain bound into a signalling complex is eventually degraded, the
@@ -34,10 +34,10 @@ internalising it at 5/h and had no endosomal signalling).
 The number of receptor-bearing cells is ``receptor_cells`` times
 ``cell_fold`` (cells stage), so the receptor-mediated uptake of each
 cytokine [nmol/h] returned to its PK stage grows as NK and CD8 cells expand
-(the cytokine sink). Cells born at the relative rate :math:`\\mu`
+(the cytokine sink). Cells born at the relative rate $\\mu$
 (``cell_growth_rate``, proliferation only) arrive with the ligand-free
-receptor complement, so each per-cell species :math:`X` also changes by
-:math:`\\mu (X_0 - X)` (:math:`X_0 = 0` for complexes), while cells that die
+receptor complement, so each per-cell species $X$ also changes by
+$\\mu (X_0 - X)$ ($X_0 = 0$ for complexes), while cells that die
 take their complexes with them: cytokine is conserved while cells divide.
 Complexes per cell are the reported signals read by the signalling stage.
 """

@@ -7,16 +7,16 @@ growth is Gompertzian towards a carrying capacity, the kill already present
 at baseline is part of the net growth rate, and treatment adds the kill of
 the extra cytotoxic activity and the ADCC of antibody-coated tumour cells:
 
-.. math::
+$$
+\\frac{dT}{dt} = r \\ln\\frac{K}{T} \\, T - k_{kill} (I - 1) T - a \\kappa_{ADCC} T,
+\\quad I = \\left(w \\frac{NK}{NK_0} + (1 - w) \\frac{CD8}{CD8_0}\\right)
+\\frac{f}{f_0}
+$$
 
-   \\frac{dT}{dt} = r \\ln\\frac{K}{T} \\, T - k_{kill} (I - 1) T - a \\kappa_{ADCC} T,
-   \\quad I = \\left(w \\frac{NK}{NK_0} + (1 - w) \\frac{CD8}{CD8_0}\\right)
-   \\frac{f}{f_0}
-
-with :math:`f` the activated (granzyme B/perforin) fraction and
-:math:`\\kappa_{ADCC}` the antibody stage's ADCC kill rate of coated
+with $f$ the activated (granzyme B/perforin) fraction and
+$\\kappa_{ADCC}$ the antibody stage's ADCC kill rate of coated
 circulating B cells (0 without an antibody, or for an antigen-negative
-tumour), scaled by the tumour's accessibility :math:`a` (nodal and bulky
+tumour), scaled by the tumour's accessibility $a$ (nodal and bulky
 disease is reached by fewer effector cells than blood). ``tumour_fraction`` is the
 tumour relative to its size at the start.
 """
