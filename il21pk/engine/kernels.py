@@ -62,11 +62,9 @@ def clip_undershoot(model: Model, states: np.ndarray, atol: float) -> None:
     """Set to 0, in place, values of non-negative states in [-atol, 0): the
     solver's undershoot of zero within its absolute tolerance. Larger negative
     values are kept, so a real error still shows."""
-    index = [i for i, (_, s) in enumerate(model.states) if s.nonnegative]
-    if index:
-        part = states[..., index]
-        part[(part < 0) & (part >= -atol)] = 0.0
-        states[..., index] = part
+    mask = np.array([s.nonnegative for _, s in model.states])
+    if mask.any():  # one broadcast pass, no gathered copy of the states
+        np.copyto(states, 0.0, where=(states < 0) & (states >= -atol) & mask)
 
 
 def report(model: Model, states: np.ndarray, k: np.ndarray) -> dict[str, np.ndarray]:

@@ -92,6 +92,7 @@ class ModelDefinition:
         self.fixed = {k: float(v) for k, v in dict(fixed or {}).items()}
         self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
                                   for k, v in dict(initial or {}).items()}
+        self._key: str | None = None
         self._flatten()
 
     # -- composition ---------------------------------------------------------
@@ -249,8 +250,14 @@ class ModelDefinition:
         return "\n".join(lines)
 
     def key(self) -> str:
-        """Hash of :meth:`canonical_text`: generated code is cached under it."""
-        return hashlib.sha256(self.canonical_text().encode()).hexdigest()[:16]
+        """Hash of :meth:`canonical_text`: generated code is cached under it.
+
+        Computed once (a definition does not change after it is built): the
+        verbs look the compiled kernels up by it on every batch.
+        """
+        if self._key is None:
+            self._key = hashlib.sha256(self.canonical_text().encode()).hexdigest()[:16]
+        return self._key
 
     def uses_time(self) -> bool:
         """Whether any rate or quantity reads time explicitly (non-autonomous)."""
