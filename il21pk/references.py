@@ -166,6 +166,10 @@ REFERENCES: dict[str, str] = {
         "recombinant IL-21: multianalyte profiling of serum proteins', Cancer Immunol "
         "Immunother 58(6):843-854 (2009)"
     ),
+    "Hangasky2020": (
+        "Hangasky JA, Waldmann TA, Santi DV, 'Interleukin 15 pharmacokinetics and consumption by "
+        "a dynamic cytokine sink', Front Immunol 11:1813 (2020)"
+    ),
     "McLaughlin1998": (
         "McLaughlin P et al., 'Rituximab chimeric anti-CD20 monoclonal antibody therapy for "
         "relapsed indolent lymphoma: half of patients respond to a four-dose treatment "

@@ -364,6 +364,16 @@ def _conlon_efflux():
     return low <= 0.5, f"NK blood x{low:.2f} at <= 30 min"
 
 
+@fact("il15_sink", fact="IL-15 is consumed by a dynamic cytokine sink: its clearance rises as "
+      "NK and CD8 cells proliferate", source="Hangasky2020, Dubois2021", role=PREDICTION,
+      criterion="plasma IL-15 at the end of the 5-day 4 ug/kg/day infusion <= 0.8x its day-1 "
+                "level, at a constant infusion rate", before="IL-15 a constant (no PK)")
+def _il15_sink():
+    c = _il15_course("dubois")["il15_plasma"]
+    day1, end = float(c.loc[24.0]), float(c.loc[118.0])
+    return end <= 0.8 * day1, f"{day1:.2f} nM on day 1 -> {end:.2f} nM at 118 h"
+
+
 @fact("miller_cd8", fact="SC rhIL-15 2-3 ug/kg/day Mon-Fri x 2 weeks: CD8 up to 3-fold",
       source="Miller2018", role=PREDICTION,
       criterion="peak CD8 blood fold at 3 ug/kg within 3 / 2 - 3 x 2",
@@ -562,6 +572,22 @@ def _frederiksen_return():
     w = _il21_course(30.0)
     nk, cd8 = float(_fold(w["nk_blood"]).iloc[-1]), float(_fold(w["cd8_blood"]).iloc[-1])
     return abs(nk - 1) <= 0.1 and abs(cd8 - 1) <= 0.1, f"NK x{nk:.2f}, CD8 x{cd8:.2f}"
+
+
+@fact("dodds_cyclic", fact="the 5 on/9 off regimen produces cyclic changes of greater magnitude "
+      "than the more chronic stimulation of three times weekly dosing", source="Dodds2009",
+      role=PREDICTION,
+      criterion="range of the sCD25 and IFN-gamma folds over weeks 3-4 larger with 5 on/9 off "
+                "than three times weekly (30 ug/kg)", before="no sCD25; IFN-gamma not compared")
+def _dodds_cyclic():
+    cyclic, chronic = _il21_course(30.0, "iv", "5+9", 2), _il21_course(30.0, "iv", "tiw", 4)
+    out = []
+    for name in ("scd25_plasma", "ifng_plasma"):
+        a = _fold(cyclic[name]).loc[336.0:672.0]
+        b = _fold(chronic[name]).loc[336.0:672.0]
+        out.append((name, float(a.max() - a.min()), float(b.max() - b.min())))
+    ok = all(x > y for _, x, y in out)
+    return ok, "; ".join(f"{n.split('_')[0]} range {x:.2f} vs {y:.2f}" for n, x, y in out)
 
 
 @fact("no_nk_expansion", fact="IL-21 alone: no trial reported a marked expansion of blood NK "
