@@ -18,7 +18,7 @@ regimen = ip.Regimen.repeat(ip.Dose(30), every=24, count=5)
 grid = {"dose": [3, 10, 30, 100], "kd": [0.02, 0.07, 0.2]}
 
 if __name__ == "__main__":
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         df = ip.sweep(ip.Model(), regimen, params, grid=grid, t_end=168, chunk_size=4,
                       variables=["ifng_plasma"], metrics=["auc"], executor=client)

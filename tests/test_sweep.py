@@ -47,7 +47,7 @@ def test_processes_and_dask_give_identical_rows(serial, model, human):
     processes = ip.sweep(model, REG, human, grid=GRID, t_end=120.0, executor=2, chunk_size=3)
     pd.testing.assert_frame_equal(processes, serial)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         on_dask = ip.sweep(model, REG, human, grid=GRID, t_end=120.0, executor=client,
                            chunk_size=3)
