@@ -132,3 +132,15 @@ def test_sparse_lu_refuses_an_unstable_pivot(model):
     assert not module.sparse_factor(jac, 1.0, lu)
     jac[first, first] = np.nan
     assert not module.sparse_factor(jac, 1.0, lu)
+
+
+def test_specialised_engine_cache_is_keyed_by_the_engine_source(model):
+    """numba keys caches by file, name and line: an edited engine (same lines, a
+    different constant) must not reuse machine code compiled from the old one."""
+    from il21pk.engine import bdf
+
+    engine = compiled(model).engine
+    version = bdf._engine_version()
+    assert len(version) == 12
+    for name in ("integrate_member", "solve_batch"):
+        assert getattr(engine, name).py_func.__qualname__ == f"{name}_{version}"

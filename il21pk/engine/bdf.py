@@ -1071,6 +1071,17 @@ SPECIALISED = (evaluate_jacobian, _locate, _add_triggered, _execute_events, _aft
                _after_jump, integrate_member, solve_batch)
 
 
+def _engine_version() -> str:
+    """Short hash of this module's source and the numba version."""
+    import hashlib
+
+    import numba
+
+    with open(__file__, "rb") as handle:
+        text = handle.read() + numba.__version__.encode()
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
 def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     """Compile the engine against a generated model module.
 
@@ -1087,6 +1098,11 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     """
     if getattr(module, "ENGINE", None) == "generic":
         return bind_generic(module)
+    # numba keys its cache by the file, the qualified name and the line, not by
+    # this engine's source: the hash of the engine (and of the numba version) in
+    # the name makes an edited or upgraded engine compile afresh, never reuse
+    # machine code cached for another version of it
+    version = _engine_version()
     namespace = dict(globals())
     for name in MODEL_NAMES:
         namespace[name] = getattr(module, name, NO_EVENTS.get(name))
@@ -1096,7 +1112,7 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     for function in SPECIALISED:
         code = function.__code__.replace(co_filename=module.__file__)
         clone = types.FunctionType(code, namespace, function.__name__, function.__defaults__)
-        clone.__qualname__ = function.__qualname__
+        clone.__qualname__ = f"{function.__qualname__}_{version}"
         compiled = njit(cache=True, error_model="numpy")(clone)
         namespace[function.__name__] = compiled
         out[function.__name__] = compiled
