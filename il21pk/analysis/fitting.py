@@ -755,6 +755,28 @@ def _error_setup(error_model, sigma, variables, model):
     return kinds, fixed, estimated
 
 
+def check_free(free: object, params: ParameterSet, readable: set[str],
+               model: object) -> tuple[str, ...]:
+    """`free` as a tuple of distinct names that `params` has and `model` reads
+    (``readable``); shared by :func:`fit` and population fitting."""
+    free = tuple([free] if isinstance(free, str) else free) \
+        if isinstance(free, (str, Sequence, np.ndarray)) else None
+    if free is None or not all(isinstance(name, str) for name in free):
+        raise InputTypeError(f"`free` must be a parameter name or a list of names; got "
+                             f"{free!r}")
+    if not free:
+        raise ParameterError("`free` must name at least one parameter to estimate")
+    if len(set(free)) != len(free):
+        raise ParameterError(f"free lists a parameter twice: {list(free)}")
+    for name in free:
+        if name not in params:
+            raise unknown_name_error(name, params)
+        if name not in readable:
+            raise ParameterError(f"{model!r} does not use parameter {name!r}; it cannot be "
+                                 "estimated")
+    return free
+
+
 def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[str],
         error_model: str | Mapping[str, str] = "proportional",
         sigma: Mapping[str, float] | None = None,
@@ -811,26 +833,12 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     if not isinstance(params, ParameterSet):
         raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
                              f"{type(params).__name__}")
-    free = tuple([free] if isinstance(free, str) else free) \
-        if isinstance(free, (str, Sequence, np.ndarray)) else None
-    if free is None or not all(isinstance(name, str) for name in free):
-        raise InputTypeError(f"`free` must be a parameter name or a list of names; got "
-                             f"{free!r}")
-    if not free:
-        raise ParameterError("`free` must name at least one parameter to estimate")
+    free = check_free(free, params, model_inputs(model), model)
     check_options(t_end=1.0, t_eval=None, method=method, rtol=rtol, atol=atol)
-    readable = model_inputs(model)
     for name in free:
-        if name not in params:
-            raise unknown_name_error(name, params)
-        if name not in readable:
-            raise ParameterError(f"{model!r} does not use parameter {name!r}; it cannot be "
-                                 "estimated")
         if params[name].value <= 0:
             raise ParameterError(f"free parameter {name!r} is estimated on a log scale and must "
                                  f"start > 0; got {params[name].value:g}")
-    if len(set(free)) != len(free):
-        raise ParameterError(f"free lists a parameter twice: {list(free)}")
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or not 1 <= n_starts \
             <= MAX_STARTS:
         raise OptionError(f"`n_starts` must be an integer in [1, {MAX_STARTS}]; got "

@@ -11,9 +11,9 @@ from ...errors import FitError, ParameterError
 from ...io.data import Dataset
 from ...model import Model
 from ...model.inputs import model_inputs
-from ...parameters import ParameterSet, unknown_name_error
+from ...parameters import ParameterSet
 from .. import executors
-from ..fitting import _error_setup
+from ..fitting import _error_setup, check_free
 from ..simulate import check_options
 from .covariates import bind_terms
 from .focei import FoceiSettings, run_focei
@@ -119,18 +119,9 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
     else:
         raise TypeError("`model` must be an il21pk Model or a closed-form model with `bind` and "
                         f"`parameter_names`; got {type(model).__name__}")
-    free = tuple([free] if isinstance(free, str) else free)
-    if not free:
-        raise ParameterError("`free` must name at least one parameter to estimate")
-    if len(set(free)) != len(free):
-        raise ParameterError(f"free lists a parameter twice: {list(free)}")
+    free = check_free(free, params, readable, model)
     transforms = []
     for name in free:
-        if name not in params:
-            raise unknown_name_error(name, params)
-        if name not in readable:
-            raise ParameterError(f"{model!r} does not use parameter {name!r}; it cannot be "
-                                 "estimated")
         p = params[name]
         logit = p.lower == 0.0 and p.upper == 1.0
         transforms.append("logit" if logit else "log")
