@@ -13,6 +13,20 @@ from __future__ import annotations
 from ...parameters import ParameterSpec
 from ..definition import Stage, State, symbols
 
+#: Plasma IFN-gamma and its AUC, shared with model v2's IFN-gamma stage.
+IFNG_STATES = (
+    State("ifng_plasma", "pg/mL", "plasma (or supernatant) IFN-gamma",
+          initial=symbols("ifng_0")[0], nonnegative=True),
+    State("ifng_auc", "pg*h/mL", "area under the IFN-gamma curve from t=0", nonnegative=True),
+)
+
+#: Baseline, elimination and NK share of IFN-gamma, shared with model v2.
+IFNG_PARAMETERS = (
+    ParameterSpec("ifng_0", "pg/mL", 0.0, 1e6, "baseline plasma IFN-gamma"),
+    ParameterSpec("k_ifng", "1/h", 1e-9, 1e3, "first-order elimination of IFN-gamma"),
+    ParameterSpec("w_nk", "1", 0.0, 1.0, "share of IFN-gamma made by NK (rest: CD8) cells"),
+)
+
 
 def ifn() -> Stage:
     """Plasma IFN-gamma and its AUC."""
@@ -22,18 +36,8 @@ def ifn() -> Stage:
     return Stage(
         name="ifn",
         description=__doc__,
-        states=(
-            State("ifng_plasma", "pg/mL", "plasma (or supernatant) IFN-gamma", initial=ifng_0,
-                  nonnegative=True),
-            State("ifng_auc", "pg*h/mL", "area under the IFN-gamma curve from t=0",
-                  nonnegative=True),
-        ),
-        parameters=(
-            ParameterSpec("ifng_0", "pg/mL", 0.0, 1e6, "baseline plasma IFN-gamma"),
-            ParameterSpec("k_ifng", "1/h", 1e-9, 1e3, "first-order elimination of IFN-gamma"),
-            ParameterSpec("w_nk", "1", 0.0, 1.0,
-                          "share of IFN-gamma made by NK (rest: CD8) cells"),
-        ),
+        states=IFNG_STATES,
+        parameters=IFNG_PARAMETERS,
         rates={"ifng_plasma": k_el * (ifng_0 * activity - ifng), "ifng_auc": ifng},
         inputs={"nk_fold": None, "cd8_fold": None, "activated_fold": None},
     )

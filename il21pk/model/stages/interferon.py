@@ -18,7 +18,8 @@ bound. In culture IFN-gamma starts at 0 (fresh medium).
 from __future__ import annotations
 
 from ...parameters import ParameterSpec
-from ..definition import Quantity, Stage, State, symbols
+from ..definition import Quantity, Stage, symbols
+from .ifn import IFNG_PARAMETERS, IFNG_STATES
 
 
 def interferon() -> Stage:
@@ -31,17 +32,9 @@ def interferon() -> Stage:
     return Stage(
         name="ifn",
         description=__doc__,
-        states=(
-            State("ifng_plasma", "pg/mL", "plasma (or supernatant) IFN-gamma", initial=ifng_0,
-                  nonnegative=True),
-            State("ifng_auc", "pg*h/mL", "area under the IFN-gamma curve from t=0",
-                  nonnegative=True),
-        ),
+        states=IFNG_STATES,
         parameters=(
-            ParameterSpec("ifng_0", "pg/mL", 0.0, 1e6, "baseline plasma IFN-gamma"),
-            ParameterSpec("k_ifng", "1/h", 1e-9, 1e3, "first-order elimination of IFN-gamma"),
-            ParameterSpec("w_nk", "1", 0.0, 1.0,
-                          "share of IFN-gamma made by NK (rest: CD8) cells"),
+            *IFNG_PARAMETERS,
             ParameterSpec("ifng_gain_il21", "1", 0.0, 1e4,
                           "IFN-gamma production per cell at full pSTAT3, over baseline"),
             ParameterSpec("ifng_gain_il15", "1", 0.0, 1e4,
