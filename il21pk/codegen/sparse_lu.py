@@ -76,7 +76,7 @@ def lu_source(nonzero: np.ndarray) -> tuple[str, int]:
     def v(r: int, c: int) -> str:
         return f"a{r}_{c}"
 
-    factor = []
+    factor = ["    ok = True"]
     for r, c in entries:
         i, j = order[r], order[c]
         if not nonzero[i, j]:
@@ -92,15 +92,18 @@ def lu_source(nonzero: np.ndarray) -> tuple[str, int]:
             biggest = ", ".join(f"abs({v(i, k)})" for i in below)
             if len(below) == 1:
                 biggest = f"{biggest}, 0.0"
-            factor.append(f"    if not abs({v(k, k)}) >= PIVOT_THRESHOLD * max({biggest}):")
+            factor.append(f"    ok &= abs({v(k, k)}) >= PIVOT_THRESHOLD * max({biggest})")
         else:
-            factor.append(f"    if not abs({v(k, k)}) > 0.0:")
-        factor.append("        return False")
+            factor.append(f"    ok &= abs({v(k, k)}) > 0.0")
         factor.append(f"    d{k} = 1.0 / {v(k, k)}")
         for i in below:
             factor.append(f"    {v(i, k)} *= d{k}")
             for j in right:
                 factor.append(f"    {v(i, j)} -= {v(i, k)} * {v(k, j)}")
+    # the checks are branch-free (one test at the end): a branch per pivot
+    # splits the function into many blocks, which costs compile time, not speed
+    factor.append("    if not ok:")
+    factor.append("        return False")
     for r, c in entries:
         factor.append(f"    lu[{pos[r, c]}] = {f'd{r}' if r == c else v(r, c)}")
     factor.append("    return True")

@@ -21,7 +21,9 @@ compiled per model by :func:`specialise`, against the generated module's
 ``rhs``, ``jacobian``, ``sparse_factor``, ``sparse_solve``, ``NNZ`` and its
 Jacobian pattern grouped into columns for differences
 (:mod:`il21pk.codegen.kernel`), so the model code is inlined into the
-integrator and the machine code is cached beside the generated module.
+integrator where it is hot (``rhs_inline`` in the Newton loop, as
+``newton_rhs``) and called elsewhere, and the machine code is cached beside
+the generated module.
 """
 
 from __future__ import annotations
@@ -349,13 +351,14 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     c_lu = 0.0
     d = np.zeros((MAX_ORDER + 3, n))
     u_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
-    _compute_r(MAX_ORDER, 1.0, u_work)
+    # np.int64: a literal argument would have numba compile the callee for it too
+    _compute_r(np.int64(MAX_ORDER), 1.0, u_work)
     r_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     ru_work = np.empty((MAX_ORDER + 1, MAX_ORDER + 1))
     for i in range(n):
         d[0, i] = y[i]
         d[1, i] = f0[i] * h_abs
-    order = 1
+    order = np.int64(1)  # not a literal (see above)
     n_equal = 0
     t = t0
     next_out = 0
@@ -438,7 +441,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                 converged = False
                 for it in range(NEWTON_MAXITER):
                     n_iter = it + 1
-                    rhs(offset + t_new, y_new, fy, k, u)
+                    newton_rhs(offset + t_new, y_new, fy, k, u)
                     counts[1] += 1
                     for i in range(n):
                         dyv[i] = c * fy[i] - psi[i] - corr[i]
@@ -1107,6 +1110,7 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     for name in MODEL_NAMES:
         namespace[name] = getattr(module, name, NO_EVENTS.get(name))
     namespace["ANALYTIC_JACOBIAN"] = getattr(module, "ANALYTIC_JACOBIAN", 1)
+    namespace["newton_rhs"] = getattr(module, "rhs_inline", module.rhs)
     namespace["__name__"] = module.__name__
     out = {}
     for function in SPECIALISED:
@@ -1204,6 +1208,7 @@ def _generic_functions(events: bool) -> dict[str, object]:
     specialised = {f.__name__ for f in SPECIALISED}
     position = {name: i for i, name in enumerate(MODEL_NAMES)
                 if events or name not in NO_EVENTS}
+    position["newton_rhs"] = position["rhs"]  # nothing is inlined across a cfunc
 
     class ReadModel(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
