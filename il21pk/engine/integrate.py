@@ -20,7 +20,7 @@ from scipy.integrate import ODEintWarning, odeint
 from scipy.sparse import block_diag
 
 from ..model import Model
-from . import kernels
+from . import kernels, startup
 from .bdf import OK
 from .events import Events
 
@@ -107,10 +107,10 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
     compiled = kernels.compiled(model)
     if method == "numba-bdf":
         counts = np.zeros(len(COUNTS), dtype=np.int64)
-        compiled.engine.solve_batch(k, np.ascontiguousarray(y0, dtype=float), breaks, event_at,
-                                    events.bolus_state, events.bolus, events.rates, t_eval,
-                                    predose, lo, hi, rtol, atol, max_step, max_steps, states,
-                                    status, t_fail, counts)
+        startup.solve_batch(compiled.module, compiled.engine, (
+            k, np.ascontiguousarray(y0, dtype=float), breaks, event_at, events.bolus_state,
+            events.bolus, events.rates, t_eval, predose, lo, hi, rtol, atol, max_step, max_steps,
+            states, status, t_fail, counts))
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
         solution = Solution(states, status == OK, messages, t_fail,
                             dict(zip(COUNTS, counts.tolist(), strict=True)))

@@ -1,0 +1,123 @@
+"""A model's first simulations, before its machine code exists.
+
+numba compiles the engine specialised for a model (:func:`il21pk.engine.bdf.
+specialise`) the first time the model is simulated on a machine: 10-20 s for
+the default model, after which the machine code is cached on disk and loads
+in a fraction of a second. A small batch (at most
+:data:`INTERPRETED_MEMBERS` parameter sets) run before that point does not
+wait for it: it runs the same engine code in the Python interpreter
+(:func:`il21pk.engine.bdf.interpret`; the same operations, so the same
+numbers, about a second per member of the default model), and the compilation
+starts afterwards in a background thread, so that later and larger batches,
+in this process or the next, run compiled. A larger batch compiles first, as
+before.
+
+The thread is not a daemon: a process that ends while it runs waits for it,
+so the machine code is cached for the next process. A process fork waits for
+it too (a child must not inherit numba's compiler lock held by a thread it
+does not have).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numba
+import numpy as np
+
+from . import bdf
+
+#: Largest batch run by the interpreter while its machine code is not compiled.
+INTERPRETED_MEMBERS = 2
+
+_THREADS: dict[str, threading.Thread] = {}
+_INTERPRETED: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def state(engine: object) -> str:
+    """``"compiled"`` (in this process or cached on disk), ``"compiling"`` (in
+    the background) or ``"not compiled"``, for a model's specialised engine
+    (the ``engine`` of :func:`il21pk.engine.kernels.compiled`)."""
+    solve = engine.solve_batch
+    if not hasattr(solve, "compile"):  # the generic engine of imported models
+        return "compiled"
+    if solve.signatures or _cached_on_disk(solve):
+        return "compiled"
+    thread = _THREADS.get(solve.py_func.__qualname__)
+    return "compiling" if thread is not None and thread.is_alive() else "not compiled"
+
+
+def _cached_on_disk(dispatcher: object) -> bool:
+    """Whether numba's disk cache holds machine code of `dispatcher` (its index
+    file exists; when numba's internals cannot tell, assume it does, which
+    compiles in the foreground as without this module)."""
+    try:
+        return os.path.exists(dispatcher._cache._cache_file._index_path)
+    except AttributeError:
+        return True
+
+
+def solve_batch(module: object, engine: object, args: tuple) -> None:
+    """Run ``engine.solve_batch(*args)``, or its interpreted twin (see above)."""
+    if args[0].shape[0] > INTERPRETED_MEMBERS or not _interpretable(engine):
+        engine.solve_batch(*args)
+        return
+    outputs = args[15:19]  # states, status, t_fail, counts: written in place
+    scratch = [np.array(a) for a in outputs]
+    scalars = tuple(np.float64(a) if isinstance(a, float) else
+                    np.int64(a) if isinstance(a, int) else a for a in args[:15])
+    try:
+        with np.errstate(all="ignore"):  # as numba's error model: inf and nan, silently
+            _interpreter(module).solve_batch(*scalars, *scratch)
+    except (ArithmeticError, TypeError, ValueError):
+        # Python arithmetic can raise where numba's gives inf (a Python float
+        # divided by 0, an overflowing power): the compiled engine decides
+        engine.solve_batch(*args)
+        return
+    for target, values in zip(outputs, scratch, strict=True):
+        target[...] = values
+    _compile_in_background(engine.solve_batch, args)
+
+
+def _interpretable(engine: object) -> bool:
+    """Not compiled, and either compiling or never tried (a background compile
+    that failed leaves the foreground compile to report why)."""
+    now = state(engine)
+    return now == "compiling" or (now == "not compiled"
+                                  and engine.solve_batch.py_func.__qualname__ not in _THREADS)
+
+
+def _interpreter(module: object) -> object:
+    if module.__name__ not in _INTERPRETED:
+        _INTERPRETED[module.__name__] = bdf.interpret(module)
+    return _INTERPRETED[module.__name__]
+
+
+def _compile_in_background(dispatcher: object, args: tuple) -> None:
+    signature = tuple(numba.typeof(a) for a in args)
+    name = dispatcher.py_func.__qualname__
+    with _LOCK:
+        if name in _THREADS:
+            return
+        thread = threading.Thread(target=_compile, args=(dispatcher, signature),
+                                  name=f"il21pk-compile-{name}", daemon=False)
+        _THREADS[name] = thread
+    thread.start()
+
+
+def _compile(dispatcher: object, signature: tuple) -> None:
+    try:
+        dispatcher.compile(signature)
+    except Exception:  # noqa: BLE001, S110 - the foreground compile will raise it
+        pass
+
+
+def wait() -> None:
+    """Wait until every background compilation has finished."""
+    for thread in list(_THREADS.values()):
+        thread.join()
+
+
+os.register_at_fork(before=wait)

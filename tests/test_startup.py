@@ -1,0 +1,142 @@
+"""A model's first simulations run the engine in the interpreter while numba
+compiles it (:mod:`il21pk.engine.startup`).
+
+That is only acceptable if nobody can tell from the numbers: the interpreted
+engine must give the compiled engine's results bit for bit, with the same
+solver work, for every kind of model. The cold-cache behaviour itself (the
+first small simulation interpreted, the compilation in the background, the
+next run compiled, the next process warm) is checked in fresh processes with
+empty caches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import il21pk as ip
+from il21pk.analysis.simulate import default_grid, parameter_columns
+from il21pk.engine import integrate as engine
+from il21pk.engine import startup
+from il21pk.engine.events import compile_events
+from il21pk.engine.kernels import prepare
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _solve(model, regimen, params, t_end, interpreted, monkeypatch, scale):
+    """Two members (a parameter scaled per member) through one engine or the other."""
+    monkeypatch.setattr(startup, "_interpretable", lambda engine_: interpreted)
+    monkeypatch.setattr(startup, "_compile_in_background", lambda *a: None)
+    columns = parameter_columns(model, params)
+    name, factors = scale
+    columns = {k: np.repeat(np.asarray(v, dtype=float), 2) for k, v in columns.items()}
+    columns[name] = columns[name] * np.asarray(factors)
+    k, y0 = prepare(model, columns)
+    events = compile_events(model, regimen, columns, n=2)
+    grid = default_grid(regimen, t_end)
+    return engine.integrate(model, k, y0, events, grid, t_end, method="numba-bdf", rtol=1e-6,
+                            atol=1e-9, max_step=0.0, max_steps=200_000)
+
+
+CASES = {
+    "default": (ip.Model, lambda: ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"),
+                                                              cycles=2), 672.0,
+                ("kon", (1.0, 3.0))),
+    "pk_only_2_sc_infusion": (
+        lambda: ip.Model.pk_only(compartments=2),
+        lambda: ip.Regimen([ip.Dose(50, unit="ug/kg", route="sc"),
+                            ip.Dose(10, unit="ug/kg", route="iv", time=48, duration=6)]),
+        168.0, ("cl", (0.5, 2.0))),
+    # model v2 (41 states; logarithms in its rates) with both cytokines
+    "v2_il21_il15": (
+        ip.Model.v2,
+        lambda: ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"), cycles=1)
+        + ip.Regimen.five_on_nine_off(ip.Dose(0.3, unit="ug/kg", drug="il15"), cycles=1),
+        336.0, ("kon_il21", (1.0, 3.0))),
+    "in_vitro": (ip.Model.in_vitro, lambda: ip.Regimen([ip.Dose(10.0, unit="ng")]), 48.0,
+                 ("kd", (0.3, 3.0))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_interpreted_engine_gives_the_compiled_results_bit_for_bit(case, monkeypatch):
+    make_model, make_regimen, t_end, scale = CASES[case]
+    model, regimen = make_model(), make_regimen()
+    params = model.default_parameters() if hasattr(model, "default_parameters") else None
+    compiled = _solve(model, regimen, params, t_end, False, monkeypatch, scale)
+    interpreted = _solve(model, regimen, params, t_end, True, monkeypatch, scale)
+    assert compiled.counts["steps"] > 100  # a real integration, with the solver's work
+    assert np.array_equal(interpreted.states, compiled.states, equal_nan=True)
+    assert interpreted.counts == compiled.counts
+    assert list(interpreted.success) == list(compiled.success)
+
+
+def test_interpreted_engine_reproduces_a_failure_exactly(monkeypatch):
+    """A member that runs out of steps stops at the same time with the same message."""
+    model = ip.Model.pk_only(compartments=1)
+    regimen = ip.Regimen([ip.Dose(30, unit="ug/kg")])
+    monkeypatch.setattr(startup, "_compile_in_background", lambda *a: None)
+    results = []
+    for interpreted in (False, True):
+        monkeypatch.setattr(startup, "_interpretable", lambda engine_, i=interpreted: i)
+        results.append(ip.simulate(model, regimen, t_end=24.0, max_steps=5,
+                                   raise_on_failure=False))
+    compiled, interpreted = results
+    assert not compiled.success
+    assert interpreted.message == compiled.message
+    assert interpreted.frame.equals(compiled.frame)
+
+
+_COLD = textwrap.dedent("""
+    import json, time
+    import il21pk as ip
+    from il21pk.engine import kernels, startup
+    model = ip.Model.pk_only(compartments=1)
+    regimen = ip.Regimen.repeat(ip.Dose(30, unit="ug/kg"), every=24, count=3)
+    engine = kernels.compiled(model).engine
+    before = startup.state(engine)
+    start = time.perf_counter()
+    first = ip.simulate(model, regimen, t_end=96.0)
+    seconds = time.perf_counter() - start
+    after_first = startup.state(engine)
+    startup.wait()
+    after_wait = startup.state(engine)
+    second = ip.simulate(model, regimen, t_end=96.0)
+    print(json.dumps({"before": before, "after_first": after_first, "after_wait": after_wait,
+                      "same": bool(first.frame.equals(second.frame)), "seconds": seconds}))
+""")
+
+
+def test_a_cold_cache_interprets_the_first_run_and_compiles_for_the_next(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+           "IL21PK_CACHE_DIR": str(tmp_path / "il21pk"), "PYTHONPATH": str(REPO)}
+    runs = []
+    for _ in range(2):  # the second process finds the machine code on disk
+        done = subprocess.run([sys.executable, "-c", _COLD], env=env, capture_output=True,
+                              text=True, timeout=600, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    cold, warm = runs
+    assert (cold["before"], cold["after_first"], cold["after_wait"]) == \
+        ("not compiled", "compiling", "compiled")
+    assert cold["same"]
+    assert (warm["before"], warm["after_first"]) == ("compiled", "compiled")
+    assert warm["same"]
+
+
+def test_a_large_batch_never_runs_interpreted(monkeypatch):
+    calls = []
+    monkeypatch.setattr(startup, "_interpreter", lambda module: calls.append(module))
+    monkeypatch.setattr(startup, "_interpretable", lambda engine_: True)
+    model = ip.Model.pk_only(compartments=1)
+    ip.sweep(model, ip.Regimen([ip.Dose(30, unit="ug/kg")]),
+             grid={"cl": np.linspace(1.0, 5.0, startup.INTERPRETED_MEMBERS + 1)},
+             t_end=24.0, executor="serial")
+    assert calls == []
