@@ -29,6 +29,8 @@ from .analysis.sweep import sweep
 from .errors import Il21pkError
 from .io.data import read_csv
 from .model import Model
+from .model.inputs import resolve_params
+from .parameters import ParameterSet
 from .regimen import Dose, Regimen
 
 SCHEDULES = ("single", "repeat", "5on9off", "days1-5+15-19", "tiw", "weekly")
@@ -189,6 +191,33 @@ def _params(args: argparse.Namespace):
     return parameter_sets.load(args.params).with_values(_parse_set(args.set))
 
 
+#: ``--model`` values naming il21pk's own models; anything else is an SBML file.
+BUILT_IN_MODELS = {"full": Model, "pk": Model.pk_only}
+
+
+def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
+    """The model, parameter set and regimen a command runs.
+
+    ``--model`` None or a built-in name: that model with ``--params``. An
+    SBML file: its own values (what every verb defaults to, ``--set``
+    overrides them) and the regimen's doses into ``--drug`` (no doses
+    without it).
+    """
+    make = BUILT_IN_MODELS.get(args.model or "full")
+    if make is not None:
+        if args.drug:
+            raise ValueError(f"--drug {args.drug!r} names an SBML species or parameter to "
+                             f"dose: it needs --model <file.xml>; got --model {args.model}")
+        return make(), _params(args), _regimen(args)
+    if args.params != args.parser_defaults.get("params"):
+        raise ValueError(f"--params {args.params!r} names a built-in parameter set; the SBML "
+                         f"model {args.model} uses its own values (override them with --set)")
+    model = Model.from_sbml(args.model, drugs={"drug": args.drug} if args.drug else None)
+    params = resolve_params(model, None).with_values(_parse_set(args.set))
+    regimen = _regimen(args) if args.drug else Regimen.none()
+    return model, params, Regimen(tuple(replace(d, drug="drug") for d in regimen.doses))
+
+
 def _cmd_params(args: argparse.Namespace) -> int:
     frame = _params(args).to_frame()
     if args.out:
@@ -200,14 +229,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    if args.model:  # an SBML model: its own values; doses only into --drug
-        drugs = {"drug": args.drug} if args.drug else None
-        model = Model.from_sbml(args.model, drugs=drugs)
-        params = model.default_parameters().with_values(_parse_set(args.set))
-        regimen = _regimen(args) if args.drug else Regimen.none()
-        regimen = Regimen(tuple(replace(d, drug="drug") for d in regimen.doses))
-    else:
-        model, params, regimen = Model(), _params(args), _regimen(args)
+    model, params, regimen = _setup(args)
     result = simulate(model, regimen, params, t_end=args.t_end)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +243,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         matplotlib.use("Agg")
         from .plotting import overview
 
-        if args.model:
+        if model.kind == "sbml":
             from .plotting import time_course
 
             ax = time_course(result.frame, model.variables[0].name, time_unit="h")
@@ -237,7 +259,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    frame = sweep(Model(), _regimen(args), _params(args), grid=_parse_grid(args.grid),
+    model, params, regimen = _setup(args)
+    frame = sweep(model, regimen, params, grid=_parse_grid(args.grid),
                   t_end=args.t_end, output=args.output, executor=args.executor,
                   variables=args.variables or None, metrics=args.metrics or None)
     _write(frame, Path(args.out))
@@ -249,15 +272,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_dose_response(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    regimen = _regimen(args)
-    params = _params(args)
+    model, params, regimen = _setup(args)
+    if not regimen.doses:
+        raise ValueError(f"dose-response scales doses, and the SBML model {args.model} has none "
+                         "to scale: name the species or parameter to dose with --drug ID")
     frames, summaries, results = [], [], []
     doses = None if args.doses is None else _numbers(args.doses, "--doses")
     for item in args.responses.split(","):
         response, _, metric = item.partition(":")
         if not response.strip():
             raise ValueError(f"--responses takes variable:metric pairs; got {args.responses!r}")
-        res = dose_response(Model(), regimen, params, doses=doses,
+        res = dose_response(model, regimen, params, doses=doses,
                             response=response.strip(), metric=(metric or "auc").strip(),
                             t_end=args.t_end, executor=args.executor)
         results.append(res)
@@ -325,9 +350,10 @@ COLUMN_ARGS = ("time", "value", "variable", "subject", "dose", "lloq")
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    model, params, regimen = _setup(args)
     units = _pairs(args.units, "--units")
     if args.nonmem:
-        data = read_csv(args.data, nonmem=True, units=units)
+        data = read_csv(args.data, nonmem=True, units=units, model=model)
     else:
         columns = _pairs(args.columns, "--columns")
         unknown = sorted(set(columns) - set(COLUMN_ARGS))
@@ -335,11 +361,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             raise ValueError(f"--columns takes {list(COLUMN_ARGS)}=<column>; got {unknown}")
         if columns.get("subject", "x").lower() in ("", "none"):
             columns["subject"] = None  # one subject, no subject column
-        data = read_csv(args.data, regimen=_regimen(args), units=units, **columns)
-    model = Model.pk_only() if args.model == "pk" else Model()
+        data = read_csv(args.data, regimen=regimen, units=units, model=model, **columns)
     errors = _pairs(args.error, "--error") if any("=" in e for e in args.error) else \
         (args.error[0] if args.error else "proportional")
-    result = fit(model, data, _params(args), free=args.free, error_model=errors,
+    result = fit(model, data, params, free=args.free, error_model=errors,
                  n_starts=args.n_starts, seed=args.seed, executor=args.executor)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -489,6 +514,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="CSV file to write instead of printing")
     p.set_defaults(func=_cmd_params)
 
+    def add_model(p: argparse.ArgumentParser, default: str | None = None) -> None:
+        built_in = f"{', '.join(BUILT_IN_MODELS)} (default {default})" if default else \
+            "default il21pk's full model"
+        p.add_argument("--model", default=default, metavar="FILE.xml",
+                       help=f"an SBML file to run instead (its own values; --set overrides "
+                            f"them; times in its time unit), or {built_in}")
+        p.add_argument("--drug", metavar="ID", help="with an SBML --model: dose this species or "
+                       "parameter (amounts in the model's substance unit: use --unit nmol)")
+
     def add_regimen(p: argparse.ArgumentParser) -> None:
         p.add_argument("--dose", type=float, default=30.0, help="dose amount (default 30)")
         p.add_argument("--unit", default="ug/kg", help="dose unit (default ug/kg)")
@@ -507,10 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_regimen(p)
     p.add_argument("--out", default="results/simulation.csv", help="tidy CSV to write")
     p.add_argument("--plot", help="PNG of the time courses to write")
-    p.add_argument("--model", help="simulate this SBML file instead (its own values; --set "
-                   "overrides them; times in its time unit)")
-    p.add_argument("--drug", metavar="ID", help="with --model: dose this species or parameter "
-                   "(amounts in the model's substance unit: use --unit nmol)")
+    add_model(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("sweep", help="sweep a grid; write a tidy CSV or parquet")
@@ -524,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", nargs="*", help="metrics to keep (summary output)")
     p.add_argument("--executor", default=None, type=_executor,
                    help="serial, processes or a number of workers (default: auto)")
+    add_model(p)
     p.add_argument("--out", default="results/sweep.csv", help=".csv or .parquet to write")
     p.set_defaults(func=_cmd_sweep)
 
@@ -538,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="variable:metric pairs, comma-separated")
     p.add_argument("--executor", default=None, type=_executor,
                    help="serial, processes or a number of workers (default: auto)")
+    add_model(p)
     p.add_argument("--out", default="results", help="directory for the table and figure")
     p.set_defaults(func=_cmd_dose_response)
 
@@ -552,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "variable=il21_plasma subject=ID dose=Dose (subject=none: one subject)")
     p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT",
                    help="units of the observations, e.g. il21_plasma=ng/mL")
-    p.add_argument("--model", choices=("full", "pk"), default="full")
+    add_model(p, default="full")
     p.add_argument("--free", nargs="+", required=True, help="parameters to estimate")
     p.add_argument("--error", nargs="*", default=["proportional"],
                    help="one error model for all, or VARIABLE=MODEL pairs")

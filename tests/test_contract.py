@@ -377,7 +377,9 @@ def test_cli_fit_of_a_pk_model_on_nk_data_is_one_line(tmp_path, capsys):
     status, _, err = _run_cli(["fit", "--data", csv, "--model", "pk", "--free", "cl",
                                "--columns", "subject=variable", "--out", tmp_path], capsys)
     assert status == 2  # was KeyError: 'nk_blood' with a traceback
-    assert "does not report" in _one_error_line(err)
+    # the data are read against the model fitted (Model.pk_only()), not the full model
+    assert "unknown variable 'nk_blood'; the model reports ['il21_depot'" in \
+        _one_error_line(err)
 
 
 def test_cli_unknown_column_mapping_is_named(tmp_path, capsys):

@@ -25,6 +25,7 @@ from scipy import optimize, stats
 
 from ..errors import FitError, InputTypeError, OptionError, ParameterError, RegimenError
 from ..model import Model
+from ..model.inputs import check_regimen, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from .metrics import METRICS, time_above
@@ -273,7 +274,7 @@ class DoseResponseResult:
         return plot_dose_response(self, ax=ax, band=band)
 
 
-def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
+def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | None = None, *,
                   doses: Sequence[float] | None = None, unit: str | None = None,
                   response: str, metric: str = "auc", threshold: float | None = None,
                   at: float | None = None, t_end: float, fit: str | None = "hill",
@@ -284,8 +285,9 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
     Parameters
     ----------
     model, regimen, params
-        As for :func:`il21pk.simulate`; every dose of `regimen` is set to each
-        value of `doses`.
+        As for :func:`il21pk.simulate` (params None: the model's own values);
+        every dose of `regimen` is set to each value of `doses`, so it needs
+        at least one dose.
     doses : sequence of float, optional
         Dose amounts (> 0 for the fit's log scale; 0 is allowed as a control).
         Default: 0 plus a log grid from 1e-3 to 1e2 times the regimen's dose,
@@ -341,13 +343,16 @@ def dose_response(model: Model, regimen: Regimen, params: ParameterSet | None = 
     if unknown:
         raise OptionError(f"unknown option(s) {unknown} for dose_response; allowed: "
                           f"{list(SWEEP_OPTIONS)}")
-    if isinstance(regimen, Dose):
-        regimen = Regimen.single(regimen)
-    if not isinstance(regimen, Regimen):
-        raise InputTypeError(f"`regimen` must be an il21pk Regimen or Dose; got "
-                             f"{type(regimen).__name__}")
+    if not isinstance(model, Model):
+        raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+    params = resolve_params(model, params)
+    if regimen is None:
+        raise OptionError("`regimen` must be a Dose or a Regimen with at least one dose: "
+                          "dose_response scales its doses; got None (no doses)")
+    regimen = check_regimen(model, regimen)
     if not regimen.doses:
-        raise OptionError("`regimen` must hold at least one dose to scale")
+        raise OptionError("`regimen` must hold at least one dose to scale; got "
+                          "Regimen.none() (no doses)")
     t_end, _ = check_options(t_end=t_end, t_eval=None if metric == "value_at" else
                              options.get("t_eval"), method=options.get("method", "numba-bdf"),
                              rtol=options.get("rtol", 1e-6), atol=options.get("atol", 1e-9))

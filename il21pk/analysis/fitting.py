@@ -37,7 +37,7 @@ from scipy.special import log_ndtr
 from ..errors import DataError, FitError, InputTypeError, OptionError, ParameterError
 from ..io.data import Dataset
 from ..model import Model
-from ..model.inputs import model_inputs, parameter_columns
+from ..model.inputs import model_inputs, parameter_columns, resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Regimen
 from . import executors
@@ -777,7 +777,7 @@ def check_free(free: object, params: ParameterSet, readable: set[str],
     return free
 
 
-def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[str],
+def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, free: Sequence[str],
         error_model: str | Mapping[str, str] = "proportional",
         sigma: Mapping[str, float] | None = None,
         bounds: Mapping[str, tuple[float, float]] | None = None, n_starts: int = 1,
@@ -792,8 +792,10 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
         ``Model()``, ``Model.pk_only()`` or ``Model.in_vitro()``.
     dataset : Dataset
         Observations, regimens and covariates (see :class:`il21pk.Dataset`).
-    params : ParameterSet
-        Starting values of `free` and values of everything else (fixed).
+    params : ParameterSet, optional
+        Starting values of `free` and values of everything else (fixed);
+        default the model's own values if it has them (an imported model's
+        SBML values), else ``parameter_sets.load("human")``.
     free : sequence of str
         Parameters to estimate (log scale).
     error_model : str or mapping, optional
@@ -830,9 +832,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet, *, free: Sequence[
     if not isinstance(dataset, Dataset):
         raise InputTypeError(f"`dataset` must be an il21pk Dataset; got "
                              f"{type(dataset).__name__}")
-    if not isinstance(params, ParameterSet):
-        raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
-                             f"{type(params).__name__}")
+    params = resolve_params(model, params)
     free = check_free(free, params, model_inputs(model), model)
     check_options(t_end=1.0, t_eval=None, method=method, rtol=rtol, atol=atol)
     for name in free:

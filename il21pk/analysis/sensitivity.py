@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import InputTypeError, ParameterError
 from ..model import Model
+from ..model.inputs import resolve_params
 from ..parameters import ParameterSet, unknown_name_error
-from ..regimen import Regimen
+from ..regimen import Dose, Regimen
 from .sampling import check_bounds
 from .sweep import sweep
 
@@ -95,7 +96,8 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     return pd.DataFrame(rows, columns=["parameter", "output", "index", "value", "conf"])
 
 
-def sensitivity(model: Model, regimen: Regimen, params: ParameterSet, *,
+def sensitivity(model: Model, regimen: Regimen | Dose | None,
+                params: ParameterSet | None = None, *,
                 outputs: Sequence[str] = ("ifng_plasma",), metrics: Sequence[str] = ("auc",),
                 method: str = "local", parameters: Sequence[str] | None = None,
                 bounds: Mapping[str, tuple[float, float]] | None = None, span: float = 2.0,
@@ -106,7 +108,8 @@ def sensitivity(model: Model, regimen: Regimen, params: ParameterSet, *,
     Parameters
     ----------
     model, regimen, params
-        As for :func:`il21pk.simulate`.
+        As for :func:`il21pk.simulate` (regimen None: no doses; params None:
+        the model's own values).
     outputs, metrics : sequence of str
         Variables and metrics (see :data:`il21pk.metrics.METRICS`) to analyse.
     method : {'local', 'morris', 'sobol'}
@@ -132,6 +135,9 @@ def sensitivity(model: Model, regimen: Regimen, params: ParameterSet, *,
     """
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
+    if not isinstance(model, Model):
+        raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+    params = resolve_params(model, params)
     outputs, metrics = list(outputs), list(metrics)
     if parameters is not None and bounds and set(parameters) != set(bounds):
         raise ValueError("give `parameters` or `bounds` (whose keys are the parameters), or "

@@ -17,7 +17,7 @@ from ..engine.events import compile_events
 from ..engine.kernels import clip_undershoot, prepare, report
 from ..errors import InputTypeError, OptionError, SimulationError
 from ..model import Model
-from ..model.inputs import check_regimen, parameter_columns
+from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from .results import BatchResult, SimulationResult
@@ -220,15 +220,9 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
     >>> list(res.frame.columns)
     ['time_h', 'stage', 'variable', 'value', 'unit']
     """
-    from ..parameter_sets import load
-
     if not isinstance(model, Model):
         raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
-    if params is None:
-        own = getattr(model.definition, "values", None) is not None
-        params = model.default_parameters() if own else load("human")
-    if not isinstance(params, ParameterSet):
-        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
+    params = resolve_params(model, params)
     t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
                                 max_step=max_step, max_steps=max_steps)
     regimen = check_regimen(model, regimen)

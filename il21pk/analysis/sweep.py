@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import InputTypeError, OptionError, ParameterError
 from ..model import Model
-from ..model.inputs import check_regimen, model_inputs, parameter_columns
+from ..model.inputs import check_regimen, model_inputs, parameter_columns, resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
 from ..units import as_floats
@@ -64,7 +64,7 @@ class _Chunk:
     options: dict
 
 
-def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
+def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | None = None, *,
           grid: Mapping[str, Sequence] | None = None, samples: pd.DataFrame | None = None,
           t_end: float, t_eval=None, output: str = "summary",
           variables: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
@@ -76,7 +76,8 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
     Parameters
     ----------
     model, regimen, params
-        As for :func:`il21pk.simulate`; `params` gives the values not swept.
+        As for :func:`il21pk.simulate` (regimen None: no doses; params None:
+        the model's own values); `params` gives the values not swept.
     grid : mapping of str to sequence, optional
         Values per swept quantity; runs are the Cartesian product (first key
         varies slowest). Keys are parameter names, ``"dose"`` (replaces every
@@ -115,14 +116,9 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
     pandas.DataFrame or pathlib.Path
         The tidy frame, or `out` when given (read it with ``pandas.read_parquet``).
     """
-    from ..parameter_sets import load
-
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
-    params = load("human") if params is None else params
-    if not isinstance(params, ParameterSet):
-        raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
-                             f"{type(params).__name__}")
+    params = resolve_params(model, params)
     t_end, grid_t = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol,
                                   atol=atol, max_steps=max_steps)
     executors.check(executor)
@@ -135,7 +131,7 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
                              f"{type(out).__name__}")
     if progress is not None and not isinstance(progress, bool):
         raise InputTypeError(f"`progress` must be True, False or None; got {progress!r}")
-    regimen = _check_regimen(model, regimen, "`regimen`")
+    regimen = check_regimen(model, regimen)
     variables = _choose(variables, [v.name for v in model.variables], "variables")
     metrics = _choose(metrics, list(METRICS), "metrics")
     runs, regimens = _runs(model, regimen, params, grid, samples)
@@ -170,13 +166,6 @@ def sweep(model: Model, regimen: Regimen, params: ParameterSet | None = None, *,
 # -- building the runs ---------------------------------------------------------------
 
 
-def _check_regimen(model: Model, regimen: object, where: str) -> Regimen:
-    if not isinstance(regimen, (Regimen, Dose)):
-        raise InputTypeError(f"{where} must be an il21pk Regimen or Dose; got "
-                             f"{type(regimen).__name__}")
-    return check_regimen(model, regimen)
-
-
 def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str, Regimen]]:
     if (grid is None) == (samples is None):
         raise OptionError("give exactly one of `grid` (values per swept quantity) or `samples` "
@@ -205,7 +194,7 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                     raise InputTypeError("grid['regimen'] must be a mapping {label: Regimen} "
                                          f"or a list of regimens; got {type(values).__name__}")
                 else:
-                    values = list(values)
+                    values = [Regimen.none() if r is None else r for r in values]
                     labels = [r.in_words() if isinstance(r, Regimen) else repr(r) for r in values]
                     if len(set(labels)) != len(labels):
                         labels = [f"regimen {i}" for i in range(len(values))]
@@ -213,8 +202,8 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                 if not labelled:
                     raise OptionError("grid['regimen'] must hold at least one regimen")
                 for label, reg in labelled.items():
-                    regimens[str(label)] = _check_regimen(model, reg,
-                                                          f"grid['regimen'][{label!r}]")
+                    regimens[str(label)] = check_regimen(model, reg,
+                                                         f"grid['regimen'][{label!r}]")
                 axes[name] = [str(k) for k in labelled]
             else:
                 try:

@@ -19,9 +19,9 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..model import TIME, Model
-from ..model.inputs import check_regimen, parameter_columns
+from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
-from ..regimen import Regimen
+from ..regimen import Dose, Regimen
 from ..units import dose_nmol_expression
 
 # Model-wide units: time in hours, amounts in nmol, volume in litres.
@@ -154,15 +154,17 @@ class _AntimonyPrinter(StrPrinter):
         return "NaN"
 
 
-def to_antimony(model: Model, params: ParameterSet, regimen: Regimen) -> str:
+def to_antimony(model: Model, params: ParameterSet | None = None,
+                regimen: Regimen | Dose | None = None) -> str:
     """Antimony text of `model` with `params` and `regimen` (doses as events).
 
     Amounts are in nmol, concentrations in nM and time in hours, as in
-    :func:`il21pk.simulate`.
+    :func:`il21pk.simulate`. `params` None: the model's own values (as for
+    :func:`il21pk.simulate`); `regimen` None: no doses.
     """
     d = model.definition
     regimen = check_regimen(model, regimen)
-    cols = parameter_columns(model, params)
+    cols = parameter_columns(model, resolve_params(model, params))
     printer = _AntimonyPrinter(antimony_names(
         [*d.state_names, *(p.name for p in d.all_parameters),
          *(n for n, _ in d.constants + d.algebraic), *d.inputs]))
@@ -246,9 +248,12 @@ def _sbml_id(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "model"
 
 
-def to_sbml(model: Model, params: ParameterSet, regimen: Regimen,
-            path: str | Path | None = None) -> str:
+def to_sbml(model: Model, params: ParameterSet | None = None,
+            regimen: Regimen | Dose | None = None, path: str | Path | None = None) -> str:
     """SBML Level 3 of `model` with `params` and `regimen` (doses as events).
+
+    `params` None: the model's own values (as for :func:`il21pk.simulate`);
+    `regimen` None: no doses.
 
     Built from :func:`to_antimony` with the antimony library and checked with
     python-libsbml (install both: ``pip install antimony python-libsbml``).

@@ -8,25 +8,62 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ParameterError, RegimenError
+from ..errors import InputTypeError, ParameterError, RegimenError
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from ..units import is_per_body_weight
 from .model import Model
 
 
-def check_regimen(model: Model, regimen: object) -> Regimen:
+def resolve_params(model: Model, params: object) -> ParameterSet:
+    """The parameter set a verb runs `model` with: `params`, or the model's default.
+
+    Every verb that takes ``params`` resolves it here, so None means the same
+    everywhere: the model's own values if it has them (an imported model's
+    SBML values, ``model.default_parameters()``), else
+    ``parameter_sets.load("human")``.
+
+    Parameters
+    ----------
+    model : Model
+        The model the set is for.
+    params : ParameterSet or None
+        The set given by the user (returned as it is), or None.
+
+    Returns
+    -------
+    ParameterSet
+
+    Raises
+    ------
+    InputTypeError
+        If `params` is neither a ParameterSet nor None.
+    """
+    from ..parameter_sets import load
+
+    if params is None:
+        own = getattr(model.definition, "values", None) is not None
+        return model.default_parameters() if own else load("human")
+    if not isinstance(params, ParameterSet):
+        raise InputTypeError(f"`params` must be an il21pk ParameterSet (or None: the model's "
+                             f"own values); got {type(params).__name__} {params!r}"[:300])
+    return params
+
+
+def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Regimen:
     """Accept a Regimen (or a single Dose, or None for no doses) valid for `model`.
 
     Doses after the end of a simulation are allowed: they cannot affect it.
+    `name` is how errors call the argument (e.g. ``"grid['regimen']['a']"``).
     """
     if regimen is None:
         regimen = Regimen.none()
     if isinstance(regimen, Dose):
         regimen = Regimen.single(regimen)
     if not isinstance(regimen, Regimen):
-        raise TypeError("`regimen` must be an il21pk Regimen or Dose (or None: no doses); got "
-                        f"{type(regimen).__name__}")
+        raise InputTypeError(f"{name} must be an il21pk Regimen or Dose; got "
+                             f"{type(regimen).__name__} {regimen!r}"[:250]
+                             + " (None means no doses)")
     for d in regimen.doses:
         drug = model.drug(d.drug)
         if d.route not in drug.routes:

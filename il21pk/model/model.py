@@ -361,10 +361,11 @@ class Model:
                          name=name or (base.name if base is not None and not values else
                                        f"{self.name} parameters"))
 
-    def to_sbml(self, params, regimen, path=None) -> str:
+    def to_sbml(self, params=None, regimen=None, path=None) -> str:
         """SBML Level 3 of this model with `params` and `regimen`.
 
-        See :func:`il21pk.codegen.sbml.to_sbml`.
+        `params` None: the model's own values; `regimen` None: no doses. See
+        :func:`il21pk.codegen.sbml.to_sbml`.
         """
         from ..codegen.sbml import to_sbml
 

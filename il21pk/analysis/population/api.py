@@ -10,7 +10,7 @@ import numpy as np
 from ...errors import FitError, ParameterError
 from ...io.data import Dataset
 from ...model import Model
-from ...model.inputs import model_inputs
+from ...model.inputs import model_inputs, resolve_params
 from ...parameters import ParameterSet
 from .. import executors
 from ..fitting import _error_setup, check_free
@@ -30,8 +30,8 @@ from .uncertainty import linearised_covariance
 METHODS = ("saem", "focei")
 
 
-def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Sequence[str],
-                   iiv: Mapping[str, float], method: str = "saem",
+def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, *,
+                   free: Sequence[str], iiv: Mapping[str, float], method: str = "saem",
                    covariance: str | Sequence[Sequence[str]] = "diagonal",
                    covariates: Mapping | None = None,
                    error_model: str | Mapping[str, str] = "proportional",
@@ -55,8 +55,10 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
         :class:`~il21pk.analysis.population.OneCompartmentOral`).
     dataset : Dataset
         Observations, per-subject regimens and covariates.
-    params : ParameterSet
-        Initial typical values of `free`; values of everything else.
+    params : ParameterSet, optional
+        Initial typical values of `free`; values of everything else. Default
+        for an il21pk Model as for :func:`il21pk.simulate` (an imported
+        model's own values); a closed-form model needs it.
     free : sequence of str
         Typical values to estimate.
     iiv : mapping
@@ -107,14 +109,16 @@ def fit_population(model, dataset: Dataset, params: ParameterSet, *, free: Seque
         raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     if not isinstance(dataset, Dataset):
         raise TypeError(f"`dataset` must be an il21pk Dataset; got {type(dataset).__name__}")
-    if not isinstance(params, ParameterSet):
-        raise TypeError(f"`params` must be an il21pk ParameterSet; got {type(params).__name__}")
     if isinstance(model, Model):
+        params = resolve_params(model, params)
         readable = model_inputs(model)
         check_options(t_end=1.0, t_eval=None, method=solver, rtol=rtol, atol=atol)
         check_options(t_end=1.0, t_eval=None, method=solver, rtol=sampling_rtol,
                       atol=sampling_atol)
     elif hasattr(model, "bind") and hasattr(model, "parameter_names"):
+        if not isinstance(params, ParameterSet):
+            raise TypeError("`params` must be an il21pk ParameterSet (a closed-form model has no "
+                            f"values of its own); got {type(params).__name__}")
         readable = set(model.parameter_names)
     else:
         raise TypeError("`model` must be an il21pk Model or a closed-form model with `bind` and "
