@@ -161,3 +161,33 @@ def test_dose_response_time_above_is_in_the_models_time_unit():
                            response="A", metric="time_above", threshold=20.5, t_end=5.0,
                            t_eval=np.linspace(0.0, 5.0, 51), fit=None)
     assert res.value_unit == "d"
+
+
+# -- 3. SBML export keeps the units --------------------------------------------------
+
+
+@needs_761
+def test_biomd761_round_trip_keeps_days_nmol_and_ml(biomd761):
+    pytest.importorskip("antimony")
+    back = ip.Model.from_sbml(biomd761.to_sbml())
+    assert back.time_unit == "d"
+    assert back.definition.unit_definitions == biomd761.definition.unit_definitions == {
+        "time": (("second", 1.0, 86400.0),), "substance": (("mole", 1.0, 1e-9),),
+        "volume": (("litre", 1.0, 1e-3),)}
+    units = {v.name: v.unit for v in back.variables}
+    assert units["Z"] == "nmol"
+    t = np.linspace(0.0, 10.0, 11)
+    a = ip.simulate(biomd761, None, t_end=10.0, t_eval=t, rtol=1e-10, atol=1e-12)
+    b = ip.simulate(back, None, t_end=10.0, t_eval=t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b._batch.outputs["Z"], a._batch.outputs["Z"], rtol=1e-7)
+    metrics = b.metrics().set_index(["variable", "metric"])["unit"]
+    assert metrics[("Z", "tmax")] == "d"
+
+
+def test_round_trips_of_minutes_undeclared_and_hours(undeclared):
+    pytest.importorskip("antimony")
+    minutes = ip.Model.from_antimony("unit time_unit = 60 second\n" + DECAY)
+    assert ip.Model.from_sbml(minutes.to_sbml()).time_unit == "min"
+    again = ip.Model.from_sbml(undeclared.to_sbml())
+    assert again.time_unit is None and again.definition.unit_definitions == {}
+    assert ip.Model.from_sbml(ip.Model.pk_only().to_sbml()).time_unit == "h"
