@@ -12,6 +12,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 
 import il21pk as ip
@@ -191,3 +192,71 @@ def test_round_trips_of_minutes_undeclared_and_hours(undeclared):
     again = ip.Model.from_sbml(undeclared.to_sbml())
     assert again.time_unit is None and again.definition.unit_definitions == {}
     assert ip.Model.from_sbml(ip.Model.pk_only().to_sbml()).time_unit == "h"
+
+
+# -- 4. sensitivity's default output -------------------------------------------------
+
+
+def test_sensitivity_default_output_names_the_models_variables(undeclared):
+    with pytest.raises(ValueError, match=r"`outputs` = \['ifng_plasma'\] names "
+                                         r"\['ifng_plasma'\].*variables \['A', '\[A\]'\]"):
+        ip.sensitivity(undeclared, None, t_end=5.0, t_eval=TIMES)
+    table = ip.sensitivity(undeclared, None, outputs="A", metrics=["cmin"], t_end=5.0,
+                           t_eval=TIMES, parameters=["ke"])
+    # A(5) = 20 exp(-ke 5 / 5): d ln A / d ln ke = -ke
+    assert table["value"].iloc[0] == pytest.approx(-0.3, rel=1e-3)
+
+
+# -- 5. data are read on the model's time axis ---------------------------------------
+
+
+def _observations(hours: np.ndarray, truth: float) -> pd.DataFrame:
+    obs = pd.DataFrame({"time_h": hours, "variable": "A"})
+    obs["value"] = decay_amount(truth, hours / 24.0)
+    return obs
+
+
+def test_fit_a_model_in_days_to_data_in_hours_recovers_the_parameter(days):
+    truth = 0.45
+    obs = _observations(np.array([24.0, 48.0, 72.0, 96.0, 120.0]), truth)
+    data = ip.Dataset.from_frame(obs, subject=None, regimen=ip.Regimen.none(), model=days,
+                                 time_unit="h")
+    np.testing.assert_allclose(data.observations["time_h"], [1.0, 2.0, 3.0, 4.0, 5.0])
+    result = ip.fit(days, data, free=["ke"], error_model="proportional",
+                    sigma={"sigma_prop_A": 0.01})
+    assert result.parameters.value("ke") == pytest.approx(truth, rel=1e-3)
+    assert result.residuals.attrs["time_unit"] == "d"
+    ax = ip.plotting.goodness_of_fit(result, "wres_vs_time")
+    assert ax.get_xlabel() == "time [d]"
+    ax = ip.plotting.individual_fit(result, 0, "A")
+    assert ax.get_xlabel() == "time [d]"
+    np.testing.assert_allclose(ax.get_lines()[1].get_xdata(), [1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_data_default_to_the_models_time_unit(days, tmp_path):
+    obs = _observations(np.array([24.0, 48.0]), 0.3).assign(time_h=[1.0, 2.0])
+    path = tmp_path / "obs.csv"
+    obs.to_csv(path, index=False)
+    data = ip.read_csv(path, subject=None, regimen=ip.Regimen.none(), model=days)
+    np.testing.assert_array_equal(data.observations["time_h"], [1.0, 2.0])
+    hours = ip.Dataset.from_frame(obs.assign(variable="il21_plasma"), subject=None,
+                                  regimen=ip.Regimen.none())
+    np.testing.assert_array_equal(hours.observations["time_h"], [1.0, 2.0])  # Model(): h
+
+
+def test_undeclared_time_unit_takes_no_conversion(undeclared):
+    obs = _observations(np.array([24.0]), 0.3)
+    with pytest.raises(DataError, match=r"times in h cannot be converted to model time unit"):
+        ip.Dataset.from_frame(obs, subject=None, regimen=ip.Regimen.none(), model=undeclared,
+                              time_unit="h")
+
+
+def test_nonmem_dosing_times_are_converted_to_the_models_time_unit(days):
+    # a model in days with a drug that declares NONMEM CMT numbers
+    model = days.with_stage(ip.Model.pk_only().definition.stages[0])
+    rows = pd.DataFrame({"ID": [1, 1], "TIME": [0.0, 36.0], "AMT": [5.0, 5.0],
+                         "EVID": [1, 1], "CMT": [2, 2]})
+    regimen = ip.Regimen.from_nonmem(rows, unit="nmol", time_unit="h", model=model)
+    assert [d.time for d in regimen.doses] == [0.0, 1.5]
+    regimen = ip.Regimen.from_nonmem(rows, unit="nmol", model=model)  # the model's own: d
+    assert [d.time for d in regimen.doses] == [0.0, 36.0]
