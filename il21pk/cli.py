@@ -246,9 +246,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         if model.kind == "sbml":
             from .plotting import time_course
 
-            ax = time_course(result.frame, model.variables[0].name, time_unit="h")
-            ax.set_xlabel(f"time [{result.options['time_unit'] or 'model time unit'}]")
-            axes = [ax]
+            axes = [time_course(result.frame, model.variables[0].name)]
         else:
             axes = overview(result.frame, title=f"{params.name}: {regimen.in_words()}")
         plot = Path(args.plot)
@@ -527,14 +525,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dose", type=float, default=30.0, help="dose amount (default 30)")
         p.add_argument("--unit", default="ug/kg", help="dose unit (default ug/kg)")
         p.add_argument("--route", default="iv", help="iv or sc (default iv)")
-        p.add_argument("--duration", type=float, default=0.0, help="infusion duration [h]")
+        p.add_argument("--duration", type=float, default=0.0,
+                       help="infusion duration [h; --model file.xml: its time unit]")
         p.add_argument("--schedule", choices=SCHEDULES, default="5on9off")
-        p.add_argument("--every", type=float, default=24.0, help="interval [h] for 'repeat'")
+        p.add_argument("--every", type=float, default=24.0,
+                       help="interval [h; --model file.xml: its time unit] for 'repeat'")
         p.add_argument("--count", type=int, default=5, help="number of doses for 'repeat'")
         p.add_argument("--cycles", type=int, default=2,
                        help="cycles/courses/weeks for the clinical schedules (default 2)")
         p.add_argument("--t-end", type=float, default=28 * 24.0,
-                       help="end time [h] (default 672)")
+                       help="end time [h; --model file.xml: its time unit] (default 672)")
 
     p = sub.add_parser("simulate", help="simulate one regimen; write the tidy CSV (+ plot)")
     add_params(p)

@@ -197,9 +197,11 @@ def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray, error: type[Va
                     f"{max_doses:,} are allowed per subject")
 
 
-def build_regimens(rows: pd.DataFrame, unit: str, hours: float, error: type[ValueError],
-                   dose_cls, regimen_cls, model=None) -> dict:
-    """Regimens per subject from checked rows (:func:`check_nonmem_frame`)."""
+def build_regimens(rows: pd.DataFrame, unit: str, to_model_time: float,
+                   error: type[ValueError], dose_cls, regimen_cls, model=None) -> dict:
+    """Regimens per subject from checked rows (:func:`check_nonmem_frame`);
+    ``TIME``, ``II`` and ``AMT/RATE`` times ``to_model_time`` are in the
+    model's time unit."""
     routes = cmt_routes(model)
     regimens: dict = {}
     for subject, group in rows.groupby("ID", sort=False):
@@ -208,11 +210,11 @@ def build_regimens(rows: pd.DataFrame, unit: str, hours: float, error: type[Valu
             if r.EVID != 1:
                 continue
             try:
-                duration = r.AMT / r.RATE * hours if r.RATE > 0 else 0.0
+                duration = r.AMT / r.RATE * to_model_time if r.RATE > 0 else 0.0
                 drug, route = routes[int(r.CMT)]
-                dose = dose_cls(r.AMT, unit=unit, time=r.TIME * hours, route=route,
+                dose = dose_cls(r.AMT, unit=unit, time=r.TIME * to_model_time, route=route,
                                 duration=duration, drug=drug)
-                doses.extend(regimen_cls.repeat(dose, every=r.II * hours,
+                doses.extend(regimen_cls.repeat(dose, every=r.II * to_model_time,
                                                 count=int(r.ADDL) + 1).doses
                              if r.ADDL > 0 else (dose,))
             except RegimenError as exc:

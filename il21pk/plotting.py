@@ -1,6 +1,13 @@
 """Plots of tidy il21pk frames. matplotlib is imported inside each function,
 every function takes ``ax=None`` and returns the Axes it drew on, and
 nothing is shown: save or show the figure yourself.
+
+Time axes: a frame's ``time_h`` column is in the model's time unit, which
+:func:`il21pk.simulate`, :func:`il21pk.sweep` and the other verbs record in
+``frame.attrs["time_unit"]`` (hours for il21pk's models, an imported model's
+own unit, None when its SBML declares none). A frame without it (e.g. read
+back from a CSV) is taken to be in hours: set ``frame.attrs["time_unit"]``
+for one of an imported model.
 """
 
 from __future__ import annotations
@@ -9,6 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from .analysis.results import frame_time_unit
+from .units import time_factor, time_unit_label
 
 #: What the time-course overview shows by default: the chain, one panel per stage.
 OVERVIEW = ("il21_plasma", "receptor_occupancy", "pstat3", "nk_blood", "cd8_blood",
@@ -39,13 +49,32 @@ def _variable_rows(frame: pd.DataFrame, variable: str) -> pd.DataFrame:
     return rows
 
 
+def time_axis_label(frame: pd.DataFrame) -> str:
+    """``"time [d]"``: the label of an axis of a frame's own times."""
+    return f"time [{time_unit_label(frame_time_unit(frame))}]"
+
+
+def _time_axis(frame: pd.DataFrame, time_unit: str | None, *,
+               hours_as_days: bool) -> tuple[float, str]:
+    """(factor, label) of an x axis in `time_unit` for the times of `frame`.
+
+    `time_unit` None: the frame's own unit, except that a frame in hours is
+    shown in days when `hours_as_days`. A unit the frame's cannot be
+    converted to (an undeclared model time unit) is an OptionError.
+    """
+    own = frame_time_unit(frame)
+    unit = time_unit if time_unit is not None else ("d" if hours_as_days and own == "h"
+                                                    else own)
+    return time_factor(own, unit), time_unit_label(unit)
+
+
 def label_for(variable: str, unit: str) -> str:
     """Axis label ``"plasma IL-21 [nM]"``."""
     return f"{_LABELS.get(variable, variable.replace('_', ' '))} [{unit}]"
 
 
-def time_course(frame: pd.DataFrame, variable: str, *, ax=None, time_unit: str = "d",
-                logy: bool = False, **line_kwargs):
+def time_course(frame: pd.DataFrame, variable: str, *, ax=None,
+                time_unit: str | None = None, logy: bool = False, **line_kwargs):
     """Plot one variable of a tidy frame against time.
 
     Parameters
@@ -56,25 +85,30 @@ def time_course(frame: pd.DataFrame, variable: str, *, ax=None, time_unit: str =
         Which variable to draw.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure if None.
-    time_unit : {'d', 'h'}, optional
-        Unit of the x axis. Default days.
+    time_unit : str, optional
+        Unit of the x axis, one of :data:`il21pk.units.TIME_UNITS`, converted
+        from the frame's own (see the module notes). Default: days for a
+        frame in hours (il21pk's models), else the frame's own unit.
     logy : bool, optional
         Log-scaled y axis.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    OptionError
+        If the frame's times cannot be converted to `time_unit`.
     """
     import matplotlib.pyplot as plt
 
     rows = _variable_rows(frame, variable)
-    if time_unit not in ("d", "h"):
-        raise ValueError(f"time_unit must be 'd' or 'h'; got {time_unit!r}")
+    factor, label = _time_axis(frame, time_unit, hours_as_days=True)
     if ax is None:
         _, ax = plt.subplots()
-    scale = 24.0 if time_unit == "d" else 1.0
-    ax.plot(rows["time_h"].to_numpy() / scale, rows["value"].to_numpy(), **line_kwargs)
-    ax.set_xlabel(f"time [{time_unit}]")
+    ax.plot(rows["time_h"].to_numpy() * factor, rows["value"].to_numpy(), **line_kwargs)
+    ax.set_xlabel(f"time [{label}]")
     ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
     if logy:
         ax.set_yscale("log")
@@ -107,7 +141,7 @@ def overview(frame: pd.DataFrame, variables: Sequence[str] = OVERVIEW, *, axes=N
 
 
 def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 95),
-               time_unit: str = "d", color: str = "C0", label: str | None = None):
+               time_unit: str | None = None, color: str = "C0", label: str | None = None):
     """Median and a percentile band over runs/subjects of a trajectories frame.
 
     Parameters
@@ -118,6 +152,9 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
     variable : str
     percentiles : (float, float), optional
         Band limits in percent (default 5-95).
+    time_unit : str, optional
+        Unit of the x axis, as for :func:`time_course` (default: days for a
+        frame in hours, else the frame's own unit).
 
     Returns
     -------
@@ -126,16 +163,16 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
     import matplotlib.pyplot as plt
 
     rows = _variable_rows(frame, variable)
+    factor, time_label = _time_axis(frame, time_unit, hours_as_days=True)
     if ax is None:
         _, ax = plt.subplots()
-    scale = 24.0 if time_unit == "d" else 1.0
     stats = rows.groupby("time_h")["value"].quantile([percentiles[0] / 100, 0.5,
                                                       percentiles[1] / 100]).unstack()
-    t = stats.index.to_numpy() / scale
+    t = stats.index.to_numpy() * factor
     ax.fill_between(t, stats.iloc[:, 0], stats.iloc[:, 2], color=color, alpha=0.25,
                     label=f"{percentiles[0]:g}-{percentiles[1]:g}th percentile")
     ax.plot(t, stats.iloc[:, 1], color=color, label=label or "median")
-    ax.set_xlabel(f"time [{time_unit}]")
+    ax.set_xlabel(f"time [{time_label}]")
     ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
     ax.legend(frameon=False)
     return ax
@@ -206,8 +243,20 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, *, variable: str, metric:
 
 
 def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None = None,
-                ax=None, time_unit: str = "h"):
+                ax=None, time_unit: str | None = None):
     """A curve on a log axis with its terminal-phase (lambda_z) points and fitted line.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The curve (``time_h, value``), e.g. a simulation's tidy frame.
+    nca_row : pandas.Series
+        Its row of :func:`il21pk.nca` (computed on the same times).
+    variable : str, optional
+        The variable to draw from a frame holding several.
+    time_unit : str, optional
+        Unit of the x axis and of the half-life shown, converted from the
+        frame's own (see the module notes); default the frame's own.
 
     Returns
     -------
@@ -217,23 +266,23 @@ def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None
 
     rows = frame if variable is None else frame[frame["variable"] == variable]
     _check_columns(rows, ["time_h", "value"])
+    factor, label = _time_axis(frame, time_unit, hours_as_days=False)
     if ax is None:
         _, ax = plt.subplots()
-    scale = 24.0 if time_unit == "d" else 1.0
     t, c = rows["time_h"].to_numpy(), rows["value"].to_numpy()
     shown = c > 0
-    ax.plot(t[shown] / scale, c[shown], "o-", color="C0", ms=3, label="observed")
+    ax.plot(t[shown] * factor, c[shown], "o-", color="C0", ms=3, label="observed")
     lo, hi = nca_row["lambda_z_t_first"], nca_row["lambda_z_t_last"]
     used = (t >= lo) & (t <= hi) & shown
-    ax.plot(t[used] / scale, c[used], "o", color="C3", ms=7, mfc="none",
+    ax.plot(t[used] * factor, c[used], "o", color="C3", ms=7, mfc="none",
             label=f"terminal phase (n={int(nca_row['lambda_z_n'])})")
     if np.isfinite(nca_row["lambda_z"]):
         line_t = np.array([lo, t[shown].max()])
         c_lo = c[used][0]
-        ax.plot(line_t / scale, c_lo * np.exp(-nca_row["lambda_z"] * (line_t - lo)), "--",
-                color="C3", label=f"t1/2 = {nca_row['half_life']:.3g} h")
+        ax.plot(line_t * factor, c_lo * np.exp(-nca_row["lambda_z"] * (line_t - lo)), "--",
+                color="C3", label=f"t1/2 = {nca_row['half_life'] * factor:.3g} {label}")
     ax.set_yscale("log")
-    ax.set_xlabel(f"time [{time_unit}]")
+    ax.set_xlabel(f"time [{label}]")
     unit = f" [{rows['unit'].iloc[0]}]" if "unit" in rows else ""
     ax.set_ylabel(f"{variable or 'value'}{unit}")
     ax.legend(frameon=False)
@@ -292,7 +341,7 @@ def goodness_of_fit(fit, kind: str = "observed_vs_predicted", *, variable: str |
     else:
         for level in (-2, 0, 2):
             ax.axhline(level, color="grey", ls="-" if level == 0 else ":", lw=1)
-        ax.set_xlabel("time [h]" if kind == "wres_vs_time" else "predicted")
+        ax.set_xlabel(time_axis_label(fit.residuals) if kind == "wres_vs_time" else "predicted")
         ax.set_ylabel("weighted residual [SD]")
     ax.legend(frameon=False, fontsize=8)
     return ax
@@ -322,7 +371,7 @@ def individual_fit(fit, subject, variable: str, *, ax=None, t_end: float | None 
     ax.plot(rows["time_h"][ok], rows["observed"][ok], "o", color="C0", label="observed")
     if (~ok).any():
         ax.plot(rows["time_h"][~ok], rows["observed"][~ok], "v", color="grey", label="BLQ (LLOQ)")
-    ax.set_xlabel("time [h]")
+    ax.set_xlabel(time_axis_label(res))
     ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
     ax.set_title(f"subject {subject}", fontsize=9)
     ax.legend(frameon=False, fontsize=8)
@@ -359,7 +408,7 @@ def posterior_predictive_check(fit, variable: str, *, n: int = 200, seed=None, a
     ax.plot(q.index, q.iloc[:, 1], color="C0", label="simulated median")
     obs = fit.residuals[fit.residuals["variable"] == variable]
     ax.plot(obs["time_h"], obs["observed"], "o", color="k", ms=3, label="observed")
-    ax.set_xlabel("time [h]")
+    ax.set_xlabel(time_axis_label(fit.residuals))
     ax.set_ylabel(label_for(variable, str(obs["unit"].iloc[0])))
     ax.legend(frameon=False, fontsize=8)
     return ax

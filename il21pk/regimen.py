@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import RegimenError
 from .nonmem import build_regimens, check_nonmem_frame
-from .units import check_dose_unit, time_to_hours
+from .units import check_dose_unit, model_time_factor
 
 ROUTES = ("iv", "sc")
 
@@ -282,8 +282,9 @@ class Regimen:
                          courses_name="weeks")
 
     @classmethod
-    def from_nonmem(cls, df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
-                    subject: object = None, model=None) -> Regimen:
+    def from_nonmem(cls, df: pd.DataFrame, *, unit: str = "ug/kg",
+                    time_unit: str | None = None, subject: object = None,
+                    model=None) -> Regimen:
         """Dosing records of one subject from NONMEM-style rows.
 
         Parameters
@@ -298,7 +299,10 @@ class Regimen:
         unit : str, optional
             Unit of ``AMT`` (and ``RATE`` per `time_unit`). Default ``"ug/kg"``.
         time_unit : str, optional
-            Unit of ``TIME`` and ``II``: ``"h"`` (default), ``"d"``, ``"min"``, ``"week"``.
+            Unit of ``TIME`` and ``II``: ``"s"``, ``"min"``, ``"h"``, ``"d"`` or
+            ``"week"``, converted to the model's time unit (``Model.time_unit``:
+            hours for il21pk's models and without `model`). Default None: the
+            model's own unit (hours without `model`).
         subject : optional
             The ``ID`` to read when `df` holds several subjects.
         model : Model, optional
@@ -390,8 +394,8 @@ def _describe_runs(doses: Sequence[Dose]) -> list[str]:
     return out
 
 
-def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: str = "h",
-                         model=None) -> dict[object, Regimen]:
+def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
+                         time_unit: str | None = None, model=None) -> dict[object, Regimen]:
     """One :class:`Regimen` per subject ``ID`` from NONMEM-style rows.
 
     See :meth:`Regimen.from_nonmem` for the column conventions; with `model`,
@@ -399,8 +403,8 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg", time_unit: st
     """
     try:
         check_dose_unit(unit)
-        hours = float(time_to_hours(1.0, time_unit))
+        factor = model_time_factor(time_unit, "h" if model is None else model.time_unit)
     except ValueError as exc:
         raise RegimenError(str(exc)) from None
     rows = check_nonmem_frame(df, model=model, max_doses=MAX_DOSES)
-    return build_regimens(rows, unit, hours, RegimenError, Dose, Regimen, model=model)
+    return build_regimens(rows, unit, factor, RegimenError, Dose, Regimen, model=model)

@@ -1,7 +1,10 @@
 """The units il21pk speaks, and the conversions at its edges.
 
 Internally time is in hours [h], amounts in nanomoles [nmol] and
-concentrations in nanomolar [nM] (nmol/L). Users may give doses, times and
+concentrations in nanomolar [nM] (nmol/L); an imported (SBML/Antimony) model
+keeps its own time unit (``Model.time_unit``: ``'d'``, ``'s'``, ... or
+``None`` when the SBML declares none), and :func:`time_factor` converts
+between them. Users may give doses, times and
 concentrations in the units clinicians use; they are converted here, once,
 when they enter the library.
 
@@ -48,7 +51,8 @@ _CONCENTRATION_UNITS: dict[str, tuple[float, str]] = {
 }
 
 #: Time units -> hours.
-_TIME_UNITS: dict[str, float] = {"min": 1.0 / 60.0, "h": 1.0, "d": 24.0, "week": 168.0}
+_TIME_UNITS: dict[str, float] = {"s": 1.0 / 3600.0, "min": 1.0 / 60.0, "h": 1.0, "d": 24.0,
+                                 "week": 168.0}
 
 DOSE_UNITS = tuple(_DOSE_UNITS)
 CONCENTRATION_UNITS = tuple(_CONCENTRATION_UNITS)
@@ -138,6 +142,68 @@ def dose_to_nmol(
 def time_to_hours(value: npt.ArrayLike, unit: str) -> np.ndarray:
     """Convert times from `unit` (one of :data:`TIME_UNITS`) to hours."""
     return np.asarray(value, dtype=float) * _TIME_UNITS[check_time_unit(unit)]
+
+
+def time_factor(unit: str | None, to: str | None, field: str = "time_unit") -> float:
+    """The factor that takes times in `unit` to times in `to`.
+
+    Parameters
+    ----------
+    unit, to : str or None
+        Time units; ``None`` is a model's undeclared time unit, which
+        converts only to itself.
+    field : str, optional
+        The argument named in the error.
+
+    Returns
+    -------
+    float
+        1 when the units are equal.
+
+    Raises
+    ------
+    OptionError
+        If the units differ and one of them is not in :data:`TIME_UNITS`.
+    """
+    if unit == to:
+        return 1.0
+    if unit not in _TIME_UNITS or to not in _TIME_UNITS:
+        raise OptionError(f"`{field}`: times in {time_unit_label(unit)} cannot be converted to "
+                          f"{time_unit_label(to)}; convertible time units are "
+                          f"{list(TIME_UNITS)} (None: the model's own, unconverted)")
+    return _TIME_UNITS[unit] / _TIME_UNITS[to]
+
+
+def model_time_factor(time_unit: str | None, model_time_unit: str | None,
+                      field: str = "time_unit") -> float:
+    """The factor taking times a user gives in `time_unit` to a model's time unit.
+
+    Parameters
+    ----------
+    time_unit : str or None
+        One of :data:`TIME_UNITS`, or None: the times are in the model's own
+        unit already (factor 1).
+    model_time_unit : str or None
+        ``Model.time_unit``: ``'h'`` for il21pk's models, an imported
+        model's own (None if undeclared).
+    field : str, optional
+        The argument named in errors.
+
+    Raises
+    ------
+    OptionError
+        If `time_unit` is unknown, or cannot be converted to the model's unit
+        (a model that declares no time unit takes only ``time_unit=None``).
+    """
+    if time_unit is None:
+        return 1.0
+    return time_factor(check_time_unit(time_unit, field), model_time_unit, field)
+
+
+def time_unit_label(unit: str | None) -> str:
+    """A time unit as labels and messages show it: ``'d'``, or ``'model time unit'``
+    for a model that declares none (``None``)."""
+    return "model time unit" if unit is None else str(unit)
 
 
 def concentration_to_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.ndarray:

@@ -28,7 +28,7 @@ from ..model import Model
 from ..model.inputs import check_regimen, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
-from .metrics import METRICS, time_above
+from .metrics import METRICS, fill_unit, time_above
 from .simulate import check_options
 from .sweep import sweep
 
@@ -301,9 +301,10 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     metric : str, optional
         ``"auc"`` (default), ``"cmax"``, ``"peak_fold_change"``, any metric of
         :data:`il21pk.metrics.METRICS`, ``"time_above"`` (needs `threshold`,
-        in the output's unit) or ``"value_at"`` (needs `at`, hours).
+        in the output's unit; the value is a time in the model's time unit)
+        or ``"value_at"`` (needs `at`, a time).
     t_end : float
-        Simulation end [h].
+        Simulation end, in the model's time unit (hours for il21pk's models).
     fit : {'hill', 'emax', None}, optional
         Sigmoid Emax (Hill estimated), hyperbolic Emax (Hill = 1) or no fit.
     uncertainty : pandas.DataFrame, optional
@@ -335,7 +336,7 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     if metric == "time_above" and threshold is None:
         raise OptionError("metric 'time_above' needs `threshold` (in the response's unit)")
     if metric == "value_at" and at is None:
-        raise OptionError("metric 'value_at' needs `at` (a time in hours)")
+        raise OptionError("metric 'value_at' needs `at` (a time in the model's time unit)")
     if fit not in ("hill", "emax", None):
         raise OptionError(f"`fit` must be 'hill', 'emax' or None; got {fit!r}")
     level = _check_level(level)
@@ -458,7 +459,8 @@ class _Runner:
             t, v = run["time_h"].to_numpy(), run["value"].to_numpy()
             values.append(time_above(t, v, self.threshold) if self.metric == "time_above"
                           else v[np.searchsorted(t, self.at)])
-            self.value_unit = "h" if self.metric == "time_above" else str(run["unit"].iloc[0])
+            self.value_unit = str(run["unit"].iloc[0]) if self.metric == "value_at" else \
+                fill_unit("{t}", "", self.model.time_unit)
         df = df.drop_duplicates("run")
         values = np.where(df["success"].to_numpy(), values, np.nan)  # failed runs: no value
         return values, df

@@ -41,6 +41,7 @@ from ..model.inputs import model_inputs, parameter_columns, resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Regimen
 from . import executors
+from .results import with_time_unit
 from .simulate import check_options, run_batch, simulate
 
 ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
@@ -510,6 +511,7 @@ class FitResult:
             "weighted_residual": np.where(obs["blq"].to_numpy(), np.nan, resid[0] / sdev[0]),
             "blq": obs["blq"].to_numpy(),
             "unit": [model_units[v] for v in obs["variable"]]})
+        with_time_unit(self.residuals, problem.model.time_unit)
         fitted = dict(zip(problem.free, estimate[: len(problem.free)], strict=True))
         self.parameters = problem.params.with_values(
             fitted, source=f"fit: -2LL {self.objective:.4g}, n={n_obs}") if fitted else \

@@ -12,17 +12,42 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-#: Metric name -> unit template ({u} is the variable's unit).
+#: Metric name -> unit template: {u} is the variable's unit, {t} the model's
+#: time unit (``'h'`` for il21pk's models); :func:`metric_unit` fills it in.
 METRICS = {
     "baseline": "{u}",
     "cmax": "{u}",
-    "tmax": "h",
+    "tmax": "{t}",
     "cmin": "{u}",
-    "tmin": "h",
-    "auc": "{u}*h",
+    "tmin": "{t}",
+    "auc": "{u}*{t}",
     "peak_fold_change": "1",
     "nadir_fold_change": "1",
 }
+
+
+def metric_unit(metric: str, unit: str, time_unit: str | None) -> str:
+    """The unit of `metric` of a variable in `unit`, for a model whose time is in `time_unit`.
+
+    ``""`` (undeclared) when the metric's unit needs a part that is
+    undeclared: a time unit of None, or a variable unit of ``""``.
+
+    Examples
+    --------
+    >>> metric_unit("auc", "nM", "h"), metric_unit("tmax", "nmol", "d")
+    ('nM*h', 'd')
+    >>> metric_unit("tmax", "nmol", None)
+    ''
+    """
+    return fill_unit(METRICS[metric], unit, time_unit)
+
+
+def fill_unit(template: str, unit: str, time_unit: str | None) -> str:
+    """A unit template of :data:`METRICS` (``"{u}*{t}"``) filled in, ``""`` when
+    a part it needs is undeclared (see :func:`metric_unit`)."""
+    if ("{t}" in template and time_unit is None) or ("{u}" in template and unit == ""):
+        return ""
+    return template.format(u=unit, t=time_unit)
 
 
 def trapezoid_auc(times: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -39,7 +64,7 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     Parameters
     ----------
     times : numpy.ndarray, shape (T,)
-        Output times [h].
+        Output times (in the model's time unit).
     outputs : mapping of str to numpy.ndarray of shape (N, T)
     exact_auc : mapping of str to numpy.ndarray of shape (N,), optional
         AUCs integrated by the solver (used instead of the trapezoid rule).
@@ -101,10 +126,11 @@ def _curve_statistics(times, values):
 
 
 def to_frame(summary: Mapping[str, Mapping[str, np.ndarray]], units: Mapping[str, str],
-             member: int = 0) -> pd.DataFrame:
-    """Long frame ``variable, metric, value, unit`` for one member of a summary."""
+             member: int = 0, time_unit: str | None = "h") -> pd.DataFrame:
+    """Long frame ``variable, metric, value, unit`` for one member of a summary;
+    time metrics are in `time_unit` (the model's)."""
     rows = [
-        (name, metric, float(values[member]), METRICS[metric].format(u=units[name]))
+        (name, metric, float(values[member]), metric_unit(metric, units[name], time_unit))
         for name, per_metric in summary.items()
         for metric, values in per_metric.items()
     ]
@@ -112,7 +138,8 @@ def to_frame(summary: Mapping[str, Mapping[str, np.ndarray]], units: Mapping[str
 
 
 def time_above(times: np.ndarray, values: np.ndarray, threshold: float) -> np.ndarray:
-    """Time [h] a curve spends above `threshold`, with linear interpolation at crossings."""
+    """Time (in the unit of `times`) a curve spends above `threshold`, with linear
+    interpolation at crossings."""
     above = values - threshold
     dt = np.diff(times)
     a, b = above[..., :-1], above[..., 1:]

@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, InputTypeError, OptionError
-from ..units import as_floats, show
+from ..units import as_floats, show, time_unit_label
 from .metrics import trapezoid_auc
+from .results import frame_time_unit, with_time_unit
 
 METHODS = ("linear-up-log-down", "linear")
 ROUTES = ("iv", "extravascular")
@@ -116,7 +117,7 @@ def partial_auc(time: np.ndarray, conc: np.ndarray, start: float, end: float,
 
 def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float] | None = None,
                    min_points: int = 3) -> dict[str, float]:
-    """Terminal elimination rate lambda_z [1/h] by log-linear regression.
+    """Terminal elimination rate lambda_z [1/time unit of `time`] by log-linear regression.
 
     Automatic choice (``points=None``): the last n >= `min_points` positive
     points after Tmax; the n with the best adjusted R^2 wins, and among fits
@@ -184,8 +185,8 @@ def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float
 def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
               method: str = "linear-up-log-down", points: Sequence[float] | None = None,
               route: str = "iv", lloq: float | str | None = "auto", tau: float | None = None,
-              start: float | None = None) -> dict[str, float]:
-    """NCA of one curve (arrays sorted by time); see :func:`nca`."""
+              start: float | None = None, time_unit: str | None = "h") -> dict[str, float]:
+    """NCA of one curve (arrays sorted by time, in `time_unit`); see :func:`nca`."""
     raw_t, raw_c = time, conc
     cmax_raw = float(np.max(conc)) if conc.size else np.nan
     limit = (AUTO_LLOQ * cmax_raw if cmax_raw > 0 else 0.0) if lloq == "auto" else \
@@ -208,20 +209,24 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
     out["lloq"] = limit
     out["n_blq"] = n_blq
     if tau is not None:
-        out.update(_interval(raw_t, raw_c, time, conc, tau, start, method, dose, route))
+        out.update(_interval(raw_t, raw_c, time, conc, tau, start, method, dose, route,
+                             time_unit_label(time_unit)))
     return out
 
 
-def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route) -> dict[str, float]:
-    """Statistics over the dosing interval ``[start, start + tau]`` and the first one."""
+def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route,
+              unit: str) -> dict[str, float]:
+    """Statistics over the dosing interval ``[start, start + tau]`` and the first one
+    (times in `unit`, for messages)."""
     first = float(raw_t[0])
     start = first if start is None else float(start)
     end = start + tau
     if start < raw_t[0] or end > raw_t[-1]:
-        raise DataError(f"nca: the dosing interval [{start:g}, {end:g}] h (start, start + tau) "
-                        f"must lie within the sampled times [{raw_t[0]:g}, {raw_t[-1]:g}] h")
+        raise DataError(f"nca: the dosing interval [{start:g}, {end:g}] {unit} (start, start + "
+                        f"tau) must lie within the sampled times [{raw_t[0]:g}, "
+                        f"{raw_t[-1]:g}] {unit}")
     if first + tau > raw_t[-1]:
-        raise DataError(f"nca: the first interval [{first:g}, {first + tau:g}] h is not "
+        raise DataError(f"nca: the first interval [{first:g}, {first + tau:g}] {unit} is not "
                         "sampled to its end")
     if time.shape[0] < 2 or time[0] > start or time[-1] < end:
         nan = dict.fromkeys(["auc_tau", "cmax_tau", "cmin_tau", "cavg_tau", "fluctuation_pct",
@@ -269,7 +274,11 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     data : pandas.DataFrame
         Tidy data: a simulation frame, a sweep's trajectories or observations.
     time, value : str, optional
-        Column names of time [h] and concentration/response.
+        Column names of time and concentration/response. Times are in the
+        data's time unit, ``data.attrs["time_unit"]`` (what simulations and
+        sweeps record: hours for il21pk's models, an imported model's own),
+        hours if it records none; tmax, tlast, lambda_z (per time), t1/2,
+        the AUCs (value x time), CL, `tau` and `start` are in it too.
     by : str or sequence of str, optional
         Columns identifying a curve. Default: those of ``run``, ``subject``,
         ``variable`` present in `data`. Missing keys (NaN) form their own
@@ -277,7 +286,7 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     dose : float or str, optional
         Dose (a number, or the name of a column constant within each curve),
         in amount units matching concentration x volume (nmol with nM gives
-        CL in L/h). Needed for CL and Vz. With `tau`, the dose given at the
+        CL in L per time unit). Needed for CL and Vz. With `tau`, the dose given at the
         start of each interval.
     route : {'iv', 'extravascular'}, optional
         For extravascular data clearance and volume are apparent: the columns
@@ -293,9 +302,9 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         terminal phase) or None (only values <= 0 are BLQ). See the module
         docstring for the BLQ rules.
     tau : float, optional
-        Dosing interval [h] for multiple-dose statistics.
+        Dosing interval for multiple-dose statistics (in the data's time unit).
     start : float, optional
-        Start [h] of the interval analysed (e.g. the last dose, at steady
+        Start of the interval analysed (e.g. the last dose, at steady
         state); default the first sampling time. The first interval starts
         at the first sampling time (the first dose).
 
@@ -303,7 +312,7 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     -------
     pandas.DataFrame
         The `by` columns then :func:`columns_for` (`route`, `tau`), plus
-        ``route`` and ``method``.
+        ``route`` and ``method``; ``attrs["time_unit"]`` is the data's.
 
     Raises
     ------
@@ -380,12 +389,13 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
             else:
                 settings[name] = spec
         result = nca_curve(t, c, dose=settings["dose"], method=method, points=points,
-                           route=route, lloq=settings["lloq"], tau=tau, start=start)
+                           route=route, lloq=settings["lloq"], tau=tau, start=start,
+                           time_unit=frame_time_unit(data))
         rows.append({**where, **result})
     out = pd.DataFrame(rows, columns=[*by, *columns_for(route, tau is not None)])
     out["route"] = route
     out["method"] = method
-    return out
+    return with_time_unit(out, frame_time_unit(data))
 
 
 def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:

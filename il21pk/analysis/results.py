@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..units import time_unit_label
 from . import metrics as _metrics
 
 if TYPE_CHECKING:
@@ -60,17 +61,32 @@ def tidy_frame(times: np.ndarray, outputs: dict[str, np.ndarray], model: Model,
     """Long frame ``time_h, stage, variable, value, unit`` for one member.
 
     The text columns are categoricals (in model order), which keeps frames of
-    thousands of runs small and fast to build.
+    thousands of runs small and fast to build. ``time_h`` is in the model's
+    time unit, which ``frame.attrs["time_unit"]`` records (:func:`with_time_unit`).
     """
     variables = model.variables
     n_t = times.shape[0]
-    return pd.DataFrame({
+    return with_time_unit(pd.DataFrame({
         "time_h": np.tile(times, len(variables)),
         "stage": _labels([v.stage for v in variables], n_t),
         "variable": _labels([v.name for v in variables], n_t),
         "value": np.concatenate([outputs[v.name][member] for v in variables]),
         "unit": _labels([v.unit for v in variables], n_t),
-    })
+    }), model.time_unit)
+
+
+def with_time_unit(frame: pd.DataFrame, time_unit: str | None) -> pd.DataFrame:
+    """`frame` with ``attrs["time_unit"]`` set: the unit of its ``time_h`` column
+    (and of its time metrics), which :func:`frame_time_unit` reads. Returns `frame`."""
+    frame.attrs["time_unit"] = time_unit
+    return frame
+
+
+def frame_time_unit(frame: pd.DataFrame) -> str | None:
+    """The unit of a frame's ``time_h`` column: ``frame.attrs["time_unit"]`` (see
+    :func:`with_time_unit`), hours if the frame does not record one (il21pk's
+    unit; e.g. a frame read back from CSV)."""
+    return frame.attrs.get("time_unit", "h")
 
 
 class SimulationResult:
@@ -85,7 +101,8 @@ class SimulationResult:
     regimen : Regimen
     params : ParameterSet
     options : dict
-        Solver options used (method, rtol, atol, max_step, t_end).
+        Solver options used (method, rtol, atol, max_step, t_end) and
+        ``time_unit``, the model's (:attr:`time_unit`).
     success : bool
         False only when ``raise_on_failure=False`` and the solver failed.
     message : str
@@ -114,11 +131,18 @@ class SimulationResult:
 
     def __repr__(self) -> str:
         return (f"SimulationResult({self.model!r}, {len(self.regimen)} doses, "
-                f"t_end={self.options['t_end']:g} h, success={self.success})")
+                f"t_end={self.options['t_end']:g} {time_unit_label(self.time_unit)}, "
+                f"success={self.success})")
+
+    @property
+    def time_unit(self) -> str | None:
+        """The unit of every time in the result: the model's (``'h'`` for
+        il21pk's models; None if an imported model declares none)."""
+        return self.model.time_unit
 
     @property
     def times(self) -> np.ndarray:
-        """Output times [h] (a copy)."""
+        """Output times, in :attr:`time_unit` (a copy)."""
         return self._batch.times.copy()
 
     def wide(self) -> pd.DataFrame:
@@ -126,7 +150,7 @@ class SimulationResult:
         data = {"time_h": self._batch.times}
         for v in self.model.variables:
             data[f"{v.name} [{v.unit}]"] = self._batch.outputs[v.name][0]
-        return pd.DataFrame(data)
+        return with_time_unit(pd.DataFrame(data), self.time_unit)
 
     def metrics(self) -> pd.DataFrame:
         """Long frame ``variable, metric, value, unit``.
@@ -136,11 +160,14 @@ class SimulationResult:
         auc (solver-integrated for ``il21_plasma`` and ``ifng_plasma``,
         linear trapezoid on the output grid otherwise), peak_fold_change
         (cmax/baseline) and nadir_fold_change (cmin/baseline); NaN where the
-        baseline is 0.
+        baseline is 0. Times and AUCs are in the model's :attr:`time_unit`
+        (units ``d`` and ``nmol*d`` for a model in days).
         """
         b = self._batch
         summary = _metrics.summarise(b.times, b.outputs, b.exact_auc, b.baseline)
-        return _metrics.to_frame(summary, {v.name: v.unit for v in self.model.variables})
+        frame = _metrics.to_frame(summary, {v.name: v.unit for v in self.model.variables},
+                                  time_unit=self.time_unit)
+        return with_time_unit(frame, self.time_unit)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the tidy frame to CSV and return the path."""

@@ -96,9 +96,23 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     return pd.DataFrame(rows, columns=["parameter", "output", "index", "value", "conf"])
 
 
+def _check_outputs(model: Model, outputs: str | Sequence[str]) -> list[str]:
+    """`outputs` (one name or several) as a list, or a ValueError naming the
+    argument, its value and the variables `model` reports."""
+    outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+    reported = [v.name for v in model.variables]
+    unknown = [o for o in outputs if o not in reported]
+    if unknown:
+        raise ValueError(f"`outputs` = {outputs!r} names {unknown}, which model "
+                         f"{model.name!r} does not report; give outputs=[...] from its "
+                         f"variables {reported}")
+    return outputs
+
+
 def sensitivity(model: Model, regimen: Regimen | Dose | None,
                 params: ParameterSet | None = None, *,
-                outputs: Sequence[str] = ("ifng_plasma",), metrics: Sequence[str] = ("auc",),
+                outputs: str | Sequence[str] = ("ifng_plasma",),
+                metrics: Sequence[str] = ("auc",),
                 method: str = "local", parameters: Sequence[str] | None = None,
                 bounds: Mapping[str, tuple[float, float]] | None = None, span: float = 2.0,
                 n: int = 64, step: float = 0.01, scale: str = "log", seed: int = 0,
@@ -111,7 +125,11 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         As for :func:`il21pk.simulate` (regimen None: no doses; params None:
         the model's own values).
     outputs, metrics : sequence of str
-        Variables and metrics (see :data:`il21pk.metrics.METRICS`) to analyse.
+        Variables and metrics (see :data:`il21pk.metrics.METRICS`) to analyse
+        (`outputs` may also be one name). The default output, ``ifng_plasma``,
+        is the end of il21pk's chain: a model that does not report it (an
+        imported SBML model, a PK-only model) needs `outputs`, else a
+        ValueError names the model's variables.
     method : {'local', 'morris', 'sobol'}
     parameters : sequence of str, optional
         Parameters to vary (default: the keys of `bounds`, else every
@@ -138,7 +156,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
-    outputs, metrics = list(outputs), list(metrics)
+    outputs, metrics = _check_outputs(model, outputs), list(metrics)
     if parameters is not None and bounds and set(parameters) != set(bounds):
         raise ValueError("give `parameters` or `bounds` (whose keys are the parameters), or "
                          f"the same names in both; got {sorted(parameters)} and {sorted(bounds)}")

@@ -173,18 +173,20 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
     model : Model
         Model structure: ``Model()``, ``Model.pk_only()`` or ``Model.in_vitro()``.
     regimen : Regimen, Dose or None
-        Doses to give (None: none). Times are in hours (an imported model's
-        own time unit, ``options["time_unit"]`` of the result).
+        Doses to give (None: none). Times are in the model's time unit,
+        ``model.time_unit``: hours for il21pk's models, an imported model's own
+        (``result.time_unit``).
     params : ParameterSet, optional
         Parameter values; default the model's own values if it has them (an
         imported model's SBML values, ``model.default_parameters()``), else
         ``parameter_sets.load("human")``.
     t_end : float
-        End of the simulation [h]; > 0.
+        End of the simulation [h, or ``model.time_unit``]; > 0.
     t_eval : array_like of float, optional
-        Output times [h], strictly increasing within ``[0, t_end]``. Default: an
-        hourly grid plus every dose time and infusion end. At a bolus time the
-        reported value is the one just after the dose.
+        Output times [h, or ``model.time_unit``], strictly increasing within
+        ``[0, t_end]``. Default: a grid of one time unit plus every dose time
+        and infusion end. At a bolus time the reported value is the one just
+        after the dose.
     method : {'numba-bdf', 'LSODA', 'BDF', 'Radau', 'RK45', 'DOP853'}, optional
         ``"numba-bdf"`` (default): the compiled variable-order BDF of
         :mod:`il21pk.solver`. ``"LSODA"`` uses `scipy.integrate.odeint`; the
@@ -236,7 +238,7 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
             "Try method='Radau' or 'LSODA', a larger max_steps, or check the parameter values.")
     options = {"method": method, "rtol": rtol, "atol": atol, "max_step": max_step,
                "max_steps": max_steps, "t_end": t_end,
-               "time_unit": getattr(model.definition, "time_unit", "h")}
+               "time_unit": model.time_unit}
 
     return SimulationResult.from_batch(batch, model=model, regimen=regimen, params=params,
                                        options=options)

@@ -27,7 +27,8 @@ from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
 from ..units import as_floats
 from . import executors
-from .metrics import METRICS, summarise
+from .metrics import METRICS, metric_unit, summarise
+from .results import with_time_unit
 from .simulate import check_options, default_grid, run_batch
 
 #: Swept quantities that are not parameters.
@@ -96,7 +97,8 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         the swept columns, ``variable, metric, value, unit, success,
         message``). ``"trajectories"``: one row per run x time x variable
         (``run``, swept columns, ``time_h, variable, value, unit, success,
-        message``).
+        message``). Times, ``tmax``/``tmin`` and AUCs are in the model's time
+        unit (``Model.time_unit``; ``frame.attrs["time_unit"]``).
     variables, metrics : sequence of str, optional
         Restrict the output (default: every reported variable; every metric of
         :data:`il21pk.metrics.METRICS`).
@@ -160,7 +162,7 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
     frame = pd.concat(frames, ignore_index=True)
     if "regimen" in runs:  # chunks were grouped by regimen: restore run order
         frame = frame.sort_values("run", kind="stable", ignore_index=True)
-    return frame
+    return with_time_unit(frame, model.time_unit)
 
 
 # -- building the runs ---------------------------------------------------------------
@@ -329,8 +331,8 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
             "metric": pd.Categorical.from_codes(np.tile(metric_codes, n),
                                                 categories=list(chunk.metrics)),
             "value": values.ravel(),
-            "unit": _categorical([METRICS[m].format(u=units[v]) for v in variables
-                                  for m in chunk.metrics], n),
+            "unit": _categorical([metric_unit(m, units[v], chunk.model.time_unit)
+                                  for v in variables for m in chunk.metrics], n),
         }
     else:
         n_t = batch.times.shape[0]

@@ -8,7 +8,9 @@ assignments, so changing a parameter in libRoadRunner or COPASI rescales
 everything as in il21pk. States are species in a unit compartment (their
 numbers are amounts in nmol or concentrations in nM, as inside il21pk),
 each with a rate rule; doses are events whose amounts are expressions in
-the body weight, molecular weight and bioavailability. Time is in hours.
+the body weight, molecular weight and bioavailability. The model-wide units
+are the model's own (:attr:`ModelDefinition.unit_definitions`): hours, nmol
+and litres for il21pk's models, what an imported model declared for it.
 """
 
 from __future__ import annotations
@@ -19,15 +21,14 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..model import TIME, Model
+from ..model.compose import UnitTerms
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from ..units import dose_nmol_expression
 
-# Model-wide units: time in hours, amounts in nmol, volume in litres.
-_UNITS = """  unit time_unit = 3600 second
-  unit substance = 1e-9 mole
-  unit volume = litre"""
+#: Model-wide unit -> the id Antimony declares it by.
+_UNIT_IDS = {"time": "time_unit", "substance": "substance", "volume": "volume"}
 
 
 #: Words Antimony or libsbml's infix maths reserve (keywords, constants, function
@@ -159,8 +160,10 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     """Antimony text of `model` with `params` and `regimen` (doses as events).
 
     Amounts are in nmol, concentrations in nM and time in hours, as in
-    :func:`il21pk.simulate`. `params` None: the model's own values (as for
-    :func:`il21pk.simulate`); `regimen` None: no doses.
+    :func:`il21pk.simulate`; an imported model keeps the time, substance and
+    volume units its SBML declared (undeclared ones stay undeclared).
+    `params` None: the model's own values (as for :func:`il21pk.simulate`);
+    `regimen` None: no doses.
     """
     d = model.definition
     regimen = check_regimen(model, regimen)
@@ -169,7 +172,8 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
         [*d.state_names, *(p.name for p in d.all_parameters),
          *(n for n, _ in d.constants + d.algebraic), *d.inputs]))
     n = printer.name
-    lines = [f"model {_sbml_id(d.name)}()", _UNITS, "  compartment body = 1"]
+    lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions),
+             "  compartment body = 1"]
     lines += [f"  species {n(name)} in body" for name in d.state_names]
     lines += [f"  {n(name)}' = {printer.doprint(rate)}"
               for name, rate in zip(d.state_names, d.rates, strict=True)]
@@ -184,6 +188,16 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     lines += _dose_events(model, regimen, printer)
     lines.append("end")
     return "\n".join(lines)
+
+
+def _unit_lines(definitions: dict[str, UnitTerms]) -> list[str]:
+    """``unit time_unit = 86400 second``: the model-wide units, exactly as defined."""
+    lines = []
+    for name, terms in definitions.items():
+        parts = [f"{factor!r} {kind}" + ("" if exponent == 1 else f"^{_number(exponent)}")
+                 for kind, exponent, factor in terms]
+        lines.append(f"  unit {_UNIT_IDS[name]} = {' * '.join(parts)}")
+    return lines
 
 
 def _model_events(model: Model, printer: _AntimonyPrinter) -> list[str]:

@@ -30,9 +30,9 @@ from ..units import (
     CONCENTRATION_UNITS,
     as_floats,
     check_dose_unit,
-    check_time_unit,
     concentration_to_nM,
-    time_to_hours,
+    model_time_factor,
+    time_unit_label,
 )
 
 OBSERVATION_COLUMNS = ["subject", "time_h", "variable", "value", "lloq", "blq", "predose"]
@@ -59,7 +59,7 @@ def _check_common(df: object, model: object, mw: object, time_unit: object,
         raise DataError(f"`mw` must be a molecular weight > 0 kDa (finite), used to convert "
                         f"mass concentrations; got {mw!r}")
     try:
-        check_time_unit(time_unit)
+        model_time_factor(time_unit, model.time_unit)
     except ValueError as exc:
         raise DataError(str(exc)) from None
     if units is not None and not isinstance(units, Mapping):
@@ -166,7 +166,7 @@ class Dataset:
     def from_frame(cls, df: pd.DataFrame, *, time: str = "time_h", value: str = "value",
                    variable: str = "variable", subject: str | None = "subject",
                    regimen: Regimen | Mapping | None = None, dose: str | None = None,
-                   time_unit: str = "h", units: Mapping[str, str] | None = None,
+                   time_unit: str | None = None, units: Mapping[str, str] | None = None,
                    lloq: str | None = None, covariates: Mapping[str, str] | None = None,
                    model: Model | None = None, mw: float = 15.4) -> Dataset:
         """Observations in the user's column names.
@@ -177,6 +177,11 @@ class Dataset:
             One row per observation.
         time, value : str
             Columns with the sampling time (in `time_unit`) and the measured value.
+        time_unit : str, optional
+            Unit of the `time` column (``"s"``, ``"min"``, ``"h"``, ``"d"``,
+            ``"week"``), converted to the model's (``model.time_unit``: hours
+            for il21pk's models, an imported model's own). Default None: the
+            times are in the model's time unit already.
         variable : str
             Column naming the observed model variable, or a variable name used
             for every row (e.g. ``"il21_plasma"``).
@@ -243,7 +248,7 @@ class Dataset:
 
     @classmethod
     def from_nonmem(cls, df: pd.DataFrame, *, dvid: Mapping[int, str] | None = None,
-                    amount_unit: str = "ug/kg", time_unit: str = "h",
+                    amount_unit: str = "ug/kg", time_unit: str | None = None,
                     units: Mapping[str, str] | None = None, model: Model | None = None,
                     mw: float = 15.4) -> Dataset:
         """Observations and dosing from NONMEM-style rows.
@@ -254,7 +259,9 @@ class Dataset:
         without it every observation is ``il21_plasma``. ``BLQ=1`` or
         ``DV < LLOQ`` marks a BLQ value. ``WT`` becomes the ``body_weight``
         covariate. An observation recorded before a dose record at the same
-        TIME, or at the time of an ADDL dose, is a pre-dose sample.
+        TIME, or at the time of an ADDL dose, is a pre-dose sample. ``TIME``
+        and ``II`` are in `time_unit` (default None: the model's time unit),
+        converted to the model's as by :meth:`from_frame`.
         """
         model = _check_common(df, model, mw, time_unit, units)
         try:
@@ -315,8 +322,8 @@ class Dataset:
             frame["flag"] = flagged
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col="DV", time_col="TIME")
         obs["predose"] = _predose_rows(rows, is_obs)
-        hours = float(time_to_hours(1.0, time_unit))
-        regimens = build_regimens(rows, amount_unit, hours, DataError, Dose, Regimen,
+        factor = model_time_factor(time_unit, model.time_unit)
+        regimens = build_regimens(rows, amount_unit, factor, DataError, Dose, Regimen,
                                   model=model)
         cov = _covariate_table(list(regimens), rows["ID"].to_numpy(), {
             upper[column]: (name, df[upper[column]]) for column, name in COVARIATES.items()
@@ -346,7 +353,8 @@ def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
     return Dataset.from_nonmem(df, **kwargs) if nonmem else Dataset.from_frame(df, **kwargs)
 
 
-def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[str, str],
+def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
+              units: Mapping[str, str],
               mw: float, *, value_col: str, time_col: str) -> pd.DataFrame:
     model_units = _model_units(model)
     for row, var in zip(frame.index, frame["variable"], strict=True):
@@ -393,12 +401,13 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str, units: Mapping[
     flagged = frame["flag"].to_numpy(dtype=bool) if "flag" in frame else False
     blq = flagged | missing_value | (np.isfinite(lloq) & (value < lloq))
     value = np.where(blq, lloq, value)
-    hours = time_to_hours(t, time_unit)
-    bad = np.flatnonzero(~np.isfinite(hours))
+    times = t * model_time_factor(time_unit, model.time_unit)
+    bad = np.flatnonzero(~np.isfinite(times))
     if bad.size:
         raise DataError(f"row {frame.index[bad[0]]}: column {time_col!r} = {t[bad[0]]:g} "
-                        f"{time_unit} is too large to express in hours")
-    out = pd.DataFrame({"subject": subjects, "time_h": hours,
+                        f"{time_unit} is too large to express in the model's time unit "
+                        f"({time_unit_label(model.time_unit)})")
+    out = pd.DataFrame({"subject": subjects, "time_h": times,
                         "variable": variables, "value": value, "lloq": lloq, "blq": blq,
                         "predose": False})
     for var in out["variable"].unique():

@@ -175,6 +175,10 @@ class OdeSystem:
         The SBML ``name`` of every assignment's variable, or ``''``.
     reactions : tuple of str
         Reaction ids (their rates are assignments of the same name).
+    unit_definitions : dict of str to tuple
+        The declared model-wide ``"time"``, ``"substance"`` and ``"volume"``
+        units as terms ``(kind, exponent, factor)`` (see
+        :data:`il21pk.model.compose.UnitTerms`); undeclared ones left out.
     """
 
     time_unit: str | None
@@ -189,6 +193,8 @@ class OdeSystem:
     units: Mapping[str, str | None] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)
     reactions: tuple[str, ...] = ()
+    unit_definitions: Mapping[str, tuple[tuple[str, float, float], ...]] = field(
+        default_factory=dict)
 
     def __post_init__(self) -> None:
         state_names = [s.name for s in self.states]

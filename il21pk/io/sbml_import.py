@@ -37,7 +37,7 @@ from .sbml_entities import (
 from .sbml_errors import SbmlError
 from .sbml_events import map_event, read_events
 from .sbml_math import RATE_OF, MathConverter, as_number, read_function_definitions
-from .sbml_units import level2_default, unit_string
+from .sbml_units import level2_default, model_unit_terms, unit_string
 from .toposort import topological_order
 
 
@@ -422,6 +422,7 @@ class _Importer:
                 n: self.quantities[n].description for n in order if n in self.quantities
             },
             reactions=tuple(r.id for r in self.reactions),
+            unit_definitions=model_unit_terms(self.model),
         )
 
     def _reported(self) -> dict[str, sympy.Expr]:

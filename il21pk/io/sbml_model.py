@@ -171,9 +171,9 @@ class ImportedDefinition(ModelDefinition):
         self.labels = dict(labels)
         self.sources = {label: name for name, label in self.labels.items() if label != name}
         self.engine = "generic"
-        super().__init__(stages, name=name, fixed=fixed)
+        super().__init__(stages, name=name, fixed=fixed, time_unit=time_unit,
+                         unit_definitions=system.unit_definitions)
         self.values = dict(values)
-        self.time_unit = time_unit
         self.system = system
 
     def _variables(self) -> Iterator[Variable]:

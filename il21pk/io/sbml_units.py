@@ -73,6 +73,49 @@ def format_unit_definition(definition: Any) -> str:
     return f"{top}/{bottom}"
 
 
+def unit_terms(definition: Any) -> tuple[tuple[str, float, float], ...]:
+    """A libsbml UnitDefinition as terms ``(kind, exponent, factor)``: the unit
+    is the product of ``(factor * kind) ** exponent``, exactly as declared."""
+    import libsbml
+
+    terms = []
+    for i in range(definition.getNumUnits()):
+        unit = definition.getUnit(i)
+        scale = unit.getScale() if unit.isSetScale() else 0
+        multiplier = unit.getMultiplier() if unit.isSetMultiplier() else 1.0
+        exponent = unit.getExponent() if unit.isSetExponent() else 1.0
+        terms.append((libsbml.UnitKind_toString(unit.getKind()), float(exponent),
+                      float(multiplier * 10.0**scale)))
+    return tuple(terms)
+
+
+def model_unit_terms(model: Any) -> dict[str, tuple[tuple[str, float, float], ...]]:
+    """The declared model-wide time, substance and volume units as :func:`unit_terms`.
+
+    Level 3: the model's ``timeUnits``, ``substanceUnits`` and
+    ``volumeUnits``; Level 2: a redefinition of the built-in ``time``,
+    ``substance`` or ``volume`` (the undeclared defaults are left out, as in
+    :func:`level2_default`). A base unit kind (``second``) is one term.
+    """
+    import libsbml
+
+    if model.getLevel() >= 3:
+        ids = {"time": model.getTimeUnits(), "substance": model.getSubstanceUnits(),
+               "volume": model.getVolumeUnits()}
+    else:
+        ids = {name: name for name in ("time", "substance", "volume")
+               if model.getUnitDefinition(name) is not None}
+    out = {}
+    for name, unit_id in ids.items():
+        definition = model.getUnitDefinition(unit_id) if unit_id else None
+        if definition is not None:
+            out[name] = unit_terms(definition)
+        elif unit_id and libsbml.UnitKind_isValidUnitKindString(unit_id, model.getLevel(),
+                                                                 model.getVersion()):
+            out[name] = ((unit_id, 1.0, 1.0),)
+    return out
+
+
 def unit_string(model: Any, unit_id: str | None) -> str | None:
     """Readable form of a unit reference (a UnitDefinition id or a base unit kind).
 

@@ -20,6 +20,18 @@ from ..errors import ParameterError
 from ..parameters import ParameterSpec
 from .definition import TIME, Drug, Quantity, Stage, State, as_expression
 
+#: An SBML unit definition as terms ``(kind, exponent, factor)``, meaning the
+#: product of ``(factor * kind) ** exponent`` (SBML's multiplier x 10^scale).
+UnitTerms = tuple[tuple[str, float, float], ...]
+
+#: The model-wide units of il21pk's own models: time in hours, substance in
+#: nmol, volume in litres (what the SBML export declares for them).
+HOURS_NMOL_LITRE: Mapping[str, UnitTerms] = {
+    "time": (("second", 1.0, 3600.0),),
+    "substance": (("mole", 1.0, 1e-9),),
+    "volume": (("litre", 1.0, 1.0),),
+}
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -69,6 +81,13 @@ class ModelDefinition:
         differ only in them (cultures of other sizes) share compiled kernels.
     initial : mapping of str to expression
         Baselines that replace the stages' own.
+    time_unit : str or None, optional
+        The unit of time ``t`` in the rates (``'h'`` for il21pk's stages; an
+        imported model's own, None if it declares none).
+    unit_definitions : mapping of str to UnitTerms, optional
+        The model-wide ``"time"``, ``"substance"`` and ``"volume"`` units as
+        the SBML export declares them (undeclared ones left out); default
+        :data:`HOURS_NMOL_LITRE`. Must agree with `time_unit`.
 
     Raises
     ------
@@ -80,8 +99,12 @@ class ModelDefinition:
 
     def __init__(self, stages: Iterable[Stage], *, name: str = "custom",
                  fixed: Mapping[str, float] | None = None,
-                 initial: Mapping[str, sp.Expr | float] | None = None) -> None:
+                 initial: Mapping[str, sp.Expr | float] | None = None,
+                 time_unit: str | None = "h",
+                 unit_definitions: Mapping[str, UnitTerms] = HOURS_NMOL_LITRE) -> None:
         self.stages: tuple[Stage, ...] = tuple(stages)
+        self.time_unit = time_unit
+        self.unit_definitions = dict(unit_definitions)
         for stage in self.stages:
             if not isinstance(stage, Stage):
                 raise TypeError(f"a model is composed of Stage objects; got "

@@ -198,7 +198,8 @@ class Model:
         d = self.definition
         return Model(ModelDefinition([*d.stages, stage], name=f"{d.name}+{stage.name}",
                                      fixed={**d.fixed, **dict(fixed or {})},
-                                     initial=d.initial_overrides),
+                                     initial=d.initial_overrides, time_unit=d.time_unit,
+                                     unit_definitions=d.unit_definitions),
                      kind="custom", culture=self.culture)
 
     def replace_stage(self, name: str, stage: Stage) -> Model:
@@ -211,7 +212,9 @@ class Model:
         states = {s.name for st in stages for s in st.states}
         initial = {k: v for k, v in d.initial_overrides.items() if k in states}
         return Model(ModelDefinition(stages, name=f"{d.name}~{stage.name}", fixed=fixed,
-                                     initial=initial), kind="custom", culture=self.culture)
+                                     initial=initial, time_unit=d.time_unit,
+                                     unit_definitions=d.unit_definitions),
+                     kind="custom", culture=self.culture)
 
     @classmethod
     def from_sbml(cls, source, *, drugs: Mapping[str, str] | None = None, report=None,
@@ -279,6 +282,13 @@ class Model:
     def name(self) -> str:
         """The model's name."""
         return self.definition.name
+
+    @property
+    def time_unit(self) -> str | None:
+        """The unit of the model's time: ``'h'`` for il21pk's own models, an
+        imported model's own (``'d'``, ``'s'``, ...; None if its SBML declares
+        none). Times given to and returned by every verb are in it."""
+        return self.definition.time_unit
 
     @property
     def states(self) -> tuple[tuple[str, State], ...]:
