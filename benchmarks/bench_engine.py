@@ -85,7 +85,7 @@ METRICS = ("IFN-g AUC", "IL-21 AUC", "peak nk_blood", "final nk_blood", "peak if
 # -- setup ---------------------------------------------------------------------
 def case() -> tuple[ip.Model, ip.ParameterSet, ip.Regimen, np.ndarray]:
     """The model, the human parameter set, the regimen and the output grid."""
-    model = ip.Model()
+    model = ip.Model.v1()
     params = ip.parameter_sets.load("human")
     regimen = ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"), cycles=2)
     return model, params, regimen, default_grid(regimen, T_END)

@@ -279,7 +279,7 @@ def multi_data() -> ip.Dataset:
 
 def multi_fit(data: ip.Dataset, n_starts: int, options: dict) -> ip.FitResult:
     """The 6-parameter fit of the example, `n_starts` starts on 2 workers."""
-    return ip.fit(ip.Model(), data, ip.parameter_sets.load("human"), free=MULTI_FREE,
+    return ip.fit(ip.Model.v1(), data, ip.parameter_sets.load("human"), free=MULTI_FREE,
                   error_model="proportional", n_starts=n_starts, seed=START_SEED,
                   executor=WORKERS, **options)
 
@@ -347,7 +347,7 @@ def warm_up(truth: ip.ParameterSet, data: ip.Dataset) -> float:
     """Seconds to load the numba kernels: one PK fit and one full-model simulation."""
     start = time.perf_counter()
     ip.fit(PK, data, truth, free=["cl"])
-    ip.simulate(ip.Model(), ip.Regimen.single(ip.Dose(10.0)), ip.parameter_sets.load("human"),
+    ip.simulate(ip.Model.v1(), ip.Regimen.single(ip.Dose(10.0)), ip.parameter_sets.load("human"),
                 t_end=24.0)
     return time.perf_counter() - start
 

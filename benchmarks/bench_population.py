@@ -225,7 +225,7 @@ def il21_data(seed: int, n: int = 40):
     """40 subjects in 3 dose groups simulated with the engine itself (ip.simulate)."""
     rng = np.random.default_rng(seed)
     base = ip.parameter_sets.load("human")
-    model = ip.Model()
+    model = ip.Model.v1()
     doses = np.array([10.0, 30.0, 100.0])[np.arange(n) % 3]
     rows = []
     regimen = ip.Regimen.repeat(ip.Dose(1.0, unit="ug/kg", route="iv"), every=24, count=5)
@@ -259,12 +259,12 @@ def part_il21(quick: bool) -> None:
     kw = dict(free=list(IL21_TRUE), iiv=iiv, error_model="lognormal", rtol=1e-7, atol=1e-10,
               fd_step=1e-3, seed=4, settings=settings)
     warm = data.subset(data.subjects[:2])
-    ip.fit_population(ip.Model(), warm, start, **{**kw, "settings": SaemSettings(
+    ip.fit_population(ip.Model.v1(), warm, start, **{**kw, "settings": SaemSettings(
         k1=1, k2=1, is_draws=10)})
     cpu0 = _cpu_seconds()
     with ProcessPoolExecutor(2) as pool:
         t0 = time.perf_counter()
-        res = ip.fit_population(ip.Model(), data, start, executor=pool, **kw)
+        res = ip.fit_population(ip.Model.v1(), data, start, executor=pool, **kw)
         wall = time.perf_counter() - t0
     cpu = _cpu_seconds() - cpu0
     print(f"\n== 4. full IL-21 model: {res.n_subjects} subjects, {res.n_obs} observations "

@@ -127,7 +127,7 @@ class Case:
 def make_case() -> Case:
     """The default model, human parameters and 2 cycles of 30 ug/kg 5-on/9-off."""
     regimen = ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"), cycles=2)
-    return Case(ip.Model(), ip.parameter_sets.load("human"), regimen)
+    return Case(ip.Model.v1(), ip.parameter_sets.load("human"), regimen)
 
 
 def draw_samples(n: int) -> pd.DataFrame:

@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     n_sets, n_sweep = (100, 1_000) if args.quick else (1_000, 10_000)
     params = ip.parameter_sets.load("human")
-    v1, v2 = ip.Model(), ip.Model.v2()
+    v1, v2 = ip.Model.v1(), ip.Model.v2()
 
     print(f"model v2: {v2.n_states} states, {len(v2.parameter_names)} parameters; "
           f"v1: {v1.n_states} states")

@@ -18,11 +18,12 @@ import il21pk as ip
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
 out.mkdir(parents=True, exist_ok=True)
+model = ip.Model.v1()  # the data were made with model v1 (its parameters are fitted below)
 data = ip.read_csv(Path(__file__).parent / "data" / "multi_endpoint.csv", nonmem=True,
-                   units={"il21_plasma": "ng/mL"})
+                   units={"il21_plasma": "ng/mL"}, model=model)
 print(data.observations.groupby("variable").size())
 
-fit = ip.fit(ip.Model(), data, ip.parameter_sets.load("human"),
+fit = ip.fit(model, data, ip.parameter_sets.load("human"),
              free=["cl", "v_central", "emax_margination", "kp_nk", "k_activation", "ifng_0"],
              error_model="proportional", gradient="forward", rtol=1e-6, atol=1e-9,
              fd_step=1e-3)

@@ -16,8 +16,9 @@ out = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
 out.mkdir(parents=True, exist_ok=True)
 params = ip.parameter_sets.load("human")
 regimen = ip.Regimen.five_on_nine_off(ip.Dose(30), cycles=1)
-pop = ip.virtual_population(params, 200, {"cl": 0.3, "kp_nk": 0.4, "emax_margination": 0.3},
-                            body_weight={"median": 75, "cv": 0.2}, seed=42)
+pop = ip.virtual_population(params, 200, {"il21_cl_ref": 0.3, "kp_nk_il21": 0.4,
+                                           "emax_margination_il21": 0.3},
+                            body_weight={"median": 75, "cv": 0.2}, model=ip.Model(), seed=42)
 traj = ip.sweep(ip.Model(), regimen, params, samples=pop, t_end=336, output="trajectories",
                 variables=["nk_blood", "ifng_plasma"], executor="serial")
 summary = ip.sweep(ip.Model(), regimen, params, samples=pop, t_end=336,

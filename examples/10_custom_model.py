@@ -6,7 +6,9 @@
     killed by activated NK cells (reads `nk_total` and `effector_fraction`);
 (c) the built-in chain with your own three-compartment PK instead of ours.
 
-Every verb takes these models as it takes ``ip.Model()``. Their code is
+Every verb takes these models as it takes ``ip.Model()``. Extending and
+replacing stages is shown on model v1 (``ip.Model.v1()``), whose PK stage is
+the two-compartment ``pk`` replaced here. Their code is
 generated and compiled on first use and cached (``~/.cache/il21pk``), so
 later runs start at once.
 
@@ -144,14 +146,14 @@ if __name__ == "__main__":
     ax.figure.savefig(out / "10_turnover.png", dpi=100)
 
     # (b)
-    oncology = ip.Model().with_stage(tumour_stage())
+    oncology = ip.Model.v1().with_stage(tumour_stage())
     params = oncology.parameter_set(TUMOUR_VALUES)  # the rest from the human set
     regimen = ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"), cycles=2)
     res = ip.simulate(oncology, regimen, params, t_end=28 * 24)
     print(res.metrics().query("variable == 'tumour_cells' and metric == 'nadir_fold_change'"))
 
     # (c)
-    mine = ip.Model().replace_stage("pk", three_compartment_pk())
+    mine = ip.Model.v1().replace_stage("pk", three_compartment_pk())
     params = mine.parameter_set({"q_deep": (0.3, "assumed"), "v_deep": (10.0, "assumed")})
     res = ip.simulate(mine, regimen, params, t_end=28 * 24)
     print(res.metrics().query("variable == 'il21_plasma' and metric == 'cmax'"))

@@ -93,8 +93,8 @@ def main() -> None:
     print(sobol.query("index == 'ST'").sort_values("value", ascending=False)
           [["parameter", "value", "conf"]].to_string(index=False))
 
-    # 4. its tumour equations behind il21pk's own IL-21 chain (time in hours) --------------
-    combined = ip.Model().with_stage(tumour_behind_il21pk(model))
+    # 4. its tumour equations behind il21pk's IL-21 chain (model v1; time in hours) -------
+    combined = ip.Model.v1().with_stage(tumour_behind_il21pk(model))
     values = {n: (v.value, "BIOMD0000000761") for n, v in params.items()
               if n in combined.parameter_names}
     values["u_per_nm"] = (1.0, "assumed: 1 U per nM of plasma IL-21")

@@ -192,7 +192,7 @@ def _params(args: argparse.Namespace):
 
 
 #: ``--model`` values naming il21pk's own models; anything else is an SBML file.
-BUILT_IN_MODELS = {"full": Model, "pk": Model.pk_only}
+BUILT_IN_MODELS = {"full": Model, "v1": Model.v1, "pk": Model.pk_only}
 
 
 def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
@@ -267,6 +267,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_responses(model: Model) -> str:
+    """sCD25 (the biomarker every rIL-21 trial reported rising with dose) and
+    IFN-gamma where the model has them; NK expansion and IFN-gamma in model v1."""
+    names = {v.name for v in model.variables}
+    first = "scd25_plasma" if "scd25_plasma" in names else "nk_total"
+    return f"{first}:peak_fold_change,ifng_plasma:auc"
+
+
 def _cmd_dose_response(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -276,10 +284,11 @@ def _cmd_dose_response(args: argparse.Namespace) -> int:
                          "to scale: name the species or parameter to dose with --drug ID")
     frames, summaries, results = [], [], []
     doses = None if args.doses is None else _numbers(args.doses, "--doses")
-    for item in args.responses.split(","):
+    responses = args.responses or _default_responses(model)
+    for item in responses.split(","):
         response, _, metric = item.partition(":")
         if not response.strip():
-            raise ValueError(f"--responses takes variable:metric pairs; got {args.responses!r}")
+            raise ValueError(f"--responses takes variable:metric pairs; got {responses!r}")
         res = dose_response(model, regimen, params, doses=doses,
                             response=response.strip(), metric=(metric or "auc").strip(),
                             t_end=args.t_end, executor=args.executor)
@@ -404,7 +413,7 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
         if not getattr(args, flag):
             raise ValueError(f"give --{flag} (or `{flag}` in the --spec file)")
 
-    model = {"full": Model, "pk": Model.pk_only,
+    model = {"full": Model, "v1": Model.v1, "pk": Model.pk_only,
              "pk1": lambda: Model.pk_only(compartments=1),
              "pk1-closed-form": OneCompartmentOral}[args.model]()
     iiv = {}
@@ -566,8 +575,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doses", default=None,
                    help="comma-separated doses in --unit (default: a grid that spans the "
                         "response, from 0 and 1e-3 x --dose upwards)")
-    p.add_argument("--responses", default="nk_total:peak_fold_change,ifng_plasma:auc",
-                   help="variable:metric pairs, comma-separated")
+    p.add_argument("--responses", default=None,
+                   help="variable:metric pairs, comma-separated (default: "
+                        "scd25_plasma:peak_fold_change,ifng_plasma:auc; model v1: "
+                        "nk_total:peak_fold_change,ifng_plasma:auc)")
     p.add_argument("--executor", default=None, type=_executor,
                    help="serial, processes or a number of workers (default: auto)")
     add_model(p)
@@ -608,8 +619,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
                    help="column mapping for a plain CSV (as for `fit`)")
     p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT")
-    p.add_argument("--model", choices=("full", "pk", "pk1", "pk1-closed-form"), default="full",
-                   help="full IL-21 model, PK only (2 compartments), PK only 1 compartment, "
+    p.add_argument("--model", choices=("full", "v1", "pk", "pk1", "pk1-closed-form"),
+                   default="full",
+                   help="the default IL-21 model (v2), model v1, PK only (2 compartments), PK "
+                        "only 1 compartment, "
                         "or its closed form (first-order absorption, IV bolus; fastest)")
     p.add_argument("--free", nargs="+", default=[], help="typical values to estimate")
     p.add_argument("--iiv", nargs="+", default=[], metavar="NAME=OMEGA",

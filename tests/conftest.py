@@ -20,7 +20,7 @@ def cyno() -> ip.ParameterSet:
 
 @pytest.fixture(scope="session")
 def model() -> ip.Model:
-    return ip.Model()
+    return ip.Model.v1()
 
 
 @pytest.fixture(scope="session")

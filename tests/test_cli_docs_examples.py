@@ -52,7 +52,7 @@ def test_cli_params_prints_the_table(capsys):
 
 
 def test_overview_plot_draws_each_panel_with_units():
-    res = ip.simulate(ip.Model(), ip.Dose(30.0), t_end=48.0)
+    res = ip.simulate(ip.Model.v1(), ip.Dose(30.0), t_end=48.0)
     axes = ip.plotting.overview(res.frame)
     assert len(axes) == 6
     assert axes[0].get_ylabel() == "plasma IL-21 [nM]"
@@ -85,7 +85,7 @@ def test_cli_dose_response_main_job(tmp_path, capsys):
     assert main(["dose-response", "--doses", "1,3,10,30,100", "--t-end", "336", "--cycles", "1",
                  "--executor", "serial", "--out", str(tmp_path)]) == 0
     table = pd.read_csv(tmp_path / "dose_response.csv")
-    assert set(table["response"]) == {"nk_total", "ifng_plasma"} and len(table) == 10
+    assert set(table["response"]) == {"scd25_plasma", "ifng_plasma"} and len(table) == 10
     fits = pd.read_csv(tmp_path / "dose_response_fit.csv")
     assert set(fits["name"]) == {"e0", "emax", "ed50", "hill"}
     assert (tmp_path / "dose_response.png").stat().st_size > 20_000
@@ -93,12 +93,13 @@ def test_cli_dose_response_main_job(tmp_path, capsys):
 
 def test_cli_sweep_from_toml_spec_and_nca(tmp_path):
     spec = tmp_path / "spec.toml"
-    spec.write_text('dose = 10\nt-end = 48.0\nschedule = "single"\n[grid]\ncl = [2.0, 5.0]\n')
+    spec.write_text('dose = 10\nt-end = 48.0\nschedule = "single"\n'
+                    '[grid]\nil21_cl_ref = [1.0, 3.0]\n')
     out = tmp_path / "sweep.parquet"
     assert main(["sweep", "--spec", str(spec), "--output", "trajectories", "--variables",
                  "il21_plasma", "--executor", "serial", "--out", str(out)]) == 0
     frame = pd.read_parquet(out)
-    assert frame["cl"].unique().tolist() == [2.0, 5.0] and frame["time_h"].max() == 48.0
+    assert frame["il21_cl_ref"].unique().tolist() == [1.0, 3.0] and frame["time_h"].max() == 48.0
     table = tmp_path / "nca.csv"
     assert main(["nca", "--data", str(out), "--by", "run", "--out", str(table)]) == 0
     auc = pd.read_csv(table)["auc_inf"]

@@ -91,7 +91,7 @@ def test_every_verb_takes_a_custom_model(turnover, tmp_path):
 
 def test_a_stage_added_to_the_chain_reads_its_names(human):
     tumour = EXAMPLE["tumour_stage"]()
-    model = ip.Model().with_stage(tumour)
+    model = ip.Model.v1().with_stage(tumour)
     assert model.state_names[-1] == "tumour_cells"
     values = dict(EXAMPLE["TUMOUR_VALUES"], k_nk_kill=(0.0, "no killing"))
     params = model.parameter_set(values, base=human)
@@ -161,9 +161,9 @@ def test_several_drugs_dose_their_own_compartments(human):
 
 
 def test_unknown_drug_and_missing_route_are_clear_errors(human):
-    model = ip.Model.in_vitro()
+    model = ip.Model.in_vitro_v1()
     with pytest.raises(ip.ParameterError, match="has no drug 'il15'; its drugs: \\['il21'\\]"):
-        ip.simulate(ip.Model(), ip.Dose(1.0, drug="il15"), human, t_end=24)
+        ip.simulate(ip.Model.v1(), ip.Dose(1.0, drug="il15"), human, t_end=24)
     no_depot = ip.Stage("pk", "IV only", states=(ip.State("a", "nmol", "amount"),),
                         parameters=(ParameterSpec("mw", "kDa", 1e-3, 1e4, "mw"),),
                         rates={"a": sp.Symbol("infusion_x") - sp.Symbol("a")},
@@ -187,7 +187,7 @@ def test_wiring_mistakes_are_named_at_build_time(stages, match):
         if stages == "missing":
             ip.Model.compose(tumour)
         elif stages == "twice":
-            ip.Model().with_stage(tumour).with_stage(
+            ip.Model.v1().with_stage(tumour).with_stage(
                 ip.Stage("tumour2", "copy", states=tumour.states, rates=tumour.rates,
                          inputs={**tumour.inputs, **{p.name: None for p in tumour.parameters}}))
         else:
@@ -196,9 +196,9 @@ def test_wiring_mistakes_are_named_at_build_time(stages, match):
 
 
 def test_model_definition_is_data_not_code():
-    a, b = ip.Model(), ip.Model()
+    a, b = ip.Model.v1(), ip.Model.v1()
     assert a == b and a.definition.key() == b.definition.key()
-    changed = ip.Model().with_stage(EXAMPLE["tumour_stage"]())
+    changed = ip.Model.v1().with_stage(EXAMPLE["tumour_stage"]())
     assert changed.definition.key() != a.definition.key()
     frame = pd.DataFrame([v.__dict__ for v in changed.variables])
     assert frame["name"].is_unique and "tumour_cells" in set(frame["name"])

@@ -88,7 +88,7 @@ def test_pk_simulation_at_and_inside_the_bounds(values, regimen):
         _physical(res, ATOL)
 
 
-MODEL = ip.Model()
+MODEL = ip.Model.v1()
 # the full chain inside its bounds (the zero bounds of il21r_per_cell and receptor_cells
 # are the model-core items of issue 14, tested as xfail in test_model_core_items.py)
 CORE = [n for n in NAMES if n not in ("il21r_per_cell", "receptor_cells")]

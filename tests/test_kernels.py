@@ -16,7 +16,7 @@ from il21pk.codegen.sparse_lu import minimum_degree_order
 from il21pk.engine.kernels import compiled, prepare
 from il21pk.model.inputs import parameter_columns
 
-MODELS = {"full": ip.Model(), "pk_only": ip.Model.pk_only(), "in_vitro": ip.Model.in_vitro()}
+MODELS = {"full": ip.Model.v1(), "pk_only": ip.Model.pk_only(), "in_vitro": ip.Model.in_vitro_v1()}
 
 
 def _states_along_a_course(model, params, rng, times=(0.01, 0.5, 4.0, 30.0, 200.0)):

@@ -13,7 +13,7 @@ REG = ip.Regimen.single(ip.Dose(30.0))
 
 
 def test_occupancy_without_receptors_is_not_noise(human):
-    res = ip.simulate(ip.Model.in_vitro(), ip.Dose(10.0, unit="ng"),
+    res = ip.simulate(ip.Model.in_vitro_v1(), ip.Dose(10.0, unit="ng"),
                       human.with_values(il21r_per_cell=0.0), t_end=24.0,
                       raise_on_failure=False)
     occupancy = res.frame.query("variable == 'receptor_occupancy'")["value"]

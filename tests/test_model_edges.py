@@ -16,7 +16,7 @@ import il21pk as ip
 def test_no_cells_or_no_receptors_simulate_to_finite_physical_values(human, edge):
     """These failed at t = 0 (0/0 in the per-cell scale and the cell fold)."""
     params = human.with_values(**edge, source="edge")
-    res = ip.simulate(ip.Model(), ip.Regimen.five_on_nine_off(ip.Dose(30.0)), params,
+    res = ip.simulate(ip.Model.v1(), ip.Regimen.five_on_nine_off(ip.Dose(30.0)), params,
                       t_end=336)
     values = res.frame["value"].to_numpy()
     assert np.all(np.isfinite(values))

@@ -1,5 +1,6 @@
-"""Model v2 (Model.v2(), Model.oncology(), Model.in_vitro_v2()): structure, invariants,
-numerics. What it reproduces of the literature is tests/test_validation_dossier.py."""
+"""Model v2 (the default ``Model()``, also ``Model.v2()``; ``Model.oncology()``,
+``Model.in_vitro()``): structure, invariants, numerics. What it reproduces of the
+literature is tests/test_validation_dossier.py."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def _wide(result: ip.SimulationResult):
 
 
 def test_v1_model_is_unchanged_and_reads_only_its_own_parameters(human):
-    v1 = ip.Model()
-    assert v1.kind == "full" and v1.n_states == 19
+    v1 = ip.Model.v1()
+    assert v1.kind == "v1" and v1.n_states == 19
     assert set(v1.parameter_names) < set(human)
     assert {"il15_mw", "kon_il21", "ada_titer"}.isdisjoint(v1.parameter_names)
 
@@ -47,7 +48,7 @@ def test_v2_declares_two_drugs_and_the_public_names(v2):
 
 def test_sets_hold_every_builtin_models_parameters():
     specs = {p.name for p in all_specs()}
-    for model in (ip.Model(), ip.Model.v2(), ip.Model.oncology(), ip.Model.in_vitro_v2()):
+    for model in (ip.Model.v1(), ip.Model.v2(), ip.Model.oncology(), ip.Model.in_vitro_v2()):
         assert set(model.parameter_names) <= specs
     for name in ip.parameter_sets.available():
         assert set(ip.parameter_sets.load(name)) == specs
@@ -171,3 +172,23 @@ def test_sbml_export_runs_in_libroadrunner_like_il21pk(v2, human):
         a = ours._batch.outputs[name][0]
         b = theirs[:, v2.state_names.index(name)]
         assert np.max(np.abs(a - b)) <= 1e-6 * max(np.ptp(a), 1e-12), name
+
+
+def test_virtual_population_for_the_default_model_leaves_its_pk_allometry_to_it(human):
+    """Model v2 scales CL and volumes with body_weight itself: a population made
+    for it varies body_weight (and the receptor-bearing cells) only, so a sweep
+    runs, and a heavier subject given the same flat dose sees less IL-21."""
+    model = ip.Model()
+    pop = ip.virtual_population(human, 4, {"kp_nk_il21": 0.2}, body_weight={"median": 70,
+                                "cv": 0.3}, model=model, seed=3)
+    assert set(pop.columns) == {"subject", "kp_nk_il21", "body_weight", "receptor_cells"}
+    v1 = ip.virtual_population(human, 4, {"kp_nk": 0.2}, body_weight={"median": 70, "cv": 0.3},
+                               model=ip.Model.v1(), seed=3)
+    assert {"cl", "q", "v_central", "v_peripheral", "receptor_cells"} <= set(v1.columns)
+    summary = ip.sweep(model, ip.Dose(2000, unit="ug"), human, samples=pop, t_end=48.0,
+                       variables=["il21_plasma"], metrics=["auc"], executor="serial")
+    auc = summary.set_index("subject")["value"]
+    weight = pop.set_index("subject")["body_weight"]
+    assert (auc.loc[weight.idxmax()] < auc.loc[weight.idxmin()])
+    with pytest.raises(TypeError, match="`model` must be an il21pk Model"):
+        ip.virtual_population(human, 4, {"kp_nk_il21": 0.2}, model="v2")

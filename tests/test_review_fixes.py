@@ -62,7 +62,7 @@ def test_baseline_metric_is_before_the_first_dose(model, human):
 
 @pytest.mark.parametrize("call", [
     lambda h: ip.sweep(ip.Model.pk_only(), REG, h, grid={"kon": [1.0, 10.0]}, t_end=24.0),
-    lambda h: ip.sweep(ip.Model.in_vitro(), ip.Dose(1.0, unit="ng"), h, grid={"cl": [1.0]},
+    lambda h: ip.sweep(ip.Model.in_vitro_v1(), ip.Dose(1.0, unit="ng"), h, grid={"cl": [1.0]},
                        t_end=24.0),
 ])
 def test_sweeping_a_parameter_the_model_ignores_is_an_error(human, call):

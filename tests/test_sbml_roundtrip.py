@@ -46,7 +46,7 @@ def worst_error(a: np.ndarray, b: np.ndarray) -> float:
 
 
 BUILT_IN = {
-    "full": (ip.Model, ip.Regimen((ip.Dose(30.0, unit="ug/kg"),
+    "full": (ip.Model.v1, ip.Regimen((ip.Dose(30.0, unit="ug/kg"),
                                    ip.Dose(10.0, unit="ug/kg", route="sc", time=30.0),
                                    ip.Dose(20.0, unit="ug/kg", time=50.0, duration=4.0)))),
     "pk_only_1": (lambda: ip.Model.pk_only(compartments=1),
@@ -57,7 +57,7 @@ BUILT_IN = {
                   ip.Regimen((ip.Dose(30.0, unit="ug/kg"),
                               ip.Dose(10.0, unit="ug/kg", route="sc", time=30.0),
                               ip.Dose(20.0, unit="ug/kg", time=50.0, duration=4.0)))),
-    "in_vitro": (ip.Model.in_vitro, ip.Regimen.single(ip.Dose(10.0, unit="ng"))),
+    "in_vitro": (ip.Model.in_vitro_v1, ip.Regimen.single(ip.Dose(10.0, unit="ng"))),
 }
 
 

@@ -47,7 +47,7 @@ def dosed():
 def test_params_none_resolves_to_the_models_own_values(model):
     own = resolve_params(model, None)
     assert own.values() == {"V": 5.0, "ke": 0.3} == model.default_parameters().values()
-    assert resolve_params(ip.Model(), None).values() == ip.parameter_sets.load("human").values()
+    assert resolve_params(ip.Model.v1(), None).values() == ip.parameter_sets.load("human").values()
     given = model.default_parameters().with_values(ke=0.5)
     assert resolve_params(model, given) is given
     with pytest.raises(InputTypeError, match=r"`params` must be an il21pk ParameterSet .*got "

@@ -47,7 +47,7 @@ def _solve(model, regimen, params, t_end, interpreted, monkeypatch, scale):
 
 
 CASES = {
-    "default": (ip.Model, lambda: ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"),
+    "v1": (ip.Model.v1, lambda: ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"),
                                                               cycles=2), 672.0,
                 ("kon", (1.0, 3.0))),
     "pk_only_2_sc_infusion": (
@@ -61,7 +61,7 @@ CASES = {
         lambda: ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"), cycles=1)
         + ip.Regimen.five_on_nine_off(ip.Dose(0.3, unit="ug/kg", drug="il15"), cycles=1),
         336.0, ("kon_il21", (1.0, 3.0))),
-    "in_vitro": (ip.Model.in_vitro, lambda: ip.Regimen([ip.Dose(10.0, unit="ng")]), 48.0,
+    "in_vitro": (ip.Model.in_vitro_v1, lambda: ip.Regimen([ip.Dose(10.0, unit="ng")]), 48.0,
                  ("kd", (0.3, 3.0))),
 }
 

@@ -61,7 +61,7 @@ def biomd761():
 
 
 def test_models_state_their_time_unit(days, undeclared):
-    assert ip.Model().time_unit == "h"
+    assert ip.Model.v1().time_unit == "h"
     assert days.time_unit == "d"
     assert undeclared.time_unit is None
     res = ip.simulate(days, None, t_end=5.0, t_eval=TIMES)

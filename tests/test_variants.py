@@ -20,7 +20,7 @@ def test_pk_only_equals_full_model_without_receptors(human):
     reg = ip.Regimen.repeat(ip.Dose(10.0, route="sc"), every=24, count=3)
     no_receptors = human.with_values(il21r_per_cell=0.0)
     tight = {"t_end": 96.0, "rtol": 1e-10, "atol": 1e-14}
-    full = series(ip.simulate(ip.Model(), reg, no_receptors, **tight), "il21_plasma")[1]
+    full = series(ip.simulate(ip.Model.v1(), reg, no_receptors, **tight), "il21_plasma")[1]
     pk = series(ip.simulate(ip.Model.pk_only(), reg, human, **tight), "il21_plasma")[1]
     np.testing.assert_allclose(full, pk, rtol=1e-7, atol=1e-14)
 
@@ -33,7 +33,7 @@ def test_pk_only_small_molecule(drug):
 
 
 def test_in_vitro_culture_depletes_cytokine_and_activates_cells(human):
-    well = ip.Model.in_vitro(volume_ml=0.2, nk_cells=1e5, cd8_cells=2e5)
+    well = ip.Model.in_vitro_v1(volume_ml=0.2, nk_cells=1e5, cd8_cells=2e5)
     # 10 ng/mL in 0.2 mL = 2 ng
     res = ip.simulate(well, ip.Dose(2.0, unit="ng"), human, t_end=72.0)
     t, c = series(res, "il21_plasma")
@@ -49,7 +49,7 @@ def test_in_vitro_culture_depletes_cytokine_and_activates_cells(human):
 
 
 def test_in_vitro_ligand_mass_balance(human):
-    well = ip.Model.in_vitro(volume_ml=0.2, nk_cells=1e5, cd8_cells=2e5)
+    well = ip.Model.in_vitro_v1(volume_ml=0.2, nk_cells=1e5, cd8_cells=2e5)
     res = ip.simulate(well, ip.Dose(0.05, unit="ng"), human, t_end=48.0, rtol=1e-9,
                       atol=1e-16)
     w = res.wide().iloc[-1]
@@ -65,7 +65,7 @@ def test_in_vitro_ligand_mass_balance(human):
 ])
 def test_in_vitro_rejects_doses_that_make_no_sense_in_a_well(human, dose, match):
     with pytest.raises(ip.RegimenError, match=match):
-        ip.simulate(ip.Model.in_vitro(), dose, human, t_end=10.0)
+        ip.simulate(ip.Model.in_vitro_v1(), dose, human, t_end=10.0)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -75,7 +75,7 @@ def test_in_vitro_rejects_doses_that_make_no_sense_in_a_well(human, dose, match)
 ])
 def test_in_vitro_culture_is_validated(kwargs, match):
     with pytest.raises(ip.ParameterError, match=match):
-        ip.Model.in_vitro(**kwargs)
+        ip.Model.in_vitro_v1(**kwargs)
 
 
 def test_model_arguments_are_validated():

@@ -35,7 +35,7 @@ def main(path: Path | None = None) -> pd.DataFrame:
     for subject, dose in enumerate(DOSES, start=1):
         regimen = ip.Regimen.repeat(ip.Dose(dose), every=24, count=5)
         grid = np.union1d(PK_TIMES, PD_TIMES)
-        wide = ip.simulate(ip.Model(), regimen, params, t_end=336.0, t_eval=grid,
+        wide = ip.simulate(ip.Model.v1(), regimen, params, t_end=336.0, t_eval=grid,
                            rtol=1e-9, atol=1e-12).wide().set_index("time_h")
         rows.append(dict(ID=subject, TIME=0.0, AMT=dose, DV=0.0, EVID=1, MDV=1, CMT=2, DVID=0,
                          II=24.0, ADDL=4, LLOQ=np.nan, WT=70.0))

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from ..errors import InputTypeError, OptionError, ParameterError
+from ..model import Model
 from ..parameters import ParameterSet, unknown_name_error
 
 #: Allometric exponents applied when body weight varies (reference: the set's body weight).
@@ -146,7 +147,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
                        correlations: Mapping[tuple[str, str], float] | None = None,
                        body_weight: Mapping[str, float] | None = None,
                        allometry: Mapping[str, float] | None = None,
-                       seed=None) -> pd.DataFrame:
+                       model: Model | None = None, seed=None) -> pd.DataFrame:
     r"""Sample `n` individuals with log-normal inter-individual variability.
 
     For each parameter in `variability`, :math:`\theta_i = \theta\,e^{\eta_i}` with
@@ -169,6 +170,15 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         and volumes then scale allometrically (`allometry`, default
         :data:`ALLOMETRY`) relative to the set's ``body_weight``, on top of
         their own variability.
+    allometry : mapping of str to float, optional
+        Exponents of the parameters scaled with body weight; default
+        :data:`ALLOMETRY`, restricted to the parameters of `params` (and of
+        `model`, if given).
+    model : Model, optional
+        The model the population is for. The default allometry then scales
+        only parameters it reads: model v2 (``Model()``) scales its PK with
+        ``body_weight`` itself, so only ``receptor_cells`` is scaled here;
+        model v1 reads ``cl``, ``q``, ``v_central``, ``v_peripheral`` too.
     seed : int or numpy.random.Generator, optional
 
     Returns
@@ -181,6 +191,9 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         raise InputTypeError(f"`params` must be an il21pk ParameterSet; got "
                              f"{type(params).__name__}")
     n = _check_n(n)
+    if model is not None and not isinstance(model, Model):
+        raise InputTypeError(f"`model` must be an il21pk Model or None; got "
+                             f"{type(model).__name__}")
     if not isinstance(variability, Mapping):
         raise InputTypeError(f"`variability` must be a mapping {{parameter: omega}}; got "
                              f"{type(variability).__name__}")
@@ -248,8 +261,9 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
             raise ParameterError(f"body_weight['median'] must be a number > 0 kg; got {median!r}")
         if not (_is_number(cv) and np.isfinite(cv) and cv >= 0):
             raise ParameterError(f"body_weight['cv'] must be a number >= 0; got {cv!r}")
-        if allometry is None:  # the defaults that apply to this set's parameters
-            allometry = {k: v for k, v in ALLOMETRY.items() if k in params}
+        if allometry is None:  # the defaults that apply to this set's (and model's) parameters
+            used = params if model is None else set(model.parameter_names)
+            allometry = {k: v for k, v in ALLOMETRY.items() if k in params and k in used}
         if not isinstance(allometry, Mapping):
             raise InputTypeError(f"`allometry` must be a mapping {{parameter: exponent}}; got "
                                  f"{type(allometry).__name__}")

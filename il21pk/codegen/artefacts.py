@@ -18,9 +18,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 def builtin_models() -> dict[str, Model]:
     """The built-in models whose compiled modules ship with the package."""
-    return {"full": Model(), "pk_only_1": Model.pk_only(compartments=1),
-            "pk_only_2": Model.pk_only(compartments=2), "in_vitro": Model.in_vitro(),
-            "v2": Model.v2(), "oncology": Model.oncology(), "in_vitro_v2": Model.in_vitro_v2()}
+    return {"full": Model.v1(), "pk_only_1": Model.pk_only(compartments=1),
+            "pk_only_2": Model.pk_only(compartments=2), "in_vitro": Model.in_vitro_v1(),
+            "v2": Model(), "oncology": Model.oncology(), "in_vitro_v2": Model.in_vitro()}
 
 
 def artefacts() -> dict[Path, str]:

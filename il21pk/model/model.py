@@ -2,8 +2,9 @@
 
 A :class:`Model` is structure only. Parameter values come from a
 :class:`~il21pk.ParameterSet` and doses from a :class:`~il21pk.Regimen`.
-Built-in models (the full IL-21 chain, PK alone, a culture well) and the
-user's own are the same kind of object: stages composed by name; every verb
+Built-in models (the IL-21 and IL-15 chain, its oncology extension, PK
+alone, a culture well, and model v1 kept for reference) and the user's own
+are the same kind of object: stages composed by name; every verb
 (``simulate``, ``sweep``, ``dose_response``, ``fit``, ``sensitivity``,
 ``to_sbml``) takes any of them.
 """
@@ -21,6 +22,7 @@ from ..parameters import ParameterSet, ParameterSpec, build_set
 from .compose import ModelDefinition, Variable
 from .definition import Drug, Stage, State
 from .stages import binding, cells, ifn, pk, signalling
+from .v2 import culture_fixed, oncology_chain, v2_chain
 
 
 @dataclass(frozen=True)
@@ -59,25 +61,33 @@ def il21_chain() -> list[Stage]:
 class Model:
     """A model: stages composed by name, compiled on first use.
 
-    ``Model()`` is the full IL-21 chain dose -> PK -> IL-21R/gamma-c binding
-    -> pSTAT3 -> NK/CD8 cells -> IFN-gamma. Variants: :meth:`pk_only` (any
-    drug; 1 or 2 compartments), :meth:`in_vitro` (a culture: fixed volume and
-    cells, no PK). Your own: :meth:`compose`, :meth:`with_stage`,
-    :meth:`replace_stage` (see the custom-model how-to).
+    ``Model()`` is the default IL-21 model (model v2): two dosed drugs,
+    ``"il21"`` (the default of a ``Dose``) and ``"il15"``; dose -> PK ->
+    IL-21R and IL-2R-beta trafficking, competing for the shared gamma-c ->
+    pSTAT3/pSTAT5 -> NK/CD8 redistribution, expansion and activation ->
+    IFN-gamma, sCD25, anti-drug antibodies and toxicity readouts (see
+    ``docs/model_v2.md`` and ``docs/validation.md``). Variants:
+    :meth:`oncology` (plus tumour cells and a therapeutic antibody),
+    :meth:`in_vitro` (a culture well), :meth:`pk_only` (any drug; 1 or 2
+    compartments) and :meth:`v1` / :meth:`in_vitro_v1` (the first release's
+    IL-21-only chain, kept as the reference of its results). Your own:
+    :meth:`compose`, :meth:`with_stage`, :meth:`replace_stage` (see the
+    custom-model how-to).
 
     Parameters
     ----------
     definition : ModelDefinition, optional
-        The composed stages; default the full IL-21 chain.
+        The composed stages; default model v2.
     kind : str, optional
-        What the model is, for messages and rules: ``"full"``, ``"pk_only"``,
-        ``"in_vitro"`` or ``"custom"``.
+        What the model is, for messages and rules: ``"v2"``, ``"v1"``,
+        ``"oncology"``, ``"pk_only"``, ``"in_vitro"``, ``"sbml"`` or
+        ``"custom"``.
 
     Examples
     --------
     >>> import il21pk as ip
-    >>> ip.Model().kind
-    'full'
+    >>> ip.Model().kind, [d.name for d in ip.Model().drugs]
+    ('v2', ['il21', 'il15'])
     >>> ip.Model.pk_only(compartments=1).state_names
     ('il21_depot', 'il21_central', 'il21_peripheral', 'il21_auc')
     """
@@ -85,8 +95,8 @@ class Model:
     def __init__(self, definition: ModelDefinition | None = None, *, kind: str | None = None,
                  culture: Culture | None = None, compartments: int = 2) -> None:
         if definition is None:
-            definition = ModelDefinition(il21_chain(), name="full")
-            kind = kind or "full"
+            definition = ModelDefinition(v2_chain(), name="v2")
+            kind = kind or "v2"
         if not isinstance(definition, ModelDefinition):
             raise TypeError(f"`definition` must be a ModelDefinition; got "
                             f"{type(definition).__name__}")
@@ -127,9 +137,9 @@ class Model:
                    kind="pk_only", compartments=compartments)
 
     @classmethod
-    def in_vitro(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
+    def in_vitro_v1(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
                  cd8_cells: float = 2e5) -> Model:
-        """A culture well: IL-21 added to `volume_ml` of medium with NK/CD8 cells.
+        """Model v1's culture well: IL-21 added to `volume_ml` of medium with NK/CD8 cells.
 
         No PK: the culture volume replaces ``v_central``, there is no renal
         clearance, no margination, and IFN-gamma starts from 0. Give the
@@ -142,26 +152,24 @@ class Model:
         return cls(definition, kind="in_vitro", culture=culture)
 
     @classmethod
-    def v2(cls) -> Model:
-        """Model v2: IL-21 and IL-15, receptor trafficking, pSTAT3/pSTAT5, cells,
-        IFN-gamma, sCD25, anti-drug antibodies and toxicity readouts.
+    def v1(cls) -> Model:
+        """Model v1, the first release's IL-21-only chain: dose -> PK -> IL-21R/gamma-c
+        binding -> pSTAT3 -> NK/CD8 cells -> IFN-gamma (``docs/model.md``).
 
-        Two dosed drugs, ``"il21"`` (the default) and ``"il15"``
-        (``Dose(..., drug="il15")``), with allometric PK; IL-21R and IL-2R-beta
-        compete for the shared gamma-c and traffic through endosomes; pSTAT3
-        and pSTAT5 drive NK and CD8 redistribution, expansion and activation;
-        outputs include ``pstat5``, ``scd25_plasma``, ``ada_titer``,
-        ``alt_fold`` and ``platelets``. See ``docs/model.md`` (model v2) and
-        ``docs/validation.md`` (what it reproduces). ``Model()`` (v1) is
-        unchanged.
+        Kept unchanged as the reference of its results (the tests hold it to
+        the release before the model core was rebuilt) and for its fits; see
+        the model review for where it fails.
         """
-        from .v2 import v2_chain
+        return cls(ModelDefinition(il21_chain(), name="full"), kind="v1")
 
-        return cls(ModelDefinition(v2_chain(), name="v2"), kind="v2")
+    @classmethod
+    def v2(cls) -> Model:
+        """Model v2, the default: the same as ``Model()``."""
+        return cls()
 
     @classmethod
     def oncology(cls) -> Model:
-        """Model v2 plus tumour cells and a therapeutic antibody (``drug="mab"``).
+        """The default model plus tumour cells and a therapeutic antibody (``drug="mab"``).
 
         The antibody (rituximab-like IgG1, IV) has linear and target-mediated
         PK, binds its antigen on normal B cells (``b_cells``) and tumour cells
@@ -169,29 +177,31 @@ class Model:
         IL-21 through the activated fraction; NK and CD8 activity kill the
         tumour (Cappuccio 2006 / Elishmereni 2011 structure).
         """
-        from .v2 import oncology_chain
-
         return cls(ModelDefinition(oncology_chain(), name="oncology"), kind="oncology")
 
     @classmethod
-    def in_vitro_v2(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
-                    cd8_cells: float = 2e5) -> Model:
-        """A culture well with the v2 biology: IL-21 and/or IL-15 added at t=0.
+    def in_vitro(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
+                 cd8_cells: float = 2e5) -> Model:
+        """A culture well with the default model's biology: IL-21 and/or IL-15 at t=0.
 
-        The v2 chain without anti-drug antibodies and toxicity; the culture
-        volume is both cytokines' volume, only the cells' receptors remove
-        them, cells do not marginate or contract, IFN-gamma and sCD25 start at
-        0. Doses are IV boluses in ``ng``, ``ug`` or ``nmol`` with
+        The default chain without anti-drug antibodies and toxicity; the
+        culture volume is both cytokines' volume, only the cells' receptors
+        remove them, cells do not marginate or contract, IFN-gamma and sCD25
+        start at 0. Doses are IV boluses in ``ng``, ``ug`` or ``nmol`` with
         ``drug="il21"`` or ``drug="il15"``.
         """
-        from .v2 import culture_fixed, v2_chain
-
         culture = Culture(float(volume_ml), float(nk_cells), float(cd8_cells))
         definition = ModelDefinition(
             v2_chain(safety=False), name="in_vitro_v2",
             fixed=culture_fixed(culture.volume_ml, culture.nk_cells, culture.cd8_cells),
             initial={"ifng_plasma": 0.0, "scd25_plasma": 0.0})
         return cls(definition, kind="in_vitro", culture=culture)
+
+    @classmethod
+    def in_vitro_v2(cls, *, volume_ml: float = 0.2, nk_cells: float = 1e5,
+                    cd8_cells: float = 2e5) -> Model:
+        """The same as :meth:`in_vitro`."""
+        return cls.in_vitro(volume_ml=volume_ml, nk_cells=nk_cells, cd8_cells=cd8_cells)
 
     def with_stage(self, stage: Stage, *, fixed: Mapping[str, float] | None = None) -> Model:
         """This model plus `stage` (appended; it reads the others' names)."""

@@ -9,8 +9,8 @@ Model v2 tells the published IL-21 story with two dosed cytokines:
     + anti-drug antibodies, toxicity (ALT, platelets)
     [+ tumour cells and a therapeutic antibody with ADCC: ``Model.oncology()``]
 
-It is built from its own stages (``il21pk/model/stages/``), so the v1 model
-that ``Model()`` builds is unchanged.
+It is built from its own stages (``il21pk/model/stages/``), so the v1 model that
+``Model.v1()`` builds is unchanged. Model v2 is the default, ``Model()``.
 """
 
 from __future__ import annotations

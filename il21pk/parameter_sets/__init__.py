@@ -27,8 +27,8 @@ def available() -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def all_specs() -> tuple[ParameterSpec, ...]:
-    """Specs of every parameter of the built-in models: the v1 chain (``Model()``),
-    then the v2 and oncology chains (``Model.v2()``, ``Model.oncology()``), in stage
+    """Specs of every parameter of the built-in models: the v1 chain (``Model.v1()``),
+    then the v2 and oncology chains (``Model()``, ``Model.oncology()``), in stage
     order, each name once.
 
     Raises

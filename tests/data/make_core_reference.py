@@ -28,8 +28,11 @@ RTOL, ATOL = 1e-10, 1e-14
 
 
 def models() -> dict[str, ip.Model]:
-    return {"full": ip.Model(), "pk1": ip.Model.pk_only(compartments=1),
-            "pk2": ip.Model.pk_only(compartments=2), "in_vitro": ip.Model.in_vitro()}
+    """Model v1's variants (the default models of the release this script ran on)."""
+    v1 = hasattr(ip.Model, "v1")  # after the release, v1 is no longer the default
+    return {"full": ip.Model.v1() if v1 else ip.Model(),
+            "pk1": ip.Model.pk_only(compartments=1), "pk2": ip.Model.pk_only(compartments=2),
+            "in_vitro": ip.Model.in_vitro_v1() if v1 else ip.Model.in_vitro()}
 
 
 def regimens(name: str) -> dict[str, ip.Regimen]:
