@@ -23,10 +23,11 @@ the rewrite (``fe5d22b``) and libRoadRunner, with all ratios measured in one run
 2. Start-up. A fresh process runs ``import il21pk`` and one ``simulate()``
    of the same case: cold (``NUMBA_CACHE_DIR`` and ``IL21PK_CACHE_DIR``
    fresh empty directories) and warm (the same directories, filled by the
-   cold run), for the default model, for a small user model written with
+   cold run), for model v1 (the same case), for the default model v2 (IL-21
+   and rhIL-15 0.3 ug/kg, both 5 on / 9 off), for a small user model written with
    ``ip.Model.compose`` (one-compartment PK with an SC depot driving an
    indirect-response turnover; its generated module is written on first use)
-   and for ``fe5d22b``'s default model. Targets: cold first ``simulate()``
+   and for ``fe5d22b``'s default model (v1). Targets: cold first ``simulate()``
    <= 10 s, warm import + first ``simulate()`` <= 2 s. A cold first run is
    interpreted while numba compiles afterwards in the background
    (:mod:`il21pk.engine.startup`); the worker then waits for that compilation,
@@ -343,6 +344,10 @@ def worker_startup(which: str) -> None:
     if which == "user":
         model, params = user_model()
         regimen = ip.Regimen.five_on_nine_off(ip.Dose(100, unit="nmol", route="sc"), cycles=2)
+    elif which == "v2":  # the default model since v2 (both cytokines, 5 on / 9 off)
+        model, params = ip.Model(), None
+        regimen = regimen_default + ip.Regimen.five_on_nine_off(
+            ip.Dose(0.3, unit="ug/kg", drug="il15"), cycles=2)
     else:
         model, params, regimen = _v1(), None, regimen_default
     result = ip.simulate(model, regimen, params, t_end=T_END, rtol=RTOL, atol=ATOL)
@@ -569,8 +574,8 @@ def throughput(new: Path, old: Path, n: int, rounds: int, use_rr: bool) -> list:
 def startup(new: Path, old: Path, cold_repeats: int, warm_repeats: int) -> list:
     from report import Row
 
-    configs = {"new, default model": (new, "default"), "new, user model": (new, "user"),
-               f"{OLD_REF}, default model": (old, "default")}
+    configs = {"new, model v1": (new, "default"), "new, default model (v2)": (new, "v2"),
+               "new, user model": (new, "user"), f"{OLD_REF}, default model (v1)": (old, "default")}
     print(f"\n2. Start-up: fresh process, import il21pk + first simulate(); cold = empty "
           f"NUMBA_CACHE_DIR and IL21PK_CACHE_DIR ({cold_repeats} per case), warm = filled "
           f"({warm_repeats} per case); cases interleaved")
