@@ -13,6 +13,8 @@ import pytest
 
 import il21pk as ip
 from il21pk.codegen.sparse_lu import minimum_degree_order
+from il21pk.engine.events import compile_events
+from il21pk.engine.integrate import integrate
 from il21pk.engine.kernels import compiled, prepare
 from il21pk.model.inputs import parameter_columns
 
@@ -116,6 +118,37 @@ def test_sparse_lu_solves_the_model_newton_matrices(model, set_name):
             np.testing.assert_allclose(a @ x, b, rtol=0, atol=1e-9 * np.abs(b).max())
             solved += 1
     assert solved >= 0.9 * tried  # the fixed pivot order is the rule, not the exception
+
+
+def test_sparse_lu_keeps_its_order_on_model_v2_newton_matrices(human):
+    """v2's states span nmol of drug to receptors per cell, so the raw entries of
+    a column of its Newton matrices differ by ~1e6: the pivot test on the
+    equilibrated matrix still takes the fixed order (a test on the raw entries
+    refuses every one of these states at c = 0.1 and 1), and its solution equals
+    a pivoted dense solve to a millionth of the solver's tolerance."""
+    model = ip.Model.v2()
+    module = compiled(model).module
+    regimen = ip.Regimen.five_on_nine_off(ip.Dose(30.0), cycles=1) + \
+        ip.Regimen.five_on_nine_off(ip.Dose(0.3, drug="il15"), cycles=1)
+    columns = parameter_columns(model, human)
+    k, y0 = prepare(model, columns)
+    times = np.array([0.01, 0.5, 3.0, 30.0, 96.5, 200.0])
+    states = integrate(model, k, y0, compile_events(model, regimen, columns, n=1), times,
+                       200.0).states[0]
+    rng = np.random.default_rng(6)
+    n = model.n_states
+    lu = np.empty(module.NNZ)
+    for y in states:
+        jac = np.zeros((n, n))
+        module.jacobian(0.0, y, k[0], np.zeros(module.N_INPUTS), jac)
+        scale = 1e-9 + 1e-6 * np.abs(y)
+        for c in np.logspace(-4, 0, 5):
+            assert module.sparse_factor(jac, c, lu)
+            b = rng.normal(size=n) * scale
+            x = b.copy()
+            module.sparse_solve(lu, x)
+            expected = np.linalg.solve(np.eye(n) - c * jac, b)
+            assert np.abs((x - expected) / scale).max() < 1e-6
 
 
 def test_sparse_lu_refuses_an_unstable_pivot(model):

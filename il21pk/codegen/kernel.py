@@ -34,7 +34,7 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 3
+CODEGEN_VERSION = 4
 
 
 class _ScalarPrinter(PythonCodePrinter):
