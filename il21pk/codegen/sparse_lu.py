@@ -147,8 +147,11 @@ def lu_source(nonzero: np.ndarray) -> tuple[str, int]:
     solve = [f"    x{r} = b[{order[r]}]" for r in range(n)]
     for r in range(n):
         solve += [f"    x{r} -= lu[{pos[r, c]}] * x{c}" for c in range(r) if f[r, c]]
+    # each row subtracts its terms in the order their unknowns were solved, so
+    # only the last subtraction waits for the unknown solved just before it
     for r in reversed(range(n)):
-        solve += [f"    x{r} -= lu[{pos[r, c]}] * x{c}" for c in range(r + 1, n) if f[r, c]]
+        solve += [f"    x{r} -= lu[{pos[r, c]}] * x{c}"
+                  for c in reversed(range(r + 1, n)) if f[r, c]]
         solve.append(f"    x{r} *= lu[{pos[r, r]}]")
     solve += [f"    b[{order[r]}] = x{r}" for r in range(n)]
 
