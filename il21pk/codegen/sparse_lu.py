@@ -13,9 +13,9 @@ entry, then each row by its largest scaled entry), so that it does not depend
 on the units of the states: a model whose states span many orders of
 magnitude (nmol of drug beside receptors per cell) has Newton matrices whose
 raw entries differ by 1e6 between rows of one column, and a raw column test
-refuses pivots that are stable (model v2's factors solve to 1e-11 or better in
-the solver's weighted norm), handing the step to the dense LU. Scaling rows and columns
-changes neither the factors nor the solution, only which pivots are judged
+refuses pivots that are stable (model v2's factors solve to 1e-11 or better
+in the solver's weighted norm), handing the step to the dense LU. The scales
+change neither the factors nor the solution, only which pivots are judged
 small: threshold pivoting after equilibration, as static-pivoting sparse
 solvers do (Li & Demmel 2003, "SuperLU_DIST", ACM TOMS 29:110-140).
 """
