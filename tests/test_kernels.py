@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import il21pk as ip
+from il21pk.codegen.kernel import _hoisted
 from il21pk.codegen.sparse_lu import minimum_degree_order
 from il21pk.engine.events import compile_events
 from il21pk.engine.integrate import integrate
@@ -118,6 +120,20 @@ def test_sparse_lu_solves_the_model_newton_matrices(model, set_name):
             np.testing.assert_allclose(a @ x, b, rtol=0, atol=1e-9 * np.abs(b).max())
             solved += 1
     assert solved >= 0.9 * tried  # the fixed pivot order is the rule, not the exception
+
+
+def test_kernel_only_subexpressions_are_taken_out_exactly():
+    """What reads kernel values alone leaves the rates as new kernel values (named
+    apart from every kernel name), what reads a state stays, and putting the new
+    values back gives the expressions unchanged."""
+    q, v, hill, s, clash = sp.symbols("q v hill s _hoisted0")
+    rates = [q * s / v - s**hill, q**hill / (s + q**hill), -q * s + clash]
+    out, values = _hoisted(rates, [q, v, hill, clash])
+    assert [name for name, _ in values] == ["__hoisted0", "__hoisted1"]
+    assert {expr for _, expr in values} == {q / v, q**hill}
+    back = {sp.Symbol(name): expr for name, expr in values}
+    assert [e.xreplace(back) for e in out] == rates
+    assert out[2] == rates[2]  # -q * s: a number times one kernel value stays
 
 
 def test_sparse_lu_keeps_its_order_on_model_v2_newton_matrices(human):
