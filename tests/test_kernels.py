@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import il21pk as ip
+from il21pk.codegen.kernel import _hoisted
 from il21pk.codegen.sparse_lu import minimum_degree_order
+from il21pk.engine.events import compile_events
+from il21pk.engine.integrate import integrate
 from il21pk.engine.kernels import compiled, prepare
 from il21pk.model.inputs import parameter_columns
 
@@ -116,6 +120,51 @@ def test_sparse_lu_solves_the_model_newton_matrices(model, set_name):
             np.testing.assert_allclose(a @ x, b, rtol=0, atol=1e-9 * np.abs(b).max())
             solved += 1
     assert solved >= 0.9 * tried  # the fixed pivot order is the rule, not the exception
+
+
+def test_kernel_only_subexpressions_are_taken_out_exactly():
+    """What reads kernel values alone leaves the rates as new kernel values (named
+    apart from every kernel name), what reads a state stays, and putting the new
+    values back gives the expressions unchanged."""
+    q, v, hill, s, clash = sp.symbols("q v hill s _hoisted0")
+    rates = [q * s / v - s**hill, q**hill / (s + q**hill), -q * s + clash]
+    out, values = _hoisted(rates, [q, v, hill, clash])
+    assert [name for name, _ in values] == ["__hoisted0", "__hoisted1"]
+    assert {expr for _, expr in values} == {q / v, q**hill}
+    back = {sp.Symbol(name): expr for name, expr in values}
+    assert [e.xreplace(back) for e in out] == rates
+    assert out[2] == rates[2]  # -q * s: a number times one kernel value stays
+
+
+def test_sparse_lu_keeps_its_order_on_model_v2_newton_matrices(human):
+    """v2's states span nmol of drug to receptors per cell, so the raw entries of
+    a column of its Newton matrices differ by ~1e6: the pivot test on the
+    equilibrated matrix still takes the fixed order (a test on the raw entries
+    refuses every one of these states at c = 0.1 and 1), and its solution equals
+    a pivoted dense solve to a millionth of the solver's tolerance."""
+    model = ip.Model.v2()
+    module = compiled(model).module
+    regimen = ip.Regimen.five_on_nine_off(ip.Dose(30.0), cycles=1) + \
+        ip.Regimen.five_on_nine_off(ip.Dose(0.3, drug="il15"), cycles=1)
+    columns = parameter_columns(model, human)
+    k, y0 = prepare(model, columns)
+    times = np.array([0.01, 0.5, 3.0, 30.0, 96.5, 200.0])
+    states = integrate(model, k, y0, compile_events(model, regimen, columns, n=1), times,
+                       200.0).states[0]
+    rng = np.random.default_rng(6)
+    n = model.n_states
+    lu = np.empty(module.NNZ)
+    for y in states:
+        jac = np.zeros((n, n))
+        module.jacobian(0.0, y, k[0], np.zeros(module.N_INPUTS), jac)
+        scale = 1e-9 + 1e-6 * np.abs(y)
+        for c in np.logspace(-4, 0, 5):
+            assert module.sparse_factor(jac, c, lu)
+            b = rng.normal(size=n) * scale
+            x = b.copy()
+            module.sparse_solve(lu, x)
+            expected = np.linalg.solve(np.eye(n) - c * jac, b)
+            assert np.abs((x - expected) / scale).max() < 1e-6
 
 
 def test_sparse_lu_refuses_an_unstable_pivot(model):

@@ -4,7 +4,9 @@ One generated module per model holds everything the engine and the results
 need, and nothing typed by hand:
 
 - ``kernel_values(p)``: numpy, parameters (N, n_parameters) -> the kernel
-  vector per member (parameters, then the constants derived from them);
+  vector per member (parameters, then the constants derived from them, then
+  every subexpression of the rates and the Jacobian that reads kernel values
+  alone, so the right-hand side computes none of them per call);
 - ``initial_states(k)``: numpy, baselines (N, n_states);
 - ``outputs(y, k)``: numpy, every reported variable from integrated states;
 - ``rhs(t, y, dy, k, u)``: numba, dy/dt of one member (``u``: infusion rates);
@@ -34,7 +36,7 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 3
+CODEGEN_VERSION = 6
 
 
 class _ScalarPrinter(PythonCodePrinter):
@@ -133,6 +135,12 @@ class _Names:
         self.code.update({s: sp.Symbol(f"u_{s.name}") for s in self.inputs})
         self.code[TIME] = sp.Symbol("t")
 
+    def add_kernel(self, names: list[str]) -> None:
+        """Append kernel values named `names` (after the parameters and constants)."""
+        symbols = [sp.Symbol(n) for n in names]
+        self.kernel += symbols
+        self.code.update({s: sp.Symbol(f"k_{s.name}") for s in symbols})
+
 
 def _expanded(d: ModelDefinition) -> tuple[list[sp.Expr], dict[sp.Symbol, sp.Expr]]:
     """Rates with every algebraic quantity substituted, and the substitution."""
@@ -174,6 +182,55 @@ def jacobian_entries(d: ModelDefinition) -> list[tuple[int, int, sp.Expr]]:
             if derivative != 0:
                 out.append((i, index[s], derivative))
     return out
+
+
+def _hoisted(exprs: list[sp.Expr], kernel: list[sp.Symbol]
+             ) -> tuple[list[sp.Expr], list[tuple[str, sp.Expr]]]:
+    """`exprs` with every subexpression of kernel values alone taken out as a new
+    kernel value (computed once per member), and the new values (name, expr).
+
+    A subexpression is taken out whole (``k_p50**k_hill``, ``1/k_v``) and so are
+    the kernel factors or terms of a product or sum that also reads states
+    (``k_q*s/k_v`` reads one value, ``k_q/k_v``): the right-hand side and the
+    Jacobian then divide, raise to powers and multiply constants no more. A
+    number times one kernel value (``-k_a``) stays, it costs nothing. The names
+    start with underscores that no kernel name starts with.
+    """
+    known = set(kernel)
+    prefix = "_hoisted"
+    while any(s.name.startswith(prefix) for s in kernel):
+        prefix = "_" + prefix
+    table: dict[sp.Expr, sp.Symbol] = {}
+
+    def constant(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Expr) and bool(e.free_symbols) and e.free_symbols <= known
+
+    def trivial(e: sp.Expr) -> bool:
+        return e.is_Atom or (e.is_Mul and len(e.args) == 2 and e.args[0].is_Number
+                             and e.args[1].is_Atom)
+
+    def value(e: sp.Expr) -> sp.Expr:
+        if trivial(e):
+            return e
+        if e not in table:
+            table[e] = sp.Symbol(f"{prefix}{len(table)}")
+        return table[e]
+
+    def hoist(e: sp.Basic) -> sp.Basic:
+        if e.is_Atom:
+            return e
+        if constant(e):
+            return value(e)
+        if isinstance(e, (sp.Add, sp.Mul)):
+            fixed = [a for a in e.args if constant(a)]
+            rest = [hoist(a) for a in e.args if not constant(a)]
+            if fixed:
+                rest.append(value(e.func(*fixed)))
+            return e.func(*rest)
+        return e.func(*(hoist(a) for a in e.args))
+
+    out = [hoist(e) for e in exprs]
+    return out, [(symbol.name, expr) for expr, symbol in table.items()]
 
 
 def _assignments(exprs: list[sp.Expr], targets: list[str], names: _Names,
@@ -239,18 +296,21 @@ def _reads(exprs: list[sp.Expr], names: _Names, indent: str = "    ") -> list[st
     return lines
 
 
-def _numpy_lines(d: ModelDefinition, names: _Names) -> list[str]:
-    """numpy functions: kernel values, baselines and reported outputs."""
+def _numpy_lines(d: ModelDefinition, names: _Names,
+                 hoisted: list[tuple[str, sp.Expr]]) -> list[str]:
+    """numpy functions: kernel values (the parameters, the model's constants, the
+    `hoisted` values of :func:`_hoisted`), baselines and reported outputs."""
     printer = _ArrayPrinter({"fully_qualified_modules": True})
     n_par = len(d.all_parameters)
     lines = ["", "", "def kernel_values(p):",
              '    """Kernel vector (N, N_KERNEL) from parameters (N, N_PARAMETERS)."""',
              "    k = numpy.empty((p.shape[0], N_KERNEL))",
              f"    k[:, :{n_par}] = p"]
-    read = set().union(*(e.free_symbols for _, e in d.constants)) if d.constants else set()
+    computed = [*d.constants, *hoisted]
+    read = set().union(*(e.free_symbols for _, e in computed)) if computed else set()
     lines += [f"    k_{s.name} = p[:, {i}]" for i, s in enumerate(names.kernel[:n_par])
               if s in read]
-    for j, (name, expr) in enumerate(d.constants):
+    for j, (name, expr) in enumerate(computed):
         lines.append(f"    k_{name} = k[:, {n_par + j}] = "
                      f"{printer.doprint(expr.xreplace(names.code))}")
     lines.append("    return k")
@@ -296,6 +356,10 @@ def source(d: ModelDefinition) -> str:
     rates, _ = _expanded(d)
     entries = jacobian_entries(d)
     n = len(d.state_names)
+    code, hoisted = _hoisted(rates + [e for _, _, e in entries], names.kernel)
+    names.add_kernel([name for name, _ in hoisted])
+    rates = code[:n]
+    entries = [(i, j, e) for (i, j, _), e in zip(entries, code[n:], strict=True)]
     pattern = np.zeros((n, n), dtype=bool)
     for i, j, _ in entries:
         pattern[i, j] = True
@@ -366,7 +430,8 @@ def source(d: ModelDefinition) -> str:
                "    return dy"]
     if getattr(d, "engine", None) == GENERIC:
         header.append(f"ENGINE = {GENERIC!r}")
-    body = header + _event_lines(d, names, printer) + _numpy_lines(d, names) + rhs + jac + stacked
+    body = header + _event_lines(d, names, printer) + _numpy_lines(d, names, hoisted) + rhs \
+        + jac + stacked
     return "\n".join(body) + lu_text
 
 
