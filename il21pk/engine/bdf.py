@@ -1123,44 +1123,6 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     return types.SimpleNamespace(**out)
 
 
-def _interpreted(namespace: dict) -> dict:
-    """A copy of `namespace` in which every numba function is its Python
-    original, bound to the copy (so what it calls is Python too)."""
-    out = dict(namespace)
-    for name, value in namespace.items():
-        python = getattr(value, "py_func", None)
-        if python is not None and getattr(python, "__globals__", None) is not None:
-            out[name] = types.FunctionType(python.__code__, out, python.__name__,
-                                           python.__defaults__)
-    return out
-
-
-def interpret(module: types.ModuleType) -> types.SimpleNamespace:
-    """The engine of :func:`specialise`, run by the Python interpreter.
-
-    The same functions (the same code objects) with every compiled function
-    they call, the engine's and the model's, replaced by its Python original:
-    the same floating-point operations in the same order, hence the same
-    numbers as the compiled engine (checked bit for bit in the tests), about
-    a second per member of the default model instead of milliseconds, but
-    nothing to compile. Arguments must be numpy arrays and numpy scalars (a
-    Python float divided by zero raises where numba gives inf).
-    """
-    model = _interpreted(vars(module))
-    namespace = _interpreted(globals())
-    for name in MODEL_NAMES:
-        namespace[name] = model.get(name, NO_EVENTS.get(name))
-    namespace["ANALYTIC_JACOBIAN"] = getattr(module, "ANALYTIC_JACOBIAN", 1)
-    namespace["newton_rhs"] = model.get("rhs_inline", model["rhs"])
-    out = {}
-    for function in SPECIALISED:
-        clone = types.FunctionType(function.__code__, namespace, function.__name__,
-                                   function.__defaults__)
-        namespace[function.__name__] = clone
-        out[function.__name__] = clone
-    return types.SimpleNamespace(**out)
-
-
 # -- the generic engine: compiled once, for every imported model ---------------------------
 #
 # A specialised engine inlines the model into a fresh compilation of the

@@ -1,13 +1,13 @@
 """A model's first simulations, before its machine code exists.
 
 numba compiles the engine specialised for a model (:func:`il21pk.engine.bdf.
-specialise`) the first time the model is simulated on a machine: 10-20 s for
-the default model, after which the machine code is cached on disk and loads
+specialise`) the first time the model is simulated on a machine: about 20 s
+for the default model, after which the machine code is cached on disk and loads
 in a fraction of a second. A small batch (at most
 :data:`INTERPRETED_MEMBERS` parameter sets) run before that point does not
 wait for it: it runs the same engine code in the Python interpreter
-(:func:`il21pk.engine.bdf.interpret`; the same operations, so the same
-numbers, about a second per member of the default model), and the compilation
+(:func:`il21pk.engine.interpreted.interpret`; the same operations, so the
+same numbers, one to a few seconds per member), and the compilation
 starts afterwards in a background thread, so that later and larger batches,
 in this process or the next, run compiled. A larger batch compiles first, as
 before.
@@ -26,7 +26,7 @@ import threading
 import numba
 import numpy as np
 
-from . import bdf
+from .interpreted import interpret
 
 #: Largest batch run by the interpreter while its machine code is not compiled.
 INTERPRETED_MEMBERS = 2
@@ -91,7 +91,7 @@ def _interpretable(engine: object) -> bool:
 
 def _interpreter(module: object) -> object:
     if module.__name__ not in _INTERPRETED:
-        _INTERPRETED[module.__name__] = bdf.interpret(module)
+        _INTERPRETED[module.__name__] = interpret(module)
     return _INTERPRETED[module.__name__]
 
 
