@@ -168,3 +168,22 @@ def test_powers_are_computed_as_numba_computes_them(exponent, tmp_path):
         got = np.array([interpreted(np.float64(b), *args) for b in bases])
         expected = np.array([compiled(b, *args) for b in bases])
         assert np.array_equal(got, expected), exponent
+
+
+def test_without_readable_source_the_first_run_compiles(monkeypatch):
+    """The interpreter is built from source: where that cannot be read, the run
+    is compiled, with the same result."""
+    from il21pk.engine import interpreted
+
+    def unreadable(function):
+        raise OSError("could not get source code")
+
+    model = ip.Model.pk_only(compartments=1)
+    regimen = ip.Regimen([ip.Dose(30, unit="ug/kg")])
+    expected = ip.simulate(model, regimen, t_end=24.0)
+    monkeypatch.setattr(startup, "_INTERPRETED", {})
+    monkeypatch.setattr(startup, "_interpretable", lambda engine_: True)
+    monkeypatch.setattr(startup, "_compile_in_background", lambda *a: None)
+    monkeypatch.setattr(interpreted.inspect, "getsourcelines", unreadable)
+    result = ip.simulate(model, regimen, t_end=24.0)
+    assert result.frame.equals(expected.frame)

@@ -69,11 +69,13 @@ def solve_batch(module: object, engine: object, args: tuple) -> None:
     scalars = tuple(np.float64(a) if isinstance(a, float) else
                     np.int64(a) if isinstance(a, int) else a for a in args[:15])
     try:
+        interpreter = _interpreter(module)
         with np.errstate(all="ignore"):  # as numba's error model: inf and nan, silently
-            _interpreter(module).solve_batch(*scalars, *scratch)
-    except (ArithmeticError, TypeError, ValueError):
+            interpreter.solve_batch(*scalars, *scratch)
+    except (ArithmeticError, TypeError, ValueError, OSError, NotImplementedError):
         # Python arithmetic can raise where numba's gives inf (a Python float
-        # divided by 0, an overflowing power): the compiled engine decides
+        # divided by 0, an overflowing power), and a module's source may be
+        # unreadable (OSError) or hold a `**=`: the compiled engine decides
         engine.solve_batch(*args)
         return
     for target, values in zip(outputs, scratch, strict=True):
