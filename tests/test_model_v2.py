@@ -192,3 +192,25 @@ def test_virtual_population_for_the_default_model_leaves_its_pk_allometry_to_it(
     assert (auc.loc[weight.idxmax()] < auc.loc[weight.idxmin()])
     with pytest.raises(TypeError, match="`model` must be an il21pk Model"):
         ip.virtual_population(human, 4, {"kp_nk_il21": 0.2}, model="v2")
+
+
+def test_oncology_howto_runs_and_its_numbers_are_the_models():
+    """docs/howto/oncology.md: its code runs, and the figures its text quotes are
+    what that code computes (deepest tumour fraction and B cells, the ORR)."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "howto" / "oncology.md").read_text()
+    code = "\n".join(re.findall(r"```python\n(.*?)```", text, re.S))
+    scope: dict = {}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "oncology.md", "exec"), scope)  # noqa: S102 - our own docs
+    rows = [line.rsplit(" ", 2) for line in printed.getvalue().splitlines()]
+    (alone, alone_tumour, alone_b), (both, both_tumour, both_b) = rows
+    assert (alone, both) == ("rituximab", "rituximab + IL-21")
+    assert f"{float(alone_tumour):.2f} with\nrituximab alone and {float(both_tumour):.2f}" in text
+    assert f"fall to {float(alone_b):.0f}\nand {float(both_b):.0f} cells/uL" in text
+    assert f"the snippet gives {scope['orr']:.2f}" in text
