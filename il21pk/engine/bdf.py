@@ -28,6 +28,9 @@ the generated module.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 import types
 import warnings
 
@@ -1189,6 +1192,15 @@ def _signatures() -> dict[str, object]:
     }
 
 
+def source_tree(function: object) -> ast.Module:
+    """The source of `function` parsed, at its own line numbers (for rewriting:
+    the generic engine here, the interpreted one in :mod:`.interpreted`)."""
+    lines, first = inspect.getsourcelines(function)
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    ast.increment_lineno(tree, first - 1)
+    return tree
+
+
 def _generic_functions(events: bool) -> dict[str, object]:
     """The :data:`SPECIALISED` functions rewritten to take the model as a last
     argument ``_model`` (a tuple in :data:`MODEL_NAMES` order), compiled once
@@ -1201,10 +1213,6 @@ def _generic_functions(events: bool) -> dict[str, object]:
     variant = "generic" if events else "generic_plain"
     if variant in _GENERIC:
         return _GENERIC[variant]
-    import ast
-    import inspect
-    import textwrap
-
     specialised = {f.__name__ for f in SPECIALISED}
     position = {name: i for i, name in enumerate(MODEL_NAMES)
                 if events or name not in NO_EVENTS}
@@ -1239,11 +1247,8 @@ def _generic_functions(events: bool) -> dict[str, object]:
     namespace["__file__"] = __file__
     sys.modules[module.__name__] = module
     for function in SPECIALISED:
-        lines, first = inspect.getsourcelines(function)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-        ast.increment_lineno(tree, first - 1)
-        definition = tree.body[0]
-        definition.args.args.append(ast.arg("_model"))
+        tree = source_tree(function)
+        tree.body[0].args.args.append(ast.arg("_model"))
         tree = ast.fix_missing_locations(ReadModel().visit(tree))
         exec(compile(tree, __file__, "exec"), namespace)  # noqa: S102 - our own source
         clone = namespace[function.__name__]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import inspect
 import math
-import textwrap
 import types
 
 import numpy as np
@@ -81,11 +80,8 @@ class _NumbaPower(ast.NodeTransformer):
 def _python(function: types.FunctionType, namespace: dict) -> types.FunctionType:
     """`function` compiled from its source with `namespace` as its globals,
     without decorators and with numba's power."""
-    lines, first = inspect.getsourcelines(function)
-    tree = ast.parse(textwrap.dedent("".join(lines)))
-    ast.increment_lineno(tree, first - 1)
-    definition = tree.body[0]
-    definition.decorator_list = []
+    tree = bdf.source_tree(function)
+    tree.body[0].decorator_list = []
     tree = ast.fix_missing_locations(_NumbaPower().visit(tree))
     scope: dict = {}
     exec(compile(tree, inspect.getsourcefile(function), "exec"), namespace, scope)  # noqa: S102

@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ...parameters import ParameterSpec
-from ..definition import Drug, Quantity, Stage, State, symbols
+from ..definition import Drug, Quantity, Stage, symbols
+from .pk import pk_states
 
 #: Body weight [kg] the reference clearances and volumes are given for.
 REFERENCE_WEIGHT = 70.0
@@ -82,16 +83,7 @@ def allometric_pk(drug: str = "il21", *, prefix: str = "il21_", description: str
     return Stage(
         name=stage_name or ("pk" if d == "il21" else f"pk_{d}"),
         description=__doc__,
-        states=(
-            State(f"{d}_depot", "nmol", f"{description} in the SC absorption depot",
-                  nonnegative=True),
-            State(f"{d}_central", "nmol", f"{description} amount in the central compartment",
-                  reported=False, nonnegative=True),
-            State(f"{d}_peripheral", "nmol", f"{description} in the peripheral compartment",
-                  nonnegative=True),
-            State(f"{d}_auc", "nM*h", f"area under the plasma {description} curve from t=0",
-                  nonnegative=True),
-        ),
+        states=pk_states(d, description),
         parameters=(
             ParameterSpec(names["mw"], "kDa", 1e-3, 1e4, f"molecular weight of {description}"),
             *(scaling if owns_scaling else ()),

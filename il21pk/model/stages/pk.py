@@ -17,6 +17,20 @@ from ...parameters import ParameterSpec
 from ..definition import Drug, Quantity, Stage, State, symbols
 
 
+def pk_states(d: str, description: str) -> tuple[State, ...]:
+    """A drug's PK states (depot, central, peripheral, AUC), named after `d`."""
+    return (
+        State(f"{d}_depot", "nmol", f"{description} in the SC absorption depot",
+              nonnegative=True),
+        State(f"{d}_central", "nmol", f"{description} amount in the central compartment",
+              reported=False, nonnegative=True),
+        State(f"{d}_peripheral", "nmol", f"{description} in the peripheral compartment",
+              nonnegative=True),
+        State(f"{d}_auc", "nM*h", f"area under the plasma {description} curve from t=0",
+              nonnegative=True),
+    )
+
+
 def pk(drug: str = "il21", *, prefix: str = "", compartments: int = 2, uptake: str | None = None,
        description: str = "IL-21") -> Stage:
     """A linear PK stage for `drug`.
@@ -69,16 +83,7 @@ def pk(drug: str = "il21", *, prefix: str = "", compartments: int = 2, uptake: s
     return Stage(
         name="pk" if not prefix else f"pk_{d}",
         description=__doc__,
-        states=(
-            State(f"{d}_depot", "nmol", f"{description} in the SC absorption depot",
-                  nonnegative=True),
-            State(f"{d}_central", "nmol", f"{description} amount in the central compartment",
-                  reported=False, nonnegative=True),
-            State(f"{d}_peripheral", "nmol", f"{description} in the peripheral compartment",
-                  nonnegative=True),
-            State(f"{d}_auc", "nM*h", f"area under the plasma {description} curve from t=0",
-                  nonnegative=True),
-        ),
+        states=pk_states(d, description),
         parameters=tuple(parameters),
         quantities=(Quantity(f"{d}_plasma", central / vc, "nM",
                              f"free {description} concentration in plasma", reported=True),),
