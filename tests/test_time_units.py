@@ -260,3 +260,30 @@ def test_nonmem_dosing_times_are_converted_to_the_models_time_unit(days):
     assert [d.time for d in regimen.doses] == [0.0, 1.5]
     regimen = ip.Regimen.from_nonmem(rows, unit="nmol", model=model)  # the model's own: d
     assert [d.time for d in regimen.doses] == [0.0, 36.0]
+
+
+def test_population_fit_of_a_model_in_days_reports_and_plots_days(days):
+    """Six subjects of the decay model in days, data given in hours: the fit's
+    frames carry the unit and its plots label their time axes in days (they
+    said hours whatever the model)."""
+    rng = np.random.default_rng(3)
+    hours = np.array([24.0, 48.0, 72.0, 96.0, 120.0])
+    frames = []
+    for subject in range(6):
+        ke = 0.45 * np.exp(0.2 * rng.standard_normal())
+        obs = _observations(hours, ke)
+        obs["value"] *= np.exp(0.05 * rng.standard_normal(hours.size))
+        obs["subject"] = subject
+        frames.append(obs)
+    data = ip.Dataset.from_frame(pd.concat(frames), subject="subject",
+                                 regimen=ip.Regimen.none(), model=days, time_unit="h")
+    result = ip.fit_population(days, data, free=["ke"], iiv={"ke": 0.2}, method="focei",
+                               sigma={"sigma_prop_A": 0.05}, seed=1)
+    np.testing.assert_allclose(np.sort(result.predictions["time_h"].unique()),
+                               [1.0, 2.0, 3.0, 4.0, 5.0])
+    assert result.predictions.attrs["time_unit"] == "d"
+    assert result.vpc(n=20, bins=3, seed=1).attrs["time_unit"] == "d"
+    assert result.npde(n=20, seed=1).attrs["time_unit"] == "d"
+    assert result.plot_gof("cwres_vs_time").get_xlabel() == "time [d]"
+    assert result.plot_individual(0).get_xlabel() == "time [d]"
+    assert result.plot_vpc(n=20, bins=3, seed=1).get_xlabel() == "time [d]"

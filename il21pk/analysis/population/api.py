@@ -201,7 +201,8 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     obs_model = ObservationModel(obs, kinds, np.array([position[s] for s in obs["subject"]]),
                                  len(subjects))
     problem = PopulationProblem(dataset, subjects, predictor, im, obs_model, tuple(sigma_names),
-                                dict(fixed_sigma), fd_step, sampler)
+                                dict(fixed_sigma), fd_step, sampler,
+                                time_unit=model.time_unit if isinstance(model, Model) else "h")
     coef0 = im.initial_coefficients([params[n].value for n in free])
     omega0 = np.diag([float(iiv[n]) ** 2 for n in iiv_names])
     sigma0 = _initial_sigma(problem, coef0)

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...units import time_unit_label
+from ..results import with_time_unit
 from .problem import PopulationProblem
 
 
@@ -94,12 +96,12 @@ def replicates_frame(problem: PopulationProblem, sims: np.ndarray, *, censor: bo
     if censor:
         with np.errstate(invalid="ignore"):
             blq = np.isfinite(lloq)[None] & (sims < lloq[None])
-    return pd.DataFrame({
+    return with_time_unit(pd.DataFrame({
         "replicate": np.repeat(np.arange(n), len(frame)),
         "subject": np.tile(frame["subject"].to_numpy(), n),
         "time_h": np.tile(frame["time_h"].to_numpy(), n),
         "variable": np.tile(frame["variable"].to_numpy(), n),
-        "value": sims.ravel(), "blq": blq.ravel()})
+        "value": sims.ravel(), "blq": blq.ravel()}), problem.time_unit)
 
 
 def _censored_percentile(values: np.ndarray, below: np.ndarray, lloq: float, q: float) -> float:
@@ -158,7 +160,7 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
                         "time_low": edges[b], "time_high": edges[b + 1], "percentile": q,
                         "observed": observed, "sim_median": med, "sim_low": lo,
                         "sim_high": hi, "n_obs": int(in_bin.sum())})
-    return pd.DataFrame(out)
+    return with_time_unit(pd.DataFrame(out), problem.time_unit)
 
 
 def npde(result, *, n: int = 500, seed=None) -> pd.DataFrame:
@@ -186,13 +188,20 @@ def npde(result, *, n: int = 500, seed=None) -> pd.DataFrame:
         pde[rows] = np.mean(ss < ys[None], axis=0)
     pde = np.clip(pde, 1 / (2 * n), 1 - 1 / (2 * n))
     frame = problem.dataset.observations
-    return pd.DataFrame({"subject": frame["subject"].to_numpy(),
-                         "time_h": frame["time_h"].to_numpy(),
-                         "variable": frame["variable"].to_numpy(),
-                         "pde": pde, "npde": stats.norm.ppf(pde)})
+    return with_time_unit(pd.DataFrame({"subject": frame["subject"].to_numpy(),
+                                        "time_h": frame["time_h"].to_numpy(),
+                                        "variable": frame["variable"].to_numpy(),
+                                        "pde": pde, "npde": stats.norm.ppf(pde)}),
+                          problem.time_unit)
 
 
 # -- plots ---------------------------------------------------------------------------
+
+def _time_label(result) -> str:
+    """The time axis label in the fitted model's time unit."""
+    return f"time [{time_unit_label(result._problem.time_unit)}]"
+
+
 def plot_convergence(result, *, axes=None, ncols: int = 4):
     """One panel per parameter of :attr:`PopulationFitResult.convergence`.
 
@@ -279,7 +288,7 @@ def plot_gof(result, kind: str = "observed_vs_ipred", *, variable: str | None = 
     ax.axhline(0, color="k", lw=0.8)
     for level in (-1.96, 1.96):
         ax.axhline(level, color="grey", lw=0.6, ls="--")
-    ax.set_xlabel("time [h]" if kind.endswith("time") else "prediction")
+    ax.set_xlabel(_time_label(result) if kind.endswith("time") else "prediction")
     ax.set_ylabel(label)
     return ax
 
@@ -307,7 +316,7 @@ def plot_individual(result, subject, *, variable: str | None = None, ax=None):
     ax.plot(rows["time_h"][ok], rows["observed"][ok], "o", color="C0", label="observed")
     if (~ok).any():
         ax.plot(rows["time_h"][~ok], rows["observed"][~ok], "v", color="grey", label="BLQ")
-    ax.set_xlabel("time [h]")
+    ax.set_xlabel(_time_label(result))
     ax.set_ylabel(variable)
     ax.set_title(f"subject {subject}", fontsize=9)
     ax.legend(frameon=False, fontsize=7)
@@ -340,7 +349,7 @@ def plot_vpc(result, variable: str | None = None, *, ax=None, n: int = 200, bins
                 lw=1.5 if q == 50 else 1.0, label=f"obs. {q:g}th pct")
     rows = pred[(pred["variable"] == variable) & ~pred["blq"]]
     ax.plot(rows["time_h"], rows["observed"], "o", color="0.5", ms=2, alpha=0.6)
-    ax.set_xlabel("time [h]")
+    ax.set_xlabel(_time_label(result))
     ax.set_ylabel(variable)
     if log:
         ax.set_yscale("log")

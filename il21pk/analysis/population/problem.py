@@ -42,6 +42,9 @@ class PopulationProblem:
         A cheaper prediction function (looser ODE tolerances) for the
         Monte Carlo steps (MCMC, importance sampling, simulation), whose
         errors are far below the Monte Carlo noise; None: `predictor`.
+    time_unit : str or None
+        Unit of the dataset's ``time_h`` column: the model's time unit
+        (hours for il21pk's models and closed-form ones; None: undeclared).
     """
 
     dataset: Dataset
@@ -55,6 +58,7 @@ class PopulationProblem:
     sampler: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
     calls: int = 0
     members: int = 0
+    time_unit: str | None = "h"
 
     @property
     def n_subjects(self) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..results import with_time_unit
 from . import diagnostics
 from .problem import PopulationProblem
 from .saem import SaemState
@@ -274,11 +275,11 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
     iwres = obs.weighted_residuals(ipred[None], full_sigma)[0]
     cwres = diagnostics.cwres(problem, state, modes)
     frame = problem.dataset.observations
-    predictions = pd.DataFrame({
+    predictions = with_time_unit(pd.DataFrame({
         "subject": frame["subject"].to_numpy(), "time_h": frame["time_h"].to_numpy(),
         "variable": frame["variable"].to_numpy(), "observed": frame["value"].to_numpy(),
         "blq": frame["blq"].to_numpy(), "pred": pop_pred, "ipred": ipred, "iwres": iwres,
-        "cwres": cwres})
+        "cwres": cwres}), problem.time_unit)
     shrinkage = {}
     sd = np.sqrt(np.diag(state.omega))
     for a, name in enumerate(im.iiv_names):
