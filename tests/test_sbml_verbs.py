@@ -151,3 +151,27 @@ def test_biomd761_sweep_with_params_none_uses_its_sbml_values():
     single = single.set_index(["variable", "metric"])["value"]
     for key in [("Z", "cmax"), ("X", "auc")]:
         assert at_sbml_value[key] == pytest.approx(single[key], rel=1e-10)
+
+
+def test_nonmem_cmt_doses_the_nth_state_of_an_imported_model():
+    """NONMEM CMT n doses the n-th state (NONMEM's compartment numbering); before,
+    an imported drug declared no CMT and every dose record was refused."""
+    two = ip.Model.from_antimony("""
+        compartment V = 5
+        species A in V = 0
+        species B in V = 0
+        ka = 0.5; ke = 0.3
+        J0: A -> B; ka*A
+        J1: B -> ; ke*B
+    """, drugs={"x": "B", "y": "A", "z": "B"})
+    assert two.state_names[:2] == ("A", "B")
+    assert [d.cmt for d in two.drugs] == [{2: "B"}, {1: "A"}, {}]  # z: B's number is x's
+    rows = pd.DataFrame({"ID": [1], "TIME": [0.0], "AMT": [10.0], "EVID": [1], "CMT": [2]})
+    regimen = ip.Regimen.from_nonmem(rows, unit="nmol", model=two)
+    assert [(d.drug, d.route, d.amount) for d in regimen.doses] == [("x", "iv", 10.0)]
+    res = ip.simulate(two, regimen, t_end=5.0, t_eval=TIMES)
+    b = res.frame.query("variable == 'B'")["value"].to_numpy()
+    np.testing.assert_allclose(b, 10.0 * np.exp(-0.3 * TIMES / 5.0), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"CMT must be one of .*1 \(central of y\), "
+                                         r"2 \(central of x\).* has 3"):
+        ip.Regimen.from_nonmem(rows.assign(CMT=3), unit="nmol", model=two)
