@@ -31,14 +31,35 @@ CMT_ROUTES: dict[int, tuple[str | None, str]] = {1: (None, "sc"), 2: (None, "iv"
 
 
 def cmt_routes(model=None) -> dict[int, tuple[str | None, str]]:
-    """NONMEM ``CMT`` -> (drug, route) for `model` (its drugs' declared CMT numbers)."""
+    """NONMEM ``CMT`` -> (drug, route) for `model`.
+
+    A drug's declared CMT numbers (:attr:`il21pk.model.Drug.cmt`: IL-21's 1
+    and 2 in il21pk's models); a drug that declares none (an imported
+    model's) is dosed by CMT n = the position (from 1) of its depot
+    (SC) or central (IV) state in ``model.state_names``, NONMEM's numbering
+    of compartments, unless a declared number or an earlier drug takes n.
+    Without a model: :data:`CMT_ROUTES`.
+    """
     if model is None:
         return dict(CMT_ROUTES)
     out = {}
     for drug in model.drugs:
         for cmt, state in drug.cmt.items():
             out[int(cmt)] = (drug.name, "sc" if state == drug.depot else "iv")
+    position = {name: i + 1 for i, name in enumerate(model.state_names)}
+    for drug in model.drugs:
+        if not drug.cmt:
+            for state, route in ((drug.depot, "sc"), (drug.central, "iv")):
+                if state is not None:
+                    out.setdefault(position[state], (drug.name, route))
     return out
+
+
+def _declared(model) -> set[int]:
+    """CMT numbers `model`'s drugs declare (all of :data:`CMT_ROUTES` without a model)."""
+    if model is None:
+        return set(CMT_ROUTES)
+    return {int(cmt) for drug in model.drugs for cmt in drug.cmt}
 
 
 def _describe_cmts(routes: dict[int, tuple[str | None, str]]) -> str:
@@ -137,6 +158,11 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
         raise error(f"NONMEM column EVID: row {i} has EVID={evid[i]:g}; supported are 0 "
                     "(observation), 1 (dose) and 2 (other); reset events 3/4 are not supported")
     dose_rows = evid == 1
+    if "CMT" not in upper and dose_rows.any() and OPTIONAL_COLUMNS["CMT"] not in _declared(model):
+        raise error(f"NONMEM data without a CMT column: the default CMT "
+                    f"{OPTIONAL_COLUMNS['CMT']} is IL-21's central compartment, which this model "
+                    f"does not declare; add a CMT column with one of its dosing compartments "
+                    f"{_describe_cmts(routes)}")
     out["AMT"] = numeric_column(df[upper["AMT"]], "AMT", error, missing=0.0)
     for col, default in OPTIONAL_COLUMNS.items():
         if col not in upper:

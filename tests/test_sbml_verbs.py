@@ -154,18 +154,22 @@ def test_biomd761_sweep_with_params_none_uses_its_sbml_values():
 
 
 def test_nonmem_cmt_doses_the_nth_state_of_an_imported_model():
-    """NONMEM CMT n doses the n-th state (NONMEM's compartment numbering); before,
-    an imported drug declared no CMT and every dose record was refused."""
+    """NONMEM CMT n doses the n-th state (NONMEM's compartment numbering) of a
+    drug that declares no CMT numbers; before, every dose record for an
+    imported drug was refused. Composing with a stage that declares numbers
+    keeps working, and the default CMT (IL-21's 2) is not applied to it."""
+    from il21pk.nonmem import cmt_routes
+
     two = ip.Model.from_antimony("""
         compartment V = 5
         species A in V = 0
         species B in V = 0
-        ka = 0.5; ke = 0.3
-        J0: A -> B; ka*A
-        J1: B -> ; ke*B
+        kab = 0.5; kb = 0.3
+        J0: A -> B; kab*A
+        J1: B -> ; kb*B
     """, drugs={"x": "B", "y": "A", "z": "B"})
     assert two.state_names[:2] == ("A", "B")
-    assert [d.cmt for d in two.drugs] == [{2: "B"}, {1: "A"}, {}]  # z: B's number is x's
+    assert cmt_routes(two) == {2: ("x", "iv"), 1: ("y", "iv")}  # z: B's number is x's
     rows = pd.DataFrame({"ID": [1], "TIME": [0.0], "AMT": [10.0], "EVID": [1], "CMT": [2]})
     regimen = ip.Regimen.from_nonmem(rows, unit="nmol", model=two)
     assert [(d.drug, d.route, d.amount) for d in regimen.doses] == [("x", "iv", 10.0)]
@@ -175,3 +179,11 @@ def test_nonmem_cmt_doses_the_nth_state_of_an_imported_model():
     with pytest.raises(ValueError, match=r"CMT must be one of .*1 \(central of y\), "
                                          r"2 \(central of x\).* has 3"):
         ip.Regimen.from_nonmem(rows.assign(CMT=3), unit="nmol", model=two)
+    with pytest.raises(ValueError, match=r"without a CMT column.*1 \(central of y\)"):
+        ip.Regimen.from_nonmem(rows.drop(columns="CMT"), unit="nmol", model=two)
+    # with IL-21's PK stage: its declared 1 and 2 win, x and y keep no number
+    both = two.with_stage(ip.Model.pk_only().definition.stages[0])
+    assert {k: v for k, v in cmt_routes(both).items() if k <= 2} == {1: ("il21", "sc"),
+                                                                       2: ("il21", "iv")}
+    assert ip.Regimen.from_nonmem(rows.drop(columns="CMT"), unit="nmol",
+                                  model=both).doses[0].drug == "il21"

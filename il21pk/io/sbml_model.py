@@ -21,9 +21,8 @@ and the compiled engine runs it:
   central=...)`` and adds the infusion input ``infusion_x`` to the rate of
   ``S1``; a parameter or constant species named as a drug becomes a state
   (its SBML value, still a parameter under its id, is the initial value).
-  In NONMEM records (:meth:`il21pk.Regimen.from_nonmem`) ``CMT`` n doses
-  the n-th of :attr:`Model.state_names`, NONMEM's numbering of compartments
-  (the SBML species in document order, then dosed parameters).
+  It declares no NONMEM ``CMT`` number: records dose it by its state's
+  position (:func:`il21pk.nonmem.cmt_routes`).
 
 Results name variables as libRoadRunner does (``S`` the amount of species
 ``S``, ``[S]`` its concentration, parameters and compartments by id; an id
@@ -38,7 +37,7 @@ import hashlib
 import keyword
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.core.relational import Relational
@@ -376,17 +375,6 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
         state_list.append(State(hidden, "1", "placeholder (the model has no states)",
                                 reported=False))
         rates[hidden] = sp.Integer(0)
-
-    # NONMEM CMT n doses the n-th state, NONMEM's numbering of compartments
-    # (the first drug dosing a state claims its number)
-    position = {state.name: i + 1 for i, state in enumerate(state_list)}
-    claimed: set[int] = set()
-    numbered = []
-    for drug in drug_objects:
-        cmt = position[drug.central]
-        numbered.append(replace(drug, cmt={} if cmt in claimed else {cmt: drug.central}))
-        claimed.add(cmt)
-    drug_objects = numbered
 
     events = []
     for e in system.events:
