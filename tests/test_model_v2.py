@@ -154,12 +154,13 @@ def test_compiled_engine_agrees_with_scipy_radau(v2, human):
 
 
 @pytest.mark.parametrize("kind", ["v1", "v2"])
-def test_engine_error_against_a_tight_solution_shrinks_with_rtol(kind, human):
+def test_engine_error_against_a_tight_solution_is_within_100_rtol(kind, human):
     """Ten parameter sets, both cycles of both cytokines 5 on / 9 off: every
-    reported variable at rtol 1e-6 and 1e-8 (atol 1e-9) against rtol 1e-11,
-    as a fraction of its range, is within 100 rtol. Measured: v2 7.4e-6 and
-    2.4e-7, v1 6.6e-6 and 6.8e-7 (a Newton tolerance of 1 % of the local error
-    budget at every rtol gave v1 1.6e-6 at rtol 1e-8)."""
+    reported variable at rtol 1e-4, 1e-6 and 1e-8 (atol 1e-9) against rtol
+    1e-11, as a fraction of its range, is within 100 rtol. Measured: v2
+    4.1e-4, 7.4e-6 and 2.4e-7, v1 3.1e-4, 6.6e-6 and 6.8e-7 (a Newton
+    tolerance of 1 % of the local error budget at every rtol gave v1 1.6e-6 at
+    rtol 1e-8)."""
     from il21pk.analysis.simulate import default_grid, parameter_columns, run_batch
 
     model = ip.Model.v1() if kind == "v1" else ip.Model.v2()
@@ -174,7 +175,7 @@ def test_engine_error_against_a_tight_solution_shrinks_with_rtol(kind, human):
     columns = {k: v for k, v in columns.items() if k in model.parameter_names}
     grid = default_grid(regimen, 672.0)
     tight = run_batch(model, regimen, columns, t_eval=grid, t_end=672.0, rtol=1e-11, atol=1e-14)
-    for rtol in (1e-6, 1e-8):
+    for rtol in (1e-4, 1e-6, 1e-8):
         run = run_batch(model, regimen, columns, t_eval=grid, t_end=672.0, rtol=rtol, atol=1e-9)
         assert run.success.all() and tight.success.all()
         for name, ref in tight.outputs.items():

@@ -65,8 +65,9 @@ components, ``max_i |y_i - ref_i| / |ref_i|``:
   log rtol (least squares over the five) is at least 2/3 (orders q >= 2).
   A fit rather than the ratio of two errors, since one tolerance can land
   luckily: OREGO's error at rtol 1e-6 is 1.7e-5 where its neighbours give
-  2.9e-4 and 1.0e-5 (slope 0.75); with scipy's Newton tolerance it was
-  5.2e-5 (slope 0.79), and the 1e-6 / 1e-9 ratio 276 rather than 88;
+  2.9e-4 and 1.0e-5 (slope 0.75, the smallest margin here; over 1e-6..1e-9
+  alone it would be 0.674); with scipy's Newton tolerance it was 5.2e-5
+  (slope 0.79), and the 1e-6 / 1e-9 ratio 276 rather than 88;
 * scipy's Radau (an independent method: implicit Runge-Kutta, order 5) on
   the same generated model meets the same bound at rtol = 1e-6, and agrees
   with the engine to K * rtol.

@@ -202,7 +202,7 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
                                  len(subjects))
     problem = PopulationProblem(dataset, subjects, predictor, im, obs_model, tuple(sigma_names),
                                 dict(fixed_sigma), fd_step, sampler,
-                                time_unit=model.time_unit if isinstance(model, Model) else "h")
+                                time_unit=getattr(model, "time_unit", "h"))
     coef0 = im.initial_coefficients([params[n].value for n in free])
     omega0 = np.diag([float(iiv[n]) ** 2 for n in iiv_names])
     sigma0 = _initial_sigma(problem, coef0)

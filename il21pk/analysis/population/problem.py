@@ -44,7 +44,8 @@ class PopulationProblem:
         errors are far below the Monte Carlo noise; None: `predictor`.
     time_unit : str or None
         Unit of the dataset's ``time_h`` column: the model's time unit
-        (hours for il21pk's models and closed-form ones; None: undeclared).
+        (``Model.time_unit``, or a closed-form model's ``time_unit``
+        attribute, hours without one; None: undeclared).
     """
 
     dataset: Dataset

@@ -50,7 +50,9 @@ class PopulationFitResult:
         individual parameters ``<p>`` (natural scale).
     predictions : pandas.DataFrame
         Per observation: subject, time_h, variable, observed, blq, pred
-        (population, eta = 0), ipred (EBEs), iwres, cwres.
+        (population, eta = 0), ipred (EBEs), iwres, cwres. ``time_h`` is in
+        the model's time unit, recorded in ``attrs["time_unit"]`` (as in every
+        frame of this result: :meth:`simulate`, :meth:`vpc`, :meth:`npde`).
     convergence : pandas.DataFrame
         Parameter values per iteration (SAEM) or BFGS iteration (FOCEi).
     covariance : pandas.DataFrame
