@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .analysis.results import frame_time_unit
+from .analysis.results import frame_time_unit, time_axis_label
 from .units import time_factor, time_unit_label
 
 #: What the time-course overview shows by default: the chain, one panel per stage.
@@ -47,11 +47,6 @@ def _variable_rows(frame: pd.DataFrame, variable: str) -> pd.DataFrame:
         raise ValueError(f"variable {variable!r} is not in the frame; got "
                          f"{sorted(map(str, frame['variable'].unique()))}")
     return rows
-
-
-def time_axis_label(frame: pd.DataFrame) -> str:
-    """``"time [d]"``: the label of an axis of a frame's own times."""
-    return f"time [{time_unit_label(frame_time_unit(frame))}]"
 
 
 def _time_axis(frame: pd.DataFrame, time_unit: str | None, *,

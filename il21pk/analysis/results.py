@@ -89,6 +89,11 @@ def frame_time_unit(frame: pd.DataFrame) -> str | None:
     return frame.attrs.get("time_unit", "h")
 
 
+def time_axis_label(frame: pd.DataFrame) -> str:
+    """``"time [d]"``: the label of an axis of a frame's own times."""
+    return f"time [{time_unit_label(frame_time_unit(frame))}]"
+
+
 class SimulationResult:
     """The result of :func:`il21pk.simulate`.
 

@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...units import time_unit_label
-from ..results import with_time_unit
+from ..results import time_axis_label, with_time_unit
 from .problem import PopulationProblem
 
 
@@ -197,11 +196,6 @@ def npde(result, *, n: int = 500, seed=None) -> pd.DataFrame:
 
 # -- plots ---------------------------------------------------------------------------
 
-def _time_label(result) -> str:
-    """The time axis label in the fitted model's time unit."""
-    return f"time [{time_unit_label(result._problem.time_unit)}]"
-
-
 def plot_convergence(result, *, axes=None, ncols: int = 4):
     """One panel per parameter of :attr:`PopulationFitResult.convergence`.
 
@@ -288,7 +282,7 @@ def plot_gof(result, kind: str = "observed_vs_ipred", *, variable: str | None = 
     ax.axhline(0, color="k", lw=0.8)
     for level in (-1.96, 1.96):
         ax.axhline(level, color="grey", lw=0.6, ls="--")
-    ax.set_xlabel(_time_label(result) if kind.endswith("time") else "prediction")
+    ax.set_xlabel(time_axis_label(rows) if kind.endswith("time") else "prediction")
     ax.set_ylabel(label)
     return ax
 
@@ -316,7 +310,7 @@ def plot_individual(result, subject, *, variable: str | None = None, ax=None):
     ax.plot(rows["time_h"][ok], rows["observed"][ok], "o", color="C0", label="observed")
     if (~ok).any():
         ax.plot(rows["time_h"][~ok], rows["observed"][~ok], "v", color="grey", label="BLQ")
-    ax.set_xlabel(_time_label(result))
+    ax.set_xlabel(time_axis_label(rows))
     ax.set_ylabel(variable)
     ax.set_title(f"subject {subject}", fontsize=9)
     ax.legend(frameon=False, fontsize=7)
@@ -349,7 +343,7 @@ def plot_vpc(result, variable: str | None = None, *, ax=None, n: int = 200, bins
                 lw=1.5 if q == 50 else 1.0, label=f"obs. {q:g}th pct")
     rows = pred[(pred["variable"] == variable) & ~pred["blq"]]
     ax.plot(rows["time_h"], rows["observed"], "o", color="0.5", ms=2, alpha=0.6)
-    ax.set_xlabel(_time_label(result))
+    ax.set_xlabel(time_axis_label(table))
     ax.set_ylabel(variable)
     if log:
         ax.set_yscale("log")
