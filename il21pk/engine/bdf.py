@@ -60,6 +60,8 @@ _gamma = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, MAX_ORDER + 1))])
 _GAMMA = tuple(float(x) for x in _gamma)
 _ALPHA = tuple(float(x) for x in (1.0 - _kappa) * _gamma)
 _ERROR_CONST = tuple(float(x) for x in _kappa * _gamma + 1.0 / np.arange(1, MAX_ORDER + 2))
+#: NEWTON_SHARE of the local error budget per order, in the weighted norm of corr
+_NEWTON_SHARE_TOL = tuple(NEWTON_SHARE / c for c in _ERROR_CONST)
 
 #: Status codes returned per member (EVENT only between the engine's own functions).
 OK, STEP_TOO_SMALL, NOT_FINITE, TOO_MANY_STEPS, EVENT, TOO_MANY_EVENTS = 0, 1, 2, 3, 4, 5
@@ -454,7 +456,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                     corr[i] = 0.0
                 dy_norm_old = -1.0
                 converged = False
-                newton_tol = max(newton_floor, min(NEWTON_SHARE / _ERROR_CONST[order], newton_cap))
+                newton_tol = max(newton_floor, min(_NEWTON_SHARE_TOL[order], newton_cap))
                 for it in range(NEWTON_MAXITER):
                     n_iter = it + 1
                     newton_rhs(offset + t_new, y_new, fy, k, u)
