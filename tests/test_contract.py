@@ -8,7 +8,10 @@ Each test here reproduces an item of issue 14 that raised the wrong exception
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
+import sys
+import threading
 import tomllib
 from pathlib import Path
 
@@ -36,10 +39,26 @@ def test_version_floors_match_what_the_code_uses():
                    "optional-dependencies"]["test"])
 
 
-def test_local_pool_never_forks_the_calling_process():
-    assert executors.START_METHOD in ("forkserver", "spawn")
-    assert executors.START_METHOD in multiprocessing.get_all_start_methods()
-    assert executors._context().get_start_method() == executors.START_METHOD
+def test_local_pool_forks_only_a_single_threaded_process():
+    assert executors.SAFE_START_METHOD in ("forkserver", "spawn")
+    assert executors.SAFE_START_METHOD in multiprocessing.get_all_start_methods()
+    # a forked worker's parent is this process; a forkserver worker's is the server
+    alone = executors.start_method()
+    if sys.platform == "linux" and threading.active_count() == 1:
+        assert alone == "fork"
+        with executors.process_pool(1) as pool:
+            assert pool.submit(os.getppid).result() == os.getpid()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert executors.start_method() == executors.SAFE_START_METHOD
+        with executors.process_pool(1) as pool:
+            assert pool.submit(os.getppid).result() != os.getpid()
+    finally:
+        release.set()
+        other.join()
+    assert executors.start_method() == alone
 
 
 def test_cpu_count_honours_the_affinity_mask(monkeypatch):

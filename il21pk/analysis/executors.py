@@ -11,12 +11,22 @@ Every many-simulation verb takes one ``executor`` argument:
 Work is sent as chunks of parameter sets; results come back in submission
 order, so the output is identical row for row whichever executor ran it.
 
-Local worker processes are started with ``"forkserver"`` where it exists
-(Linux and other POSIX systems) and ``"spawn"`` elsewhere, never with a bare
-``fork`` of the calling process: forking a process that runs threads (an
-open Dask client, a BLAS pool, a GUI) can deadlock the child, and Python
-3.12+ deprecates it. The default worker count is the number of CPUs this
-process may run on (:func:`cpu_count`), not the number in the machine.
+Local worker processes (:func:`process_pool`) are forked from the calling
+process on Linux while it runs no Python thread but the main one: the
+workers then start in milliseconds, with the package imported and the model
+compiled (a forkserver worker imports il21pk afresh and loads the compiled
+model, about 2 s). A process running other Python threads (an open Dask
+client, a Jupyter kernel, a GUI loop, a model compiling in the background)
+is never forked, since a lock one of them holds would be inherited locked
+and could deadlock the child; nor is one on macOS, whose system libraries
+are not fork-safe. Those start their workers with ``"forkserver"`` where it
+exists (POSIX) and ``"spawn"`` elsewhere. The native worker threads that
+numpy and scipy (OpenBLAS, built with pthreads) and pyarrow (jemalloc)
+start on import install fork handlers, so they do not count (nor does
+Python 3.12+, whose DeprecationWarning about forking a multi-threaded
+process is raised by the Python threads this rule avoids).
+The default worker count is the number of CPUs this process may run on
+(:func:`cpu_count`), not the number in the machine.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -31,8 +43,9 @@ from typing import Any
 
 from ..errors import InputTypeError, OptionError
 
-#: Start method of local worker processes (see the module docstring).
-START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+#: Start method of local worker processes when forking is not safe (see the
+#: module docstring).
+SAFE_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
     else "spawn"
 
 
@@ -46,12 +59,22 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    """The multiprocessing context of the local pool; workers preload il21pk."""
-    context = multiprocessing.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
+def start_method() -> str:
+    """How local workers start now: ``"fork"`` on Linux while no Python thread
+    but the main one runs, else :data:`SAFE_START_METHOD` (module docstring)."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return SAFE_START_METHOD
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A local pool of `workers` processes, started as :func:`start_method` says
+    (forkserver workers preload il21pk)."""
+    method = start_method()
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
         context.set_forkserver_preload(["il21pk"])
-    return context
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def check(executor: object) -> None:
@@ -93,7 +116,7 @@ def ordered_map(fn: Callable[[Any], Any], tasks: list, executor: object) -> Iter
     if executor is None or executor == "processes" or isinstance(executor, int):
         workers = executor if isinstance(executor, int) else cpu_count()
         workers = min(workers, len(tasks))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with process_pool(workers) as pool:
             yield from _windowed(pool.submit, fn, tasks, 4 * workers)
         return
     if _is_dask_client(executor):

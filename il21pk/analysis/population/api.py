@@ -184,14 +184,9 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     owned = None
     if pred_executor is not None and (pred_executor == "processes" or (
             isinstance(pred_executor, int) and pred_executor > 1)):
-        # one pool for the whole fit: a pool per batch would fork at every E-step call
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
-
-        workers = pred_executor if isinstance(pred_executor, int) else (os.cpu_count() or 1)
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        owned = pred_executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        # one pool for the whole fit: a pool per batch would start workers at every E-step
+        workers = pred_executor if isinstance(pred_executor, int) else executors.cpu_count()
+        owned = pred_executor = executors.process_pool(workers)
     predictor = make_predictor(model, dataset, params, free, options, pred_executor)
     sampler = None
     if isinstance(model, Model) and (sampling_rtol, sampling_atol) != (rtol, atol):
