@@ -21,7 +21,8 @@ from ..errors import ParameterError
 from ..parameters import ParameterSet, ParameterSpec, build_set
 from .compose import ModelDefinition, Variable
 from .definition import Drug, Stage, State
-from .stages import binding, cells, ifn, pk, signalling
+from .stages import pk
+from .v1 import il21_chain
 from .v2 import culture_fixed, oncology_chain, v2_chain
 
 
@@ -51,11 +52,6 @@ class Culture:
                 "k_return": 0.0, "emax_margination": 0.0,
                 "receptor_cells": self.nk_cells + self.cd8_cells,
                 "body_weight": float("nan"), "f_sc": 1.0, "tlag_sc": 0.0}
-
-
-def il21_chain() -> list[Stage]:
-    """The built-in stages, in data-flow order: PK, binding, signalling, cells, IFN."""
-    return [pk(), binding(), signalling(), cells(), ifn()]
 
 
 class Model:

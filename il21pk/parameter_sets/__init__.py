@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import import_module
 
 from ..errors import ParameterError
-from ..model import il21_chain
+from ..model.v1 import il21_chain
 from ..model.v2 import oncology_chain
 from ..parameters import ParameterSet, ParameterSpec, build_set, unknown_name_error
 
