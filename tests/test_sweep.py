@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import il21pk as ip
+from il21pk.analysis import executors
 from il21pk.analysis.metrics import METRICS
 
 REG = ip.Regimen.repeat(ip.Dose(30.0), every=24, count=3)
@@ -40,6 +44,18 @@ def test_each_run_equals_its_own_simulate(serial, model, human):
     single = single[single["variable"] == "nk_blood"].set_index("metric")["value"]
     np.testing.assert_allclose(run.set_index("metric")["value"].astype(float),
                                single[run["metric"].astype(str)].to_numpy(), rtol=1e-12)
+
+
+def test_a_progress_bar_leaves_the_local_pool_forking(model, human, monkeypatch):
+    if sys.platform != "linux" or threading.active_count() > 1:
+        pytest.skip("the pool forks only a single-threaded process on Linux")
+    methods = []
+    real = executors.start_method
+    monkeypatch.setattr(executors, "start_method", lambda: methods.append(real()) or methods[-1])
+    shown = ip.sweep(model, REG, human, grid={"cl": [2.0, 5.0]}, t_end=120.0, executor=2,
+                     chunk_size=1, progress=True, variables=["nk_blood"])
+    assert methods == ["fork"]  # tqdm's monitor thread would have made it a forkserver
+    assert shown["success"].all() and shown["run"].nunique() == 2
 
 
 def test_processes_and_dask_give_identical_rows(serial, model, human):

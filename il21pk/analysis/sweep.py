@@ -367,8 +367,13 @@ def _categorical(labels, repeats: int) -> pd.Categorical:
 def _progress(iterator, total: int, progress: bool | None):
     from tqdm.auto import tqdm
 
+    class Bar(tqdm):
+        # no monitor thread: a thread running when the local pool starts would
+        # make it start its workers from a forkserver, not by a fork (executors)
+        monitor_interval = 0
+
     disable = (None if total > 1 else True) if progress is None else not progress
-    yield from tqdm(iterator, total=total, disable=disable, unit="chunk", desc="il21pk sweep")
+    yield from Bar(iterator, total=total, disable=disable, unit="chunk", desc="il21pk sweep")
 
 
 def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
