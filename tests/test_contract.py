@@ -8,10 +8,9 @@ Each test here reproduces an item of issue 14 that raised the wrong exception
 from __future__ import annotations
 
 import multiprocessing
-import os
 import re
+import subprocess
 import sys
-import threading
 import tomllib
 from pathlib import Path
 
@@ -39,26 +38,35 @@ def test_version_floors_match_what_the_code_uses():
                    "optional-dependencies"]["test"])
 
 
-def test_local_pool_forks_only_a_single_threaded_process():
-    assert executors.SAFE_START_METHOD in ("forkserver", "spawn")
-    assert executors.SAFE_START_METHOD in multiprocessing.get_all_start_methods()
-    # a forked worker's parent is this process; a forkserver worker's is the server
-    alone = executors.start_method()
-    if sys.platform == "linux" and threading.active_count() == 1:
-        assert alone == "fork"
-        with executors.process_pool(1) as pool:
-            assert pool.submit(os.getppid).result() == os.getpid()
+_POOL_PROBE = """
+import os, threading
+from il21pk.analysis import executors
+def parent(method):
+    with executors.process_pool(1) as pool:
+        return method, pool.submit(os.getppid).result() == os.getpid()
+if __name__ == "__main__":
+    print(parent(executors.start_method()))
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
-    try:
-        assert executors.start_method() == executors.SAFE_START_METHOD
-        with executors.process_pool(1) as pool:
-            assert pool.submit(os.getppid).result() != os.getpid()
-    finally:
-        release.set()
-        other.join()
-    assert executors.start_method() == alone
+    print(parent(executors.start_method()))
+    release.set()
+    other.join()
+    print(executors.start_method())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="local pools fork only on Linux")
+def test_local_pool_forks_only_a_single_threaded_process(tmp_path):
+    # in a fresh interpreter, whatever threads this test process runs: a forked
+    # worker's parent is the caller, a forkserver worker's is the server
+    assert executors.SAFE_START_METHOD in ("forkserver", "spawn")
+    assert executors.SAFE_START_METHOD in multiprocessing.get_all_start_methods()
+    script = tmp_path / "probe.py"
+    script.write_text(_POOL_PROBE)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.split("\n")
+    assert out[:3] == ["('fork', True)", f"('{executors.SAFE_START_METHOD}', False)", "fork"]
 
 
 def test_cpu_count_honours_the_affinity_mask(monkeypatch):

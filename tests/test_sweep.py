@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import il21pk as ip
-from il21pk.analysis import executors
 from il21pk.analysis.metrics import METRICS
 
 REG = ip.Regimen.repeat(ip.Dose(30.0), every=24, count=3)
@@ -46,16 +45,29 @@ def test_each_run_equals_its_own_simulate(serial, model, human):
                                single[run["metric"].astype(str)].to_numpy(), rtol=1e-12)
 
 
-def test_a_progress_bar_leaves_the_local_pool_forking(model, human, monkeypatch):
-    if sys.platform != "linux" or threading.active_count() > 1:
-        pytest.skip("the pool forks only a single-threaded process on Linux")
+_PROGRESS_PROBE = """
+import il21pk as ip
+from il21pk.analysis import executors
+if __name__ == "__main__":
     methods = []
     real = executors.start_method
-    monkeypatch.setattr(executors, "start_method", lambda: methods.append(real()) or methods[-1])
-    shown = ip.sweep(model, REG, human, grid={"cl": [2.0, 5.0]}, t_end=120.0, executor=2,
-                     chunk_size=1, progress=True, variables=["nk_blood"])
-    assert methods == ["fork"]  # tqdm's monitor thread would have made it a forkserver
-    assert shown["success"].all() and shown["run"].nunique() == 2
+    executors.start_method = lambda: methods.append(real()) or methods[-1]
+    frame = ip.sweep(ip.Model.v1(), ip.Regimen.repeat(ip.Dose(30.0), every=24, count=3), None,
+                     grid={"cl": [2.0, 5.0]}, t_end=120.0, executor=2, chunk_size=1,
+                     progress=True, variables=["nk_blood"])
+    print(methods, bool(frame["success"].all()), frame["run"].nunique())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="local pools fork only on Linux")
+def test_a_progress_bar_leaves_the_local_pool_forking(tmp_path):
+    # a fresh interpreter (no threads from other tests); tqdm's monitor thread
+    # would make the pool start its workers from a forkserver
+    script = tmp_path / "probe.py"
+    script.write_text(_PROGRESS_PROBE)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.strip().splitlines()
+    assert out[-1] == "['fork'] True 2"
 
 
 def test_processes_and_dask_give_identical_rows(serial, model, human):

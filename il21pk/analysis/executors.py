@@ -20,13 +20,18 @@ client, a Jupyter kernel, a GUI loop, a model compiling in the background)
 is never forked, since a lock one of them holds would be inherited locked
 and could deadlock the child; nor is one on macOS, whose system libraries
 are not fork-safe. Those start their workers with ``"forkserver"`` where it
-exists (POSIX) and ``"spawn"`` elsewhere. The native worker threads that
-numpy and scipy (OpenBLAS, built with pthreads) and pyarrow (jemalloc)
-start on import install fork handlers, so they do not count (nor does
-Python 3.12+, whose DeprecationWarning about forking a multi-threaded
-process is raised by the Python threads this rule avoids).
-The default worker count is the number of CPUs this process may run on
-(:func:`cpu_count`), not the number in the machine.
+exists (POSIX) and ``"spawn"`` elsewhere. Threads started outside Python's
+``threading`` are not seen: numpy's and scipy's OpenBLAS (pthreads builds)
+stop theirs at a fork, and pyarrow's jemalloc keeps its background thread
+but handles the fork itself (Python 3.12+ notes that thread in a
+DeprecationWarning, hidden by default). A BLAS built on GNU OpenMP is not
+fork-safe: with one, pass your own
+``ProcessPoolExecutor(mp_context=multiprocessing.get_context("forkserver"))``
+as the executor. Scripts that use local workers must guard their top level
+with ``if __name__ == "__main__":``, as every multiprocessing program does:
+a forkserver or spawn worker imports the script again. The default worker
+count is the number of CPUs this process may run on (:func:`cpu_count`),
+not the number in the machine.
 """
 
 from __future__ import annotations
