@@ -159,7 +159,7 @@ def main() -> None:
         worst = both[np.argmax(err)]
         print(f"   set 0, reported states at 672 h: largest difference {err.max():.2g} x "
               f"(atol + rtol |y|), {v2.state_names[worst]} ({ours[worst]:.3g} against "
-              f"{last[worst]:.3g})")
+              f"{last[worst]:.8g})")
 
     seconds = sweep_seconds(v2, params, n_sweep)
     target = 15.0 * n_sweep / 10_000
