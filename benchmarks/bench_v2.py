@@ -158,7 +158,7 @@ def main() -> None:
         err = np.abs(ours[both] - last[both]) / (ATOL + RTOL * np.abs(last[both]))
         worst = both[np.argmax(err)]
         print(f"   set 0, reported states at 672 h: largest difference {err.max():.2g} x "
-              f"(atol + rtol |y|), {v2.state_names[worst]} ({ours[worst]:.3g} against "
+              f"(atol + rtol |y|), {v2.state_names[worst]} ({ours[worst]:.8g} against "
               f"{last[worst]:.8g})")
 
     seconds = sweep_seconds(v2, params, n_sweep)
