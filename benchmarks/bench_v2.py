@@ -161,11 +161,17 @@ def main() -> None:
               f"(atol + rtol |y|), {v2.state_names[worst]} ({ours[worst]:.8g} against "
               f"{last[worst]:.8g})")
 
+    per_set = seconds / n_sets  # run_batch on one thread, above
     seconds = sweep_seconds(v2, params, n_sweep)
     target = 15.0 * n_sweep / 10_000
     print(f"\n2. {n_sweep}-run sweep, 2 workers: {seconds:.1f} s "
           f"({1e3 * seconds / n_sweep:.2f} ms/run), target <= {target:.1f} s: "
           f"{'PASS' if seconds <= target else 'FAIL'}")
+    per_run = 2 * seconds / n_sweep
+    print(f"   each worker: {1e3 * per_run:.2f} ms per run = {per_run / per_set:.2f} x "
+          f"run_batch's {1e3 * per_set:.2f} ms per set above (start-up, summaries and two "
+          f"processes sharing the machine included); the target needs "
+          f"{2e3 * target / n_sweep:.2f} ms")
 
 
 if __name__ == "__main__":
