@@ -57,17 +57,18 @@ class Problem:
 
 def _problem(name: str, description: str, states: list[tuple[str, float]],
              constants: dict[str, float], rates, t_end: float, reference: list[float],
-             source: str) -> Problem:
+             source: str, kinetics: bool = True) -> Problem:
     """One stage with `states` [(name, initial)], parameters `constants`, and
-    rates ``rates(y, k) -> list of expressions`` (y, k: dicts of symbols)."""
+    rates ``rates(y, k) -> list of expressions`` (y, k: dicts of symbols).
+    `kinetics`: the states are concentrations, declared non-negative."""
     y = {n: sp.Symbol(n) for n, _ in states}
     k = {n: sp.Symbol(n) for n in constants}
     expressions = rates(y, k)
     stage = ip.Stage(
         name=name,
         description=description,
-        states=tuple(ip.State(n, "1", f"component {n} of {name}", initial=y0)
-                     for n, y0 in states),
+        states=tuple(ip.State(n, "1", f"component {n} of {name}", initial=y0,
+                              nonnegative=kinetics) for n, y0 in states),
         # bounds: the constants are positive rate coefficients; any positive value is allowed
         parameters=tuple(ParameterSpec(n, "1", 0.0, 1e15, f"rate constant {n} of {name}")
                          for n in constants),
@@ -149,6 +150,7 @@ def van_der_pol() -> Problem:
         t_end=2.0,
         reference=[0.1706167732170483e+01, -0.8928097010247975e+00],
         source="volpatto/pside problems/VdPol/vdpol.f, solut",
+        kinetics=False,
     )
 
 
@@ -166,6 +168,7 @@ def van_der_pol_unscaled() -> Problem:
         t_end=2000.0,
         reference=[0.1706167732170469e+001, -0.8928097010248125e-003],
         source="liuqx315/Multiscale-pattern sundials_extensions/regression/vdpolm.f, solut",
+        kinetics=False,
     )
 
 

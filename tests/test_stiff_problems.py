@@ -174,15 +174,6 @@ def test_van_der_pol_with_tight_absolute_tolerance(problems, name):
     assert relative_error(y, problem.reference) <= k * 1e-9
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="ROBER at rtol = atol = 1e-6: atol exceeds y1 (2e-8 at the end) from t ~ 2.5e9 on, so "
-           "y1 is no longer error-controlled; numba-bdf lets it cross zero at t ~ 2e10 "
-           "(y1 = -2e-9, y2 = -8e-15), where the kinetics are unstable, and reports success "
-           "with y1 = -1.7e7, y2 = -4e-6, y3 = 1.7e7 at t = 1e11 (the mass y1 + y2 + y3 = 1 "
-           "is kept). The engine has no non-negativity constraint (like CVODE's constraints, "
-           "DASSL's info(10) or MATLAB's NonNegative). scipy's BDF does the same "
-           "(y1 = -3.3e7); LSODA and Radau stay above -atol.")
 def test_robertson_with_loose_absolute_tolerance_stays_nonnegative(problems):
     """With atol = rtol = 1e-6 y1 and y2 are below atol for most of the span: they
     need not be accurate, but a solution of kinetics must not turn negative beyond

@@ -275,7 +275,7 @@ def evaluate_jacobian(t, y, k, u, jac, f_work, y_work, rtol, atol, differences):
 
 
 def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_steps, counts,
-                     truth, found):
+                     truth, found, nonnegative):
     """Integrate one member from `t0` to `t1`, overwriting `y` with y(t1).
 
     The model's ``rhs(t, y, dy, k, u)`` writes dy/dt (`u`: the infusion rates,
@@ -285,6 +285,14 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     At most `max_steps` steps are taken. `counts` accumulates [steps,
     right-hand side calls, Jacobians, LU factorisations, error-test failures,
     Newton failures]. Returns (status, time reached).
+
+    A state marked in `nonnegative` (kinetics: an amount, a concentration, a
+    count) that ends a step below 0 by less than its error tolerance is set
+    to 0; by more, the step fails as if its error were that large (Shampine,
+    Thompson, Kierzenka & Byrne 2005, Appl. Math. Comput. 170:556, as
+    MATLAB's ``NonNegative``). A solution of kinetics thus stays where its
+    exact one does, instead of wandering below 0 where the kinetics can be
+    unstable.
 
     A model with events (``N_ATOMS > 0``): `truth` holds the truth of each
     relational of the triggers. After every accepted step the relationals are
@@ -509,19 +517,35 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                 v = ec * corr[i] * inv_scale[i]
                 error_norm += v * v
             error_norm = np.sqrt(error_norm / n)
-            if error_norm > 1.0:
+            if error_norm <= 1.0:
+                # a non-negative state below 0 by more than its tolerance
+                # fails the step like its error would
+                below = 0.0
+                for i in range(n):
+                    if nonnegative[i] and y_new[i] < 0.0:
+                        below = max(below, -y_new[i] * inv_scale[i])
+                if below <= 1.0:
+                    accepted = True
+                else:
+                    counts[4] += 1
+                    factor = max(MIN_FACTOR, safety * below ** (-1.0 / (order + 1)))
+                    h_abs *= factor
+                    _change_d(d, order, factor, u_work, r_work, ru_work)
+                    n_equal = 0
+            else:
                 counts[4] += 1
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h_abs *= factor
                 _change_d(d, order, factor, u_work, r_work, ru_work)
                 n_equal = 0
-            else:
-                accepted = True
         n_equal += 1
         counts[0] += 1
         t_old = t
         t = t_new
         _add_correction(d, order, corr)
+        for i in range(n):  # within its tolerance below 0: projected to 0
+            if nonnegative[i] and d[0, i] < 0.0:
+                d[0, i] = 0.0
         if N_ATOMS > 0:
             # did a relational of the triggers change in (t_old, t]?
             event_atoms(offset + t, d[0], k, u, ev_lhs, ev_rhs)
@@ -939,7 +963,7 @@ def _after_jump(t, y_before, u_before, y, k, u, truth, previous, trig, left, rig
 
 
 def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, predose, lo, hi,
-                rtol, atol, max_step, max_steps, states, status, t_fail, counts):
+                rtol, atol, max_step, max_steps, nonnegative, states, status, t_fail, counts):
     """Integrate every member across the dose events (and the model's own events).
 
     `breaks` are the interval edges (0, event times, t_end); ``event_at[s]``
@@ -947,6 +971,8 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
     adds ``bolus[e, m]`` to the states `bolus_state` and sets the infusion
     rates to ``rates[e, m]``. States at `t_eval` go to ``states[m]``; a
     member that fails records its status code and the time reached.
+    ``nonnegative[i]``: state i may not fall below ``-atol`` (see
+    :func:`integrate_member`).
 
     A model with events executes those whose trigger holds at t = 0 (and
     turned true against the trigger's initial value), then integrates until
@@ -1025,7 +1051,7 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
             while True:
                 code, when = integrate_member(start, b, y, k[m], u, t_eval[j:hi[s]],
                                               states[m, j:hi[s]], rtol, atol, max_step,
-                                              max_steps, counts, truth, found)
+                                              max_steps, counts, truth, found, nonnegative)
                 if N_EVENTS > 0 and code == EVENT:
                     j += int(found[2])
                     stops += 1

@@ -110,7 +110,7 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
         startup.solve_batch(compiled.module, compiled.engine, (
             k, np.ascontiguousarray(y0, dtype=float), breaks, event_at, events.bolus_state,
             events.bolus, events.rates, t_eval, predose, lo, hi, rtol, atol, max_step, max_steps,
-            states, status, t_fail, counts))
+            kernels.nonnegative_mask(model), states, status, t_fail, counts))
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
         solution = Solution(states, status == OK, messages, t_fail,
                             dict(zip(COUNTS, counts.tolist(), strict=True)))

@@ -58,11 +58,17 @@ def prepare(model: Model, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray,
     return k, y0
 
 
+def nonnegative_mask(model: Model) -> np.ndarray:
+    """Which states the model declares non-negative (bool, one per state)."""
+    return np.array([s.nonnegative for _, s in model.states], dtype=np.bool_)
+
+
 def clip_undershoot(model: Model, states: np.ndarray, atol: float) -> None:
     """Set to 0, in place, values of non-negative states in [-atol, 0): the
-    solver's undershoot of zero within its absolute tolerance. Larger negative
-    values are kept, so a real error still shows."""
-    mask = np.array([s.nonnegative for _, s in model.states])
+    solver's undershoot of zero within its absolute tolerance (the engine
+    refuses steps that end below -atol). Larger negative values, from the
+    scipy methods, are kept, so a real error still shows."""
+    mask = nonnegative_mask(model)
     if mask.any():  # one broadcast pass, no gathered copy of the states
         np.copyto(states, 0.0, where=(states < 0) & (states >= -atol) & mask)
 

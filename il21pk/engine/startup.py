@@ -64,10 +64,10 @@ def solve_batch(module: object, engine: object, args: tuple) -> None:
     if args[0].shape[0] > INTERPRETED_MEMBERS or not _interpretable(engine):
         engine.solve_batch(*args)
         return
-    outputs = args[15:19]  # states, status, t_fail, counts: written in place
+    outputs = args[-4:]  # states, status, t_fail, counts: written in place
     scratch = [np.array(a) for a in outputs]
     scalars = tuple(np.float64(a) if isinstance(a, float) else
-                    np.int64(a) if isinstance(a, int) else a for a in args[:15])
+                    np.int64(a) if isinstance(a, int) else a for a in args[:-4])
     try:
         interpreter = _interpreter(module)
         with np.errstate(all="ignore"):  # as numba's error model: inf and nan, silently
