@@ -164,7 +164,10 @@ def test_robertson_stays_nonnegative_over_its_whole_span(problems):
            "and h shrinks to 10 ulp(t). Same failure in scipy's BDF (same NDF algorithm); "
            "Radau and LSODA pass. Rescaling d by (t_new - t) / h_abs before the step removes "
            "it (checked on a patched copy of the engine: 5.9e-9 and 3.9e-9 here, the other "
-           "problems unchanged).")
+           "problems unchanged), but rescaling only where the rounding exceeds 1e-8 of the "
+           "step (else a _change_d on most steps) made a model v1 member of "
+           "test_core_reference (rtol 1e-10, atol 1e-14) stop at t = 598 h with 'step size "
+           "became too small' after 9,201 Newton failures, so it is not applied.")
 @pytest.mark.parametrize("name", ["vdpol", "vdpolm"])
 def test_van_der_pol_with_tight_absolute_tolerance(problems, name):
     """rtol 1e-9 with atol 1e-15 (floor 1e-6, as for HIRES): should converge too."""
