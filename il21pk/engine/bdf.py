@@ -517,27 +517,20 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                 v = ec * corr[i] * inv_scale[i]
                 error_norm += v * v
             error_norm = np.sqrt(error_norm / n)
-            if error_norm <= 1.0:
-                # a non-negative state below 0 by more than its tolerance
-                # fails the step like its error would
-                below = 0.0
-                for i in range(n):
-                    if nonnegative[i] and y_new[i] < 0.0:
-                        below = max(below, -y_new[i] * inv_scale[i])
-                if below <= 1.0:
-                    accepted = True
-                else:
-                    counts[4] += 1
-                    factor = max(MIN_FACTOR, safety * below ** (-1.0 / (order + 1)))
-                    h_abs *= factor
-                    _change_d(d, order, factor, u_work, r_work, ru_work)
-                    n_equal = 0
-            else:
+            # a non-negative state below 0 by more than its tolerance fails the
+            # step as an error that large would
+            failure = error_norm
+            for i in range(n):
+                if nonnegative[i] and y_new[i] < 0.0:
+                    failure = max(failure, -y_new[i] * inv_scale[i])
+            if failure > 1.0:
                 counts[4] += 1
-                factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
+                factor = max(MIN_FACTOR, safety * failure ** (-1.0 / (order + 1)))
                 h_abs *= factor
                 _change_d(d, order, factor, u_work, r_work, ru_work)
                 n_equal = 0
+            else:
+                accepted = True
         n_equal += 1
         counts[0] += 1
         t_old = t
