@@ -84,8 +84,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import stiff_problems as sp
+import sympy
 
 import il21pk as ip
+from il21pk.parameters import ParameterSpec
 
 #: problem -> (floor: atol = rtol * floor, K: allowed error = K * rtol)
 CASES = {
@@ -186,4 +188,26 @@ def test_robertson_with_loose_absolute_tolerance_stays_nonnegative(problems):
     result = ip.simulate(problem.model, ip.Regimen.none(), problem.params, t_end=1e11,
                          t_eval=times, rtol=1e-6, atol=1e-6)
     table = result.frame.pivot(index="time_h", columns="variable", values="value")
-    assert np.all(table[["y1", "y2", "y3"]].to_numpy() >= -1e-6)
+    states = table[["y1", "y2", "y3"]].to_numpy()
+    assert np.all(states >= -1e-6)
+    # a state held at 0 moves along 0: no drift of the mass beyond atol
+    assert np.abs(states.sum(axis=1) - 1.0).max() <= 1e-6
+
+
+def test_a_depleted_substrate_stays_at_zero_without_stalling():
+    """Michaelis-Menten depletion with a tiny K_m: x' = -x / (K_m + x) runs at
+    rate 1 until x ~ K_m, then x decays at rate 1e10 /h to 0. Held at 0 with the
+    slope that took it there, the predictor would keep going below 0 and the
+    steps shrink to atol / rate (200,000 steps)."""
+    x, km = sympy.Symbol("x"), sympy.Symbol("km")
+    stage = ip.Stage(name="substrate", description="Michaelis-Menten depletion",
+                     states=(ip.State("x", "nM", "substrate", initial=1.0, nonnegative=True),),
+                     parameters=(ParameterSpec("km", "nM", 0.0, 1.0, "Michaelis constant"),),
+                     rates={"x": -x / (km + x)})
+    model = ip.Model.compose(stage, name="depletion")
+    params = model.parameter_set({"km": (1e-10, "test")}, base=None)
+    result = ip.simulate(model, ip.Regimen.none(), params, t_end=5.0,
+                         t_eval=np.linspace(0.0, 5.0, 51), max_steps=5_000)
+    x_values = result.frame.query("variable == 'x'")["value"].to_numpy()
+    assert np.all(x_values >= 0.0) and x_values[-1] <= 1e-9
+    np.testing.assert_allclose(x_values[:10], 1.0 - np.linspace(0.0, 0.9, 10), atol=1e-6)

@@ -288,11 +288,12 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
 
     A state marked in `nonnegative` (kinetics: an amount, a concentration, a
     count) that ends a step below 0 by less than its error tolerance is set
-    to 0; by more, the step fails as if its error were that large (Shampine,
-    Thompson, Kierzenka & Byrne 2005, Appl. Math. Comput. 170:556, as
-    MATLAB's ``NonNegative``). A solution of kinetics thus stays where its
-    exact one does, instead of wandering below 0 where the kinetics can be
-    unstable.
+    to 0 and its higher differences to 0 before the next step; by more, the
+    step fails as if its error were that large (Shampine, Thompson, Kierzenka
+    & Byrne 2005, Appl. Math. Comput. 170:556, as MATLAB's ``NonNegative``
+    in ode15s). A solution of kinetics thus stays where its exact one does,
+    instead of wandering below 0 where the kinetics can be unstable. Values
+    interpolated inside a step can still undershoot 0 slightly.
 
     A model with events (``N_ATOMS > 0``): `truth` holds the truth of each
     relational of the triggers. After every accepted step the relationals are
@@ -393,10 +394,22 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     psi = np.empty(n)
     corr = np.empty(n)
     n_steps = 0
+    projected = np.zeros(n, dtype=np.bool_)
+    n_projected = 0
     while t < t1:
         if n_steps >= max_steps:
             return TOO_MANY_STEPS, t + offset
         n_steps += 1
+        if n_projected > 0:
+            # a state projected to 0 moves along 0: its higher differences
+            # (the slope that took it below) go, once the last step's order
+            # choice, events and outputs have used them (as ode15s does)
+            for i in range(n):
+                if projected[i]:
+                    for j in range(1, MAX_ORDER + 3):
+                        d[j, i] = 0.0
+                    projected[i] = False
+            n_projected = 0
         min_step = 10.0 * (np.nextafter(t, np.inf) - t)
         if max_step > 0.0 and h_abs > max_step:
             _change_d(d, order, max_step / h_abs, u_work, r_work, ru_work)
@@ -539,6 +552,8 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
         for i in range(n):  # within its tolerance below 0: projected to 0
             if nonnegative[i] and d[0, i] < 0.0:
                 d[0, i] = 0.0
+                projected[i] = True
+                n_projected += 1
         if N_ATOMS > 0:
             # did a relational of the triggers change in (t_old, t]?
             event_atoms(offset + t, d[0], k, u, ev_lhs, ev_rhs)
@@ -964,7 +979,7 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
     adds ``bolus[e, m]`` to the states `bolus_state` and sets the infusion
     rates to ``rates[e, m]``. States at `t_eval` go to ``states[m]``; a
     member that fails records its status code and the time reached.
-    ``nonnegative[i]``: state i may not fall below ``-atol`` (see
+    ``nonnegative[i]``: state i is kept >= 0 at every step's end (see
     :func:`integrate_member`).
 
     A model with events executes those whose trigger holds at t = 0 (and

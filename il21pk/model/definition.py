@@ -68,9 +68,13 @@ class State:
     reported : bool
         Whether the state appears in simulation results.
     nonnegative : bool
-        The state is an amount, a concentration, a count or a fraction: a
-        solver undershoot of zero by less than its absolute tolerance is
-        reported as 0 (larger negatives are kept, so a real error shows).
+        The state is an amount, a concentration, a count or a fraction, and
+        its rate is >= 0 whenever it is 0. The ``numba-bdf`` engine keeps it
+        >= 0 at every step's end (a step that would take it below 0 by more
+        than its error tolerance is refused); an undershoot of 0 by less
+        than the absolute tolerance (between step ends, or from the scipy
+        methods) is reported as 0, and larger negatives from the scipy
+        methods are kept, so a real error shows.
     """
 
     name: str
