@@ -395,12 +395,12 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     corr = np.empty(n)
     n_steps = 0
     projected = np.zeros(n, dtype=np.bool_)
-    n_projected = 0
+    any_projected = False
     while t < t1:
         if n_steps >= max_steps:
             return TOO_MANY_STEPS, t + offset
         n_steps += 1
-        if n_projected > 0:
+        if any_projected:
             # a state projected to 0 moves along 0: its higher differences
             # (the slope that took it below) go, once the last step's order
             # choice, events and outputs have used them (as ode15s does)
@@ -409,7 +409,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                     for j in range(1, MAX_ORDER + 3):
                         d[j, i] = 0.0
                     projected[i] = False
-            n_projected = 0
+            any_projected = False
         min_step = 10.0 * (np.nextafter(t, np.inf) - t)
         if max_step > 0.0 and h_abs > max_step:
             _change_d(d, order, max_step / h_abs, u_work, r_work, ru_work)
@@ -553,7 +553,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
             if nonnegative[i] and d[0, i] < 0.0:
                 d[0, i] = 0.0
                 projected[i] = True
-                n_projected += 1
+                any_projected = True
         if N_ATOMS > 0:
             # did a relational of the triggers change in (t_old, t]?
             event_atoms(offset + t, d[0], k, u, ev_lhs, ev_rhs)

@@ -65,9 +65,9 @@ def nonnegative_mask(model: Model) -> np.ndarray:
 
 def clip_undershoot(model: Model, states: np.ndarray, atol: float) -> None:
     """Set to 0, in place, values of non-negative states in [-atol, 0): the
-    solver's undershoot of zero within its absolute tolerance (the engine
-    refuses steps that end below -atol). Larger negative values, from the
-    scipy methods, are kept, so a real error still shows."""
+    solver's undershoot of zero within its absolute tolerance (numba-bdf's
+    between its step ends, which it keeps >= 0). Larger negative values, from
+    the scipy methods, are kept, so a real error still shows."""
     mask = nonnegative_mask(model)
     if mask.any():  # one broadcast pass, no gathered copy of the states
         np.copyto(states, 0.0, where=(states < 0) & (states >= -atol) & mask)
