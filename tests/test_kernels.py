@@ -8,6 +8,8 @@ a dense solve of I - c J.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -135,6 +137,25 @@ def test_kernel_only_subexpressions_are_taken_out_exactly():
     assert [e.xreplace(back) for e in out] == rates
     assert out[2] == rates[2]  # -q * s: a number times one kernel value stays
 
+
+def test_a_run_time_exponent_is_taken_by_multiplication_only_when_whole():
+    """Model v2's Hill coefficient (4) and platelet feedback (0.17) are parameters,
+    so their powers are computed by the generated ``_power``: a whole exponent
+    from 1 to 8 by multiplication, within a few ulp of ``pow`` (signs of a
+    negative base included), any other exactly as ``pow``."""
+    module = compiled(ip.Model.v2()).module
+    bases = [0.0, 1e-300, 3e-9, 0.37, 1.0, 2.5, 7e3, 1e38, -0.6, -4.0, np.inf, np.nan]
+    for p in [1.0, 2.0, 3.0, 4.0, 7.0, 8.0]:
+        for x in bases:
+            got, want = module._power(x, p), np.power(x, p)
+            if np.isnan(want):
+                assert np.isnan(got), (x, p)
+            else:
+                assert got == pytest.approx(want, rel=8 * np.finfo(float).eps, abs=0.0), (x, p)
+    for p in [0.0, 0.17, 2.5, 9.0, -2.0, np.nan]:
+        for x in [1e-30, 0.37, 2.5, 7e3]:
+            got, want = module._power(x, p), math.pow(x, p)  # libm's pow, as numba's
+            assert got == want or (np.isnan(got) and np.isnan(want)), (x, p)
 
 def test_sparse_lu_keeps_its_order_on_model_v2_newton_matrices(human):
     """v2's states span nmol of drug to receptors per cell, so the raw entries of
