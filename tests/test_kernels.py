@@ -144,7 +144,8 @@ def test_a_run_time_exponent_is_taken_by_multiplication_only_when_whole():
     from 1 to 8 by multiplication, within a few ulp of ``pow`` (signs of a
     negative base included), any other exactly as ``pow``."""
     module = compiled(ip.Model.v2()).module
-    bases = [0.0, 1e-300, 3e-9, 0.37, 1.0, 2.5, 7e3, 1e38, -0.6, -4.0, np.inf, np.nan]
+    bases = [0.0, -0.0, 1e-300, 3e-9, 0.37, 1.0, 2.5, 7e3, 1e38, -0.6, -4.0, np.inf, -np.inf,
+             np.nan]
     for p in [1.0, 2.0, 3.0, 4.0, 7.0, 8.0]:
         for x in bases:
             got, want = module._power(x, p), np.power(x, p)
@@ -152,6 +153,10 @@ def test_a_run_time_exponent_is_taken_by_multiplication_only_when_whole():
                 assert np.isnan(got), (x, p)
             else:
                 assert got == pytest.approx(want, rel=8 * np.finfo(float).eps, abs=0.0), (x, p)
+                assert np.signbit(got) == np.signbit(want), (x, p)
+    # an integer base (a literal, floor()) is raised in floats, as pow would: no wraparound
+    for x, p in [(1000, 7.0), (100000, 4.0), (-3, 3.0), (2, 8.0)]:
+        assert module._power(x, p) == pytest.approx(float(x) ** p, rel=8 * np.finfo(float).eps)
     for p in [0.0, 0.17, 2.5, 9.0, -2.0, np.nan]:
         for x in [1e-30, 0.37, 2.5, 7e3]:
             got, want = module._power(x, p), math.pow(x, p)  # libm's pow, as numba's

@@ -454,7 +454,7 @@ _POWER = [
     "def _power(x, p):",
     '    """x**p; by multiplication when p is a whole number from 1 to 8."""',
     "    if 1.0 <= p <= 8.0 and p == math.floor(p):",
-    "        r = x",
+    "        r = x * 1.0  # in floats: an integer base (floor(), a literal) would wrap",
     "        for _ in range(int(p) - 1):",
     "            r *= x",
     "        return r",
