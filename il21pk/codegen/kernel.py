@@ -36,7 +36,7 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 7
+CODEGEN_VERSION = 8
 
 
 class _ScalarPrinter(PythonCodePrinter):
