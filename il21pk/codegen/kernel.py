@@ -17,6 +17,10 @@ need, and nothing typed by hand:
   (:mod:`il21pk.codegen.sparse_lu`);
 - ``stacked_rhs(t, y, k, u)``: numba, N members stacked, for scipy's solvers.
 
+A power with an exponent known only at run time (a Hill coefficient) is
+printed as a call of :func:`il21pk.codegen.runtime.power`, imported by the
+modules that need it.
+
 Names in the generated code are prefixed by kind (``s_`` state, ``k_``
 kernel value, ``u_`` input, ``_x`` common subexpression), so no user name can
 clash with another or with the code's own.
@@ -36,7 +40,7 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 8
+CODEGEN_VERSION = 9
 
 
 class _ScalarPrinter(PythonCodePrinter):
@@ -439,27 +443,15 @@ def source(d: ModelDefinition) -> str:
     code = _event_lines(d, names, printer) + _numpy_lines(d, names, hoisted) + rhs + jac \
         + stacked
     if any("_power(" in line for line in code):
-        header += _POWER
+        at = header.index("from numba import njit") + 1
+        header[at:at] = ["", _POWER_IMPORT]
     body = header + code
     return "\n".join(body) + lu_text
 
 
-#: ``x**p`` for an exponent known only at run time. A whole exponent from 1 to 8
-#: (Hill coefficients mostly are) is taken by multiplication: libm's ``pow``
-#: costs about 20 ns a call, which in model v2 was a tenth of the engine's time.
-_POWER = [
-    "",
-    "",
-    '@njit(cache=True, error_model="numpy", inline="always")',
-    "def _power(x, p):",
-    '    """x**p; by multiplication when p is a whole number from 1 to 8."""',
-    "    if 1.0 <= p <= 8.0 and p == math.floor(p):",
-    "        r = x * 1.0  # in floats: an integer base (floor(), a literal) would wrap",
-    "        for _ in range(int(p) - 1):",
-    "            r *= x",
-    "        return r",
-    "    return x**p",
-]
+#: The import of :func:`il21pk.codegen.runtime.power` (``x**p`` for an exponent
+#: known only at run time), into the modules that raise to one.
+_POWER_IMPORT = "from il21pk.codegen.runtime import power as _power"
 
 #: The engine shared by imported models (see :func:`il21pk.engine.bdf.generic_engine`).
 GENERIC = "generic"
