@@ -138,12 +138,15 @@ def test_kernel_only_subexpressions_are_taken_out_exactly():
     assert out[2] == rates[2]  # -q * s: a number times one kernel value stays
 
 
-def test_a_run_time_exponent_is_taken_by_multiplication_only_when_whole():
+def test_a_run_time_power_is_printed_as_the_runtime_helper_and_agrees_with_pow():
     """Model v2's Hill coefficient (4) and platelet feedback (0.17) are parameters,
-    so their powers are computed by the generated ``_power``: a whole exponent
-    from 1 to 8 by multiplication, within a few ulp of ``pow`` (signs of a
-    negative base included), any other exactly as ``pow``."""
+    so the generated code raises to them with ``runtime.power`` (``_power`` in the
+    module). It agrees with libm's ``pow``: within a few ulp for a whole exponent
+    from 1 to 8 (which it multiplies out; signs and integer bases included),
+    exactly for any other."""
     module = compiled(ip.Model.v2()).module
+    with open(module.__file__, encoding="utf-8") as handle:
+        assert "_power(s_pstat5, k_hill_proliferation_il15)" in handle.read()
     bases = [0.0, -0.0, 1e-300, 3e-9, 0.37, 1.0, 2.5, 7e3, 1e38, -0.6, -4.0, np.inf, -np.inf,
              np.nan]
     for p in [1.0, 2.0, 3.0, 4.0, 7.0, 8.0]:
