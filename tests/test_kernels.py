@@ -15,12 +15,14 @@ import pytest
 import sympy as sp
 
 import il21pk as ip
+from il21pk.analysis.simulate import run_batch
 from il21pk.codegen.kernel import _hoisted
 from il21pk.codegen.sparse_lu import minimum_degree_order
 from il21pk.engine.events import compile_events
 from il21pk.engine.integrate import integrate
 from il21pk.engine.kernels import compiled, prepare
 from il21pk.model.inputs import parameter_columns
+from il21pk.parameters import ParameterSpec
 
 MODELS = {"full": ip.Model.v1(), "pk_only": ip.Model.pk_only(), "in_vitro": ip.Model.in_vitro_v1()}
 
@@ -164,6 +166,24 @@ def test_a_run_time_power_is_printed_as_the_runtime_helper_and_agrees_with_pow()
         for x in [1e-30, 0.37, 2.5, 7e3]:
             got, want = module._power(x, p), math.pow(x, p)  # libm's pow, as numba's
             assert got == want or (np.isnan(got) and np.isnan(want)), (x, p)
+
+def test_a_model_with_constant_rates_compiles_its_engine():
+    """Constant rates give a Jacobian without a single non-zero (an empty
+    pattern), which the specialised engine indexed as an empty tuple and numba
+    refused to compile. Three members (more than the interpreter's first
+    runs) compile it; x = 1 + k t exactly."""
+    x, k = sp.symbols("x k")
+    stage = ip.Stage(name="source", description="constant inflow",
+                     states=(ip.State("x", "nmol", "amount", initial=1.0),),
+                     parameters=(ParameterSpec("k", "nmol/h", 0.0, 10.0, "inflow"),),
+                     rates={"x": k})
+    model = ip.Model.compose(stage, name="constant_inflow")
+    rates = np.array([0.5, 1.0, 2.0])
+    t = np.linspace(0.0, 4.0, 9)
+    batch = run_batch(model, ip.Regimen.none(), {"k": rates}, t_eval=t, t_end=4.0)
+    assert batch.success.all()
+    np.testing.assert_allclose(batch.outputs["x"], 1.0 + rates[:, None] * t, rtol=1e-9)
+
 
 def test_sparse_lu_keeps_its_order_on_model_v2_newton_matrices(human):
     """v2's states span nmol of drug to receptors per cell, so the raw entries of

@@ -1160,7 +1160,12 @@ def specialise(module: types.ModuleType) -> types.SimpleNamespace:
     version = _engine_version()
     namespace = dict(globals())
     for name in MODEL_NAMES:
-        namespace[name] = getattr(module, name, NO_EVENTS.get(name))
+        value = getattr(module, name, NO_EVENTS.get(name))
+        if isinstance(value, tuple) and not value:
+            # an empty pattern (a Jacobian without a non-zero: constant rates);
+            # numba cannot index the empty tuple, even in a loop that never runs
+            value = np.zeros(0, dtype=np.int64)
+        namespace[name] = value
     namespace["ANALYTIC_JACOBIAN"] = getattr(module, "ANALYTIC_JACOBIAN", 1)
     namespace["newton_rhs"] = getattr(module, "rhs_inline", module.rhs)
     namespace["__name__"] = module.__name__
