@@ -194,6 +194,24 @@ def test_robertson_with_loose_absolute_tolerance_stays_nonnegative(problems):
     assert np.abs(states.sum(axis=1) - 1.0).max() <= 1e-6
 
 
+def test_a_zero_order_loss_of_a_non_negative_state_is_named_not_stalled_on():
+    """A non-negative state with a zero-order loss (x -> y at rate k, whatever x)
+    has a rate below 0 when it is 0, which State.nonnegative rules out: the
+    engine keeps refusing steps that take x below 0, and the error says so and
+    names x (not y, whose rate at 0 is +k), instead of "too many steps"."""
+    x, y, k = sympy.symbols("x y k")
+    stage = ip.Stage(name="store", description="zero-order transfer",
+                     states=(ip.State("x", "nmol", "left", initial=1.0, nonnegative=True),
+                             ip.State("y", "nmol", "moved", nonnegative=True)),
+                     parameters=(ParameterSpec("k", "nmol/h", 0.0, 10.0, "transfer rate"),),
+                     rates={"x": -k, "y": k})
+    model = ip.Model.compose(stage, name="zero_order_transfer")
+    params = model.parameter_set({"k": (1.0, "test")}, base=None)
+    with pytest.raises(ip.SimulationError, match=r"non-negative is pushed below 0") as caught:
+        ip.simulate(model, ip.Regimen.none(), params, t_end=5.0, max_steps=2_000)
+    assert str(caught.value).endswith("rate below 0 at 0: x.")
+
+
 def test_a_depleted_substrate_stays_at_zero_without_stalling():
     """Michaelis-Menten depletion with a tiny K_m: x' = -x / (K_m + x) runs at
     rate 1 until x ~ K_m, then x decays at rate 1e10 /h to 0. Held at 0 with the

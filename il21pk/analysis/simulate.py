@@ -233,9 +233,11 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
                       t_end=t_end, method=method, rtol=rtol, atol=atol, max_step=max_step,
                       max_steps=max_steps)
     if not batch.success[0] and raise_on_failure:
+        advice = "" if batch.message[0].startswith(engine.PUSHED_BELOW_ZERO_MESSAGE) else (
+            " Try method='Radau' or 'LSODA', a larger max_steps, or check the parameter values.")
         raise SimulationError(
-            f"integration failed at t={batch.t_fail[0]:g} h ({method}): {batch.message[0]}. "
-            "Try method='Radau' or 'LSODA', a larger max_steps, or check the parameter values.")
+            f"integration failed at t={batch.t_fail[0]:g} h ({method}): {batch.message[0]}."
+            + advice)
     options = {"method": method, "rtol": rtol, "atol": atol, "max_step": max_step,
                "max_steps": max_steps, "t_end": t_end,
                "time_unit": model.time_unit}

@@ -12,6 +12,7 @@ never stepped over.
 
 from __future__ import annotations
 
+import types
 import warnings
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from scipy.sparse import block_diag
 
 from ..model import Model
 from . import kernels, startup
-from .bdf import OK
+from .bdf import OK, PUSHED_BELOW_ZERO
 from .events import Events
 
 COUNTS = ("steps", "rhs", "jacobians", "lu", "error_test_failures", "newton_failures")
@@ -29,7 +30,13 @@ METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
 _MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf",
              3: "too many steps (max_steps) in one dosing interval",
              5: "the model's events fired without end (more than 10,000 at one instant or "
-                "100,000 in all)"}
+                "100,000 in all)",
+             PUSHED_BELOW_ZERO: "a state declared non-negative is pushed below 0 at every "
+                                "step: its rate is below 0 when it is 0 (a zero-order loss?), "
+                                "which State.nonnegative does not allow; make the loss stop at "
+                                "0 in the model (e.g. k * x / (x + K))"}
+#: The start of the message of a member whose non-negative state was pushed below 0.
+PUSHED_BELOW_ZERO_MESSAGE = _MESSAGES[PUSHED_BELOW_ZERO]
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,10 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
             events.bolus, events.rates, t_eval, predose, lo, hi, rtol, atol, max_step, max_steps,
             kernels.nonnegative_mask(model), states, status, t_fail, counts))
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
+        for m in np.flatnonzero(status == PUSHED_BELOW_ZERO):
+            names = _pushed_below_zero(model, compiled.module, k[m], states[m], t_fail[m])
+            if names:
+                messages[m] += f"; rate below 0 at 0: {', '.join(names)}"
         solution = Solution(states, status == OK, messages, t_fail,
                             dict(zip(COUNTS, counts.tolist(), strict=True)))
     else:
@@ -125,6 +136,27 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
     if at_end.size and t_eval[-1] == t_end and not predose[-1]:
         states[:, -1, events.bolus_state] += events.bolus[at_end[0]]
     return solution
+
+
+def _pushed_below_zero(model: Model, module: types.ModuleType, k: np.ndarray,
+                       states: np.ndarray, t: float) -> list[str]:
+    """Non-negative states whose rate is below 0 when they are 0, at the last state
+    reported before a failure (the other non-negative states taken >= 0, as the
+    kinetics of State.nonnegative would keep them; infusions left out)."""
+    reported = states[np.isfinite(states).all(axis=1)]
+    if not reported.shape[0]:
+        return []
+    mask = kernels.nonnegative_mask(model)
+    y = np.where(mask, np.maximum(reported[-1], 0.0), reported[-1])
+    rate = np.empty_like(y)
+    names = []
+    for i in np.flatnonzero(mask):
+        at_zero = y.copy()
+        at_zero[i] = 0.0
+        module.rhs(float(t), at_zero, rate, np.ascontiguousarray(k), np.zeros(module.N_INPUTS))
+        if rate[i] < 0.0:
+            names.append(model.state_names[i])
+    return names
 
 
 def _scipy_batch(stacked_rhs, k, y0, breaks, event_at, events, t_eval, predose, lo, hi, method,

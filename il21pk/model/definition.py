@@ -74,7 +74,9 @@ class State:
         than its error tolerance is refused); an undershoot of 0 by less
         than the absolute tolerance (between step ends, or from the scipy
         methods) is reported as 0, and larger negatives from the scipy
-        methods are kept, so a real error shows.
+        methods are kept, so a real error shows. A rate below 0 at 0 (a
+        zero-order loss) makes ``numba-bdf`` fail with an error naming the
+        state.
     """
 
     name: str
