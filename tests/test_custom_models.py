@@ -256,3 +256,12 @@ def test_nonmem_cmt_maps_to_the_model_dosing_compartments(human):
     with pytest.raises(ip.RegimenError, match="RATE > 0 \\(infusion\\) needs a central "
                                               "compartment, CMT in \\[2, 4\\]"):
         ip.Regimen.from_nonmem(rows.assign(CMT=[2, 3, 4, 3]), model=two)
+
+
+def test_a_model_without_states_is_refused_when_composed():
+    """A stage of parameters alone composes no ODE: the engine had nothing to
+    integrate (its step-size estimate was 0/0) and looped without end."""
+    stage = ip.Stage(name="constants", description="no states",
+                     parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "a rate"),))
+    with pytest.raises(ip.ParameterError, match=r"at least one state; stages \['constants'\]"):
+        ip.Model.compose(stage, name="stateless")

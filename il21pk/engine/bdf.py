@@ -65,8 +65,8 @@ _NEWTON_SHARE_TOL = tuple(NEWTON_SHARE / c for c in _ERROR_CONST)
 
 #: Status codes returned per member (EVENT only between the engine's own functions).
 OK, STEP_TOO_SMALL, NOT_FINITE, TOO_MANY_STEPS, EVENT, TOO_MANY_EVENTS = 0, 1, 2, 3, 4, 5
-#: TOO_MANY_STEPS or STEP_TOO_SMALL where a quarter or more of the steps were
-#: refused for taking a non-negative state below 0
+#: TOO_MANY_STEPS where a quarter or more of the steps were refused (at least
+#: once) for taking a non-negative state below 0
 PUSHED_BELOW_ZERO = 6
 _EPS = float(np.finfo(np.float64).eps)
 #: An output time within this fraction of an event time (at least absolute) is
@@ -299,8 +299,8 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     interpolated inside a step can still undershoot 0 slightly. A state whose
     rate is below 0 when it is 0 (a zero-order loss) keeps failing that test,
     and the steps shrink to its tolerance over its rate: when the member
-    runs out of steps (or of step size) with a quarter or more of its steps
-    refused so, the status is :data:`PUSHED_BELOW_ZERO`.
+    runs out of steps with a quarter or more of its steps refused so at
+    least once, the status is :data:`PUSHED_BELOW_ZERO`.
 
     A model with events (``N_ATOMS > 0``): `truth` holds the truth of each
     relational of the triggers. After every accepted step the relationals are
@@ -401,7 +401,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     psi = np.empty(n)
     corr = np.empty(n)
     n_steps = 0
-    below_zero = 0  # steps refused by the non-negativity test
+    below_zero = 0  # steps refused at least once by the non-negativity test
     projected = np.zeros(n, dtype=np.bool_)
     any_projected = False
     while t < t1:
@@ -430,12 +430,12 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
             n_equal = 0
         current_jac = False
         accepted = False
+        refused_below_zero = False
         safety = 0.0
         error_norm = 0.0
         while not accepted:
             if h_abs < min_step:
-                return (PUSHED_BELOW_ZERO if 4 * below_zero >= n_steps else STEP_TOO_SMALL), \
-                    t + offset
+                return STEP_TOO_SMALL, t + offset
             t_new = t + h_abs
             if t_new >= t1:
                 t_new = t1
@@ -549,7 +549,7 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
             if failure > 1.0:
                 counts[4] += 1
                 if failure > error_norm:
-                    below_zero += 1
+                    refused_below_zero = True
                 factor = max(MIN_FACTOR, safety * failure ** (-1.0 / (order + 1)))
                 h_abs *= factor
                 _change_d(d, order, factor, u_work, r_work, ru_work)
@@ -558,6 +558,8 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                 accepted = True
         n_equal += 1
         counts[0] += 1
+        if refused_below_zero:
+            below_zero += 1
         t_old = t
         t = t_new
         _add_correction(d, order, corr)

@@ -22,13 +22,13 @@ from scipy.sparse import block_diag
 
 from ..model import Model
 from . import kernels, startup
-from .bdf import OK, PUSHED_BELOW_ZERO
+from .bdf import OK, PUSHED_BELOW_ZERO, TOO_MANY_STEPS
 from .events import Events
 
 COUNTS = ("steps", "rhs", "jacobians", "lu", "error_test_failures", "newton_failures")
 METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
 _MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf",
-             3: "too many steps (max_steps) in one dosing interval",
+             TOO_MANY_STEPS: "too many steps (max_steps) in one dosing interval",
              5: "the model's events fired without end (more than 10,000 at one instant or "
                 "100,000 in all)",
              PUSHED_BELOW_ZERO: "a state declared non-negative is pushed below 0 at every "
@@ -123,6 +123,8 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
             names = _pushed_below_zero(model, compiled.module, k[m], states[m], t_fail[m])
             if names:
                 messages[m] += f"; rate below 0 at 0: {', '.join(names)}"
+            else:  # no state to name: a model within the rule that ran out of steps
+                messages[m] = _MESSAGES[TOO_MANY_STEPS]
         solution = Solution(states, status == OK, messages, t_fail,
                             dict(zip(COUNTS, counts.tolist(), strict=True)))
     else:

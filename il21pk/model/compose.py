@@ -157,6 +157,9 @@ class ModelDefinition:
             p for p in self.all_parameters if p.name not in self.fixed)
         self.states: tuple[tuple[str, State], ...] = tuple(
             (stage.name, s) for stage in self.stages for s in stage.states)
+        if not self.states:
+            raise ParameterError(f"a model needs at least one state; stages "
+                                 f"{[stage.name for stage in self.stages]} declare none")
         state_names = {s.name for _, s in self.states}
         unknown = sorted(set(self.initial_overrides) - state_names)
         if unknown:
