@@ -212,18 +212,23 @@ def test_a_zero_order_loss_of_a_non_negative_state_is_named_not_stalled_on():
     assert str(caught.value).endswith("rate below 0 at 0: x.")
 
 
-def test_a_model_within_the_rule_that_runs_out_of_steps_is_told_so():
-    """Michaelis-Menten depletion has rate 0 at 0, as State.nonnegative asks: with
-    too small a max_steps it can run out of steps while the non-negativity test
-    refuses some of them near 0, and must then hear "too many steps" and the
-    max_steps advice, not that its kinetics push a state below 0."""
+def _depletion() -> tuple[ip.Model, ip.ParameterSet]:
+    """x' = -x / (K_m + x) from x = 1, K_m = 1e-10: Michaelis-Menten depletion."""
     x, km = sympy.Symbol("x"), sympy.Symbol("km")
     stage = ip.Stage(name="substrate", description="Michaelis-Menten depletion",
                      states=(ip.State("x", "nM", "substrate", initial=1.0, nonnegative=True),),
                      parameters=(ParameterSpec("km", "nM", 0.0, 1.0, "Michaelis constant"),),
                      rates={"x": -x / (km + x)})
     model = ip.Model.compose(stage, name="depletion")
-    params = model.parameter_set({"km": (1e-10, "test")}, base=None)
+    return model, model.parameter_set({"km": (1e-10, "test")}, base=None)
+
+
+def test_a_model_within_the_rule_that_runs_out_of_steps_is_told_so():
+    """Michaelis-Menten depletion has rate 0 at 0, as State.nonnegative asks: with
+    too small a max_steps it can run out of steps while the non-negativity test
+    refuses some of them near 0, and must then hear "too many steps" and the
+    max_steps advice, not that its kinetics push a state below 0."""
+    model, params = _depletion()
     for max_steps in (20, 30, 50):
         with pytest.raises(ip.SimulationError, match=r"too many steps .*larger max_steps"):
             ip.simulate(model, ip.Regimen.none(), params, t_end=5.0,
@@ -235,13 +240,7 @@ def test_a_depleted_substrate_stays_at_zero_without_stalling():
     rate 1 until x ~ K_m, then x decays at rate 1e10 /h to 0. Held at 0 with the
     slope that took it there, the predictor would keep going below 0 and the
     steps shrink to atol / rate (200,000 steps)."""
-    x, km = sympy.Symbol("x"), sympy.Symbol("km")
-    stage = ip.Stage(name="substrate", description="Michaelis-Menten depletion",
-                     states=(ip.State("x", "nM", "substrate", initial=1.0, nonnegative=True),),
-                     parameters=(ParameterSpec("km", "nM", 0.0, 1.0, "Michaelis constant"),),
-                     rates={"x": -x / (km + x)})
-    model = ip.Model.compose(stage, name="depletion")
-    params = model.parameter_set({"km": (1e-10, "test")}, base=None)
+    model, params = _depletion()
     result = ip.simulate(model, ip.Regimen.none(), params, t_end=5.0,
                          t_eval=np.linspace(0.0, 5.0, 51), max_steps=5_000)
     x_values = result.frame.query("variable == 'x'")["value"].to_numpy()
