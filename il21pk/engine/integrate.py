@@ -22,15 +22,23 @@ from scipy.sparse import block_diag
 
 from ..model import Model
 from . import kernels, startup
-from .bdf import OK, PUSHED_BELOW_ZERO, TOO_MANY_STEPS
+from .bdf import (
+    NOT_FINITE,
+    OK,
+    PUSHED_BELOW_ZERO,
+    STEP_TOO_SMALL,
+    TOO_MANY_EVENTS,
+    TOO_MANY_STEPS,
+)
 from .events import Events
 
 COUNTS = ("steps", "rhs", "jacobians", "lu", "error_test_failures", "newton_failures")
 METHODS = ("numba-bdf", "LSODA", "BDF", "Radau", "RK45", "DOP853")
-_MESSAGES = {1: "step size became too small", 2: "the right-hand side returned NaN or inf",
+_MESSAGES = {STEP_TOO_SMALL: "step size became too small",
+             NOT_FINITE: "the right-hand side returned NaN or inf",
              TOO_MANY_STEPS: "too many steps (max_steps) in one dosing interval",
-             5: "the model's events fired without end (more than 10,000 at one instant or "
-                "100,000 in all)",
+             TOO_MANY_EVENTS: "the model's events fired without end (more than 10,000 at one "
+                              "instant or 100,000 in all)",
              PUSHED_BELOW_ZERO: "a state declared non-negative is pushed below 0 at every "
                                 "step: its rate is below 0 when it is 0 (a zero-order loss?), "
                                 "which State.nonnegative does not allow; make the loss stop at "
@@ -114,13 +122,15 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
     compiled = kernels.compiled(model)
     if method == "numba-bdf":
         counts = np.zeros(len(COUNTS), dtype=np.int64)
+        nonnegative = kernels.nonnegative_mask(model)
         startup.solve_batch(compiled.module, compiled.engine, (
             k, np.ascontiguousarray(y0, dtype=float), breaks, event_at, events.bolus_state,
             events.bolus, events.rates, t_eval, predose, lo, hi, rtol, atol, max_step, max_steps,
-            kernels.nonnegative_mask(model), states, status, t_fail, counts))
+            nonnegative, states, status, t_fail, counts))
         messages = ["ok" if s == OK else _MESSAGES[int(s)] for s in status]
         for m in np.flatnonzero(status == PUSHED_BELOW_ZERO):
-            names = _pushed_below_zero(model, compiled.module, k[m], states[m], t_fail[m])
+            names = _pushed_below_zero(model, compiled.module, nonnegative, k[m], states[m],
+                                       t_fail[m])
             if names:
                 messages[m] += f"; rate below 0 at 0: {', '.join(names)}"
             else:  # no state to name: a model within the rule that ran out of steps
@@ -140,22 +150,23 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
     return solution
 
 
-def _pushed_below_zero(model: Model, module: types.ModuleType, k: np.ndarray,
-                       states: np.ndarray, t: float) -> list[str]:
+def _pushed_below_zero(model: Model, module: types.ModuleType, mask: np.ndarray,
+                       k: np.ndarray, states: np.ndarray, t: float) -> list[str]:
     """Non-negative states whose rate is below 0 when they are 0, at the last state
     reported before a failure (the other non-negative states taken >= 0, as the
     kinetics of State.nonnegative would keep them; infusions left out)."""
     reported = states[np.isfinite(states).all(axis=1)]
     if not reported.shape[0]:
         return []
-    mask = kernels.nonnegative_mask(model)
     y = np.where(mask, np.maximum(reported[-1], 0.0), reported[-1])
     rate = np.empty_like(y)
+    k = np.ascontiguousarray(k)
+    no_infusion = np.zeros(module.N_INPUTS)
     names = []
     for i in np.flatnonzero(mask):
         at_zero = y.copy()
         at_zero[i] = 0.0
-        module.rhs(float(t), at_zero, rate, np.ascontiguousarray(k), np.zeros(module.N_INPUTS))
+        module.rhs(float(t), at_zero, rate, k, no_infusion)
         if rate[i] < 0.0:
             names.append(model.state_names[i])
     return names
