@@ -187,3 +187,37 @@ def test_without_readable_source_the_first_run_compiles(monkeypatch):
     monkeypatch.setattr(interpreted.inspect, "getsourcelines", unreadable)
     result = ip.simulate(model, regimen, t_end=24.0)
     assert result.frame.equals(expected.frame)
+
+
+class _FailingDispatcher:
+    """Stands for an engine numba cannot compile: its compile raises."""
+
+    signatures: list = []
+
+    def __init__(self, index_path: Path):
+        def solve_batch():
+            """Stands for the model's engine."""
+
+        self.py_func = solve_batch
+        self._cache = type("Cache", (), {"_cache_file": type("File", (), {
+            "_index_path": str(index_path)})})()
+
+    def compile(self, signature):
+        raise TypeError("cannot type this engine")
+
+
+def test_a_background_compilation_that_fails_says_so_and_the_next_run_compiles(monkeypatch,
+                                                                              tmp_path):
+    """The failure was swallowed: a process whose runs stayed small never heard
+    that its engine could not be compiled."""
+    monkeypatch.setattr(startup, "_THREADS", {})
+    dispatcher = _FailingDispatcher(tmp_path / "absent.nbi")
+    engine_ = type("Engine", (), {"solve_batch": dispatcher})()
+    assert startup._interpretable(engine_)  # never tried: the first small run is interpreted
+    with pytest.warns(RuntimeWarning, match=r"background failed: TypeError: cannot type this "
+                                            r"engine\. The results so far came from the "
+                                            r"interpreter"):
+        startup._compile_in_background(dispatcher, (np.zeros(3),))
+        startup.wait()
+    assert startup.state(engine_) == "not compiled"
+    assert not startup._interpretable(engine_)  # the next run compiles in the foreground

@@ -12,6 +12,10 @@ starts afterwards in a background thread, so that later and larger batches,
 in this process or the next, run compiled. A larger batch compiles first, as
 before.
 
+A background compilation that fails says so in a ``RuntimeWarning`` (the
+interpreted results stand); the next simulation of the model then compiles
+in the foreground and raises the error.
+
 The thread is not a daemon: a process that ends while it runs waits for it,
 so the machine code is cached for the next process. A process fork waits for
 it too (a child must not inherit numba's compiler lock held by a thread it
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import numba
 import numpy as np
@@ -112,8 +117,12 @@ def _compile_in_background(dispatcher: object, args: tuple) -> None:
 def _compile(dispatcher: object, signature: tuple) -> None:
     try:
         dispatcher.compile(signature)
-    except Exception:  # noqa: BLE001, S110 - the foreground compile will raise it
-        pass
+    except Exception as error:  # noqa: BLE001 - said here, raised by the next compile
+        warnings.warn(f"compiling the engine ({dispatcher.py_func.__qualname__}) in the "
+                      f"background failed: {type(error).__name__}: {error}. The results so "
+                      "far came from the interpreter and stand; the next simulation of this "
+                      "model compiles in the foreground and raises this error",
+                      RuntimeWarning, stacklevel=1)
 
 
 def wait() -> None:
