@@ -265,3 +265,16 @@ def test_a_model_without_states_is_refused_when_composed():
                      parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "a rate"),))
     with pytest.raises(ip.ParameterError, match=r"at least one state; stages \['constants'\]"):
         ip.Model.compose(stage, name="stateless")
+
+
+def test_a_model_that_reports_nothing_is_refused_when_composed():
+    """States that are all unreported composed, integrated, and failed in
+    building the result frame with numpy's 'need at least one array'."""
+    from il21pk import State
+
+    stage = ip.Stage(name="hidden", description="nothing reported",
+                     states=(State("x", "nmol", "an amount", 1.0, reported=False),),
+                     rates={"x": -sp.Symbol("k") * sp.Symbol("x")},
+                     parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "a rate"),))
+    with pytest.raises(ip.ParameterError, match=r"reported variable; stages \['hidden'\]"):
+        ip.Model.compose(stage, name="silent")

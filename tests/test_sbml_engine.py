@@ -273,6 +273,18 @@ def test_unsupported_constructs_are_errors_naming_the_element():
         ip.Model.from_antimony("x = 1; x' = -x; E1: at 2 after (time > 1): x = 5")
 
 
+def test_a_model_that_reports_nothing_is_refused_naming_what_it_could_report():
+    """A model of constants alone imported, integrated a placeholder state, and
+    then failed in building its result frame ('need at least one array to
+    concatenate'); `report=[]` did the same to any model."""
+    with pytest.raises(SbmlError, match=r"reports nothing: it has no species.*\['k1'\]"):
+        ip.Model.from_antimony("k1 = 2.0")
+    with pytest.raises(SbmlError, match=r"`report` names no variable.*'S1'"):
+        ip.Model.from_antimony("S1 = 1; J0: S1 -> ; k1*S1; k1 = 0.1", report=[])
+    constant = ip.Model.from_antimony("k1 = 2.0", report=["k1"])
+    assert ip.simulate(constant, None, t_end=1.0).frame["value"].tolist() == [2.0, 2.0]
+
+
 def test_sweeps_take_imported_models():
     model = ip.Model.from_antimony(ONE_COMPARTMENT + "A = 4")
     frame = ip.sweep(model, ip.Regimen.none(), model.default_parameters(),

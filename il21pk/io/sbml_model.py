@@ -356,6 +356,11 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
     labels, report_names, report_quantities = _report(system, report, internal, namer,
                                                       list(dosed_alias), in_model, state_list,
                                                       quantities)
+    if not report_names:
+        why = ("it has no species and nothing that changes in time" if report is None
+               else "`report` names no variable")
+        raise SbmlError(f"the model reports nothing: {why}; `report` may name any of "
+                        f"{sorted(system.reported)}")
     quantities += report_quantities
     reported = set(report_names)
     state_list = [State(s.name, s.unit, s.description, s.initial, reported=s.name in reported)

@@ -194,6 +194,10 @@ class ModelDefinition:
         self._check_drugs(state_names, parameter_names)
         self.inputs: tuple[str, ...] = tuple(d.infusion_input for d in self.drugs)
         self.variables: tuple[Variable, ...] = tuple(self._variables())
+        if not self.variables:
+            raise ParameterError(f"a model needs at least one reported variable; stages "
+                                 f"{[stage.name for stage in self.stages]} report none "
+                                 "(list states or quantities in a stage's `report`)")
 
     def _check_drugs(self, states: set[str], parameters: set[str]) -> None:
         seen: dict[int, str] = {}
