@@ -47,6 +47,21 @@ def _solve(model, regimen, params, t_end, interpreted, monkeypatch, scale):
                             atol=1e-9, max_step=0.0, max_steps=200_000)
 
 
+_BINDING = """
+D = 100; R = 10; C = 0; P = 0
+kel = 0.3; kon = 50; koff = 0.5; kint = 0.2; ksyn = 2; kdeg = 0.2; kp = 1
+J1: D -> ; kel*D
+J2: D + R -> C; kon*D*R - koff*C
+J3: C -> ; kint*C
+J4: -> R; ksyn - kdeg*R
+J5: -> P; kp*C - 0.1*P
+"""
+
+_CHAIN = "\n".join(
+    ["S1 = 10", *(f"S{i} = 0" for i in range(2, 14)), "k1 = 1.5",
+     *(f"J{i}: S{i} -> S{i + 1}; k1*S{i}/(1 + S{i}) + 0.05*S{i}" for i in range(1, 13)),
+     "E1: at (time > 12): S1 = S1 + 20"])
+
 CASES = {
     "v1": (ip.Model.v1, lambda: ip.Regimen.five_on_nine_off(ip.Dose(30, unit="ug/kg"),
                                                               cycles=2), 672.0,
@@ -64,6 +79,12 @@ CASES = {
         336.0, ("kon_il21", (1.0, 3.0))),
     "in_vitro": (ip.Model.in_vitro_v1, lambda: ip.Regimen([ip.Dose(10.0, unit="ng")]), 48.0,
                  ("kd", (0.3, 3.0))),
+    # imported models run the generic engine: below 12 states its dense LU and
+    # differences, from 12 states on the written-out LU; without and with events
+    "antimony_small": (
+        lambda: ip.Model.from_antimony(_BINDING), ip.Regimen.none, 48.0, ("kon", (1.0, 3.0))),
+    "antimony_chain_events": (
+        lambda: ip.Model.from_antimony(_CHAIN), ip.Regimen.none, 48.0, ("k1", (0.5, 2.0))),
 }
 
 
@@ -100,8 +121,8 @@ _COLD = textwrap.dedent("""
     import json, time
     import il21pk as ip
     from il21pk.engine import kernels, startup
-    model = ip.Model.pk_only(compartments=1)
-    regimen = ip.Regimen.repeat(ip.Dose(30, unit="ug/kg"), every=24, count=3)
+    model = MODEL
+    regimen = REGIMEN
     engine = kernels.compiled(model).engine
     before = startup.state(engine)
     start = time.perf_counter()
@@ -116,12 +137,22 @@ _COLD = textwrap.dedent("""
 """)
 
 
-def test_a_cold_cache_interprets_the_first_run_and_compiles_for_the_next(tmp_path):
+@pytest.mark.parametrize(("model", "regimen"), [
+    ("ip.Model.pk_only(compartments=1)",
+     'ip.Regimen.repeat(ip.Dose(30, unit="ug/kg"), every=24, count=3)'),
+    # the generic engine all imported models share (it was compiled before the
+    # first result, about 10 s on a fresh machine)
+    ('ip.Model.from_antimony("A = 5; B = 0; k = 0.3; J1: A -> B; k*A; J2: B -> ; 0.1*B")',
+     "ip.Regimen.none()"),
+], ids=["generated", "imported"])
+def test_a_cold_cache_interprets_the_first_run_and_compiles_for_the_next(model, regimen,
+                                                                         tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
            "IL21PK_CACHE_DIR": str(tmp_path / "il21pk"), "PYTHONPATH": str(REPO)}
+    script = _COLD.replace("MODEL", model).replace("REGIMEN", regimen)
     runs = []
     for _ in range(2):  # the second process finds the machine code on disk
-        done = subprocess.run([sys.executable, "-c", _COLD], env=env, capture_output=True,
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                               text=True, timeout=600, check=True)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     cold, warm = runs

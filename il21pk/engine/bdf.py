@@ -1348,35 +1348,51 @@ def _stand_in(name: str, function: object) -> object:
     return _STAND_INS[name]
 
 
-def model_tuple(module: types.ModuleType) -> tuple:
-    """The generic engine's view of a generated module (:data:`MODEL_NAMES` order)."""
-    signatures = _signatures()
+def generic_model(module: types.ModuleType) -> dict[str, object]:
+    """What the generic engine reads from `module`, by name in :data:`MODEL_NAMES`
+    order: the module's own kernels and patterns, or stand-ins (a model below
+    :data:`GENERIC_SPARSE_LU_STATES` states: the pivoted dense LU and
+    differences; a model without events: :data:`NO_EVENTS`). The compiled
+    engine takes them as :func:`model_tuple`, the interpreted one as they are."""
     small = module.N_STATES < GENERIC_SPARSE_LU_STATES
     has_events = getattr(module, "N_EVENTS", 0) > 0
-    out = []
+    stand_ins = {"sparse_factor": _dense_only_factor, "sparse_solve": _dense_only_solve,
+                 "jacobian": _no_jacobian} if small else {}
+    out: dict[str, object] = {}
     for name in MODEL_NAMES:
-        if name in ("sparse_factor", "sparse_solve", "jacobian") and small:
-            stand_in = {"sparse_factor": _dense_only_factor, "sparse_solve": _dense_only_solve,
-                        "jacobian": _no_jacobian}[name]
-            out.append(_stand_in(name, stand_in))
+        if name in stand_ins:
+            out[name] = stand_ins[name]
         elif name == "ANALYTIC_JACOBIAN":
-            out.append(0 if small else 1)
-        elif name in signatures and (has_events or not name.startswith("event_")):
-            out.append(_cfunc(getattr(module, name), signatures[name], "cfunc"))
-        elif name in signatures:
-            out.append(_stand_in(name, NO_EVENTS[name]))
+            out[name] = 0 if small else 1
+        elif has_events or name not in NO_EVENTS:
+            out[name] = getattr(module, name)
         else:
-            value = getattr(module, name) if has_events or name not in NO_EVENTS \
-                else NO_EVENTS[name]
-            if isinstance(value, tuple):
-                value = np.array(value, dtype=np.int64)
+            out[name] = NO_EVENTS[name]
+        if isinstance(out[name], tuple):
+            out[name] = np.array(out[name], dtype=np.int64)
+    return out
+
+
+def model_tuple(module: types.ModuleType) -> tuple:
+    """The generic engine's view of a generated module (:data:`MODEL_NAMES` order):
+    :func:`generic_model` with its functions as numba cfuncs."""
+    signatures = _signatures()
+    out = []
+    for name, value in generic_model(module).items():
+        if name not in signatures:
             out.append(value if isinstance(value, np.ndarray) else int(value))
+        elif value is getattr(module, name, None):
+            out.append(_cfunc(value, signatures[name], "cfunc"))
+        else:
+            out.append(_stand_in(name, value))
     return tuple(out)
 
 
 def bind_generic(module: types.ModuleType) -> types.SimpleNamespace:
     """The generic engine bound to a generated module: the functions of
-    :func:`specialise`'s namespace, each passing the module's model tuple."""
+    :func:`specialise`'s namespace, each passing the module's model tuple
+    (``model``), and the shared compiled ``solve_batch`` itself
+    (``shared_solve_batch``, which takes that tuple last)."""
     key = module.__name__
     if key not in _BOUND:
         from numba.core.errors import NumbaExperimentalFeatureWarning
@@ -1395,5 +1411,6 @@ def bind_generic(module: types.ModuleType) -> types.SimpleNamespace:
             return call
 
         _BOUND[key] = types.SimpleNamespace(
-            **{name: bind(f) for name, f in functions.items()}, model=model)
+            **{name: bind(f) for name, f in functions.items()}, model=model,
+            shared_solve_batch=functions["solve_batch"])
     return _BOUND[key]

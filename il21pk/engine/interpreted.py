@@ -100,7 +100,8 @@ def _interpreted(namespace: dict) -> dict:
 
 
 def interpret(module: types.ModuleType) -> types.SimpleNamespace:
-    """The engine of :func:`il21pk.engine.bdf.specialise` for `module`, in Python.
+    """The engine of :func:`il21pk.engine.bdf.specialise` for `module`, in Python
+    (for a module of the generic engine, that engine as bound to it).
 
     Every function of :data:`il21pk.engine.bdf.SPECIALISED` and everything it
     calls, the engine's helpers and the model's generated functions, from
@@ -110,10 +111,17 @@ def interpret(module: types.ModuleType) -> types.SimpleNamespace:
     """
     model = _interpreted(vars(module))
     namespace = _interpreted(vars(bdf))
-    for name in bdf.MODEL_NAMES:
-        namespace[name] = model.get(name, bdf.NO_EVENTS.get(name))
-    namespace["ANALYTIC_JACOBIAN"] = getattr(module, "ANALYTIC_JACOBIAN", 1)
-    namespace["newton_rhs"] = model.get("rhs_inline", model["rhs"])
+    if getattr(module, "ENGINE", None) == "generic":  # as bdf.bind_generic compiles it
+        for name, value in bdf.generic_model(module).items():
+            namespace[name] = model[name] if value is getattr(module, name, None) else value
+        namespace["newton_rhs"] = namespace["rhs"]
+        namespace["_change_d"] = namespace["_change_d_compact"]
+        namespace["_add_correction"] = namespace["_add_correction_compact"]
+    else:
+        for name in bdf.MODEL_NAMES:
+            namespace[name] = model.get(name, bdf.NO_EVENTS.get(name))
+        namespace["ANALYTIC_JACOBIAN"] = getattr(module, "ANALYTIC_JACOBIAN", 1)
+        namespace["newton_rhs"] = model.get("rhs_inline", model["rhs"])
     out = {}
     for function in bdf.SPECIALISED:
         namespace[function.__name__] = out[function.__name__] = _python(function, namespace)

@@ -10,7 +10,9 @@ wait for it: it runs the same engine code in the Python interpreter
 same numbers, one to a few seconds per member), and the compilation
 starts afterwards in a background thread, so that later and larger batches,
 in this process or the next, run compiled. A larger batch compiles first, as
-before.
+before. Imported models (SBML, Antimony) share one compilation of the
+generic engine (:func:`il21pk.engine.bdf.bind_generic`, about 10 s once per
+machine): until it exists, their small batches are interpreted the same way.
 
 A background compilation that fails says so in a ``RuntimeWarning`` (the
 interpreted results stand); the next simulation of the model then compiles
@@ -30,6 +32,7 @@ import warnings
 
 import numba
 import numpy as np
+from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from .interpreted import interpret
 
@@ -45,13 +48,20 @@ def state(engine: object) -> str:
     """``"compiled"`` (in this process or cached on disk), ``"compiling"`` (in
     the background) or ``"not compiled"``, for a model's specialised engine
     (the ``engine`` of :func:`il21pk.engine.kernels.compiled`)."""
-    solve = engine.solve_batch
-    if not hasattr(solve, "compile"):  # the generic engine of imported models
-        return "compiled"
+    solve, _ = _dispatcher(engine)
     if solve.signatures or _cached_on_disk(solve):
         return "compiled"
     thread = _THREADS.get(solve.py_func.__qualname__)
     return "compiling" if thread is not None and thread.is_alive() else "not compiled"
+
+
+def _dispatcher(engine: object) -> tuple[object, tuple]:
+    """The numba function that runs a batch of `engine`, and the arguments it
+    takes after the batch's: for the generic engine of imported models, the one
+    compilation all of them share, which takes the model's tuple last."""
+    if hasattr(engine, "shared_solve_batch"):
+        return engine.shared_solve_batch, (engine.model,)
+    return engine.solve_batch, ()
 
 
 def _cached_on_disk(dispatcher: object) -> bool:
@@ -85,7 +95,8 @@ def solve_batch(module: object, engine: object, args: tuple) -> None:
         return
     for target, values in zip(outputs, scratch, strict=True):
         target[...] = values
-    _compile_in_background(engine.solve_batch, args)
+    dispatcher, model = _dispatcher(engine)
+    _compile_in_background(dispatcher, (*args, *model))
 
 
 def _interpretable(engine: object) -> bool:
@@ -93,7 +104,7 @@ def _interpretable(engine: object) -> bool:
     that failed leaves the foreground compile to report why)."""
     now = state(engine)
     return now == "compiling" or (now == "not compiled"
-                                  and engine.solve_batch.py_func.__qualname__ not in _THREADS)
+                                  and _dispatcher(engine)[0].py_func.__qualname__ not in _THREADS)
 
 
 def _interpreter(module: object) -> object:
@@ -103,7 +114,9 @@ def _interpreter(module: object) -> object:
 
 
 def _compile_in_background(dispatcher: object, args: tuple) -> None:
-    signature = tuple(numba.typeof(a) for a in args)
+    with warnings.catch_warnings():  # typing the generic engine's tuple of functions
+        warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+        signature = tuple(numba.typeof(a) for a in args)
     name = dispatcher.py_func.__qualname__
     with _LOCK:
         if name in _THREADS:
@@ -116,7 +129,10 @@ def _compile_in_background(dispatcher: object, args: tuple) -> None:
 
 def _compile(dispatcher: object, signature: tuple) -> None:
     try:
-        dispatcher.compile(signature)
+        # numba itself swaps the warning filters while it compiles, in any thread
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            dispatcher.compile(signature)
     except Exception as error:  # noqa: BLE001 - said here, raised by the next compile
         warnings.warn(f"compiling the engine ({dispatcher.py_func.__qualname__}) in the "
                       f"background failed: {type(error).__name__}: {error}. The results so "
