@@ -273,12 +273,30 @@ def test_unsupported_constructs_are_errors_naming_the_element():
         ip.Model.from_antimony("x = 1; x' = -x; E1: at 2 after (time > 1): x = 5")
 
 
+def test_an_integer_raised_to_a_floor_is_a_real_power(monkeypatch):
+    """floor() gave an int64 in the compiled engine, so 2^(floor(t) - 3) was an
+    integer power: 0 for t < 3 (A stayed 1), while the interpreted first run
+    was right."""
+    from il21pk.engine import startup
+
+    monkeypatch.setattr(startup, "_interpretable", lambda engine_: False)  # compiled
+    model = ip.Model.from_antimony("A = 1; J: A -> ; A*2^(floor(time) - 3)")
+    times = np.array([0.5, 1.0, 2.0, 3.0, 4.0])
+    a = engine_values(model, times)["A"]
+    exact = np.exp(-np.array([0.5 * 2.0**-3, 2.0**-3, 2.0**-3 + 2.0**-2,
+                              2.0**-3 + 2.0**-2 + 2.0**-1, 2.0**-3 + 2.0**-2 + 2.0**-1 + 1.0]))
+    np.testing.assert_allclose(a, exact, rtol=1e-7)
+
+
 def test_a_model_that_reports_nothing_is_refused_naming_what_it_could_report():
     """A model of constants alone imported, integrated a placeholder state, and
     then failed in building its result frame ('need at least one array to
     concatenate'); `report=[]` did the same to any model."""
-    with pytest.raises(SbmlError, match=r"reports nothing: it has no species.*\['k1'\]"):
+    with pytest.raises(SbmlError, match=r"reports nothing: nothing in it changes in time.*"
+                                        r"\['k1'\]"):
         ip.Model.from_antimony("k1 = 2.0")
+    with pytest.raises(SbmlError, match=r"changes in time .*\['S'\]"):
+        ip.Model.from_antimony("const S; S = 3")
     with pytest.raises(SbmlError, match=r"`report` names no variable.*'S1'"):
         ip.Model.from_antimony("S1 = 1; J0: S1 -> ; k1*S1; k1 = 0.1", report=[])
     constant = ip.Model.from_antimony("k1 = 2.0", report=["k1"])

@@ -40,7 +40,7 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 9
+CODEGEN_VERSION = 10
 
 
 class _ScalarPrinter(PythonCodePrinter):
@@ -54,6 +54,14 @@ class _ScalarPrinter(PythonCodePrinter):
         if not expr.exp.is_number:
             return f"_power({self._print(expr.base)}, {self._print(expr.exp)})"
         return super()._print_Pow(expr, rational=rational)
+
+    # floor and ceiling are reals (SBML): math.floor's integer is int64 in numba,
+    # which wraps past 2**63 and turns 2**floor(t) into an integer power
+    def _print_floor(self, expr: sp.Basic) -> str:
+        return f"numpy.floor({self._print(expr.args[0])})"
+
+    def _print_ceiling(self, expr: sp.Basic) -> str:
+        return f"numpy.ceil({self._print(expr.args[0])})"
 
     def _print_Max(self, expr: sp.Max) -> str:
         return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"

@@ -357,7 +357,8 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                                                       list(dosed_alias), in_model, state_list,
                                                       quantities)
     if not report_names:
-        why = ("it has no species and nothing that changes in time" if report is None
+        why = ("nothing in it changes in time (no variable species, rate rule or "
+               "time-dependent assignment)" if report is None
                else "`report` names no variable")
         raise SbmlError(f"the model reports nothing: {why}; `report` may name any of "
                         f"{sorted(system.reported)}")
