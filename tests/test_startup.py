@@ -83,6 +83,10 @@ CASES = {
     # differences, from 12 states on the written-out LU; without and with events
     "antimony_small": (
         lambda: ip.Model.from_antimony(_BINDING), ip.Regimen.none, 48.0, ("kon", (1.0, 3.0))),
+    # an integer to a run-time integer power (floor): int64 in numba before
+    "antimony_floor_power": (
+        lambda: ip.Model.from_antimony("A = 1; k = 1; J: A -> ; k*A*3^(floor(20*time))*1e-30"),
+        ip.Regimen.none, 4.0, ("k", (1.0, 2.0))),
     "antimony_chain_events": (
         lambda: ip.Model.from_antimony(_CHAIN), ip.Regimen.none, 48.0, ("k1", (0.5, 2.0))),
 }
@@ -220,8 +224,8 @@ def test_without_readable_source_the_first_run_compiles(monkeypatch):
     assert result.frame.equals(expected.frame)
 
 
-class _FailingDispatcher:
-    """Stands for an engine numba cannot compile: its compile raises."""
+class _Uncompiled:
+    """Stands for an engine's dispatcher that has no machine code yet."""
 
     signatures: list = []
 
@@ -233,22 +237,44 @@ class _FailingDispatcher:
         self._cache = type("Cache", (), {"_cache_file": type("File", (), {
             "_index_path": str(index_path)})})()
 
-    def compile(self, signature):
-        raise TypeError("cannot type this engine")
-
 
 def test_a_background_compilation_that_fails_says_so_and_the_next_run_compiles(monkeypatch,
                                                                               tmp_path):
-    """The failure was swallowed: a process whose runs stayed small never heard
-    that its engine could not be compiled."""
-    monkeypatch.setattr(startup, "_THREADS", {})
-    dispatcher = _FailingDispatcher(tmp_path / "absent.nbi")
-    engine_ = type("Engine", (), {"solve_batch": dispatcher})()
+    """A failure was swallowed: a process whose runs stayed small never heard
+    that its engine could not be compiled. Here the compiling process cannot
+    import the model's module."""
+    monkeypatch.setattr(startup, "_JOBS", {})
+    monkeypatch.setattr(startup, "_ENDED", set())
+    engine_ = type("Engine", (), {"solve_batch": _Uncompiled(tmp_path / "absent.nbi")})()
+    module = type("Module", (), {"__name__": "il21pk_generated_gone",
+                                 "__file__": str(tmp_path / "gone.py")})
     assert startup._interpretable(engine_)  # never tried: the first small run is interpreted
-    with pytest.warns(RuntimeWarning, match=r"background failed: TypeError: cannot type this "
-                                            r"engine\. The results so far came from the "
-                                            r"interpreter"):
-        startup._compile_in_background(dispatcher, (np.zeros(3),))
-        startup.wait()
-    assert startup.state(engine_) == "not compiled"
+    startup._compile_in_background(module, engine_, (np.zeros(3),))
+    startup.wait()
+    with pytest.warns(RuntimeWarning, match=r"background failed: FileNotFoundError: .*gone\.py"
+                                            r".* The results so far came from the interpreter"):
+        assert startup.state(engine_) == "not compiled"
     assert not startup._interpretable(engine_)  # the next run compiles in the foreground
+
+
+def test_compiling_leaves_the_callers_warning_filters_alone(tmp_path):
+    """numba compiling in a thread of this process swapped the process's warning
+    filters while the caller ran: a catch_warnings block around a first
+    simulation left 'ignore everything' in force for good."""
+    script = textwrap.dedent("""
+        import warnings
+        import il21pk as ip
+        from il21pk.engine import startup
+        before = list(warnings.filters)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ip.simulate(ip.Model.pk_only(compartments=1), ip.Regimen([ip.Dose(30, unit="ug/kg")]),
+                        t_end=24.0)
+        startup.wait()
+        print(warnings.filters == before)
+    """)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+           "IL21PK_CACHE_DIR": str(tmp_path / "il21pk"), "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=600, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "True"

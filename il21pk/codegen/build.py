@@ -54,6 +54,16 @@ def _import(path: Path, name: str) -> types.ModuleType:
     return module
 
 
+def import_generated(name: str, path: str) -> types.ModuleType:
+    """The generated module `name` at `path`, imported as :func:`generated_module`
+    imported it (in another process: numba's cache is keyed by both)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    if name.startswith(f"{__package__}.generated."):
+        return importlib.import_module(name)
+    return _import(Path(path), name)
+
+
 def generated_module(definition: ModelDefinition) -> types.ModuleType:
     """The imported generated module of `definition` (written on first use)."""
     stem = module_name(definition)

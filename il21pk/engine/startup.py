@@ -8,51 +8,71 @@ in a fraction of a second. A small batch (at most
 wait for it: it runs the same engine code in the Python interpreter
 (:func:`il21pk.engine.interpreted.interpret`; the same operations, so the
 same numbers, one to a few seconds per member), and the compilation
-starts afterwards in a background thread, so that later and larger batches,
-in this process or the next, run compiled. A larger batch compiles first, as
-before. Imported models (SBML, Antimony) share one compilation of the
-generic engine (:func:`il21pk.engine.bdf.bind_generic`, about 10 s once per
+starts afterwards in a child process (:mod:`il21pk.engine.compile_job`),
+which leaves the machine code in numba's disk cache, so that later and
+larger batches, in this process or the next, run compiled. A larger batch
+compiles first, as before. Imported models (SBML, Antimony) share the
+generic engine (:func:`il21pk.engine.bdf.bind_generic`; one compilation for
+models without events, one for models with, 9-17 s each once per
 machine): until it exists, their small batches are interpreted the same way.
 
-A background compilation that fails says so in a ``RuntimeWarning`` (the
-interpreted results stand); the next simulation of the model then compiles
-in the foreground and raises the error.
-
-The thread is not a daemon: a process that ends while it runs waits for it,
-so the machine code is cached for the next process. A process fork waits for
-it too (a child must not inherit numba's compiler lock held by a thread it
-does not have).
+The compilation runs in another process, not a thread, because numba
+compiling in a thread of this process holds numba's compiler lock (another
+model's kernels would wait for it) and swaps the process's warning filters
+while the caller's code runs (a ``warnings.catch_warnings`` block around a
+first simulation could leave its filters in force for good). A compilation
+that fails says so in a ``RuntimeWarning`` here, at the next simulation of
+any model (the interpreted results stand); that simulation then compiles in
+the foreground and raises the error. A process that ends, or forks, waits
+for its compilations first, so the machine code is cached for the next.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import threading
+import typing
 import warnings
+from dataclasses import dataclass
 
-import numba
 import numpy as np
-from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from .interpreted import interpret
 
 #: Largest batch run by the interpreter while its machine code is not compiled.
 INTERPRETED_MEMBERS = 2
 
-_THREADS: dict[str, threading.Thread] = {}
+
+@dataclass(frozen=True)
+class _Job:
+    """A compilation in a child process, and the file its errors go to."""
+
+    process: subprocess.Popen
+    errors: typing.IO[str]
+
+
+#: Compilations started, by the qualified name of the dispatcher they compile.
+_JOBS: dict[str, _Job] = {}
+_ENDED: set[str] = set()
 _INTERPRETED: dict[str, object] = {}
 _LOCK = threading.Lock()
 
 
 def state(engine: object) -> str:
     """``"compiled"`` (in this process or cached on disk), ``"compiling"`` (in
-    the background) or ``"not compiled"``, for a model's specialised engine
-    (the ``engine`` of :func:`il21pk.engine.kernels.compiled`)."""
+    the background) or ``"not compiled"``, for a model's engine (the
+    ``engine`` of :func:`il21pk.engine.kernels.compiled`)."""
+    _report_failures()
     solve, _ = _dispatcher(engine)
     if solve.signatures or _cached_on_disk(solve):
         return "compiled"
-    thread = _THREADS.get(solve.py_func.__qualname__)
-    return "compiling" if thread is not None and thread.is_alive() else "not compiled"
+    job = _JOBS.get(solve.py_func.__qualname__)
+    return "compiling" if job is not None and job.process.poll() is None else "not compiled"
 
 
 def _dispatcher(engine: object) -> tuple[object, tuple]:
@@ -76,6 +96,7 @@ def _cached_on_disk(dispatcher: object) -> bool:
 
 def solve_batch(module: object, engine: object, args: tuple) -> None:
     """Run ``engine.solve_batch(*args)``, or its interpreted twin (see above)."""
+    _report_failures()
     if args[0].shape[0] > INTERPRETED_MEMBERS or not _interpretable(engine):
         engine.solve_batch(*args)
         return
@@ -95,8 +116,7 @@ def solve_batch(module: object, engine: object, args: tuple) -> None:
         return
     for target, values in zip(outputs, scratch, strict=True):
         target[...] = values
-    dispatcher, model = _dispatcher(engine)
-    _compile_in_background(dispatcher, (*args, *model))
+    _compile_in_background(module, engine, args)
 
 
 def _interpretable(engine: object) -> bool:
@@ -104,7 +124,7 @@ def _interpretable(engine: object) -> bool:
     that failed leaves the foreground compile to report why)."""
     now = state(engine)
     return now == "compiling" or (now == "not compiled"
-                                  and _dispatcher(engine)[0].py_func.__qualname__ not in _THREADS)
+                                  and _dispatcher(engine)[0].py_func.__qualname__ not in _JOBS)
 
 
 def _interpreter(module: object) -> object:
@@ -113,38 +133,55 @@ def _interpreter(module: object) -> object:
     return _INTERPRETED[module.__name__]
 
 
-def _compile_in_background(dispatcher: object, args: tuple) -> None:
-    with warnings.catch_warnings():  # typing the generic engine's tuple of functions
-        warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        signature = tuple(numba.typeof(a) for a in args)
-    name = dispatcher.py_func.__qualname__
+def _compile_in_background(module: object, engine: object, args: tuple) -> None:
+    """Start :mod:`il21pk.engine.compile_job` on `module`'s engine for batches
+    typed as `args` (once per dispatcher and process)."""
+    name = _dispatcher(engine)[0].py_func.__qualname__
     with _LOCK:
-        if name in _THREADS:
+        if name in _JOBS:
             return
-        thread = threading.Thread(target=_compile, args=(dispatcher, signature),
-                                  name=f"il21pk-compile-{name}", daemon=False)
-        _THREADS[name] = thread
-    thread.start()
+        with tempfile.NamedTemporaryFile("wb", suffix=".il21pk-job", delete=False) as handle:
+            pickle.dump({"module": module.__name__, "file": module.__file__, "args": args},
+                        handle)
+        _JOBS[name] = _start(handle.name)
 
 
-def _compile(dispatcher: object, signature: tuple) -> None:
-    try:
-        # numba itself swaps the warning filters while it compiles, in any thread
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            dispatcher.compile(signature)
-    except Exception as error:  # noqa: BLE001 - said here, raised by the next compile
-        warnings.warn(f"compiling the engine ({dispatcher.py_func.__qualname__}) in the "
-                      f"background failed: {type(error).__name__}: {error}. The results so "
-                      "far came from the interpreter and stand; the next simulation of this "
-                      "model compiles in the foreground and raises this error",
-                      RuntimeWarning, stacklevel=1)
+def _start(job: str) -> _Job:
+    """The child process compiling `job` (a pickled job file, which it removes);
+    it imports il21pk from where this process did, and its errors go to a
+    temporary file read by :func:`_report_failures`."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    errors = tempfile.TemporaryFile("w+")
+    process = subprocess.Popen([sys.executable, "-m", "il21pk.engine.compile_job", job],
+                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=errors)
+    return _Job(process, errors)
+
+
+def _report_failures() -> None:
+    """Say once, as a RuntimeWarning, each compilation that has failed (and let
+    go of the error files of those that have ended)."""
+    for name, job in list(_JOBS.items()):
+        if name in _ENDED or job.process.poll() is None:
+            continue
+        _ENDED.add(name)
+        job.errors.seek(0)
+        lines = [line for line in job.errors.read().splitlines() if line.strip()]
+        job.errors.close()
+        if job.process.returncode == 0:
+            continue
+        why = lines[-1] if lines else f"exit status {job.process.returncode}"
+        warnings.warn(f"compiling the engine ({name}) in the background failed: {why}. "
+                      "The results so far came from the interpreter and stand; the next "
+                      "simulation of this model compiles in the foreground and raises this "
+                      "error", RuntimeWarning, stacklevel=3)
 
 
 def wait() -> None:
     """Wait until every background compilation has finished."""
-    for thread in list(_THREADS.values()):
-        thread.join()
+    for job in list(_JOBS.values()):
+        job.process.wait()
 
 
+atexit.register(wait)
 os.register_at_fork(before=wait)

@@ -1,0 +1,36 @@
+"""Compile a model's engine into numba's disk cache, in a process of its own.
+
+Started by :mod:`il21pk.engine.startup` after a model's first small batch ran
+interpreted: ``python -m il21pk.engine.compile_job JOB``, where ``JOB`` is a
+pickled dict (removed once read) of the generated module's name and file and
+the arguments of that batch, which give the types to compile for. The
+module is imported as the parent imported it and its engine built the same
+way, so the machine code lands where the parent's next batch looks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import warnings
+
+
+def main(job_path: str) -> None:
+    with open(job_path, "rb") as handle:
+        job = pickle.load(handle)
+    os.remove(job_path)
+    warnings.simplefilter("ignore")  # nobody reads them; errors are in the exit status
+
+    import numba
+
+    from ..codegen.build import import_generated
+    from . import bdf, startup
+
+    module = import_generated(job["module"], job["file"])
+    dispatcher, extra = startup._dispatcher(bdf.specialise(module))
+    dispatcher.compile(tuple(numba.typeof(a) for a in (*job["args"], *extra)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
