@@ -16,6 +16,7 @@ import os
 import runpy
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -278,3 +279,67 @@ def test_compiling_leaves_the_callers_warning_filters_alone(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=600, check=True)
     assert done.stdout.strip().splitlines()[-1] == "True"
+
+
+class _Running:
+    """Stands for a compiling child process: running until `done` is set."""
+
+    def __init__(self):
+        self.done = False
+        self.returncode = None
+
+    def poll(self):
+        self.returncode = 0 if self.done else None
+        return self.returncode
+
+
+def _engine(tmp_path, name):
+    dispatcher = _Uncompiled(tmp_path / f"{name}.nbi")
+    dispatcher.py_func.__qualname__ = name
+    return type("Engine", (), {"solve_batch": dispatcher})()
+
+
+def test_one_background_compilation_at_a_time(monkeypatch, tmp_path):
+    """Two models' first runs no longer start two compilers side by side (each a
+    Python process and 10-20 s of CPU): the second model waits its turn,
+    interpreted meanwhile."""
+    started = []
+
+    def start(job):
+        os.remove(job)
+        started.append(_Running())
+        return startup._Job(started[-1], tempfile.TemporaryFile("w+"))
+
+    monkeypatch.setattr(startup, "_JOBS", {})
+    monkeypatch.setattr(startup, "_ENDED", set())
+    monkeypatch.setattr(startup, "_start", start)
+    module = type("Module", (), {"__name__": "m", "__file__": str(tmp_path / "m.py")})
+    first, second = _engine(tmp_path, "first"), _engine(tmp_path, "second")
+    startup._compile_in_background(module, first, (np.zeros(3),))
+    startup._compile_in_background(module, second, (np.zeros(3),))
+    assert len(started) == 1 and startup.state(first) == "compiling"
+    assert startup._interpretable(second)  # its small batches still run interpreted
+    started[0].done = True
+    startup._compile_in_background(module, second, (np.zeros(3),))
+    assert len(started) == 2 and startup.state(second) == "compiling"
+    started[1].done = True
+    assert startup.state(second) == "not compiled"  # ended without machine code on disk
+
+
+def test_without_a_process_to_start_the_next_run_compiles(monkeypatch, tmp_path):
+    """An embedded Python may have no interpreter to start: say so, and let the
+    next simulation compile in the foreground instead of interpreting forever."""
+
+    def no_python(*args, **kwargs):
+        raise FileNotFoundError("no such interpreter")
+
+    monkeypatch.setattr(startup, "_JOBS", {})
+    monkeypatch.setattr(startup.subprocess, "Popen", no_python)
+    engine_ = _engine(tmp_path, "engine")
+    module = type("Module", (), {"__name__": "m", "__file__": str(tmp_path / "m.py")})
+    with pytest.warns(RuntimeWarning, match="cannot compile the engine .* no such interpreter; "
+                                            "the next simulation of this model compiles first"):
+        startup._compile_in_background(module, engine_, (np.zeros(3),))
+    assert startup.state(engine_) == "not compiled"
+    assert not startup._interpretable(engine_)
+    assert not list(tmp_path.glob("*.il21pk-job"))

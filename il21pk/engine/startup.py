@@ -50,10 +50,14 @@ INTERPRETED_MEMBERS = 2
 
 @dataclass(frozen=True)
 class _Job:
-    """A compilation in a child process, and the file its errors go to."""
+    """A compilation in a child process, and the file its errors go to (both
+    None: it could not be started)."""
 
-    process: subprocess.Popen
-    errors: typing.IO[str]
+    process: subprocess.Popen | None
+    errors: typing.IO[str] | None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
 
 #: Compilations started, by the qualified name of the dispatcher they compile.
@@ -72,7 +76,7 @@ def state(engine: object) -> str:
     if solve.signatures or _cached_on_disk(solve):
         return "compiled"
     job = _JOBS.get(solve.py_func.__qualname__)
-    return "compiling" if job is not None and job.process.poll() is None else "not compiled"
+    return "compiling" if job is not None and job.running() else "not compiled"
 
 
 def _dispatcher(engine: object) -> tuple[object, tuple]:
@@ -135,15 +139,23 @@ def _interpreter(module: object) -> object:
 
 def _compile_in_background(module: object, engine: object, args: tuple) -> None:
     """Start :mod:`il21pk.engine.compile_job` on `module`'s engine for batches
-    typed as `args` (once per dispatcher and process)."""
+    typed as `args`: once per dispatcher and process, and one at a time (while
+    another runs, this model's next small batch is interpreted and asks again)."""
     name = _dispatcher(engine)[0].py_func.__qualname__
     with _LOCK:
-        if name in _JOBS:
+        if name in _JOBS or any(job.running() for job in _JOBS.values()):
             return
         with tempfile.NamedTemporaryFile("wb", suffix=".il21pk-job", delete=False) as handle:
             pickle.dump({"module": module.__name__, "file": module.__file__, "args": args},
                         handle)
-        _JOBS[name] = _start(handle.name)
+        try:
+            _JOBS[name] = _start(handle.name)
+        except OSError as error:  # no interpreter to start (an embedded Python)
+            os.remove(handle.name)
+            _JOBS[name] = _Job(None, None)  # the next batch compiles in the foreground
+            warnings.warn(f"cannot compile the engine ({name}) in the background: {error}; "
+                          "the next simulation of this model compiles first", RuntimeWarning,
+                          stacklevel=3)
 
 
 def _start(job: str) -> _Job:
@@ -152,9 +164,13 @@ def _start(job: str) -> _Job:
     temporary file read by :func:`_report_failures`."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     errors = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen([sys.executable, "-m", "il21pk.engine.compile_job", job],
-                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=errors)
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "il21pk.engine.compile_job", job],
+                                   env=env, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=errors)
+    except OSError:
+        errors.close()
+        raise
     return _Job(process, errors)
 
 
@@ -162,7 +178,7 @@ def _report_failures() -> None:
     """Say once, as a RuntimeWarning, each compilation that has failed (and let
     go of the error files of those that have ended)."""
     for name, job in list(_JOBS.items()):
-        if name in _ENDED or job.process.poll() is None:
+        if name in _ENDED or job.process is None or job.running():
             continue
         _ENDED.add(name)
         job.errors.seek(0)
@@ -180,7 +196,8 @@ def _report_failures() -> None:
 def wait() -> None:
     """Wait until every background compilation has finished."""
     for job in list(_JOBS.values()):
-        job.process.wait()
+        if job.process is not None:
+            job.process.wait()
 
 
 atexit.register(wait)
