@@ -288,6 +288,14 @@ def test_an_integer_raised_to_a_floor_is_a_real_power(monkeypatch):
     np.testing.assert_allclose(a, exact, rtol=1e-7)
 
 
+def test_an_integer_past_int64_is_a_real_number():
+    """sympy folds piecewise(10, ...)^20 into the literal 10**20, which numba
+    refused ('Int value is too large'): the model could not run at all."""
+    model = ip.Model.from_antimony("A = 1; J: A -> ; A*piecewise(10, time > 1, 1)^20*1e-20")
+    a = engine_values(model, np.array([0.5, 2.0, 3.0]))["A"]
+    np.testing.assert_allclose(a, np.exp(-np.array([0.5e-20, 1.0, 2.0])), rtol=1e-8)
+
+
 def test_a_model_that_reports_nothing_is_refused_naming_what_it_could_report():
     """A model of constants alone imported, integrated a placeholder state, and
     then failed in building its result frame ('need at least one array to

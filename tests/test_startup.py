@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -247,8 +248,8 @@ def test_a_background_compilation_that_fails_says_so_and_the_next_run_compiles(m
     monkeypatch.setattr(startup, "_JOBS", {})
     monkeypatch.setattr(startup, "_ENDED", set())
     engine_ = type("Engine", (), {"solve_batch": _Uncompiled(tmp_path / "absent.nbi")})()
-    module = type("Module", (), {"__name__": "il21pk_generated_gone",
-                                 "__file__": str(tmp_path / "gone.py")})
+    module = types.SimpleNamespace(__name__="il21pk_generated_gone",
+                                   __file__=str(tmp_path / "gone.py"))
     assert startup._interpretable(engine_)  # never tried: the first small run is interpreted
     startup._compile_in_background(module, engine_, (np.zeros(3),))
     startup.wait()
@@ -306,24 +307,40 @@ def test_one_background_compilation_at_a_time(monkeypatch, tmp_path):
     started = []
 
     def start(job):
-        os.remove(job)
         started.append(_Running())
-        return startup._Job(started[-1], tempfile.TemporaryFile("w+"))
+        return startup._Job(job.module, job.path, started[-1], tempfile.TemporaryFile("w+"))
 
     monkeypatch.setattr(startup, "_JOBS", {})
     monkeypatch.setattr(startup, "_ENDED", set())
     monkeypatch.setattr(startup, "_start", start)
-    module = type("Module", (), {"__name__": "m", "__file__": str(tmp_path / "m.py")})
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where job files go
+    module = types.SimpleNamespace(__name__="m", __file__=str(tmp_path / "m.py"))
+    # specialised engines of different models share a qualified name
     first, second = _engine(tmp_path, "first"), _engine(tmp_path, "second")
+    first.solve_batch.py_func.__qualname__ = second.solve_batch.py_func.__qualname__
     startup._compile_in_background(module, first, (np.zeros(3),))
     startup._compile_in_background(module, second, (np.zeros(3),))
     assert len(started) == 1 and startup.state(first) == "compiling"
+    assert startup.state(second) == "not compiled"  # not taken for the first one's
     assert startup._interpretable(second)  # its small batches still run interpreted
     started[0].done = True
     startup._compile_in_background(module, second, (np.zeros(3),))
     assert len(started) == 2 and startup.state(second) == "compiling"
     started[1].done = True
     assert startup.state(second) == "not compiled"  # ended without machine code on disk
+    assert not list(tmp_path.glob("*.il21pk-job"))  # job files removed once ended
+
+
+def test_the_compiling_process_finds_il21pk_whatever_sys_path_holds(monkeypatch, tmp_path):
+    """A pathlib.Path on sys.path made every small first run raise TypeError
+    (joining the child's PYTHONPATH), and a relative entry lost il21pk once the
+    caller changed directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [*sys.path, Path("/opt/elsewhere"), "relative", 7])
+    paths = startup._child_path().split(os.pathsep)
+    assert paths[0] == str(REPO)  # where il21pk was imported from, first
+    assert "/opt/elsewhere" in paths and str(tmp_path / "relative") in paths
+    assert all(os.path.isabs(p) for p in paths)
 
 
 def test_without_a_process_to_start_the_next_run_compiles(monkeypatch, tmp_path):
@@ -336,9 +353,11 @@ def test_without_a_process_to_start_the_next_run_compiles(monkeypatch, tmp_path)
     monkeypatch.setattr(startup, "_JOBS", {})
     monkeypatch.setattr(startup.subprocess, "Popen", no_python)
     engine_ = _engine(tmp_path, "engine")
-    module = type("Module", (), {"__name__": "m", "__file__": str(tmp_path / "m.py")})
-    with pytest.warns(RuntimeWarning, match="cannot compile the engine .* no such interpreter; "
-                                            "the next simulation of this model compiles first"):
+    module = types.SimpleNamespace(__name__="m", __file__=str(tmp_path / "m.py"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where job files go
+    with pytest.warns(RuntimeWarning, match=r"cannot compile the engine of m in the background "
+                                            r"\(FileNotFoundError: no such interpreter\); the "
+                                            r"next simulation of this model compiles first"):
         startup._compile_in_background(module, engine_, (np.zeros(3),))
     assert startup.state(engine_) == "not compiled"
     assert not startup._interpretable(engine_)

@@ -16,8 +16,8 @@ process on Linux while it runs no Python thread but the main one: the
 workers then start in milliseconds, with the package imported and the model
 compiled (a forkserver worker imports il21pk afresh and loads the compiled
 model, about 2 s). A process running other Python threads (an open Dask
-client, a Jupyter kernel, a GUI loop, a model compiling in the background)
-is never forked, since a lock one of them holds would be inherited locked
+client, a Jupyter kernel, a GUI loop) is never forked, since a lock one of
+them holds would be inherited locked
 and could deadlock the child; nor is one on macOS, whose system libraries
 are not fork-safe. Those start their workers with ``"forkserver"`` where it
 exists (POSIX) and ``"spawn"`` elsewhere. Threads started outside Python's

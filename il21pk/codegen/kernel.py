@@ -40,7 +40,14 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 10
+CODEGEN_VERSION = 11
+
+
+def _integer(expr: sp.Integer) -> str:
+    """An integer literal; past int64, a float (numba refuses a larger literal,
+    and sympy folds 10**20 into one)."""
+    value = int(expr)
+    return repr(float(value)) if abs(value) >= 2**63 else str(value)
 
 
 class _ScalarPrinter(PythonCodePrinter):
@@ -48,6 +55,9 @@ class _ScalarPrinter(PythonCodePrinter):
 
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return _integer(expr)
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         # an exponent known only at run time (a Hill coefficient, a parameter)
@@ -94,6 +104,9 @@ class _ArrayPrinter(NumPyPrinter):
 
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return _integer(expr)
 
     def _print_Max(self, expr: sp.Max) -> str:
         out = self._print(expr.args[0])

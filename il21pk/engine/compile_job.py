@@ -6,6 +6,8 @@ pickled dict (removed once read) of the generated module's name and file and
 the arguments of that batch, which give the types to compile for. The
 module is imported as the parent imported it and its engine built the same
 way, so the machine code lands where the parent's next batch looks for it.
+An error ends the process with status 1 and ``Type: first line of the
+message`` as the last line of its standard error, which the parent reports.
 """
 
 from __future__ import annotations
@@ -33,4 +35,9 @@ def main(job_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    try:
+        main(sys.argv[1])
+    except Exception as error:  # the parent reports the last line of stderr
+        first = str(error).strip().splitlines()
+        print(f"{type(error).__name__}: {first[0] if first else ''}", file=sys.stderr)
+        sys.exit(1)

@@ -22,9 +22,11 @@ model's kernels would wait for it) and swaps the process's warning filters
 while the caller's code runs (a ``warnings.catch_warnings`` block around a
 first simulation could leave its filters in force for good). A compilation
 that fails says so in a ``RuntimeWarning`` here, at the next simulation of
-any model (the interpreted results stand); that simulation then compiles in
-the foreground and raises the error. A process that ends, or forks, waits
-for its compilations first, so the machine code is cached for the next.
+any model (the interpreted results stand); that model's next simulation
+then compiles in the foreground, and raises the error if it is the
+engine's. The child runs in a session of its own, so the user's Ctrl-C
+stops the simulation, not the compilation. A process that ends, or forks,
+waits for its compilations first, so the machine code is cached for the next.
 """
 
 from __future__ import annotations
@@ -50,19 +52,23 @@ INTERPRETED_MEMBERS = 2
 
 @dataclass(frozen=True)
 class _Job:
-    """A compilation in a child process, and the file its errors go to (both
-    None: it could not be started)."""
+    """A compilation in a child process: the model's module it is for, the
+    pickled job file and the file its errors go to (no process: it could not
+    be started)."""
 
-    process: subprocess.Popen | None
-    errors: typing.IO[str] | None
+    module: str
+    path: str
+    process: subprocess.Popen | None = None
+    errors: typing.IO[str] | None = None
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
 
-#: Compilations started, by the qualified name of the dispatcher they compile.
-_JOBS: dict[str, _Job] = {}
-_ENDED: set[str] = set()
+#: Compilations started, by the dispatcher they compile (a specialised
+#: engine's own; the generic engine's, shared by every imported model).
+_JOBS: dict[object, _Job] = {}
+_ENDED: set[object] = set()
 _INTERPRETED: dict[str, object] = {}
 _LOCK = threading.Lock()
 
@@ -75,7 +81,7 @@ def state(engine: object) -> str:
     solve, _ = _dispatcher(engine)
     if solve.signatures or _cached_on_disk(solve):
         return "compiled"
-    job = _JOBS.get(solve.py_func.__qualname__)
+    job = _JOBS.get(solve)
     return "compiling" if job is not None and job.running() else "not compiled"
 
 
@@ -127,8 +133,7 @@ def _interpretable(engine: object) -> bool:
     """Not compiled, and either compiling or never tried (a background compile
     that failed leaves the foreground compile to report why)."""
     now = state(engine)
-    return now == "compiling" or (now == "not compiled"
-                                  and _dispatcher(engine)[0].py_func.__qualname__ not in _JOBS)
+    return now == "compiling" or (now == "not compiled" and _dispatcher(engine)[0] not in _JOBS)
 
 
 def _interpreter(module: object) -> object:
@@ -141,56 +146,76 @@ def _compile_in_background(module: object, engine: object, args: tuple) -> None:
     """Start :mod:`il21pk.engine.compile_job` on `module`'s engine for batches
     typed as `args`: once per dispatcher and process, and one at a time (while
     another runs, this model's next small batch is interpreted and asks again)."""
-    name = _dispatcher(engine)[0].py_func.__qualname__
+    dispatcher = _dispatcher(engine)[0]
     with _LOCK:
-        if name in _JOBS or any(job.running() for job in _JOBS.values()):
+        if dispatcher in _JOBS or any(job.running() for job in _JOBS.values()):
             return
         with tempfile.NamedTemporaryFile("wb", suffix=".il21pk-job", delete=False) as handle:
             pickle.dump({"module": module.__name__, "file": module.__file__, "args": args},
                         handle)
+        job = _Job(module.__name__, handle.name)
         try:
-            _JOBS[name] = _start(handle.name)
-        except OSError as error:  # no interpreter to start (an embedded Python)
-            os.remove(handle.name)
-            _JOBS[name] = _Job(None, None)  # the next batch compiles in the foreground
-            warnings.warn(f"cannot compile the engine ({name}) in the background: {error}; "
-                          "the next simulation of this model compiles first", RuntimeWarning,
-                          stacklevel=3)
+            job = _start(job)
+        except Exception as error:  # noqa: BLE001 - no process to start: said, and compiled later
+            _forget(job)
+            warnings.warn(f"cannot compile the engine of {job.module} in the background "
+                          f"({type(error).__name__}: {error}); the next simulation of this "
+                          "model compiles first", RuntimeWarning, stacklevel=3)
+        _JOBS[dispatcher] = job  # without a process, the next batch compiles in the foreground
 
 
-def _start(job: str) -> _Job:
-    """The child process compiling `job` (a pickled job file, which it removes);
-    it imports il21pk from where this process did, and its errors go to a
-    temporary file read by :func:`_report_failures`."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+def _start(job: _Job) -> _Job:
+    """`job` with its child process started: in a session of its own (the
+    user's Ctrl-C stops this process, not the compilation), importing il21pk
+    from where this process did, its errors to a temporary file."""
+    env = {**os.environ, "PYTHONPATH": _child_path()}
     errors = tempfile.TemporaryFile("w+")
     try:
-        process = subprocess.Popen([sys.executable, "-m", "il21pk.engine.compile_job", job],
-                                   env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=errors)
-    except OSError:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "il21pk.engine.compile_job", job.path], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+            start_new_session=True)
+    except BaseException:
         errors.close()
         raise
-    return _Job(process, errors)
+    return _Job(job.module, job.path, process, errors)
+
+
+def _child_path() -> str:
+    """PYTHONPATH for the child: the directory il21pk was imported from, then
+    this process's ``sys.path`` as absolute paths (the child starts elsewhere
+    and later; entries that are not paths are left out)."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths = [here] + [os.path.abspath(os.fspath(p)) for p in sys.path
+                      if isinstance(p, (str, os.PathLike)) and os.fspath(p)]
+    return os.pathsep.join(dict.fromkeys(paths))
+
+
+def _forget(job: _Job) -> None:
+    """Remove the job file (the child removes it once read) and the error file."""
+    if os.path.exists(job.path):
+        os.remove(job.path)
+    if job.errors is not None:
+        job.errors.close()
 
 
 def _report_failures() -> None:
-    """Say once, as a RuntimeWarning, each compilation that has failed (and let
-    go of the error files of those that have ended)."""
-    for name, job in list(_JOBS.items()):
-        if name in _ENDED or job.process is None or job.running():
+    """Say once, as a RuntimeWarning, each compilation that has failed (and
+    remove what the ended ones left)."""
+    for dispatcher, job in list(_JOBS.items()):
+        if dispatcher in _ENDED or job.process is None or job.running():
             continue
-        _ENDED.add(name)
+        _ENDED.add(dispatcher)
         job.errors.seek(0)
         lines = [line for line in job.errors.read().splitlines() if line.strip()]
-        job.errors.close()
+        _forget(job)
         if job.process.returncode == 0:
             continue
         why = lines[-1] if lines else f"exit status {job.process.returncode}"
-        warnings.warn(f"compiling the engine ({name}) in the background failed: {why}. "
+        warnings.warn(f"compiling the engine of {job.module} in the background failed: {why}. "
                       "The results so far came from the interpreter and stand; the next "
-                      "simulation of this model compiles in the foreground and raises this "
-                      "error", RuntimeWarning, stacklevel=3)
+                      "simulation of this model compiles in the foreground (and raises the "
+                      "error if it is the engine's)", RuntimeWarning, stacklevel=3)
 
 
 def wait() -> None:
