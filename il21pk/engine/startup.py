@@ -225,5 +225,10 @@ def wait() -> None:
             job.process.wait()
 
 
-atexit.register(wait)
+def _at_exit() -> None:
+    wait()
+    _report_failures()  # and close what the jobs left open
+
+
+atexit.register(_at_exit)
 os.register_at_fork(before=wait)
