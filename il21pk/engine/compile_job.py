@@ -3,7 +3,7 @@
 Started by :mod:`il21pk.engine.startup` after a model's first small batch ran
 interpreted: ``python -m il21pk.engine.compile_job JOB``, where ``JOB`` is a
 pickled dict (removed once read) of the generated module's name and file and
-the arguments of that batch, which give the types to compile for. The
+the numba types of that batch's arguments, the signature to compile. The
 module is imported as the parent imported it and its engine built the same
 way, so the machine code lands where the parent's next batch looks for it.
 An error ends the process with status 1 and ``Type: first line of the
@@ -31,7 +31,7 @@ def main(job_path: str) -> None:
 
     module = import_generated(job["module"], job["file"])
     dispatcher, extra = startup._dispatcher(bdf.specialise(module))
-    dispatcher.compile(tuple(numba.typeof(a) for a in (*job["args"], *extra)))
+    dispatcher.compile((*job["types"], *(numba.typeof(a) for a in extra)))
 
 
 if __name__ == "__main__":

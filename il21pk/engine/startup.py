@@ -42,6 +42,7 @@ import typing
 import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .interpreted import interpret
@@ -151,8 +152,8 @@ def _compile_in_background(module: object, engine: object, args: tuple) -> None:
         if dispatcher in _JOBS or any(job.running() for job in _JOBS.values()):
             return
         with tempfile.NamedTemporaryFile("wb", suffix=".il21pk-job", delete=False) as handle:
-            pickle.dump({"module": module.__name__, "file": module.__file__, "args": args},
-                        handle)
+            pickle.dump({"module": module.__name__, "file": module.__file__,
+                         "types": tuple(numba.typeof(a) for a in args)}, handle)
         job = _Job(module.__name__, handle.name)
         try:
             job = _start(job)
