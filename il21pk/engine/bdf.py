@@ -1211,6 +1211,13 @@ GENERIC_SPARSE_LU_STATES = 12
 
 _GENERIC: dict[str, dict[str, object]] = {}
 
+#: What the generic engine's functions call in place of a specialised engine's
+#: (name -> the name it reads instead): the compact forms of the hottest
+#: helpers (less machine code to compile), and the right-hand side not inlined
+#: (nothing is inlined across a cfunc). The interpreted twin takes the same.
+GENERIC_SUBSTITUTES = {"_change_d": "_change_d_compact",
+                       "_add_correction": "_add_correction_compact", "newton_rhs": "rhs"}
+
 
 @njit(cache=True, error_model="numpy")
 def _change_d_compact(d, order, factor, u, r, m):
@@ -1284,7 +1291,7 @@ def _generic_functions(events: bool) -> dict[str, object]:
     specialised = {f.__name__ for f in SPECIALISED}
     position = {name: i for i, name in enumerate(MODEL_NAMES)
                 if events or name not in NO_EVENTS}
-    position["newton_rhs"] = position["rhs"]  # nothing is inlined across a cfunc
+    position["newton_rhs"] = position[GENERIC_SUBSTITUTES["newton_rhs"]]
 
     class ReadModel(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
@@ -1309,9 +1316,9 @@ def _generic_functions(events: bool) -> dict[str, object]:
     namespace.update({k: v for k, v in globals().items() if not k.startswith("__")})
     if not events:
         namespace.update(NO_EVENTS)
-    # the engine's hottest helpers in a form that compiles faster
-    namespace["_change_d"] = _change_d_compact
-    namespace["_add_correction"] = _add_correction_compact
+    for name, substitute in GENERIC_SUBSTITUTES.items():
+        if name not in position:  # the model's own functions are read from the tuple
+            namespace[name] = namespace[substitute]
     namespace["__file__"] = __file__
     sys.modules[module.__name__] = module
     for function in SPECIALISED:

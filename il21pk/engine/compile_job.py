@@ -30,7 +30,7 @@ def main(job_path: str) -> None:
     from . import bdf, startup
 
     module = import_generated(job["module"], job["file"])
-    dispatcher, extra = startup._dispatcher(bdf.specialise(module))
+    dispatcher, extra = startup.batch_dispatcher(bdf.specialise(module))
     dispatcher.compile((*job["types"], *(numba.typeof(a) for a in extra)))
 
 

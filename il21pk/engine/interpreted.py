@@ -114,9 +114,8 @@ def interpret(module: types.ModuleType) -> types.SimpleNamespace:
     if getattr(module, "ENGINE", None) == "generic":  # as bdf.bind_generic compiles it
         for name, value in bdf.generic_model(module).items():
             namespace[name] = model[name] if value is getattr(module, name, None) else value
-        namespace["newton_rhs"] = namespace["rhs"]
-        namespace["_change_d"] = namespace["_change_d_compact"]
-        namespace["_add_correction"] = namespace["_add_correction_compact"]
+        for name, substitute in bdf.GENERIC_SUBSTITUTES.items():
+            namespace[name] = namespace[substitute]
     else:
         for name in bdf.MODEL_NAMES:
             namespace[name] = model.get(name, bdf.NO_EVENTS.get(name))

@@ -79,14 +79,14 @@ def state(engine: object) -> str:
     the background) or ``"not compiled"``, for a model's engine (the
     ``engine`` of :func:`il21pk.engine.kernels.compiled`)."""
     _report_failures()
-    solve, _ = _dispatcher(engine)
+    solve, _ = batch_dispatcher(engine)
     if solve.signatures or _cached_on_disk(solve):
         return "compiled"
     job = _JOBS.get(solve)
     return "compiling" if job is not None and job.running() else "not compiled"
 
 
-def _dispatcher(engine: object) -> tuple[object, tuple]:
+def batch_dispatcher(engine: object) -> tuple[object, tuple]:
     """The numba function that runs a batch of `engine`, and the arguments it
     takes after the batch's: for the generic engine of imported models, the one
     compilation all of them share, which takes the model's tuple last."""
@@ -134,7 +134,8 @@ def _interpretable(engine: object) -> bool:
     """Not compiled, and either compiling or never tried (a background compile
     that failed leaves the foreground compile to report why)."""
     now = state(engine)
-    return now == "compiling" or (now == "not compiled" and _dispatcher(engine)[0] not in _JOBS)
+    return now == "compiling" or (now == "not compiled"
+                                  and batch_dispatcher(engine)[0] not in _JOBS)
 
 
 def _interpreter(module: object) -> object:
@@ -147,7 +148,7 @@ def _compile_in_background(module: object, engine: object, args: tuple) -> None:
     """Start :mod:`il21pk.engine.compile_job` on `module`'s engine for batches
     typed as `args`: once per dispatcher and process, and one at a time (while
     another runs, this model's next small batch is interpreted and asks again)."""
-    dispatcher = _dispatcher(engine)[0]
+    dispatcher = batch_dispatcher(engine)[0]
     with _LOCK:
         if dispatcher in _JOBS or any(job.running() for job in _JOBS.values()):
             return
