@@ -104,3 +104,44 @@ def test_fit_rejects_parameters_bounds_and_options_it_cannot_use(human, rng):
         ip.fit(PK, data, truth, free=["cl"], rtol="1e-6")
     with pytest.raises(ip.ParameterError, match="must name at least one"):
         ip.fit(PK, data, truth, free=[])
+
+
+def _trough_and_peak_data(pk):
+    """IV 10 nmol at 0 and 24 h (CL 2 L/h, V 10 L): subject 1 sampled at 24 h
+    before the second dose only, subject 2 before and after it (NONMEM record order)."""
+    k = 0.2
+    rows = []
+    for subject, after in ((1, False), (2, True)):
+        rows += [dict(ID=subject, TIME=0.0, AMT=10.0, DV=0.0, EVID=1),
+                 dict(ID=subject, TIME=1.0, AMT=0.0, DV=np.exp(-k), EVID=0),
+                 dict(ID=subject, TIME=24.0, AMT=0.0, DV=np.exp(-24 * k), EVID=0),
+                 dict(ID=subject, TIME=24.0, AMT=10.0, DV=0.0, EVID=1)]
+        if after:
+            rows.append(dict(ID=subject, TIME=24.0, AMT=0.0, DV=1 + np.exp(-24 * k), EVID=0))
+        rows.append(dict(ID=subject, TIME=25.0, AMT=0.0, DV=np.exp(-k) + np.exp(-25 * k),
+                         EVID=0))
+    frame = pd.DataFrame(rows).assign(CMT=2)
+    return ip.Dataset.from_nonmem(frame, amount_unit="nmol", model=pk)
+
+
+def test_samples_before_and_after_a_dose_at_the_same_time_are_both_predicted():
+    """A trough and a peak sampled at one dose time (in one subject, or in two
+    sharing a schedule) were both predicted as the trough: one grid point per
+    time, with one predose flag (review 2026-11-30; fits came out 10x off)."""
+    from il21pk.analysis.population.predictors import ModelPredictor
+
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    data = _trough_and_peak_data(pk)
+    obs = data.observations
+    assert obs["predose"].tolist() == [False, True, False, False, True, False, False]
+    predict = ModelPredictor(pk, data, params, ["cl"], {"rtol": 1e-10, "atol": 1e-14})
+    predicted = predict({"cl": np.full((1, 2), 2.0)})[0]
+    np.testing.assert_allclose(predicted, obs["value"].to_numpy(), rtol=1e-7)
+
+    # additive error of fixed size: -2 log L is least at zero residuals (the truth)
+    fit = ip.fit(pk, data, params, free=["cl"], error_model="additive",
+                 sigma={"sigma_add_il21_plasma": 0.01})
+    assert fit.table.set_index("name").loc["cl", "estimate"] == pytest.approx(2.0, rel=1e-4)
+    np.testing.assert_allclose(fit.residuals["predicted"], fit.residuals["observed"],
+                               rtol=1e-5)

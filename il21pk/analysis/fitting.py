@@ -107,6 +107,24 @@ def observation_terms(observations: pd.DataFrame, error: Mapping[str, str],
     return contrib, resid, sd
 
 
+def sampling_grid(times: np.ndarray, predose: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The output grid for samples at `times`, each before (`predose`) or after a
+    dose given at its time.
+
+    Returns ``(grid, grid_predose, where)``: 0 and the sampling times, sorted,
+    a time sampled both before and after a dose listed twice (the trough
+    first, marked in `grid_predose`), and the grid index of each sample.
+    """
+    kind = np.where(predose, 0.0, 1.0)  # 0: before the dose, 1: after
+    pairs = np.unique(np.column_stack([np.append(times, 0.0), np.append(kind, 1.0)]), axis=0)
+    grid, grid_predose = pairs[:, 0], pairs[:, 1] == 0.0
+    where = np.searchsorted(grid, times, side="left")
+    # a sample after the dose sits one past a trough at the same time
+    where += (~predose) & grid_predose[where]
+    return grid, grid_predose, where
+
+
 def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[dict]:
     """Per observed subject, what every simulation of its data reuses.
 
@@ -132,9 +150,7 @@ def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[
             if name in readable:
                 columns[name] = np.atleast_1d(float(cov.loc[subject, name]))
         times = obs["time_h"].to_numpy()[rows]
-        grid = np.union1d([0.0], times)
-        predose = np.isin(grid, times[obs["predose"].to_numpy()[rows]])
-        where = np.searchsorted(grid, times)
+        grid, predose, where = sampling_grid(times, obs["predose"].to_numpy(dtype=bool)[rows])
         variables = obs["variable"].to_numpy()[rows]
         outputs = [(var, rows[variables == var], where[variables == var])
                    for var in np.unique(variables)]

@@ -991,7 +991,9 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
     `breaks` are the interval edges (0, event times, t_end); ``event_at[s]``
     is the event applied at the start of interval s (-1 for none). An event
     adds ``bolus[e, m]`` to the states `bolus_state` and sets the infusion
-    rates to ``rates[e, m]``. States at `t_eval` go to ``states[m]``; a
+    rates to ``rates[e, m]``. States at `t_eval` go to ``states[m]``: at an
+    event time marked in `predose` the state before the event, unmarked the
+    state after (a time may appear twice, marked then unmarked); a
     member that fails records its status code and the time reached.
     ``nonnegative[i]``: state i is kept >= 0 at every step's end (see
     :func:`integrate_member`).
@@ -1041,10 +1043,10 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
         for s in range(breaks.shape[0] - 1):
             a, b = breaks[s], breaks[s + 1]
             j = lo[s]
-            at_start = j < hi[s] and t_eval[j] == a
-            if at_start and predose[j]:
-                for i in range(n):
+            if j < hi[s] and t_eval[j] == a and predose[j]:
+                for i in range(n):  # a trough: the value before a dose at a
                     states[m, j, i] = y[i]
+                j += 1
             e = event_at[s]
             if e >= 0:
                 if N_EVENTS > 0:
@@ -1062,10 +1064,9 @@ def solve_batch(k, y0, breaks, event_at, bolus_state, bolus, rates, t_eval, pred
                         status[m] = TOO_MANY_EVENTS
                         t_fail[m] = a
                         break
-            if at_start:
-                if not predose[j]:
-                    for i in range(n):
-                        states[m, j, i] = y[i]
+            if j < hi[s] and t_eval[j] == a:  # after the dose (also beside a trough at a)
+                for i in range(n):
+                    states[m, j, i] = y[i]
                 j += 1
             start = a
             code = OK

@@ -90,7 +90,8 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
     t_eval : numpy.ndarray, shape (T,)
         Sorted output times [h] within ``[0, t_end]``. At a bolus time the
         value reported is the one just after the dose, unless `predose`
-        marks it.
+        marks it; a dose time may appear twice, marked then unmarked, for
+        the values before and after the dose.
     t_end : float
         End of the integration [h].
     method : str

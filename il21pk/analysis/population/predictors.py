@@ -36,7 +36,7 @@ from ...io.data import Dataset
 from ...model import Model
 from ...parameters import ParameterSet
 from .. import executors
-from ..fitting import subject_plans
+from ..fitting import sampling_grid, subject_plans
 from ..simulate import run_batch
 
 
@@ -90,10 +90,9 @@ class ModelPredictor:
         self.groups = []
         for members in groups.values():
             idx = np.array([j for j, _, _ in members])
-            grid = np.unique(np.concatenate([p["grid"] for _, p, _ in members]))
-            predose = np.zeros(grid.size, dtype=bool)
-            for _, p, _ in members:
-                predose |= np.isin(grid, p["grid"][p["predose"]])
+            grid, predose, where_all = sampling_grid(
+                np.concatenate([p["grid"][p["where"]] for _, p, _ in members]),
+                np.concatenate([p["predose"][p["where"]] for _, p, _ in members]))
             columns = {}
             for name in members[0][1]["columns"]:
                 if name in self.names:
@@ -101,13 +100,10 @@ class ModelPredictor:
                 columns[name] = np.array([float(p["columns"][name][0]) for _, p, _ in members])
             amounts = [a for _, _, a in members]
             dose = np.array(amounts, dtype=float) if amounts[0] is not None else None
-            rows, member, where, var = [], [], [], []
-            for m, (_, p, _) in enumerate(members):
-                obs_times = p["grid"][p["where"]]
-                rows.append(p["rows"])
-                member.append(np.full(p["rows"].size, m))
-                where.append(np.searchsorted(grid, obs_times))
-            rows, member, where = (np.concatenate(a) for a in (rows, member, where))
+            rows = np.concatenate([p["rows"] for _, p, _ in members])
+            member = np.concatenate([np.full(p["rows"].size, m)
+                                     for m, (_, p, _) in enumerate(members)])
+            where = where_all
             variables = dataset.observations["variable"].to_numpy()[rows]
             per_var = [(v, rows[variables == v], member[variables == v], where[variables == v])
                        for v in np.unique(variables)]
