@@ -145,3 +145,154 @@ def test_samples_before_and_after_a_dose_at_the_same_time_are_both_predicted():
     assert fit.table.set_index("name").loc["cl", "estimate"] == pytest.approx(2.0, rel=1e-4)
     np.testing.assert_allclose(fit.residuals["predicted"], fit.residuals["observed"],
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("clash", ["quantity", "parameter", "state"])
+def test_a_stage_defining_one_name_twice_is_refused(clash):
+    """A quantity named like a state of its stage was accepted, and the rate then read
+    the quantity: a(3 h) came out 2.15 instead of 5 e^-3 (review 2026-11-30)."""
+    import sympy
+
+    from il21pk.errors import ParameterError
+    from il21pk.parameters import ParameterSpec
+
+    a, b, kel = sympy.symbols("a b kel")
+    states = [ip.State("a", "nmol", "a", initial=5), ip.State("b", "nmol", "b", initial=1)]
+    parameters = [ParameterSpec("kel", "1/h", 0.0, 10.0, "elimination")]
+    quantities = []
+    if clash == "quantity":
+        quantities.append(ip.Quantity("a", 3 * b, "nmol", "a quantity named like a state"))
+    elif clash == "parameter":
+        parameters.append(ParameterSpec("b", "1/h", 0.0, 10.0, "a parameter named like a state"))
+    else:
+        states.append(ip.State("a", "nmol", "a again", initial=2))
+    with pytest.raises(ParameterError, match=r"defines 'a'|defines 'b'"):
+        ip.Stage("s", "clash", states=tuple(states), parameters=tuple(parameters),
+                 rates={"a": -kel * a, "b": -kel * b}, quantities=tuple(quantities))
+
+
+def _one_compartment(clearance_factor: float) -> ip.Model:
+    import sympy
+
+    from il21pk.parameters import ParameterSpec
+
+    amount, v, cl, infusion = sympy.symbols("drug_central v_drug cl_drug infusion_drug")
+    stage = ip.Stage(
+        "pk", "One compartment, IV.",
+        states=(ip.State("drug_central", "nmol", "drug in the body"),),
+        parameters=(ParameterSpec("mw_drug", "kDa", 1e-3, 1e4, "molecular weight"),
+                    ParameterSpec("v_drug", "L", 1e-6, 1e4, "volume"),
+                    ParameterSpec("cl_drug", "L/h", 0.0, 1e4, "clearance")),
+        quantities=(ip.Quantity("drug_plasma", amount / v, "nM", "concentration",
+                                reported=True),),
+        rates={"drug_central": infusion - clearance_factor * cl * amount / v},
+        drugs=(ip.Drug("drug", mw="mw_drug", central="drug_central"),))
+    return ip.Model.compose(stage, name="one")
+
+
+def test_a_streamed_sweep_is_not_reused_for_another_model_of_the_same_name(tmp_path):
+    """The directory's fingerprint hashed repr(model) (kind, name, stage names), so a
+    second model named alike, with twice the clearance, got the first one's AUCs
+    (review 2026-11-30)."""
+    from il21pk.errors import OptionError
+
+    first, second = _one_compartment(1.0), _one_compartment(2.0)
+    values = {"mw_drug": (1.0, "test"), "v_drug": (10.0, "test"), "cl_drug": (2.0, "test")}
+    kw = dict(grid={"cl_drug": [1.0, 2.0]}, t_end=24.0, metrics=["auc"], executor="serial")
+    regimen = ip.Dose(100, unit="nmol", drug="drug")
+    out = tmp_path / "runs"
+    ip.sweep(first, regimen, first.parameter_set(values, base=None), out=out, **kw)
+    with pytest.raises(OptionError, match="different sweep"):
+        ip.sweep(second, regimen, second.parameter_set(values, base=None), out=out, **kw)
+
+
+def test_population_fit_options_are_checked_before_estimating():
+    """fd_step 0/NaN/inf ran and reported success with omegas at their starts;
+    FoceiSettings(fd_step=inf) returned the starting values after 0 iterations;
+    seeds, is_df and argument types failed deep in numpy (review 2026-11-30)."""
+    from il21pk.analysis.population import FoceiSettings, SaemSettings
+    from il21pk.analysis.population.predictors import OneCompartmentOral
+
+    for bad in (0.0, float("nan"), float("inf"), -1.0, 0.5):
+        with pytest.raises(ValueError, match="fd_step"):
+            FoceiSettings(fd_step=bad)
+    for field in ("hessian_step", "gtol", "inner_tol", "is_df"):
+        with pytest.raises(ValueError, match=f"FoceiSettings.{field}"):
+            FoceiSettings(**{field: float("inf") if field != "is_df" else 0})
+    with pytest.raises(ValueError, match="SaemSettings.is_df"):
+        SaemSettings(is_df=-1.0)
+
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    data = _trough_and_peak_data(pk)
+    base = dict(free=["cl"], iiv={"cl": 0.3})
+    for kw, error, match in [
+            ({"fd_step": 0.0}, ValueError, "fd_step"),
+            ({"fd_step": float("nan")}, ValueError, "fd_step"),
+            ({"seed": -1}, ValueError, "seed"),
+            ({"seed": "a"}, ValueError, "seed"),
+            ({"error_model": None}, TypeError, "error_model"),
+            ({"sigma": [0.1]}, TypeError, "sigma"),
+            ({"covariates": [1]}, TypeError, "covariates")]:
+        with pytest.raises(error, match=match):
+            ip.fit_population(OneCompartmentOral(), data, params, **base, **kw)
+    with pytest.raises(ValueError, match="seed"):
+        ip.fit(pk, data, params, free=["cl"], seed=1.5)
+    # a numpy float is a number (it was refused as "must be a number > 0")
+    fit = ip.fit_population(OneCompartmentOral(), data, params, free=["cl"],
+                            iiv={"cl": np.float32(0.3)}, method="focei",
+                            settings=FoceiSettings(covariance=False, is_draws=100), seed=1)
+    assert np.isfinite(fit.objective)
+
+
+def test_a_covariate_column_named_like_an_estimated_parameter_is_refused():
+    """A covariate column named 'cl' with cl estimated was ignored in silence
+    (review 2026-11-30)."""
+    from il21pk.errors import ParameterError
+
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    frame = pd.DataFrame({"ID": [1, 1, 2, 2], "t": [1.0, 2.0, 1.0, 2.0],
+                          "conc": [0.8, 0.7, 0.8, 0.6], "AGE": [40.0, 40.0, 50.0, 50.0]})
+    data = ip.Dataset.from_frame(frame, time="t", value="conc", variable="il21_plasma",
+                                 subject="ID", regimen=ip.Dose(10.0, unit="nmol"),
+                                 covariates={"AGE": "cl"})
+    with pytest.raises(ParameterError, match=r"\['cl'\].*named like estimated"):
+        ip.fit(pk, data, params, free=["cl"])
+    with pytest.raises(ParameterError, match=r"\['cl'\].*named like estimated"):
+        ip.fit_population(pk, data, params, free=["cl"], iiv={"cl": 0.3})
+
+
+def test_nca_refuses_a_dose_column_of_zero():
+    """A scalar dose of 0 was refused, a dose column of 0 gave CL = Vz = 0 (review
+    2026-11-30)."""
+    from il21pk.errors import DataError
+
+    curve = pd.DataFrame({"time_h": [0.5, 1.0, 2.0, 4.0, 8.0],
+                          "value": [8.0, 6.0, 4.0, 2.0, 0.5], "d": 0.0})
+    with pytest.raises(DataError, match="dose column 'd' must hold finite numbers > 0"):
+        ip.nca(curve, dose="d")
+    assert ip.nca(curve.assign(d=10.0), dose="d")["cl"].iloc[0] > 0
+
+
+def test_vpc_bins_percentiles_and_level_are_checked():
+    """Edges that did not span the data clipped later samples into the last bin (n_obs
+    48 for 24, median 0.219 for 0.423); unsorted edges made one bin; bins=0 an empty
+    table; n=0 NaN intervals (review 2026-11-30)."""
+    from il21pk.analysis.population import FoceiSettings
+    from il21pk.analysis.population.predictors import OneCompartmentOral
+
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    data = _trough_and_peak_data(pk)
+    fit = ip.fit_population(OneCompartmentOral(), data, params, free=["cl"],
+                            iiv={"cl": 0.3}, method="focei",
+                            settings=FoceiSettings(covariance=False, is_draws=100), seed=1)
+    for kw, match in [({"bins": [0, 3, 10]}, "span the observations"),
+                      ({"bins": [10, 0, 30]}, "increasing"), ({"bins": 0}, "bins"),
+                      ({"bins": -2}, "bins"), ({"percentiles": (150,)}, "percentiles"),
+                      ({"level": 2.0}, "level"), ({"n": 0}, "`n`")]:
+        with pytest.raises(ValueError, match=match):
+            fit.vpc(seed=1, **{"n": 20, **kw})
+    table = fit.vpc(n=20, bins=[0, 3, 30], seed=1)
+    assert table.groupby("bin")["n_obs"].first().tolist() == [2, 5]  # 1 h; 24 h and 25 h

@@ -42,6 +42,7 @@ from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Regimen
 from . import executors
 from .results import with_time_unit
+from .sampling import as_generator
 from .simulate import check_options, run_batch, simulate
 
 ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
@@ -773,10 +774,19 @@ def _error_setup(error_model, sigma, variables, model):
     return kinds, fixed, estimated
 
 
+def check_fd_step(value: object, field: str) -> None:
+    """A finite-difference step on the log (or logit) scale: a number in [1e-10, 0.1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 1e-10 <= value <= 0.1:
+        raise OptionError(f"{field} must be a number in [1e-10, 0.1] (a step on the log "
+                          f"scale); got {value!r}")
+
+
 def check_free(free: object, params: ParameterSet, readable: set[str],
-               model: object) -> tuple[str, ...]:
+               model: object, dataset: Dataset) -> tuple[str, ...]:
     """`free` as a tuple of distinct names that `params` has and `model` reads
-    (``readable``); shared by :func:`fit` and population fitting."""
+    (``readable``), none of them a covariate column of `dataset`; shared by
+    :func:`fit` and population fitting."""
     free = tuple([free] if isinstance(free, str) else free) \
         if isinstance(free, (str, Sequence, np.ndarray)) else None
     if free is None or not all(isinstance(name, str) for name in free):
@@ -792,6 +802,11 @@ def check_free(free: object, params: ParameterSet, readable: set[str],
         if name not in readable:
             raise ParameterError(f"{model!r} does not use parameter {name!r}; it cannot be "
                                  "estimated")
+    clash = sorted(set(free) & set(dataset.covariates.columns))
+    if clash:
+        raise ParameterError(f"the dataset has covariate column(s) {clash} named like estimated "
+                             "parameters, whose per-subject values would be ignored: rename "
+                             "them (Dataset covariates={column: name}) or do not estimate them")
     return free
 
 
@@ -851,7 +866,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
         raise InputTypeError(f"`dataset` must be an il21pk Dataset; got "
                              f"{type(dataset).__name__}")
     params = resolve_params(model, params)
-    free = check_free(free, params, model_inputs(model), model)
+    free = check_free(free, params, model_inputs(model), model, dataset)
     check_options(t_end=1.0, t_eval=None, method=method, rtol=rtol, atol=atol)
     for name in free:
         if params[name].value <= 0:
@@ -864,10 +879,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
     executors.check(executor)
     if gradient not in ("central", "forward"):
         raise OptionError(f"`gradient` must be 'central' or 'forward'; got {gradient!r}")
-    if isinstance(fd_step, bool) or not isinstance(fd_step, (int, float, np.floating)) \
-            or not 1e-10 <= fd_step <= 0.1:
-        raise OptionError(f"`fd_step` must be a number in [1e-10, 0.1] (log scale); got "
-                          f"{fd_step!r}")
+    check_fd_step(fd_step, "`fd_step`")
     if not isinstance(by_subject, bool):
         raise InputTypeError(f"`by_subject` must be True or False; got {by_subject!r}")
     if not isinstance(error_model, (str, Mapping)):
@@ -923,7 +935,7 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
                        np.array(lower), np.array(upper),
                        {"rtol": rtol, "atol": atol, "method": method}, fd_step, gradient)
     x0 = _initial_sigma(problem, np.array(x0))
-    starts = _starting_points(problem, x0, n_starts, np.random.default_rng(seed))
+    starts = _starting_points(problem, x0, n_starts, as_generator(seed))
     results = list(executors.ordered_map(_local_fit, [(problem, s, []) for s in starts],
                                          executor))
     table = pd.DataFrame({"start": range(len(results)),

@@ -399,11 +399,12 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
 
 
 def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:
-    """The single value of a per-curve column (dose or LLOQ), checked."""
+    """The single value of a per-curve column (dose > 0 or LLOQ >= 0), checked."""
     values = as_floats(column)
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise DataError(f"nca: {what} column {name!r} must hold finite numbers >= 0; {where} "
-                        f"has {column.tolist()[:5]}")
+    low, allowed = (values <= 0, "> 0") if what == "dose" else (values < 0, ">= 0")
+    if not np.all(np.isfinite(values)) or np.any(low):
+        raise DataError(f"nca: {what} column {name!r} must hold finite numbers {allowed}; "
+                        f"{where} has {column.tolist()[:5]}")
     if np.ptp(values) > 0:
         raise DataError(f"nca: {what} column {name!r} must be constant within a curve; {where} "
                         f"has {sorted(set(values.tolist()))[:5]}")

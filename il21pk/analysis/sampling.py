@@ -100,7 +100,7 @@ def latin_hypercube(bounds: Mapping[str, tuple[float, float]], n: int, *,
     """
     names, lows, highs, logs = check_bounds(bounds, params, scale)
     n = _check_n(n)
-    sampler = qmc.LatinHypercube(d=len(names), rng=_rng(seed))
+    sampler = qmc.LatinHypercube(d=len(names), rng=as_generator(seed))
     return _to_frame(sampler.random(n), names, lows, highs, logs)
 
 
@@ -112,7 +112,7 @@ def sobol_samples(bounds: Mapping[str, tuple[float, float]], n: int, *,
     n = _check_n(n)
     if n & (n - 1):
         raise ParameterError(f"Sobol samples need n to be a power of 2 (balance); got {n}")
-    sampler = qmc.Sobol(d=len(names), scramble=True, rng=_rng(seed))
+    sampler = qmc.Sobol(d=len(names), scramble=True, rng=as_generator(seed))
     return _to_frame(sampler.random_base2(int(np.log2(n))), names, lows, highs, logs)
 
 
@@ -133,7 +133,7 @@ def _is_number(value: object) -> bool:
                                                                np.floating))
 
 
-def _rng(seed: object) -> np.random.Generator:
+def as_generator(seed: object) -> np.random.Generator:
     """A Generator from `seed` (None, an int >= 0 or a Generator), or an OptionError."""
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
@@ -229,7 +229,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         corr[i, j] = corr[j, i] = rho
     if np.any(np.linalg.eigvalsh(corr) <= 0):
         raise ParameterError("correlations do not form a positive-definite matrix")
-    rng = _rng(seed)
+    rng = as_generator(seed)
     # omega = 0 fixes a parameter at its typical value: only the others are drawn
     varied = np.flatnonzero(omegas > 0)
     eta = np.zeros((n, len(names)))

@@ -380,7 +380,10 @@ def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
     h = hashlib.sha256()
     # hash exact values (JSON would round floats to 10 digits)
     h.update(pd.util.hash_pandas_object(runs, index=True).to_numpy().tobytes())
-    for part in (repr(model), repr(sorted((k, repr(r.doses)) for k, r in regimens.items())),
+    # the definition's key, not repr(model) (kind, name and stage names: two models
+    # named alike with other rates would share a directory's results)
+    for part in (model.definition.key(), repr(sorted((k, repr(r.doses))
+                                                     for k, r in regimens.items())),
                  repr(sorted(params.values().items())), repr(list(runs.columns)),
                  repr(options),
                  repr([(c.output, c.variables, c.metrics, len(c.runs),

@@ -225,6 +225,17 @@ class Stage:
                                     f"objects; got {type(item).__name__} {item!r}")
             object.__setattr__(self, attribute, items)
         state_names = [s.name for s in self.states]
+        kinds: dict[str, str] = {}
+        for kind, names in (("state", state_names),
+                            ("parameter", [p.name for p in self.parameters]),
+                            ("quantity", [q.name for q in self.quantities]),
+                            ("infusion input", [d.infusion_input for d in self.drugs])):
+            for name in names:
+                if name in kinds:
+                    raise ParameterError(f"Stage {self.name!r} defines {name!r} twice (as a "
+                                         f"{kinds[name]} and as a {kind}); names must be "
+                                         "unique within a model")
+                kinds[name] = kind
         rates = {}
         for name, rate in dict(self.rates).items():
             if name not in state_names:

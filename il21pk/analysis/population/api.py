@@ -13,7 +13,8 @@ from ...model import Model
 from ...model.inputs import model_inputs, resolve_params
 from ...parameters import ParameterSet
 from .. import executors
-from ..fitting import _error_setup, check_free
+from ..fitting import _error_setup, check_fd_step, check_free
+from ..sampling import as_generator
 from ..simulate import check_options
 from .covariates import bind_terms
 from .focei import FoceiSettings, run_focei
@@ -123,7 +124,7 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     else:
         raise TypeError("`model` must be an il21pk Model or a closed-form model with `bind` and "
                         f"`parameter_names`; got {type(model).__name__}")
-    free = check_free(free, params, readable, model)
+    free = check_free(free, params, readable, model, dataset)
     transforms = []
     for name in free:
         p = params[name]
@@ -141,12 +142,20 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
         if name not in free:
             raise ParameterError(f"iiv names {name!r}, which is not in `free`; between-subject "
                                  f"variability needs an estimated typical value: {list(free)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-                or not np.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                              np.floating)) \
+                or not value > 0 or not np.isfinite(value):
             raise ParameterError(f"iiv[{name!r}] (initial omega, the SD of eta) must be a "
                                  f"number > 0; got {value!r}")
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
         raise ValueError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
+    check_fd_step(fd_step, "`fd_step`")
+    if not isinstance(error_model, (str, Mapping)):
+        raise TypeError(f"`error_model` must be a name or a mapping {{variable: name}}; got "
+                        f"{type(error_model).__name__}")
+    for name, value in (("sigma", sigma), ("covariates", covariates)):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"`{name}` must be a mapping or None; got {type(value).__name__}")
     if settings is None:
         settings = SaemSettings() if method == "saem" else FoceiSettings()
     expected = SaemSettings if method == "saem" else FoceiSettings
@@ -178,7 +187,7 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     iiv_names = [free[i] for i in iiv_idx]
     mask = omega_mask(iiv_names, covariance)
     im = IndividualModel(free, tuple(transforms), iiv_idx, terms, len(subjects), mask)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     options = {"method": solver, "rtol": rtol, "atol": atol}
     pred_executor = executor if n_starts == 1 and isinstance(model, Model) else None
     owned = None

@@ -127,10 +127,34 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
         raise ValueError(f"variable {variable!r} was not observed; observed: {list(obs.error)}")
     rows = np.flatnonzero(obs.variable == variable)
     times = problem.dataset.observations["time_h"].to_numpy()[rows]
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"`n` (simulated replicates) must be an integer >= 1; got {n!r}")
     if np.ndim(bins) == 0:
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise ValueError(f"`bins` must be a number of bins >= 1 or a sequence of "
+                             f"increasing time edges; got {bins!r}")
         edges = np.unique(np.quantile(times, np.linspace(0, 1, int(bins) + 1)))
     else:
-        edges = np.asarray(bins, dtype=float)
+        try:
+            edges = np.asarray(bins, dtype=float)
+        except (TypeError, ValueError):
+            edges = np.array([np.nan])
+        if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) \
+                or np.any(np.diff(edges) <= 0) or edges[0] > times.min() \
+                or edges[-1] < times.max():
+            raise ValueError(f"`bins` as edges must be at least two increasing times that "
+                             f"span the observations of {variable!r} "
+                             f"({times.min():g}-{times.max():g}); got {bins!r}"[:300])
+    try:
+        checked = np.asarray(percentiles, dtype=float)
+    except (TypeError, ValueError):
+        checked = np.array([np.nan])
+    if checked.ndim != 1 or checked.size == 0 or not np.all((checked > 0) & (checked < 100)):
+        raise ValueError(f"`percentiles` must be a sequence of numbers in (0, 100); got "
+                         f"{percentiles!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) \
+            or not 0 < level < 1:
+        raise ValueError(f"`level` must be a number in (0, 1); got {level!r}")
     which = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
     rng = np.random.default_rng(seed)
     sims = simulate_replicates(problem, result._state, n, rng)[:, rows]

@@ -42,7 +42,7 @@ from scipy import optimize
 from .inner import conditional_modes
 from .marginal import laplace_terms
 from .problem import PopulationProblem
-from .saem import SaemState, _snapshot
+from .saem import SaemState, _snapshot, check_setting
 from .uncertainty import to_rho
 
 
@@ -97,9 +97,10 @@ class FoceiSettings:
                 or self.max_iter < 1:
             raise ValueError(f"FoceiSettings.max_iter must be an integer >= 1; got "
                              f"{self.max_iter!r}")
-        for name in ("gtol", "fd_step", "hessian_step", "inner_tol"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"FoceiSettings.{name} must be > 0; got {getattr(self, name)}")
+        for name in ("gtol", "inner_tol", "is_df"):
+            check_setting(f"FoceiSettings.{name}", getattr(self, name))
+        for name in ("fd_step", "hessian_step"):  # steps on the log (logit) scale
+            check_setting(f"FoceiSettings.{name}", getattr(self, name), upper=0.1)
         if self.standard_errors not in ("sandwich", "r", "s"):
             raise ValueError("FoceiSettings.standard_errors must be 'sandwich', 'r' or 's'; got "
                              f"{self.standard_errors!r}")

@@ -121,6 +121,16 @@ class SaemSettings:
                 or self.is_draws < 10:
             raise ValueError(f"SaemSettings.is_draws must be an integer >= 10; got "
                              f"{self.is_draws!r}")
+        check_setting("SaemSettings.is_df", self.is_df)
+
+
+def check_setting(field: str, value: object, upper: float = np.inf) -> None:
+    """A numeric setting: a finite number in (0, `upper`], else ValueError naming it."""
+    number = not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
+                                                                np.floating))
+    if not number or not 0 < value <= upper or not np.isfinite(value):
+        allowed = "a finite number > 0" if upper == np.inf else f"a number in (0, {upper:g}]"
+        raise ValueError(f"{field} must be {allowed}; got {value!r}")
 
 
 @dataclass
