@@ -204,17 +204,51 @@ def _estimates(result):
     return theta, omega, float(t.loc["sigma_prop_il21_plasma", "estimate"])
 
 
-def _check_against_exact(reference, theta, omega, sigma):
-    np.testing.assert_array_less(np.abs(theta / reference["theta"] - 1), 0.02)
-    np.testing.assert_array_less(np.abs(omega / reference["omega"] - 1), 0.10)
-    assert abs(sigma / reference["sigma"] - 1) < 0.05
+def _check_against_exact(reference, theta, omega, sigma, tol=(0.02, 0.10, 0.05)):
+    np.testing.assert_array_less(np.abs(theta / reference["theta"] - 1), tol[0])
+    np.testing.assert_array_less(np.abs(omega / reference["omega"] - 1), tol[1])
+    assert abs(sigma / reference["sigma"] - 1) < tol[2]
 
 
-def test_saem_matches_exact_maximum_likelihood(reference):
-    res = ip.fit_population(OneCompartmentOral(), reference["data"], START, free=list(NAMES),
-                            iiv=IIV0, method="saem", seed=7)
+def _gradient_and_hessian(f, x, h=1e-3):
+    """Central differences of a scalar function of a vector."""
+    k = x.size
+    e = np.eye(k) * h
+    f0 = f(x)
+    g = np.array([(f(x + e[i]) - f(x - e[i])) / (2 * h) for i in range(k)])
+    hess = np.empty((k, k))
+    for i in range(k):
+        hess[i, i] = (f(x + e[i]) - 2 * f0 + f(x - e[i])) / h**2
+        for j in range(i + 1, k):
+            hess[i, j] = hess[j, i] = (f(x + e[i] + e[j]) - f(x + e[i] - e[j])
+                                       - f(x - e[i] + e[j]) + f(x - e[i] - e[j])) / (4 * h * h)
+    return g, hess
+
+
+@pytest.fixture(scope="module")
+def fits(reference):
+    return {method: ip.fit_population(OneCompartmentOral(), reference["data"], START,
+                                      free=list(NAMES), iiv=IIV0, method=method, seed=7)
+            for method in ("saem", "focei")}
+
+
+@pytest.fixture(scope="module")
+def exact_standard_errors(reference):
+    """SEs of log(theta) from the observed information of the exact (quadrature)
+    likelihood at its maximum: the inverse of half the Hessian of -2 log L."""
+    y = reference["y"]
+    x = np.log(np.r_[reference["theta"], reference["omega"], reference["sigma"]])
+    _, hess = _gradient_and_hessian(
+        lambda v: agq_m2ll(np.exp(v[:3]), np.exp(v[3:6]), float(np.exp(v[6])), y), x)
+    return np.sqrt(np.diag(np.linalg.inv(hess / 2)))[:3]
+
+
+def test_saem_matches_exact_maximum_likelihood(reference, fits):
+    res = fits["saem"]
     theta, omega, sigma = _estimates(res)
-    _check_against_exact(reference, theta, omega, sigma)
+    # measured 2026-11-30: within 0.44 % of the exact maximum on every parameter; an
+    # Omega update dividing by n - 1 instead of n is 5-6 % off
+    _check_against_exact(reference, theta, omega, sigma, tol=(0.01, 0.015, 0.01))
     # -2 log L by importance sampling vs the exact maximum
     assert abs(res.m2ll - reference["m2ll"]) < 0.5, (res.m2ll, reference["m2ll"])
     assert res.m2ll_se < 0.2
@@ -224,19 +258,24 @@ def test_saem_matches_exact_maximum_likelihood(reference):
     assert res.objective == res.m2ll
 
 
-def test_focei_matches_exact_and_its_objective_is_the_laplace_approximation(reference):
-    res = ip.fit_population(OneCompartmentOral(), reference["data"], START, free=list(NAMES),
-                            iiv=IIV0, method="focei", seed=7)
+def test_focei_matches_exact_and_its_objective_is_the_laplace_approximation(reference, fits):
+    res = fits["focei"]
     theta, omega, sigma = _estimates(res)
+    # FOCEi approximates the likelihood: near the exact maximum, not at it
     _check_against_exact(reference, theta, omega, sigma)
     # the objective is the FOCEi approximation computed independently here ...
-    ofv = focei_reference(theta, omega, sigma, reference["y"])
+    y = reference["y"]
+    ofv = focei_reference(theta, omega, sigma, y)
     assert abs(res.objective - ofv) < 0.02, (res.objective, ofv)
-    # ... which differs from the exact -2 log L at the same point by the
-    # Laplace/first-order error computed here; m2ll is by importance sampling
-    exact_here = agq_m2ll(theta, omega, sigma, reference["y"])
-    gap = exact_here - ofv
-    assert abs((exact_here - res.objective) - gap) < 0.02
+    # ... and the estimates are its minimum: a Newton step on it from there is tiny
+    # (measured 2026-11-30: the library's estimates within 7e-5 of its minimiser)
+    g, hess = _gradient_and_hessian(
+        lambda v: focei_reference(np.exp(v[:3]), np.exp(v[3:6]), float(np.exp(v[6])), y),
+        np.log(np.r_[theta, omega, sigma]))
+    step = np.linalg.solve(hess, -g)
+    assert np.abs(step).max() < 2e-3, step
+    # m2ll is the exact -2 log L at the estimates, by importance sampling
+    exact_here = agq_m2ll(theta, omega, sigma, y)
     assert abs(res.m2ll - exact_here) < 4 * res.m2ll_se + 0.02
     # the sandwich covariance step ran
     assert np.all(np.isfinite(res.table["stderr"])) and np.isfinite(res.condition_number)
@@ -257,3 +296,13 @@ def test_focei_settings_type_is_checked(reference):
         ip.fit_population(OneCompartmentOral(), reference["data"], START, free=list(NAMES),
                           iiv=IIV0, method="focei", settings=SaemSettings())
     assert FoceiSettings().covariance
+
+
+@pytest.mark.parametrize("method", ["saem", "focei"])
+def test_standard_errors_match_the_exact_information(fits, exact_standard_errors, method):
+    """SE / estimate of each typical value (the SE of its log) against the observed
+    information of the exact likelihood: measured 2026-11-30 within 1 % (SAEM
+    1.001-1.004, FOCEi 0.992-1.003); SEs three times too large or too small fail."""
+    t = fits[method].table.set_index("name")
+    library = np.array([t.loc[n, "stderr"] / t.loc[n, "estimate"] for n in NAMES])
+    np.testing.assert_allclose(library / exact_standard_errors, 1.0, atol=0.05)
