@@ -296,3 +296,21 @@ def test_vpc_bins_percentiles_and_level_are_checked():
             fit.vpc(seed=1, **{"n": 20, **kw})
     table = fit.vpc(n=20, bins=[0, 3, 30], seed=1)
     assert table.groupby("bin")["n_obs"].first().tolist() == [2, 5]  # 1 h; 24 h and 25 h
+
+
+def test_a_swept_dose_that_replaces_no_dose_is_refused():
+    """grid={'dose': ...} without doses gave cmax 0 and success for every run; 'dose'
+    beside 'dose_il21' on an IL-21 regimen was written as dose=1 while 100 was given
+    (review 2026-11-30)."""
+    from il21pk.errors import OptionError
+
+    pk = ip.Model.pk_only(compartments=1)
+    human = ip.parameter_sets.load("human")
+    one = ip.Regimen.single(ip.Dose(1.0, unit="nmol"))
+    kw = dict(t_end=12.0, metrics=["cmax"], variables=["il21_plasma"], executor="serial")
+    with pytest.raises(OptionError, match="swept 'dose' .* has none"):
+        ip.sweep(pk, None, human, grid={"dose": [1.0, 10.0]}, **kw)
+    with pytest.raises(OptionError, match="swept 'dose' .* has none"):
+        ip.sweep(pk, one, human, grid={"dose": [1.0], "dose_il21": [100.0]}, **kw)
+    both = ip.sweep(pk, one, human, grid={"dose_il21": [1.0, 10.0]}, **kw)
+    assert both["value"].iloc[1] == pytest.approx(10 * both["value"].iloc[0], rel=1e-6)
