@@ -774,6 +774,18 @@ def _error_setup(error_model, sigma, variables, model):
     return kinds, fixed, estimated
 
 
+def check_argument_types(error_model: object, **mappings: object) -> None:
+    """`error_model` a name or a mapping, each of `mappings` None or a mapping; shared
+    by :func:`fit` and population fitting."""
+    if not isinstance(error_model, (str, Mapping)):
+        raise InputTypeError(f"`error_model` must be a name or a mapping {{variable: name}}; "
+                             f"got {type(error_model).__name__}")
+    for name, given in mappings.items():
+        if given is not None and not isinstance(given, Mapping):
+            raise InputTypeError(f"`{name}` must be a mapping or None; got "
+                                 f"{type(given).__name__}")
+
+
 def check_fd_step(value: object, field: str) -> None:
     """A finite-difference step on the log (or logit) scale: a number in [1e-10, 0.1]."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -882,16 +894,8 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
     check_fd_step(fd_step, "`fd_step`")
     if not isinstance(by_subject, bool):
         raise InputTypeError(f"`by_subject` must be True or False; got {by_subject!r}")
-    if not isinstance(error_model, (str, Mapping)):
-        raise InputTypeError(f"`error_model` must be a name or a mapping {{variable: name}}; "
-                             f"got {type(error_model).__name__}")
-    for name, given in (("sigma", sigma), ("bounds", bounds)):
-        if given is not None and not isinstance(given, Mapping):
-            raise InputTypeError(f"`{name}` must be a mapping; got {type(given).__name__}")
-    if seed is not None and not isinstance(seed, np.random.Generator) and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise OptionError(f"`seed` must be None, an integer >= 0 or a numpy Generator; got "
-                          f"{seed!r}")
+    check_argument_types(error_model, sigma=sigma, bounds=bounds)
+    as_generator(seed)  # checks it
     _check_data(model, dataset, error_model, params)
     if by_subject:
         observed = set(dataset.observations["subject"])

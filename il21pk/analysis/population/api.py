@@ -13,7 +13,7 @@ from ...model import Model
 from ...model.inputs import model_inputs, resolve_params
 from ...parameters import ParameterSet
 from .. import executors
-from ..fitting import _error_setup, check_fd_step, check_free
+from ..fitting import _error_setup, check_argument_types, check_fd_step, check_free
 from ..sampling import as_generator
 from ..simulate import check_options
 from .covariates import bind_terms
@@ -150,12 +150,7 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
         raise ValueError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
     check_fd_step(fd_step, "`fd_step`")
-    if not isinstance(error_model, (str, Mapping)):
-        raise TypeError(f"`error_model` must be a name or a mapping {{variable: name}}; got "
-                        f"{type(error_model).__name__}")
-    for name, value in (("sigma", sigma), ("covariates", covariates)):
-        if value is not None and not isinstance(value, Mapping):
-            raise TypeError(f"`{name}` must be a mapping or None; got {type(value).__name__}")
+    check_argument_types(error_model, sigma=sigma, covariates=covariates)
     if settings is None:
         settings = SaemSettings() if method == "saem" else FoceiSettings()
     expected = SaemSettings if method == "saem" else FoceiSettings
