@@ -308,9 +308,37 @@ def test_a_swept_dose_that_replaces_no_dose_is_refused():
     human = ip.parameter_sets.load("human")
     one = ip.Regimen.single(ip.Dose(1.0, unit="nmol"))
     kw = dict(t_end=12.0, metrics=["cmax"], variables=["il21_plasma"], executor="serial")
-    with pytest.raises(OptionError, match="swept 'dose' .* has none"):
+    with pytest.raises(OptionError, match="swept .dose. .* no regimen has one"):
         ip.sweep(pk, None, human, grid={"dose": [1.0, 10.0]}, **kw)
-    with pytest.raises(OptionError, match="swept 'dose' .* has none"):
+    with pytest.raises(OptionError, match="swept .dose. .* no regimen has one"):
         ip.sweep(pk, one, human, grid={"dose": [1.0], "dose_il21": [100.0]}, **kw)
     both = ip.sweep(pk, one, human, grid={"dose_il21": [1.0, 10.0]}, **kw)
     assert both["value"].iloc[1] == pytest.approx(10 * both["value"].iloc[0], rel=1e-6)
+
+
+def test_checked_inputs_still_take_what_numpy_takes():
+    """The checks added after the first review narrowed valid input (second review):
+    a float number of VPC bins, a SeedSequence or a list seed, a dose column that
+    leaves a control or monotherapy arm unchanged."""
+    from il21pk.analysis.population import FoceiSettings
+    from il21pk.analysis.population.predictors import OneCompartmentOral
+    from il21pk.analysis.sampling import as_generator
+
+    a = as_generator(np.random.SeedSequence(1)).random()
+    assert a == np.random.default_rng(np.random.SeedSequence(1)).random()
+    assert as_generator([1, 2]).random() == np.random.default_rng([1, 2]).random()
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    data = _trough_and_peak_data(pk)
+    fit = ip.fit_population(OneCompartmentOral(), data, params, free=["cl"],
+                            iiv={"cl": 0.3}, method="focei", seed=np.random.SeedSequence(3),
+                            settings=FoceiSettings(covariance=False, is_draws=100))
+    pd.testing.assert_frame_equal(fit.vpc(n=20, bins=2.0, seed=1), fit.vpc(n=20, bins=2, seed=1))
+
+    human = ip.parameter_sets.load("human")
+    arms = {"control": ip.Regimen.none(), "single": ip.Regimen.single(ip.Dose(1.0, unit="nmol"))}
+    out = ip.sweep(pk, None, human, grid={"regimen": arms, "dose": [1.0, 10.0]}, t_end=12.0,
+                   metrics=["cmax"], variables=["il21_plasma"], executor="serial")
+    cmax = out.set_index(["regimen", "dose"])["value"]
+    assert cmax[("control", 1.0)] == cmax[("control", 10.0)] == 0.0
+    assert cmax[("single", 10.0)] == pytest.approx(10 * cmax[("single", 1.0)], rel=1e-6)

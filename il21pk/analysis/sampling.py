@@ -134,13 +134,16 @@ def _is_number(value: object) -> bool:
 
 
 def as_generator(seed: object) -> np.random.Generator:
-    """A Generator from `seed` (None, an int >= 0 or a Generator), or an OptionError."""
-    if seed is None or isinstance(seed, np.random.Generator):
-        return np.random.default_rng(seed)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OptionError(f"`seed` must be None, an integer >= 0 or a numpy Generator; got "
-                          f"{seed!r}")
-    return np.random.default_rng(seed)
+    """A Generator from `seed`: what ``numpy.random.default_rng`` takes (None, an
+    integer >= 0 or a sequence of them, a SeedSequence, a BitGenerator or a
+    Generator), but no bool, float or string; else an OptionError."""
+    if not isinstance(seed, (bool, float, np.floating, str, bytes)):
+        try:
+            return np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            pass
+    raise OptionError(f"`seed` must be None, an integer >= 0 (or a sequence of them), a "
+                      f"numpy SeedSequence or Generator; got {seed!r}"[:300])
 
 
 def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, float], *,

@@ -266,23 +266,24 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
 
 
 def _check_swept_doses(model, runs, regimens, dose_keys) -> None:
-    """Every swept dose column replaces some dose of every regimen it runs with
-    (else the column would be written beside results it did not change)."""
+    """Every swept dose column replaces some dose of at least one regimen it runs
+    with (else the column would be written beside results it did not change; an
+    arm it leaves alone, a control or a monotherapy, is a valid design)."""
     swept = {c: dose_keys[c] for c in runs.columns if c in dose_keys}
     if not swept:
         return
     own = {drug for drug in swept.values() if drug is not None}
     used = {k: r for k, r in regimens.items() if k or "regimen" not in runs.columns}
-    for label, regimen in used.items():
-        dosed = {model.drug(d.drug).name for d in getattr(regimen, "doses", ())}
-        where = f"regimen {label!r}" if label else "the regimen"
-        for column, drug in swept.items():
-            if not (dosed - own if drug is None else dosed & {drug}):
-                what = (f"the doses of {drug!r}" if drug is not None else
-                        "every dose of a drug without a dose_<drug> column of its own")
-                raise OptionError(f"swept {column!r} sets {what}, and {where} has none (it "
-                                  f"doses {sorted(dosed) or 'nothing'}); it would change "
-                                  "nothing")
+    dosed = {label: {model.drug(d.drug).name for d in getattr(regimen, "doses", ())}
+             for label, regimen in used.items()}
+    for column, drug in swept.items():
+        if not any(d - own if drug is None else d & {drug} for d in dosed.values()):
+            what = (f"the doses of {drug!r}" if drug is not None else
+                    "every dose of a drug without a dose_<drug> column of its own")
+            given = "; ".join(f"{label or 'the regimen'}: {sorted(d) or 'nothing'}"
+                              for label, d in dosed.items())
+            raise OptionError(f"swept {column!r} sets {what}, and no regimen has one "
+                              f"({given}); it would change nothing")
 
 
 def dose_columns(model: Model) -> dict[str, str | None]:

@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from ..results import time_axis_label, with_time_unit
+from ..sampling import as_generator
 from .problem import PopulationProblem
 
 
@@ -130,8 +131,10 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"`n` (simulated replicates) must be an integer >= 1; got {n!r}")
     if np.ndim(bins) == 0:
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise ValueError(f"`bins` must be a number of bins >= 1 or a sequence of "
+        whole = not isinstance(bins, bool) and isinstance(bins, (int, np.integer)) or \
+            isinstance(bins, (float, np.floating)) and float(bins).is_integer()
+        if not whole or bins < 1:
+            raise ValueError(f"`bins` must be a whole number of bins >= 1 or a sequence of "
                              f"increasing time edges; got {bins!r}")
         edges = np.unique(np.quantile(times, np.linspace(0, 1, int(bins) + 1)))
     else:
@@ -156,7 +159,7 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
             or not 0 < level < 1:
         raise ValueError(f"`level` must be a number in (0, 1); got {level!r}")
     which = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     sims = simulate_replicates(problem, result._state, n, rng)[:, rows]
     lloq = problem.dataset.observations["lloq"].to_numpy(dtype=float)[rows]
     y = obs.y[rows]
@@ -190,7 +193,7 @@ def npde(result, *, n: int = 500, seed=None) -> pd.DataFrame:
     """See :meth:`PopulationFitResult.npde`."""
     problem = result._problem
     obs = problem.observations
-    sims = simulate_replicates(problem, result._state, n, np.random.default_rng(seed))
+    sims = simulate_replicates(problem, result._state, n, as_generator(seed))
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(obs.log_scale, np.log(obs.y), obs.y)
         sims = np.where(obs.log_scale[None], np.log(np.maximum(sims, 1e-300)), sims)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import with_time_unit
+from ..sampling import as_generator
 from . import diagnostics
 from .problem import PopulationProblem
 from .saem import SaemState
@@ -219,7 +220,7 @@ class PopulationFitResult:
         time_h, variable, value, blq.
         """
         sims = diagnostics.simulate_replicates(self._problem, self._state, n,
-                                               np.random.default_rng(seed))
+                                               as_generator(seed))
         return diagnostics.replicates_frame(self._problem, sims, censor=censor)
 
     def vpc(self, variable: str | None = None, *, n: int = 200, bins: int | np.ndarray = 8,
