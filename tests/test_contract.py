@@ -272,7 +272,8 @@ def test_a_long_simulation_with_a_coarse_grid_is_allowed(drug):
     (lambda h: ip.virtual_population(h, 5, [("cl", 0.3)]), TypeError,
      r"`variability` must be a mapping"),
     (lambda h: ip.virtual_population(h, 5, {"cl": 0.3}, seed="x"), OptionError,
-     r"`seed` must be None, an integer >= 0 or a numpy Generator; got 'x'"),
+     r"`seed` must be None, an integer >= 0 \(or a sequence of them\), a numpy SeedSequence "
+     r"or Generator; got 'x'"),
     (lambda h: ip.virtual_population(h, 5, {"cl": 0.3}, body_weight={"median": "70"}),
      ip.ParameterError, r"body_weight\['median'\] must be a number > 0 kg; got '70'"),
     (lambda h: ip.virtual_population(h, 5, {"cl": 0.3, "ka": 0.2},

@@ -192,6 +192,9 @@ def test_mcmc_is_seeded_and_centred_on_the_estimate(truth, rng):
     est = fit.table.set_index("name").loc["cl"]
     assert post.median() == pytest.approx(est["estimate"], rel=0.03)
     assert post.std() == pytest.approx(est["stderr"], rel=0.35)
+    # no more steps than the burn-in discards: it returned an empty frame
+    with pytest.raises(ValueError, match="n_steps"):
+        fit.mcmc(100, burn=200)
 
 
 @pytest.mark.slow

@@ -300,9 +300,13 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         Output variable, e.g. ``"ifng_plasma"`` or ``"nk_blood"``.
     metric : str, optional
         ``"auc"`` (default), ``"cmax"``, ``"peak_fold_change"``, any metric of
-        :data:`il21pk.metrics.METRICS`, ``"time_above"`` (needs `threshold`,
+        :data:`il21pk.analysis.metrics.METRICS`, ``"time_above"`` (needs `threshold`,
         in the output's unit; the value is a time in the model's time unit)
         or ``"value_at"`` (needs `at`, a time).
+    threshold : float, optional
+        For ``metric="time_above"``: the level, in the response's unit.
+    at : float, optional
+        For ``metric="value_at"``: the time, in the model's time unit.
     t_end : float
         Simulation end, in the model's time unit (hours for il21pk's models).
     fit : {'hill', 'emax', None}, optional

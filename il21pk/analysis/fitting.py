@@ -572,7 +572,7 @@ class FitResult:
         (:func:`il21pk.fit_population`).
         Returns replicate, subject, time_h, variable, value.
         """
-        rng = np.random.default_rng(seed)
+        rng = as_generator(seed)
         problem = self._problem
         cov = self.covariance.to_numpy()
         if not np.all(np.isfinite(cov)):
@@ -583,8 +583,9 @@ class FitResult:
         _, _, sd = problem.terms(pred, x)
         obs = problem.dataset.observations
         noise = rng.standard_normal(pred.shape) * sd
-        kinds = obs["variable"].map(problem.error).to_numpy()
-        value = np.where(kinds == "lognormal", pred * np.exp(noise), pred + noise)
+        lognormal = obs["variable"].map(problem.error).to_numpy() == "lognormal"
+        value = pred + noise  # exp only where log-normal: an additive sd can overflow it
+        value[:, lognormal] = pred[:, lognormal] * np.exp(noise[:, lognormal])
         return pd.DataFrame({
             "replicate": np.repeat(np.arange(n), len(obs)),
             "subject": np.tile(obs["subject"].to_numpy(), n),
@@ -657,10 +658,16 @@ class FitResult:
         """
         import emcee
 
+        for name, value, low in (("burn", burn, 0), ("n_steps", n_steps, burn + 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or value < low:
+                raise OptionError(f"`{name}` must be an integer >= {low}"
+                                  + (" (more steps than the burn-in discards)"
+                                     if name == "n_steps" else "") + f"; got {value!r}")
         problem = self._problem
         n = self._x.shape[0]
         walkers = n_walkers or max(2 * n + 2, 8)
-        rng = np.random.default_rng(seed)
+        rng = as_generator(seed)
         spread = np.sqrt(np.clip(np.diag(self.covariance.to_numpy()), 1e-8, 1.0))
         spread = np.where(np.isfinite(spread), spread, 0.1)
         start = self._x + 0.1 * spread * rng.standard_normal((walkers, n))

@@ -55,6 +55,8 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
         Sample the inputs uniformly on this scale.
     seed : int
         Seeds SALib's sampling and bootstrap.
+    num_levels : int, optional
+        Grid levels of the Morris method (default 4).
 
     Returns
     -------
@@ -125,7 +127,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         As for :func:`il21pk.simulate` (regimen None: no doses; params None:
         the model's own values).
     outputs, metrics : sequence of str
-        Variables and metrics (see :data:`il21pk.metrics.METRICS`) to analyse
+        Variables and metrics (see :data:`il21pk.analysis.metrics.METRICS`) to analyse
         (`outputs` may also be one name). The default output, ``ifng_plasma``,
         is the end of il21pk's chain: a model that does not report it (an
         imported SBML model, a PK-only model) needs `outputs`, else a
@@ -136,10 +138,14 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         parameter with a positive value).
     bounds : mapping, optional
         Ranges for the global methods (default: value / `span` .. value x `span`).
+    span : float, optional
+        Factor of the default ranges of the global methods (default 2).
     n : int
         Morris trajectories or Sobol base samples (power of 2).
     step : float
         Relative step of the local method.
+    scale : {'log', 'linear'}, optional
+        Scale on which the global methods sample the ranges (default log).
     seed : int
     t_end : float
     executor, **options

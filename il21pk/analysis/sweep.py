@@ -101,7 +101,7 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         unit (``Model.time_unit``; ``frame.attrs["time_unit"]``).
     variables, metrics : sequence of str, optional
         Restrict the output (default: every reported variable; every metric of
-        :data:`il21pk.metrics.METRICS`).
+        :data:`il21pk.analysis.metrics.METRICS`).
     executor : optional
         ``None``, ``"serial"``, ``"processes"``, a worker count, a
         ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.

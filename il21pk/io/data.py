@@ -200,6 +200,12 @@ class Dataset:
             values); values below it, or missing, are BLQ.
         covariates : mapping, optional
             ``{column: parameter}``, e.g. ``{"WT": "body_weight"}``.
+        model : Model, optional
+            The model the data are for (default ``Model()``): its time unit
+            and the units of its variables.
+        mw : float, optional
+            Molecular weight [kDa] converting mass concentrations (default
+            15.4, IL-21).
         """
         model = _check_common(df, model, mw, time_unit, units)
         _duplicate_columns(df)

@@ -78,6 +78,10 @@ class Model:
         What the model is, for messages and rules: ``"v2"``, ``"v1"``,
         ``"oncology"``, ``"pk_only"``, ``"in_vitro"``, ``"sbml"`` or
         ``"custom"``.
+    culture : Culture, optional
+        The culture well of an in vitro model (set by :meth:`in_vitro`).
+    compartments : int, optional
+        Compartments of a PK-only model (set by :meth:`pk_only`; default 2).
 
     Examples
     --------
