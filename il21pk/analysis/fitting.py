@@ -858,7 +858,10 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
         0.1}``; the others are estimated.
     bounds : mapping, optional
         ``{name: (low, high)}`` for free parameters and error parameters;
-        default value / 100 .. value x 100 within the hard bounds.
+        default value / 100 .. value x 100 within the hard bounds for free
+        parameters, and start / 1000 .. start x 1000 for error parameters
+        (start 0.1 for proportional and log-normal SDs, 0.1 x the median
+        absolute observation for additive ones).
     n_starts : int, optional
         Multistart: the first start is `params`, the others Latin hypercube
         points in the bounds; starts that fail to simulate are redrawn.
