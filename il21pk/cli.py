@@ -27,9 +27,9 @@ from .analysis.nca import nca
 from .analysis.simulate import simulate
 from .analysis.sweep import sweep
 from .errors import Il21pkError
-from .io.data import read_csv
+from .io.data import read_csv, read_table
 from .model import Model
-from .model.inputs import resolve_params
+from .model.inputs import model_inputs, resolve_params
 from .parameters import ParameterSet
 from .regimen import Dose, Regimen
 
@@ -98,6 +98,13 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
     with open(args.spec, "rb") as handle:
         spec = tomllib.load(handle)
     actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "spec")}  # noqa: SLF001
+    spelled: dict[str, str] = {}
+    for key in spec:
+        attr = key.replace("-", "_")
+        if attr in spelled:
+            raise ValueError(f"spec {args.spec}: {spelled[attr]!r} and {key!r} set the same "
+                             "option")
+        spelled[attr] = key
     for key, value in spec.items():
         attr = key.replace("-", "_")
         if attr not in actions:
@@ -124,8 +131,24 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
                 "=" in str(actions[attr].metavar):  # a table for NAME=VALUE pairs
             value = [f"{k}={v}" for k, v in value.items()]
         _check_spec_value(args.spec, key, value, actions[attr])
-        if getattr(args, attr) == args.parser_defaults.get(attr):
+        if attr not in args.given:
             setattr(args, attr, value)
+
+
+def _given_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """Destinations of the options typed in `argv` (long options may be abbreviated,
+    as argparse allows, and take ``=value``)."""
+    given = set()
+    for token in argv:
+        if not token.startswith("-") or token == "--":
+            continue
+        flag = token.split("=", 1)[0]
+        exact = [a for a in parser._actions if flag in a.option_strings]  # noqa: SLF001
+        prefix = [a for a in parser._actions  # noqa: SLF001
+                  if flag.startswith("--") and any(o.startswith(flag) for o in a.option_strings)]
+        for action in exact or (prefix if len(prefix) == 1 else []):
+            given.add(action.dest)
+    return given
 
 
 def _is_number(value: object) -> bool:
@@ -208,14 +231,37 @@ def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
         if args.drug:
             raise ValueError(f"--drug {args.drug!r} names an SBML species or parameter to "
                              f"dose: it needs --model <file.xml>; got --model {args.model}")
-        return make(), _params(args), _regimen(args)
+        model, params = make(), _params(args)  # an unknown name: the set's own error
+        _check_set_names(model, args.set)
+        return model, params, _regimen(args)
     if args.params != args.parser_defaults.get("params"):
         raise ValueError(f"--params {args.params!r} names a built-in parameter set; the SBML "
                          f"model {args.model} uses its own values (override them with --set)")
     model = Model.from_sbml(args.model, drugs={"drug": args.drug} if args.drug else None)
     params = resolve_params(model, None).with_values(_parse_set(args.set))
+    _check_set_names(model, args.set)
     regimen = _regimen(args) if args.drug else Regimen.none()
     return model, params, Regimen(tuple(replace(d, drug="drug") for d in regimen.doses))
+
+
+def _check_set_names(model: object, items: list[str]) -> None:
+    """Every ``--set`` name is a parameter the model reads (else it would change nothing)."""
+    readable = model_inputs(model) if isinstance(model, Model) else set(model.parameter_names)
+    for name in _parse_set(items):
+        if name not in readable:
+            raise ValueError(f"--set {name}: the model does not use parameter {name!r}, so "
+                             "setting it would change nothing")
+
+
+def _read_data(args: argparse.Namespace, model: object, units: dict[str, str],
+               regimen: Regimen | None, columns: dict[str, str]):
+    """The observations: NONMEM rows (AMT in ``--unit``, CMT numbered as `model`
+    numbers its compartments) or a table dosed by the regimen options."""
+    model = model if isinstance(model, Model) else None  # a closed form reads as Model()
+    if args.nonmem:
+        return read_csv(args.data, nonmem=True, units=units, model=model,
+                        amount_unit=args.unit)
+    return read_csv(args.data, regimen=regimen, units=units, model=model, **columns)
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -247,8 +293,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             from .plotting import time_course
 
             axes = [time_course(result.frame, model.variables[0].name)]
-        else:
-            axes = overview(result.frame, title=f"{params.name}: {regimen.in_words()}")
+        else:  # the overview's chain, as far as this model reports it (pk: plasma IL-21)
+            from .plotting import OVERVIEW
+
+            reported = {v.name for v in model.variables}
+            shown = [v for v in OVERVIEW if v in reported] or [model.variables[0].name]
+            axes = overview(result.frame, shown, title=f"{params.name}: {regimen.in_words()}")
         plot = Path(args.plot)
         plot.parent.mkdir(parents=True, exist_ok=True)
         axes[0].figure.savefig(plot, dpi=120)
@@ -321,7 +371,7 @@ def _cmd_dose_response(args: argparse.Namespace) -> int:
 
 def _cmd_nca(args: argparse.Namespace) -> int:
     path = Path(args.data)
-    data = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    data = pd.read_parquet(path) if path.suffix == ".parquet" else read_table(path)
     by = args.by.split(",") if args.by else None
     dose = args.dose
     if dose is not None:
@@ -359,16 +409,13 @@ COLUMN_ARGS = ("time", "value", "variable", "subject", "dose", "lloq")
 def _cmd_fit(args: argparse.Namespace) -> int:
     model, params, regimen = _setup(args)
     units = _pairs(args.units, "--units")
-    if args.nonmem:
-        data = read_csv(args.data, nonmem=True, units=units, model=model)
-    else:
-        columns = _pairs(args.columns, "--columns")
-        unknown = sorted(set(columns) - set(COLUMN_ARGS))
-        if unknown:
-            raise ValueError(f"--columns takes {list(COLUMN_ARGS)}=<column>; got {unknown}")
-        if columns.get("subject", "x").lower() in ("", "none"):
-            columns["subject"] = None  # one subject, no subject column
-        data = read_csv(args.data, regimen=regimen, units=units, model=model, **columns)
+    columns = _pairs(args.columns, "--columns")
+    unknown = sorted(set(columns) - set(COLUMN_ARGS))
+    if unknown:
+        raise ValueError(f"--columns takes {list(COLUMN_ARGS)}=<column>; got {unknown}")
+    if columns.get("subject", "x").lower() in ("", "none"):
+        columns["subject"] = None  # one subject, no subject column
+    data = _read_data(args, model, units, regimen, columns)
     errors = _pairs(args.error, "--error") if any("=" in e for e in args.error) else \
         (args.error[0] if args.error else "proportional")
     result = fit(model, data, params, free=args.free, error_model=errors,
@@ -462,13 +509,11 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
             if isinstance(value, str):
                 value = float(value) if any(c in value for c in ".e") else int(value)
         options[key] = value
-    units = mapping(args.units, "--units")
-    if args.nonmem:
-        data = read_csv(args.data, nonmem=True, units=units)
-    else:
-        data = read_csv(args.data, regimen=_regimen(args), units=units,
-                        **mapping(args.columns, "--columns"))
-    result = fit_population(model, data, _params(args), free=args.free, iiv=iiv,
+    params = _params(args)
+    _check_set_names(model, args.set)
+    data = _read_data(args, model, mapping(args.units, "--units"),
+                      None if args.nonmem else _regimen(args), mapping(args.columns, "--columns"))
+    result = fit_population(model, data, params, free=args.free, iiv=iiv,
                             method=args.method, covariates=covariates or None,
                             error_model=errors, covariance=args.covariance, seed=args.seed,
                             settings=cls(**options), n_starts=args.n_starts,
@@ -590,7 +635,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_regimen(p)
     p.add_argument("--data", required=True, help="CSV with the observations")
     p.add_argument("--nonmem", action="store_true",
-                   help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, ...)")
+                   help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, ...); "
+                        "AMT in --unit")
     p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
                    help="column mapping for a plain CSV, e.g. time=Time value=Conc "
                         "variable=il21_plasma subject=ID dose=Dose (subject=none: one subject)")
@@ -615,7 +661,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "[covariate], [settings], [columns], [units], [error] for the pairs")
     p.add_argument("--data", help="CSV with the observations")
     p.add_argument("--nonmem", action="store_true",
-                   help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, WT, ...)")
+                   help="NONMEM layout (ID, TIME, AMT, DV, EVID, MDV, CMT, DVID, WT, ...); "
+                        "AMT in --unit")
     p.add_argument("--columns", nargs="*", default=[], metavar="ARG=COLUMN",
                    help="column mapping for a plain CSV (as for `fit`)")
     p.add_argument("--units", nargs="*", default=[], metavar="VARIABLE=UNIT")
@@ -673,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
             command = f"il21pk {args.command}"
             sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
             args.parser_defaults = {a.dest: a.default for a in sub._actions}  # noqa: SLF001
+            args.given = _given_options(sub, sys.argv[1:] if argv is None else argv)
             _apply_spec(args, sub)
             if args.command == "nca" and args.lloq == "none":
                 args.lloq = None

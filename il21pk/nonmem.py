@@ -155,7 +155,7 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
     out["EVID"] = numeric_column(df[upper["EVID"]], "EVID", error, missing=None)
     evid = out["EVID"].to_numpy()
     for i in np.flatnonzero(~np.isin(evid, (0, 1, 2))):
-        raise error(f"NONMEM column EVID: row {i} has EVID={evid[i]:g}; supported are 0 "
+        raise error(f"NONMEM column EVID: row {i} has EVID={float(evid[i])!r}; supported are 0 "
                     "(observation), 1 (dose) and 2 (other); reset events 3/4 are not supported")
     dose_rows = evid == 1
     if "CMT" not in upper and dose_rows.any() and OPTIONAL_COLUMNS["CMT"] not in _declared(model):
@@ -181,6 +181,14 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
         raise error(f"NONMEM column TIME must be >= 0; row {i} has {time[i]:g}")
     ids = out["ID"].to_numpy()
     same_subject = ids[1:] == ids[:-1]
+    starts = np.flatnonzero(np.r_[True, ~same_subject])  # first row of each block of an ID
+    block_ids = pd.Series(ids[starts])
+    again = block_ids.duplicated()
+    if again.any():
+        i = int(starts[np.flatnonzero(again.to_numpy())[0]])
+        raise error(f"NONMEM rows of ID={display_id(ids[i])} come in separate blocks (again at "
+                    f"row {i}); NONMEM reads a new block as a new individual: give it its own "
+                    "ID, or sort by ID then TIME if it is the same subject")
     for i in np.flatnonzero(same_subject & (np.diff(time) < 0)):
         raise error(f"NONMEM column TIME decreases within subject "
                     f"ID={display_id(ids[i + 1])} at row "

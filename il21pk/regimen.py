@@ -210,12 +210,9 @@ class Regimen:
         if count > 1 and every <= 0:
             raise RegimenError(f"Regimen.repeat every must be > 0 h; got {every:g}")
         start = dose.time if start is None else _finite_number(start, "Regimen.repeat start")
-        if dose.is_infusion and count > 1 and dose.duration > every:
-            raise RegimenError(
-                f"infusion duration {dose.duration:g} h is longer than the dosing "
-                f"interval every={every:g} h"
-            )
-        return cls(tuple(dose.at(start + i * every) for i in range(int(count))))
+        times = [start + i * every for i in range(int(count))]
+        _check_infusion_gaps(dose, times)
+        return cls(tuple(dose.at(t) for t in times))
 
     @classmethod
     def days(cls, dose: Dose, days: Iterable[int], *, course_days: int | None = None,
@@ -261,6 +258,7 @@ class Regimen:
         times = [
             dose.time + 24.0 * (c * length + d - 1) for c in range(courses) for d in day_list
         ]
+        _check_infusion_gaps(dose, times)
         return cls(tuple(dose.at(t) for t in times))
 
     @classmethod
@@ -351,7 +349,8 @@ class Regimen:
         return len(self.doses)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per dose: time_h, amount, unit, route, duration_h."""
+        """One row per dose: time_h, amount, unit, route, duration_h, drug (None: the
+        model's first drug)."""
         return pd.DataFrame(
             {
                 "time_h": [d.time for d in self.doses],
@@ -359,6 +358,7 @@ class Regimen:
                 "unit": [d.unit for d in self.doses],
                 "route": [d.route for d in self.doses],
                 "duration_h": [d.duration for d in self.doses],
+                "drug": [d.drug for d in self.doses],
             }
         )
 
@@ -367,12 +367,21 @@ class Regimen:
         if not self.doses:
             return "no doses"
         clauses = []
-        for _, group in groupby(self.doses, key=lambda d: (d.amount, d.unit, d.route, d.duration)):
+        for _, group in groupby(self.doses,
+                                key=lambda d: (d.drug, d.amount, d.unit, d.route, d.duration)):
             clauses.extend(_describe_runs(list(group)))
         return "; ".join(clauses)
 
     def __str__(self) -> str:
         return self.in_words()
+
+
+def _check_infusion_gaps(dose: Dose, times: Sequence[float]) -> None:
+    """Copies of an infusion at `times` may not overlap (each builder's rule)."""
+    gaps = np.diff(times)
+    if dose.is_infusion and gaps.size and dose.duration > gaps.min():
+        raise RegimenError(f"infusion duration {dose.duration:g} h is longer than the dosing "
+                           f"interval, {gaps.min():g} h at the shortest")
 
 
 def _describe_runs(doses: Sequence[Dose]) -> list[str]:

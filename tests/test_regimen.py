@@ -71,8 +71,8 @@ def test_combining_regimens_sorts_doses_and_describes_both():
 
 def test_to_frame_schema():
     f = ip.Regimen.single(ip.Dose(2.0, unit="mg", duration=0.5)).to_frame()
-    assert list(f.columns) == ["time_h", "amount", "unit", "route", "duration_h"]
-    assert f.iloc[0].tolist() == [0.0, 2.0, "mg", "iv", 0.5]
+    assert list(f.columns) == ["time_h", "amount", "unit", "route", "duration_h", "drug"]
+    assert f.iloc[0].tolist() == [0.0, 2.0, "mg", "iv", 0.5, None]
 
 
 def test_shifted_and_scaled():

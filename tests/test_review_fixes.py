@@ -342,3 +342,112 @@ def test_checked_inputs_still_take_what_numpy_takes():
     cmax = out.set_index(["regimen", "dose"])["value"]
     assert cmax[("control", 1.0)] == cmax[("control", 10.0)] == 0.0
     assert cmax[("single", 10.0)] == pytest.approx(10 * cmax[("single", 1.0)], rel=1e-6)
+
+
+# -- command line, NONMEM data and regimens (third review, 2026-11-30) -----------------------
+
+
+def test_cli_fit_reads_nonmem_amounts_in_the_unit_given(tmp_path, capsys):
+    """`fit --nonmem --unit nmol` read AMT as ug/kg (100 nmol as 454.5): CL 9.41 for 5."""
+    from il21pk.cli import main
+
+    times = np.array([0.5, 1.0, 2.0, 4.0, 8.0])
+    noise = np.array([1.02, 0.98, 1.01, 0.99, 1.0])  # fixed, so that sigma is estimable
+    conc = 100.0 / 2.8 * np.exp(-5.0 / 2.8 * times) * noise  # 100 nmol IV bolus
+    rows = [dict(ID=1, TIME=0.0, AMT=100.0, DV=".", EVID=1, CMT=2)]
+    rows += [dict(ID=1, TIME=t, AMT=0.0, DV=c, EVID=0, CMT=2)
+             for t, c in zip(times, conc, strict=True)]
+    path = tmp_path / "nm.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    out = tmp_path / "fit"
+    assert main(["fit", "--nonmem", "--data", str(path), "--model", "pk", "--unit", "nmol",
+                 "--set", "q=0", "--free", "cl", "v_central", "--executor", "serial",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    table = pd.read_csv(out / "fit_table.csv").set_index("name")["estimate"]
+    assert table["cl"] == pytest.approx(5.0, rel=0.03)  # read as ug/kg: 9.41
+    assert table["v_central"] == pytest.approx(2.8, rel=0.03)
+
+
+def test_il15_mass_concentrations_use_il15s_molecular_weight():
+    """12.9 ng/mL of IL-15 read as 0.838 nM (IL-21's 15.4 kDa) instead of 1.0."""
+    frame = pd.DataFrame({"ID": [1, 1], "TIME": [0, 1], "AMT": [10, 0], "EVID": [1, 0],
+                          "CMT": [4, 4], "DV": [".", 12.9], "DVID": [1, 5]})
+    data = ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={5: "il15_plasma"},
+                                  units={"il15_plasma": "ng/mL"}, model=ip.Model())
+    assert data.observations["value"].iloc[0] == pytest.approx(1.0, rel=1e-12)
+    forced = ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={5: "il15_plasma"},
+                                    units={"il15_plasma": "ng/mL"}, model=ip.Model(), mw=15.4)
+    assert forced.observations["value"].iloc[0] == pytest.approx(12.9 / 15.4, rel=1e-12)
+
+
+def test_nonmem_id_in_separate_blocks_is_refused():
+    """Rows ID 1, 1, 2, 1 merged the two blocks of ID 1 into one subject (NONMEM reads a
+    new block as a new individual) and re-sorted its doses in silence."""
+    frame = pd.DataFrame({"ID": [1, 1, 2, 1, 1], "TIME": [10, 12, 0, 5, 6],
+                          "AMT": [100, 0, 50, 100, 0], "EVID": [1, 0, 1, 1, 0],
+                          "CMT": 2, "DV": [".", 4.0, ".", ".", 9.0]})
+    with pytest.raises(ValueError, match="ID=1 come in separate blocks"):
+        ip.Dataset.from_nonmem(frame, amount_unit="nmol")
+    with pytest.raises(ValueError, match="separate blocks"):
+        ip.regimens_from_nonmem(frame[["ID", "TIME", "AMT", "EVID", "CMT"]], unit="nmol")
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path, capsys):
+    """pandas renames the second copy X.1, so the first DV column was used in silence."""
+    from il21pk.cli import main
+    from il21pk.errors import DataError
+
+    path = tmp_path / "dup.csv"
+    path.write_text("ID,TIME,AMT,EVID,CMT,DV,DV\n1,0,10,1,2,.,.\n1,1,0,0,2,3.0,5.0\n")
+    with pytest.raises(DataError, match=r"duplicate column\(s\) \['DV'\]"):
+        ip.read_csv(path, nonmem=True, amount_unit="nmol")
+    curves = tmp_path / "curves.csv"
+    curves.write_text("run,time_h,value,value\n0,1,5,6\n0,2,3,4\n0,4,1,2\n")
+    assert main(["nca", "--data", str(curves), "--by", "run"]) == 2
+    assert "duplicate column(s) ['value']" in capsys.readouterr().err
+
+
+def test_cli_set_of_a_parameter_the_model_ignores_is_refused(capsys):
+    """`simulate --set cl=100` on model v2 (which reads il21_cl_ref) changed nothing."""
+    from il21pk.cli import main
+
+    assert main(["simulate", "--set", "cl=100", "--schedule", "single", "--t-end", "24"]) == 2
+    assert "does not use parameter 'cl'" in capsys.readouterr().err
+
+
+def test_cli_plot_of_a_pk_model_and_spec_against_typed_flags(tmp_path, capsys):
+    """`simulate --model pk --plot` failed on a variable pk does not report; a spec value
+    overrode a typed flag equal to its default (`--dose 30` with dose = 1 in the spec)."""
+    from il21pk.cli import main
+
+    base = ["simulate", "--model", "pk", "--schedule", "single", "--t-end", "24"]
+    assert main([*base, "--out", str(tmp_path / "a.csv"), "--plot", str(tmp_path / "a.png")]) \
+        == 0, capsys.readouterr().err
+    assert (tmp_path / "a.png").stat().st_size > 0
+    spec = tmp_path / "spec.toml"
+    spec.write_text("dose = 1.0\n")
+    sweep = ["sweep", "--model", "pk", "--schedule", "single", "--t-end", "24", "--grid",
+             "cl=1,2", "--metrics", "cmax", "--variables", "il21_plasma", "--executor", "serial"]
+    assert main([*sweep, "--dose", "30", "--out", str(tmp_path / "typed.csv")]) == 0
+    assert main([*sweep, "--spec", str(spec), "--dose", "30",
+                 "--out", str(tmp_path / "spec.csv")]) == 0
+    assert main([*sweep, "--spec", str(spec), "--out", str(tmp_path / "one.csv")]) == 0
+    typed, with_spec, one = (pd.read_csv(tmp_path / f"{n}.csv")["value"]
+                             for n in ("typed", "spec", "one"))
+    pd.testing.assert_series_equal(typed, with_spec)  # the typed --dose 30 wins
+    np.testing.assert_allclose(one * 30, typed, rtol=1e-6)  # else the spec's 1
+    spec.write_text("t-end = 24\nt_end = 48\n")
+    capsys.readouterr()
+    assert main([*sweep, "--spec", str(spec), "--out", str(tmp_path / "c.csv")]) == 2
+    assert "set the same option" in capsys.readouterr().err
+
+
+def test_overlapping_infusions_and_drugs_in_words():
+    """five_on_nine_off accepted a 30-h infusion every 24 h that repeat refused;
+    in_words and to_frame left out the drug."""
+    with pytest.raises(ip.RegimenError, match="longer than the dosing interval"):
+        ip.Regimen.five_on_nine_off(ip.Dose(30.0, duration=30.0))
+    both = ip.Regimen.single(ip.Dose(30.0, drug="il21")) + \
+        ip.Regimen.single(ip.Dose(30.0, drug="il15").at(24.0))
+    assert "of il21" in both.in_words() and "of il15" in both.in_words()
+    assert both.to_frame()["drug"].tolist() == ["il21", "il15"]

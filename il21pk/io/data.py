@@ -54,8 +54,9 @@ def _check_common(df: object, model: object, mw: object, time_unit: object,
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model (e.g. Model.pk_only()); got "
                              f"{type(model).__name__} {model!r}")
-    if isinstance(mw, bool) or not isinstance(mw, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(float(mw)) or float(mw) <= 0:
+    if mw is not None and (isinstance(mw, bool) or not isinstance(
+            mw, (int, float, np.integer, np.floating)) or not np.isfinite(float(mw))
+            or float(mw) <= 0):
         raise DataError(f"`mw` must be a molecular weight > 0 kDa (finite), used to convert "
                         f"mass concentrations; got {mw!r}")
     try:
@@ -105,13 +106,29 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
     return cov
 
 
-def _convert(values: np.ndarray, variable: str, unit: str | None, model_units: dict[str, str],
-             mw: float) -> np.ndarray:
+#: kDa for mass concentrations in a model without drugs (IL-21's, as the human set)
+DEFAULT_MW_KDA = 15.4
+
+
+def _molecular_weight(model: Model, variable: str, mw: float | None) -> float:
+    """kDa converting mass concentrations of `variable`: `mw` if given, else that of
+    the model's drug the variable is named after (``<drug>_...``) or of its first."""
+    if mw is not None:
+        return float(mw)
+    named = [d for d in model.drugs if variable.startswith(f"{d.name}_")]
+    drug = named[0] if named else (model.drugs[0] if model.drugs else None)
+    if drug is None:
+        return DEFAULT_MW_KDA
+    return float(model.default_parameters()[drug.mw].value)
+
+
+def _convert(values: np.ndarray, variable: str, unit: str | None, model: Model,
+             model_units: dict[str, str], mw: float | None) -> np.ndarray:
     target = model_units[variable]
     if unit is None or unit == target:
         return values
     if target == "nM" and unit in CONCENTRATION_UNITS:
-        return concentration_to_nM(values, unit, mw=mw)
+        return concentration_to_nM(values, unit, mw=_molecular_weight(model, variable, mw))
     raise DataError(f"observations of {variable!r} are in {unit!r}, which il21pk cannot convert "
                     f"to the model's {target!r}; give them in {target!r}"
                     + (f" or one of {list(CONCENTRATION_UNITS)}" if target == "nM" else ""))
@@ -168,7 +185,7 @@ class Dataset:
                    regimen: Regimen | Mapping | None = None, dose: str | None = None,
                    time_unit: str | None = None, units: Mapping[str, str] | None = None,
                    lloq: str | None = None, covariates: Mapping[str, str] | None = None,
-                   model: Model | None = None, mw: float = 15.4) -> Dataset:
+                   model: Model | None = None, mw: float | None = None) -> Dataset:
         """Observations in the user's column names.
 
         Parameters
@@ -204,8 +221,10 @@ class Dataset:
             The model the data are for (default ``Model()``): its time unit
             and the units of its variables.
         mw : float, optional
-            Molecular weight [kDa] converting mass concentrations (default
-            15.4, IL-21).
+            Molecular weight [kDa] converting mass concentrations of every
+            variable. Default: each drug's own (the model's default value of
+            its molecular-weight parameter) for the variables named after it
+            (``il15_plasma``: IL-15's 12.9 kDa), the first drug's for the others.
         """
         model = _check_common(df, model, mw, time_unit, units)
         _duplicate_columns(df)
@@ -256,7 +275,7 @@ class Dataset:
     def from_nonmem(cls, df: pd.DataFrame, *, dvid: Mapping[int, str] | None = None,
                     amount_unit: str = "ug/kg", time_unit: str | None = None,
                     units: Mapping[str, str] | None = None, model: Model | None = None,
-                    mw: float = 15.4) -> Dataset:
+                    mw: float | None = None) -> Dataset:
         """Observations and dosing from NONMEM-style rows.
 
         ``ID, TIME, AMT, DV, EVID`` (+ ``MDV, CMT, RATE, II, ADDL, DVID, BLQ,
@@ -355,13 +374,24 @@ def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
 
 def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
     """Read a CSV into a Dataset (NONMEM layout if `nonmem`, else :meth:`Dataset.from_frame`)."""
-    df = pd.read_csv(path)
+    df = read_table(path)
     return Dataset.from_nonmem(df, **kwargs) if nonmem else Dataset.from_frame(df, **kwargs)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV file as a DataFrame, refusing a header that names a column twice (pandas
+    would rename the second copy ``X.1`` and the first would be used in silence)."""
+    df = pd.read_csv(path)
+    header = pd.read_csv(path, header=None, nrows=1).iloc[0].astype(str).str.strip().tolist()
+    dup = sorted({name for name in header if header.count(name) > 1})
+    if dup:
+        raise DataError(f"{path}: duplicate column(s) {dup} in the header")
+    return df
 
 
 def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
               units: Mapping[str, str],
-              mw: float, *, value_col: str, time_col: str) -> pd.DataFrame:
+              mw: float | None, *, value_col: str, time_col: str) -> pd.DataFrame:
     model_units = _model_units(model)
     for row, var in zip(frame.index, frame["variable"], strict=True):
         if var not in model_units:
@@ -420,7 +450,7 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
         rows = out["variable"] == var
         for col in ("value", "lloq"):
             out.loc[rows, col] = _convert(out.loc[rows, col].to_numpy(), var, units.get(var),
-                                          model_units, mw)
+                                          model, model_units, mw)
     return out[OBSERVATION_COLUMNS]
 
 
