@@ -83,6 +83,16 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
     return grid
 
 
+def _table_path(text: str) -> Path:
+    """``--out`` of a table: a .csv or .parquet file, or a name without a suffix
+    (written as CSV); checked before any work."""
+    path = Path(text)
+    if path.suffix not in ("", ".csv", ".parquet"):
+        raise ValueError(f"--out {text!r}: give a .csv or .parquet file; got suffix "
+                         f"{path.suffix!r}")
+    return path
+
+
 def _write(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".parquet":
@@ -96,7 +106,10 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
     if not getattr(args, "spec", None):
         return
     with open(args.spec, "rb") as handle:
-        spec = tomllib.load(handle)
+        try:
+            spec = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"spec {args.spec}: {exc}") from None
     actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "spec")}  # noqa: SLF001
     spelled: dict[str, str] = {}
     for key in spec:
@@ -124,8 +137,10 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
             if key == "grid":
                 args.grid = [f"{k}={','.join(map(repr, v))}" for k, v in value.items()] \
                     + args.grid
-            else:
-                args.set = [f"{k}={v!r}" for k, v in value.items()] + args.set
+            else:  # a name also typed with --set: the command line wins
+                typed = {item.partition("=")[0].strip() for item in args.set}
+                args.set = [f"{k}={v!r}" for k, v in value.items() if k not in typed] \
+                    + args.set
             continue
         if isinstance(value, dict) and actions[attr].nargs in ("*", "+") and \
                 "=" in str(actions[attr].metavar):  # a table for NAME=VALUE pairs
@@ -187,6 +202,8 @@ def _parse_set(items: list[str]) -> dict[str, float]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"--set takes name=value; got {item!r}")
+        if name.strip() in values:
+            raise ValueError(f"--set {name.strip()} is given twice")
         try:
             values[name.strip()] = float(value)
         except ValueError:
@@ -307,11 +324,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    out = _table_path(args.out)
     model, params, regimen = _setup(args)
     frame = sweep(model, regimen, params, grid=_parse_grid(args.grid),
                   t_end=args.t_end, output=args.output, executor=args.executor,
                   variables=args.variables or None, metrics=args.metrics or None)
-    _write(frame, Path(args.out))
+    _write(frame, out)
     print(f"wrote {args.out} ({len(frame)} rows, {frame['run'].nunique()} runs, "
           f"{int((~frame.drop_duplicates('run')['success']).sum())} failed)")
     return 0
@@ -370,9 +388,10 @@ def _cmd_dose_response(args: argparse.Namespace) -> int:
 
 
 def _cmd_nca(args: argparse.Namespace) -> int:
+    out = _table_path(args.out)
     path = Path(args.data)
     data = pd.read_parquet(path) if path.suffix == ".parquet" else read_table(path)
-    by = args.by.split(",") if args.by else None
+    by = [name.strip() for name in args.by.split(",")] if args.by else None
     dose = args.dose
     if dose is not None:
         try:
@@ -387,7 +406,7 @@ def _cmd_nca(args: argparse.Namespace) -> int:
             pass  # a column name
     table = nca(data, time=args.time, value=args.value, by=by, dose=dose, route=args.route,
                 method=args.method, lloq=lloq, tau=args.tau, start=args.start)
-    _write(table, Path(args.out))
+    _write(table, out)
     print(table.to_string(index=False, max_cols=12))
     print(f"wrote {args.out}")
     return 0

@@ -451,3 +451,30 @@ def test_overlapping_infusions_and_drugs_in_words():
         ip.Regimen.single(ip.Dose(30.0, drug="il15").at(24.0))
     assert "of il21" in both.in_words() and "of il15" in both.in_words()
     assert both.to_frame()["drug"].tolist() == ["il21", "il15"]
+
+
+def test_cli_small_mistakes_are_named(tmp_path, capsys):
+    """A broken TOML spec did not name its file; `nca --out x.xlsx` wrote CSV text into
+    it; `--by run,run` wrote two run columns and `--by "run, time_h"` was not stripped;
+    `--set cl=1 --set cl=2` kept the last in silence (third review)."""
+    from il21pk.cli import main
+
+    curves = tmp_path / "curves.csv"
+    curves.write_text("run,time_h,value\n0,1,5\n0,2,3\n0,4,1\n")
+    spec = tmp_path / "broken.toml"
+    spec.write_text("grid = [1, \n")
+    cases = [
+        (["sweep", "--spec", str(spec)], f"spec {spec}"),
+        (["nca", "--data", str(curves), "--out", str(tmp_path / "x.xlsx")], "give a .csv"),
+        (["nca", "--data", str(curves), "--by", "run,run", "--out", str(tmp_path / "n.csv")],
+         "names a column twice"),
+        (["simulate", "--set", "il21_cl_ref=1", "--set", "il21_cl_ref=2"], "given twice"),
+    ]
+    for argv, match in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert match in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "x.xlsx").exists()
+    assert main(["nca", "--data", str(curves), "--by", " run",
+                 "--out", str(tmp_path / "n.csv")]) == 0
+    assert list(pd.read_csv(tmp_path / "n.csv").columns)[0] == "run"

@@ -339,8 +339,12 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         by = [c for c in ("run", "subject", "variable") if c in data.columns]
     elif isinstance(by, str):
         by = [by]
-    else:
+    elif isinstance(by, (list, tuple, pd.Index, np.ndarray)):
         by = list(by)
+    else:
+        raise InputTypeError(f"`by` must be a column name or a list of them; got {by!r}")
+    if len(set(by)) != len(by):
+        raise DataError(f"`by` names a column twice: {by}")
     if dose is not None and not isinstance(dose, str):
         dose = _positive_number(dose, "dose")
     if tau is not None:
