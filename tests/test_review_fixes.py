@@ -478,3 +478,12 @@ def test_cli_small_mistakes_are_named(tmp_path, capsys):
     assert main(["nca", "--data", str(curves), "--by", " run",
                  "--out", str(tmp_path / "n.csv")]) == 0
     assert list(pd.read_csv(tmp_path / "n.csv").columns)[0] == "run"
+
+
+def test_a_csv_that_is_not_utf8_is_named(tmp_path):
+    from il21pk.errors import DataError
+
+    path = tmp_path / "latin.csv"
+    path.write_bytes("ID,TIME,AMT,EVID,DV\n1,0,10,1,.\n1,1,0,0,3\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin.csv: not UTF-8 text"):
+        ip.read_csv(path, nonmem=True)

@@ -381,8 +381,13 @@ def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
 def read_table(path: str | Path) -> pd.DataFrame:
     """A CSV file as a DataFrame, refusing a header that names a column twice (pandas
     would rename the second copy ``X.1`` and the first would be used in silence)."""
-    df = pd.read_csv(path)
-    header = pd.read_csv(path, header=None, nrows=1).iloc[0].astype(str).str.strip().tolist()
+    try:
+        df = pd.read_csv(path)
+        header = pd.read_csv(path, header=None, nrows=1).iloc[0].astype(str).str.strip()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save "
+                        "the file as UTF-8 CSV") from None
+    header = header.tolist()
     dup = sorted({name for name in header if header.count(name) > 1})
     if dup:
         raise DataError(f"{path}: duplicate column(s) {dup} in the header")
