@@ -87,7 +87,8 @@ def _table_path(text: str) -> Path:
     """``--out`` of a table: a .csv or .parquet file, or a name without a suffix
     (written as CSV); checked before any work."""
     path = Path(text)
-    if path.suffix not in ("", ".csv", ".parquet"):
+    suffix = path.suffix.lower()
+    if suffix not in ("", ".csv", ".parquet") and not suffix[1:].isdigit():  # run0.5: a name
         raise ValueError(f"--out {text!r}: give a .csv or .parquet file; got suffix "
                          f"{path.suffix!r}")
     return path
@@ -95,7 +96,7 @@ def _table_path(text: str) -> Path:
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False)
@@ -134,11 +135,12 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
                     raise ValueError(f"spec {args.spec}: {key}.{name} must be "
                                      f"{'a list of numbers' if key == 'grid' else 'a number'}; "
                                      f"got {item!r}")
+            # a name also typed with --grid / --set: the command line wins
+            typed = {item.partition("=")[0].strip() for item in getattr(args, key)}
             if key == "grid":
-                args.grid = [f"{k}={','.join(map(repr, v))}" for k, v in value.items()] \
-                    + args.grid
-            else:  # a name also typed with --set: the command line wins
-                typed = {item.partition("=")[0].strip() for item in args.set}
+                args.grid = [f"{k}={','.join(map(repr, v))}" for k, v in value.items()
+                             if k not in typed] + args.grid
+            else:
                 args.set = [f"{k}={v!r}" for k, v in value.items() if k not in typed] \
                     + args.set
             continue
@@ -251,7 +253,7 @@ def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
         model, params = make(), _params(args)  # an unknown name: the set's own error
         _check_set_names(model, args.set)
         return model, params, _regimen(args)
-    if args.params != args.parser_defaults.get("params"):
+    if "params" in args.given or args.params != args.parser_defaults.get("params"):  # or spec
         raise ValueError(f"--params {args.params!r} names a built-in parameter set; the SBML "
                          f"model {args.model} uses its own values (override them with --set)")
     model = Model.from_sbml(args.model, drugs={"drug": args.drug} if args.drug else None)
@@ -270,15 +272,17 @@ def _check_set_names(model: object, items: list[str]) -> None:
                              "setting it would change nothing")
 
 
-def _read_data(args: argparse.Namespace, model: object, units: dict[str, str],
-               regimen: Regimen | None, columns: dict[str, str]):
+def _read_data(args: argparse.Namespace, model: object, params: ParameterSet,
+               units: dict[str, str], regimen: Regimen | None, columns: dict[str, str]):
     """The observations: NONMEM rows (AMT in ``--unit``, CMT numbered as `model`
-    numbers its compartments) or a table dosed by the regimen options."""
+    numbers its compartments) or a table dosed by the regimen options; mass
+    concentrations converted with the molecular weights in `params` (``--set mw=``)."""
     model = model if isinstance(model, Model) else None  # a closed form reads as Model()
     if args.nonmem:
         return read_csv(args.data, nonmem=True, units=units, model=model,
-                        amount_unit=args.unit)
-    return read_csv(args.data, regimen=regimen, units=units, model=model, **columns)
+                        amount_unit=args.unit, mw=params)
+    return read_csv(args.data, regimen=regimen, units=units, model=model, mw=params,
+                    **columns)
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -434,7 +438,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise ValueError(f"--columns takes {list(COLUMN_ARGS)}=<column>; got {unknown}")
     if columns.get("subject", "x").lower() in ("", "none"):
         columns["subject"] = None  # one subject, no subject column
-    data = _read_data(args, model, units, regimen, columns)
+    data = _read_data(args, model, params, units, regimen, columns)
     errors = _pairs(args.error, "--error") if any("=" in e for e in args.error) else \
         (args.error[0] if args.error else "proportional")
     result = fit(model, data, params, free=args.free, error_model=errors,
@@ -530,7 +534,7 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
         options[key] = value
     params = _params(args)
     _check_set_names(model, args.set)
-    data = _read_data(args, model, mapping(args.units, "--units"),
+    data = _read_data(args, model, params, mapping(args.units, "--units"),
                       None if args.nonmem else _regimen(args), mapping(args.columns, "--columns"))
     result = fit_population(model, data, params, free=args.free, iiv=iiv,
                             method=args.method, covariates=covariates or None,

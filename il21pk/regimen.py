@@ -377,11 +377,13 @@ class Regimen:
 
 
 def _check_infusion_gaps(dose: Dose, times: Sequence[float]) -> None:
-    """Copies of an infusion at `times` may not overlap (each builder's rule)."""
+    """Copies of an infusion at `times` may not overlap (each builder's rule); an
+    interval equal to the duration but for rounding (23.999999999999996 h) is no
+    overlap."""
     gaps = np.diff(times)
-    if dose.is_infusion and gaps.size and dose.duration > gaps.min():
+    if dose.is_infusion and gaps.size and dose.duration > gaps.min() * (1 + 1e-9):
         raise RegimenError(f"infusion duration {dose.duration:g} h is longer than the dosing "
-                           f"interval, {gaps.min():g} h at the shortest")
+                           f"interval, {gaps.min():.10g} h at the shortest")
 
 
 def _describe_runs(doses: Sequence[Dose]) -> list[str]:

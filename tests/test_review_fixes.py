@@ -487,3 +487,39 @@ def test_a_csv_that_is_not_utf8_is_named(tmp_path):
     path.write_bytes("ID,TIME,AMT,EVID,DV\n1,0,10,1,.\n1,1,0,0,3\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"latin.csv: not UTF-8 text"):
         ip.read_csv(path, nonmem=True)
+
+
+def test_fourth_review_regressions_of_the_new_checks(tmp_path, capsys):
+    """Back-to-back infusions were refused by rounding (23.999999999999996 h); read_table
+    refused CSVs with empty header cells or numeric names and could not read a buffer;
+    molecular weights ignored the user's parameter set (CLI --set mw=150: CL 0.512 for 5)
+    and failed for models whose defaults lack the drug; `--params human` was ignored for
+    an SBML model (fourth review, 2026-11-30)."""
+    import io
+
+    from il21pk.io.data import read_table
+
+    ip.Regimen.repeat(ip.Dose(1.0, duration=24.0, time=0.1), every=24.0, count=20)
+    ip.Regimen.repeat(ip.Dose(1.0, duration=1.1), every=1.1, count=10)
+    ip.Regimen.five_on_nine_off(ip.Dose(1.0, duration=24.0, time=0.1))
+    with pytest.raises(ip.RegimenError, match="longer than the dosing interval"):
+        ip.Regimen.repeat(ip.Dose(1.0, duration=24.01), every=24.0, count=2)
+
+    for text in ("ID,TIME,AMT,EVID,DV,,\n1,1,0,0,3,,\n", "NA,1.0,1.00,\n5,6,7,\n"):
+        path = tmp_path / "t.csv"
+        path.write_text(text)
+        assert len(read_table(path)) == 1
+    assert read_table(io.StringIO("a,b\n1,2\n"))["b"].tolist() == [2]
+
+    frame = pd.DataFrame({"t": [1.0], "conc": [150.0], "variable": "il21_plasma"})
+    pk = ip.Model.pk_only(compartments=1)
+    heavy = ip.parameter_sets.load("human").with_values(mw=150.0)
+    read = ip.Dataset.from_frame(frame, time="t", value="conc", subject=None,
+                                 regimen=ip.Dose(1.0, unit="ug"), model=pk,
+                                 units={"il21_plasma": "ng/mL"}, mw=heavy)
+    assert read.observations["value"].iloc[0] == pytest.approx(1.0, rel=1e-12)
+    fixed = ip.Model.compose(*pk.definition.stages, fixed={"mw": 20.0})
+    read = ip.Dataset.from_frame(frame, time="t", value="conc", subject=None,
+                                 regimen=ip.Dose(1.0, unit="nmol"), model=fixed,
+                                 units={"il21_plasma": "ng/mL"})
+    assert read.observations["value"].iloc[0] == pytest.approx(7.5, rel=1e-12)

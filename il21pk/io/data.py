@@ -8,6 +8,8 @@ Below-limit-of-quantification values are kept and flagged, never dropped.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from ..nonmem import (
     numeric_column,
     upper_columns,
 )
+from ..parameters import ParameterSet
 from ..regimen import MAX_DOSES, Dose, Regimen
 from ..units import (
     CONCENTRATION_UNITS,
@@ -54,11 +57,12 @@ def _check_common(df: object, model: object, mw: object, time_unit: object,
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model (e.g. Model.pk_only()); got "
                              f"{type(model).__name__} {model!r}")
-    if mw is not None and (isinstance(mw, bool) or not isinstance(
-            mw, (int, float, np.integer, np.floating)) or not np.isfinite(float(mw))
-            or float(mw) <= 0):
-        raise DataError(f"`mw` must be a molecular weight > 0 kDa (finite), used to convert "
-                        f"mass concentrations; got {mw!r}")
+    if mw is not None and not isinstance(mw, ParameterSet) and (
+            isinstance(mw, bool) or not isinstance(mw, (int, float, np.integer, np.floating))
+            or not np.isfinite(float(mw)) or float(mw) <= 0):
+        raise DataError(f"`mw` must be a molecular weight > 0 kDa (finite) or a ParameterSet "
+                        f"holding the drugs' molecular weights, used to convert mass "
+                        f"concentrations; got {mw!r}")
     try:
         model_time_factor(time_unit, model.time_unit)
     except ValueError as exc:
@@ -110,20 +114,31 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
 DEFAULT_MW_KDA = 15.4
 
 
-def _molecular_weight(model: Model, variable: str, mw: float | None) -> float:
-    """kDa converting mass concentrations of `variable`: `mw` if given, else that of
-    the model's drug the variable is named after (``<drug>_...``) or of its first."""
-    if mw is not None:
+def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | None) -> float:
+    """kDa converting mass concentrations of `variable`: `mw` if a number, else that of
+    the model's drug the variable is named after (``<drug>_...``) or of its first: the
+    model's fixed value, else the value in `mw` (a ParameterSet), else the model's
+    default."""
+    if mw is not None and not isinstance(mw, ParameterSet):
         return float(mw)
     named = [d for d in model.drugs if variable.startswith(f"{d.name}_")]
     drug = named[0] if named else (model.drugs[0] if model.drugs else None)
     if drug is None:
         return DEFAULT_MW_KDA
-    return float(model.default_parameters()[drug.mw].value)
+    if model.fixed_value(drug.mw) is not None:
+        return float(model.fixed_value(drug.mw))
+    if isinstance(mw, ParameterSet) and drug.mw in mw:
+        return float(mw.value(drug.mw))
+    try:
+        return float(model.default_parameters()[drug.mw].value)
+    except (KeyError, ValueError):
+        raise DataError(f"mass concentrations of {variable!r} need the molecular weight of "
+                        f"drug {drug.name!r} (parameter {drug.mw!r}), which the model's "
+                        "default values lack: pass mw=<kDa> or mw=<ParameterSet>") from None
 
 
 def _convert(values: np.ndarray, variable: str, unit: str | None, model: Model,
-             model_units: dict[str, str], mw: float | None) -> np.ndarray:
+             model_units: dict[str, str], mw: float | ParameterSet | None) -> np.ndarray:
     target = model_units[variable]
     if unit is None or unit == target:
         return values
@@ -185,7 +200,8 @@ class Dataset:
                    regimen: Regimen | Mapping | None = None, dose: str | None = None,
                    time_unit: str | None = None, units: Mapping[str, str] | None = None,
                    lloq: str | None = None, covariates: Mapping[str, str] | None = None,
-                   model: Model | None = None, mw: float | None = None) -> Dataset:
+                   model: Model | None = None,
+                   mw: float | ParameterSet | None = None) -> Dataset:
         """Observations in the user's column names.
 
         Parameters
@@ -220,11 +236,13 @@ class Dataset:
         model : Model, optional
             The model the data are for (default ``Model()``): its time unit
             and the units of its variables.
-        mw : float, optional
+        mw : float or ParameterSet, optional
             Molecular weight [kDa] converting mass concentrations of every
-            variable. Default: each drug's own (the model's default value of
-            its molecular-weight parameter) for the variables named after it
-            (``il15_plasma``: IL-15's 12.9 kDa), the first drug's for the others.
+            variable; or a parameter set (the one you fit with) holding the
+            drugs' molecular weights. Default: each drug's own (the model's
+            fixed or default value of its molecular-weight parameter) for the
+            variables named after it (``il15_plasma``: IL-15's 12.9 kDa), the
+            first drug's for the others.
         """
         model = _check_common(df, model, mw, time_unit, units)
         _duplicate_columns(df)
@@ -275,7 +293,7 @@ class Dataset:
     def from_nonmem(cls, df: pd.DataFrame, *, dvid: Mapping[int, str] | None = None,
                     amount_unit: str = "ug/kg", time_unit: str | None = None,
                     units: Mapping[str, str] | None = None, model: Model | None = None,
-                    mw: float | None = None) -> Dataset:
+                    mw: float | ParameterSet | None = None) -> Dataset:
         """Observations and dosing from NONMEM-style rows.
 
         ``ID, TIME, AMT, DV, EVID`` (+ ``MDV, CMT, RATE, II, ADDL, DVID, BLQ,
@@ -378,25 +396,31 @@ def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
     return Dataset.from_nonmem(df, **kwargs) if nonmem else Dataset.from_frame(df, **kwargs)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A CSV file as a DataFrame, refusing a header that names a column twice (pandas
-    would rename the second copy ``X.1`` and the first would be used in silence)."""
+def read_table(path: str | Path | io.TextIOBase) -> pd.DataFrame:
+    """A CSV file (or text buffer) as a DataFrame, refusing a header that names a
+    column twice (pandas would rename the second copy ``X.1`` and the first would be
+    used in silence); empty header cells (pandas' ``Unnamed: k``) are not names."""
     try:
-        df = pd.read_csv(path)
-        header = pd.read_csv(path, header=None, nrows=1).iloc[0].astype(str).str.strip()
+        if hasattr(path, "read"):
+            text = path.read()
+        else:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                text = handle.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save "
                         "the file as UTF-8 CSV") from None
-    header = header.tolist()
-    dup = sorted({name for name in header if header.count(name) > 1})
+    header = [name.strip() for name in next(csv.reader(io.StringIO(text)), [])]
+    named = [name for name in header if name]
+    dup = sorted({name for name in named if named.count(name) > 1})
     if dup:
         raise DataError(f"{path}: duplicate column(s) {dup} in the header")
-    return df
+    return pd.read_csv(io.StringIO(text))
 
 
 def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
               units: Mapping[str, str],
-              mw: float | None, *, value_col: str, time_col: str) -> pd.DataFrame:
+              mw: float | ParameterSet | None, *, value_col: str,
+              time_col: str) -> pd.DataFrame:
     model_units = _model_units(model)
     for row, var in zip(frame.index, frame["variable"], strict=True):
         if var not in model_units:
