@@ -87,6 +87,8 @@ def _table_path(text: str) -> Path:
     """``--out`` of a table: a .csv or .parquet file, or a name without a suffix
     (written as CSV); checked before any work."""
     path = Path(text)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise ValueError(f"--out {text!r} is a directory; give a .csv or .parquet file")
     suffix = path.suffix.lower()
     if suffix not in ("", ".csv", ".parquet") and not suffix[1:].isdigit():  # run0.5: a name
         raise ValueError(f"--out {text!r}: give a .csv or .parquet file; got suffix "
@@ -150,6 +152,7 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
         _check_spec_value(args.spec, key, value, actions[attr])
         if attr not in args.given:
             setattr(args, attr, value)
+            args.from_spec.add(attr)
 
 
 def _given_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
@@ -253,7 +256,7 @@ def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
         model, params = make(), _params(args)  # an unknown name: the set's own error
         _check_set_names(model, args.set)
         return model, params, _regimen(args)
-    if "params" in args.given or args.params != args.parser_defaults.get("params"):  # or spec
+    if "params" in args.given | args.from_spec:
         raise ValueError(f"--params {args.params!r} names a built-in parameter set; the SBML "
                          f"model {args.model} uses its own values (override them with --set)")
     model = Model.from_sbml(args.model, drugs={"drug": args.drug} if args.drug else None)
@@ -394,7 +397,7 @@ def _cmd_dose_response(args: argparse.Namespace) -> int:
 def _cmd_nca(args: argparse.Namespace) -> int:
     out = _table_path(args.out)
     path = Path(args.data)
-    data = pd.read_parquet(path) if path.suffix == ".parquet" else read_table(path)
+    data = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else read_table(path)
     by = [name.strip() for name in args.by.split(",")] if args.by else None
     dose = args.dose
     if dose is not None:
@@ -742,8 +745,8 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
             command = f"il21pk {args.command}"
             sub = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
-            args.parser_defaults = {a.dest: a.default for a in sub._actions}  # noqa: SLF001
             args.given = _given_options(sub, sys.argv[1:] if argv is None else argv)
+            args.from_spec = set()
             _apply_spec(args, sub)
             if args.command == "nca" and args.lloq == "none":
                 args.lloq = None

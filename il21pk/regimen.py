@@ -382,8 +382,8 @@ def _check_infusion_gaps(dose: Dose, times: Sequence[float]) -> None:
     overlap."""
     gaps = np.diff(times)
     if dose.is_infusion and gaps.size and dose.duration > gaps.min() * (1 + 1e-9):
-        raise RegimenError(f"infusion duration {dose.duration:g} h is longer than the dosing "
-                           f"interval, {gaps.min():.10g} h at the shortest")
+        raise RegimenError(f"infusion duration {dose.duration:.10g} h is longer than the "
+                           f"dosing interval, {gaps.min():.10g} h at the shortest")
 
 
 def _describe_runs(doses: Sequence[Dose]) -> list[str]:

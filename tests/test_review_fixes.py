@@ -523,3 +523,57 @@ def test_fourth_review_regressions_of_the_new_checks(tmp_path, capsys):
                                  regimen=ip.Dose(1.0, unit="nmol"), model=fixed,
                                  units={"il21_plasma": "ng/mL"})
     assert read.observations["value"].iloc[0] == pytest.approx(7.5, rel=1e-12)
+
+
+def test_fifth_review_read_table_and_molecular_weights(tmp_path, capsys):
+    """read_table missed a duplicate header after a blank first line (the wrong column
+    used in silence), failed on CR-only line endings, compressed files and binary
+    buffers; the molecular weight of drug il21_mut was il21's (a name prefix); a spec
+    naming the default set for an SBML model was ignored (fifth review, 2026-11-30)."""
+    import gzip
+    import io
+
+    from il21pk.cli import main
+    from il21pk.errors import DataError
+    from il21pk.io.data import read_table
+
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\nID,TIME,AMT,EVID,DV,DV\n1,0,10,1,.,.\n1,1,0,0,3,300\n")
+    with pytest.raises(DataError, match=r"duplicate column\(s\) \['DV'\]"):
+        ip.read_csv(blank, nonmem=True, amount_unit="nmol")
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(b"a,b\r1,2\r3,4\r")
+    assert read_table(cr)["b"].tolist() == [2, 4]
+    packed = tmp_path / "t.csv.gz"
+    packed.write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    assert read_table(packed)["b"].tolist() == [2]
+    assert read_table(io.BytesIO(b"a,b\n1,2\n"))["b"].tolist() == [2]
+
+    from il21pk.model.stages import pk
+
+    model = ip.Model.compose(pk("il21"), pk("il21_mut", prefix="mut_"))
+    frame = pd.DataFrame({"t": [1.0], "conc": [60.0], "variable": "il21_mut_plasma"})
+    names = {v.name for v in model.variables}
+    assert "il21_mut_plasma" in names
+    human = ip.parameter_sets.load("human")
+    own = {n: (human.value(n.removeprefix("mut_")) if n.removeprefix("mut_") in human else 1.0,
+               "test") for n in model.parameter_names}
+    own["mut_mw"] = (60.0, "test")
+    params = model.parameter_set(own, base=None)
+    read = ip.Dataset.from_frame(frame, time="t", value="conc", subject=None,
+                                 regimen=ip.Dose(1.0, unit="nmol", drug="il21_mut"),
+                                 model=model, units={"il21_mut_plasma": "ng/mL"}, mw=params)
+    assert read.observations["value"].iloc[0] == pytest.approx(1.0, rel=1e-12)
+
+    from il21pk.io.sbml_document import sbml_from_antimony
+
+    sbml = tmp_path / "decay.xml"
+    sbml.write_text(sbml_from_antimony("S1 = 10; k = 0.3; S1' = -k*S1"))
+    spec = tmp_path / "spec.toml"
+    spec.write_text('params = "human"\n')
+    assert main(["sweep", "--model", str(sbml), "--spec", str(spec), "--grid", "k=0.3",
+                 "--t-end", "1", "--out", str(tmp_path / "s.csv")]) == 2
+    assert "names a built-in parameter set" in capsys.readouterr().err
+    assert main(["sweep", "--grid", "il21_cl_ref=1,2", "--t-end", "24",
+                 "--out", str(tmp_path) + "/"]) == 2
+    assert "is a directory" in capsys.readouterr().err

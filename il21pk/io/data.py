@@ -8,7 +8,6 @@ Below-limit-of-quantification values are kept and flagged, never dropped.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import parameter_sets
 from ..errors import DataError, InputTypeError
 from ..model import Model
 from ..nonmem import (
@@ -121,7 +121,9 @@ def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | No
     default."""
     if mw is not None and not isinstance(mw, ParameterSet):
         return float(mw)
-    named = [d for d in model.drugs if variable.startswith(f"{d.name}_")]
+    # the longest drug name the variable starts with (il21_mut_plasma: il21_mut, not il21)
+    named = sorted((d for d in model.drugs if variable.startswith(f"{d.name}_")),
+                   key=lambda d: len(d.name), reverse=True)
     drug = named[0] if named else (model.drugs[0] if model.drugs else None)
     if drug is None:
         return DEFAULT_MW_KDA
@@ -129,12 +131,15 @@ def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | No
         return float(model.fixed_value(drug.mw))
     if isinstance(mw, ParameterSet) and drug.mw in mw:
         return float(mw.value(drug.mw))
-    try:
-        return float(model.default_parameters()[drug.mw].value)
-    except (KeyError, ValueError):
-        raise DataError(f"mass concentrations of {variable!r} need the molecular weight of "
-                        f"drug {drug.name!r} (parameter {drug.mw!r}), which the model's "
-                        "default values lack: pass mw=<kDa> or mw=<ParameterSet>") from None
+    own = getattr(model.definition, "values", None) or {}  # an imported model's values
+    human = parameter_sets.load("human")  # else the default set, as Model.default_parameters
+    if drug.mw in own:
+        return float(own[drug.mw])
+    if drug.mw in human:
+        return float(human.value(drug.mw))
+    raise DataError(f"mass concentrations of {variable!r} need the molecular weight of drug "
+                    f"{drug.name!r} (parameter {drug.mw!r}), which has no default value: pass "
+                    "mw=<kDa> or mw=<ParameterSet>")
 
 
 def _convert(values: np.ndarray, variable: str, unit: str | None, model: Model,
@@ -396,25 +401,33 @@ def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
     return Dataset.from_nonmem(df, **kwargs) if nonmem else Dataset.from_frame(df, **kwargs)
 
 
-def read_table(path: str | Path | io.TextIOBase) -> pd.DataFrame:
-    """A CSV file (or text buffer) as a DataFrame, refusing a header that names a
-    column twice (pandas would rename the second copy ``X.1`` and the first would be
-    used in silence); empty header cells (pandas' ``Unnamed: k``) are not names."""
+def read_table(path: str | Path | io.IOBase) -> pd.DataFrame:
+    """A CSV (anything ``pandas.read_csv`` reads: a path, compressed, a buffer) as a
+    DataFrame, refusing a header that names a column twice (pandas would rename the
+    second copy ``X.1`` and the first would be used in silence); empty header cells
+    (pandas' ``Unnamed: k``) are not names."""
+    if hasattr(path, "read"):  # a buffer is read twice below: hold its content
+        content = path.read()
+        wrap = io.BytesIO if isinstance(content, bytes) else io.StringIO
+
+        def source():
+            return wrap(content)
+    else:
+        def source():
+            return path
     try:
-        if hasattr(path, "read"):
-            text = path.read()
-        else:
-            with open(path, encoding="utf-8-sig", newline="") as handle:
-                text = handle.read()
+        # the header as pandas finds it (blank lines skipped), each cell as text
+        header = pd.read_csv(source(), header=None, nrows=1, dtype=str,
+                             keep_default_na=False).iloc[0].tolist()
+        frame = pd.read_csv(source())
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save "
                         "the file as UTF-8 CSV") from None
-    header = [name.strip() for name in next(csv.reader(io.StringIO(text)), [])]
-    named = [name for name in header if name]
+    named = [name.strip() for name in header if name.strip()]
     dup = sorted({name for name in named if named.count(name) > 1})
     if dup:
         raise DataError(f"{path}: duplicate column(s) {dup} in the header")
-    return pd.read_csv(io.StringIO(text))
+    return frame
 
 
 def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
