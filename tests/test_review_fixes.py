@@ -577,3 +577,41 @@ def test_fifth_review_read_table_and_molecular_weights(tmp_path, capsys):
     assert main(["sweep", "--grid", "il21_cl_ref=1,2", "--t-end", "24",
                  "--out", str(tmp_path) + "/"]) == 2
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_metrics_treat_a_dose_as_a_jump_not_a_ramp(tmp_path):
+    """The output grid held only the value after a bolus at its time, so the trapezoid
+    AUC ramped over the hour before each later dose (+7 % for 3 doses, +17.5 % for IL-15
+    at 24 h in the default model) and cmin missed the trough just before a dose (5 %
+    high, an hour early) (sixth review, 2026-11-30). Closed forms, 1-compartment IV."""
+    from il21pk.analysis.metrics import summarise
+    from il21pk.analysis.simulate import run_batch
+    from il21pk.model.inputs import parameter_columns
+
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=0.5, v_central=10.0)
+    regimen = ip.Regimen.repeat(ip.Dose(100.0, unit="nmol"), every=24.0, count=3)
+    k = 0.05
+    result = ip.simulate(pk, regimen, params, t_end=72.0, rtol=1e-10, atol=1e-14)
+    m = result.metrics().set_index(["variable", "metric"])["value"]
+    trough = 10.0 * np.exp(-k * 24.0)  # C just before the second dose, the lowest
+    assert m[("il21_plasma", "cmin")] == pytest.approx(trough, rel=1e-7)
+    assert m[("il21_plasma", "tmin")] == 24.0
+    # a curve with no exact AUC state: the trapezoid of the closed form with the jump
+    grid = np.arange(0.0, 72.0 + 1e-9, 1.0)
+    batch = run_batch(pk, regimen, parameter_columns(pk, params), t_eval=grid, t_end=72.0,
+                      rtol=1e-10, atol=1e-14)
+    plasma = {"il21_plasma": batch.outputs["il21_plasma"]}  # no exact AUC given: trapezoid
+    trapezoid = summarise(batch.times, plasma, None, None,
+                          batch.dose_points)["il21_plasma"]["auc"][0]
+    closed = 10.0 / k * (3 - sum(np.exp(-k * (72.0 - t)) for t in (0.0, 24.0, 48.0)))
+    assert trapezoid == pytest.approx(closed, rel=1e-3)  # the trapezoid's own error
+    ramped = summarise(batch.times, plasma)["il21_plasma"]["auc"][0]
+    # the grid alone ramps over the hour before each later dose: 2 x 1/2 x 10 nM x 1 h
+    assert ramped - trapezoid == pytest.approx(10.0, rel=1e-6)
+    # the default model: IL-15's AUC is its il15_auc state's
+    both = ip.simulate(ip.Model(), ip.Dose(10.0, drug="il15", time=24.0), t_end=48.0)
+    metrics = both.metrics().set_index(["variable", "metric"])["value"]
+    frame = both.frame
+    state = frame[frame.variable == "il15_auc"]["value"].iloc[-1]
+    assert metrics[("il15_plasma", "auc")] == pytest.approx(state, rel=1e-12)

@@ -7,10 +7,14 @@ of thousands share the same code.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numba import njit
+
+if TYPE_CHECKING:
+    from .results import DosePoints
 
 #: Metric name -> unit template: {u} is the variable's unit, {t} the model's
 #: time unit (``'h'`` for il21pk's models); :func:`metric_unit` fills it in.
@@ -58,6 +62,7 @@ def trapezoid_auc(times: np.ndarray, values: np.ndarray) -> np.ndarray:
 def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
               exact_auc: Mapping[str, np.ndarray] | None = None,
               baseline: Mapping[str, np.ndarray] | None = None,
+              dose_points: DosePoints | None = None,
               ) -> dict[str, dict[str, np.ndarray]]:
     """Metrics per variable, each an array of shape (N,).
 
@@ -70,6 +75,10 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
         AUCs integrated by the solver (used instead of the trapezoid rule).
     baseline : mapping of str to numpy.ndarray of shape (N,), optional
         Values before any dose (default: the first output value).
+    dose_points : DosePoints, optional
+        Values at bolus times beside the grid (:class:`~il21pk.analysis.results.DosePoints`):
+        inserted, so that a dose is a jump at its time rather than a ramp over
+        the grid step before it (trapezoid AUC, cmin/tmin at the troughs).
 
     Returns
     -------
@@ -78,18 +87,24 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     exact_auc = exact_auc or {}
     baseline = baseline or {}
     result = {}
+    grid = np.asarray(times, dtype=float)
+    if dose_points is not None:
+        grid = np.insert(grid, dose_points.where, dose_points.times)
     for name, v in outputs.items():
         v2 = np.asarray(v, dtype=float)
         v2 = v2 if v2.ndim == 2 else v2.reshape(-1, v2.shape[-1])
-        stats = _curve_statistics(np.asarray(times, dtype=float), v2)
+        if dose_points is not None:
+            v2 = np.insert(v2, dose_points.where,
+                           dose_points.outputs[name].reshape(v2.shape[0], -1), axis=1)
+        stats = _curve_statistics(grid, v2)
         cmax, imax, cmin, imin, auc = (x.reshape(v.shape[:-1]) for x in stats)
         base = baseline[name] if name in baseline else v[..., 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             peak = np.where(base != 0, cmax / base, np.nan)
             nadir = np.where(base != 0, cmin / base, np.nan)
         result[name] = {
-            "baseline": base, "cmax": cmax, "tmax": times[imax], "cmin": cmin,
-            "tmin": times[imin], "auc": exact_auc[name] if name in exact_auc else auc,
+            "baseline": base, "cmax": cmax, "tmax": grid[imax], "cmin": cmin,
+            "tmin": grid[imin], "auc": exact_auc[name] if name in exact_auc else auc,
             "peak_fold_change": peak, "nadir_fold_change": nadir,
         }
     return result

@@ -22,6 +22,19 @@ FRAME_COLUMNS = ["time_h", "stage", "variable", "value", "unit"]
 
 
 @dataclass(frozen=True)
+class DosePoints:
+    """Points a curve's metrics need beside the output grid: at each bolus time in
+    ``(0, t_end]`` within the grid, the value just before the dose (and just after
+    it, where the grid lacks the time). ``np.insert(grid, where, times)`` and
+    ``np.insert(values, where, outputs[v], axis=1)`` give the full curve, each jump
+    as two points at one time."""
+
+    where: np.ndarray
+    times: np.ndarray
+    outputs: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class BatchResult:
     """Outputs of N simulations on a shared time grid.
 
@@ -37,6 +50,10 @@ class BatchResult:
     success : numpy.ndarray of bool, shape (N,)
     message : list of str
     t_fail : numpy.ndarray, shape (N,)
+    dose_points : DosePoints, optional
+        Values at bolus times that the grid does not hold (the value just
+        before each dose, and after it where the grid lacks the time), for
+        the metrics.
     """
 
     times: np.ndarray
@@ -46,6 +63,7 @@ class BatchResult:
     success: np.ndarray
     message: list[str]
     t_fail: np.ndarray
+    dose_points: DosePoints | None = None
 
 
 def _labels(values: list[str], n_repeat: int) -> pd.Categorical:
@@ -161,15 +179,19 @@ class SimulationResult:
         """Long frame ``variable, metric, value, unit``.
 
         Metrics per variable: baseline (the value before any dose), cmax,
-        tmax, cmin, tmin,
-        auc (solver-integrated for ``il21_plasma`` and ``ifng_plasma``,
-        linear trapezoid on the output grid otherwise), peak_fold_change
-        (cmax/baseline) and nadir_fold_change (cmin/baseline); NaN where the
-        baseline is 0. Times and AUCs are in the model's :attr:`time_unit`
+        tmax, cmin, tmin, auc, peak_fold_change (cmax/baseline) and
+        nadir_fold_change (cmin/baseline); NaN where the baseline is 0. The
+        AUC is solver-integrated for ``ifng_plasma`` and for each drug's
+        ``<drug>_plasma`` where the model has its ``<drug>_auc`` state (the
+        built-in PK stages), else the linear trapezoid on the output grid. At
+        each bolus time the curve holds the values just before and after the
+        dose, so a dose is a jump, not a ramp over the grid step before it,
+        and cmin/tmin see the troughs there. Times and AUCs are in the model's :attr:`time_unit`
         (units ``d`` and ``nmol*d`` for a model in days).
         """
         b = self._batch
-        summary = _metrics.summarise(b.times, b.outputs, b.exact_auc, b.baseline)
+        summary = _metrics.summarise(b.times, b.outputs, b.exact_auc, b.baseline,
+                                     b.dose_points)
         frame = _metrics.to_frame(summary, {v.name: v.unit for v in self.model.variables},
                                   time_unit=self.time_unit)
         return with_time_unit(frame, self.time_unit)

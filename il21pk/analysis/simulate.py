@@ -20,9 +20,11 @@ from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
-from .results import BatchResult, SimulationResult
+from .results import BatchResult, DosePoints, SimulationResult
 
 #: Variables whose AUC the solver integrates exactly (variable -> AUC state).
+#: Variables whose AUC a state integrates (besides each drug's ``<drug>_plasma``,
+#: integrated by ``<drug>_auc`` in the built-in PK stages).
 EXACT_AUC = {"il21_plasma": "il21_auc", "ifng_plasma": "ifng_auc"}
 
 
@@ -144,18 +146,47 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
     k, y0 = prepare(model, cols)
     events = compile_events(model, regimen, cols, n=n,
                             amounts={d: np.broadcast_to(a, (n,)) for d, a in amounts.items()})
-    sol = engine.integrate(model, k, y0, events, t_eval, t_end,
+    # without `predose` (not a fit), each bolus time in the grid's span also gets the
+    # value just before the dose (and after it, where the grid lacks the time)
+    grid, marked, public = (t_eval, predose, None) if predose is not None else \
+        _with_dose_points(t_eval, events)
+    sol = engine.integrate(model, k, y0, events, grid, t_end,
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
-                           max_steps=max_steps, predose=predose)
+                           max_steps=max_steps, predose=marked)
     clip_undershoot(model, sol.states, atol)
-    outputs = report(model, sol.states, k)
+    states, dose_points = sol.states, None
+    if public is not None and not public.all():
+        states = sol.states[:, public]
+        extra = report(model, np.ascontiguousarray(sol.states[:, ~public]), k)
+        dose_points = DosePoints(np.searchsorted(t_eval, grid[~public], side="left"),
+                                 grid[~public], extra)
+    outputs = report(model, states, k)
     names = model.state_names
+    integrated = {**EXACT_AUC, **{f"{d.name}_plasma": f"{d.name}_auc" for d in model.drugs}}
     exact = {
-        var: sol.states[:, -1, names.index(state)] - sol.states[:, 0, names.index(state)]
-        for var, state in EXACT_AUC.items() if var in outputs and state in names
+        var: states[:, -1, names.index(state)] - states[:, 0, names.index(state)]
+        for var, state in integrated.items() if var in outputs and state in names
     }
     baseline = {name: v[:, 0] for name, v in report(model, y0[:, None, :], k).items()}
-    return BatchResult(t_eval, outputs, exact, baseline, sol.success, sol.message, sol.t_fail)
+    return BatchResult(t_eval, outputs, exact, baseline, sol.success, sol.message, sol.t_fail,
+                       dose_points)
+
+
+def _with_dose_points(t_eval: np.ndarray, events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The engine's grid for `t_eval` plus, at each bolus time in ``(0, t_end]`` within
+    ``[t_eval[0], t_eval[-1]]``, a point just before the dose (and one just after it
+    where `t_eval` lacks the time): ``(grid, predose flags, which points are t_eval's)``.
+    """
+    dosed = events.times[np.any(events.bolus != 0, axis=(1, 2))]
+    dosed = dosed[(dosed > 0) & (dosed >= t_eval[0]) & (dosed <= t_eval[-1])]
+    missing = dosed[~np.isin(dosed, t_eval)]
+    times = np.concatenate([t_eval, dosed, missing])
+    # order: time, then the point before the dose (0) ahead of those after it (1)
+    after = np.concatenate([np.ones(t_eval.size), np.zeros(dosed.size), np.ones(missing.size)])
+    public = np.concatenate([np.ones(t_eval.size, bool), np.zeros(dosed.size + missing.size,
+                                                                   bool)])
+    order = np.lexsort((after, times))
+    return times[order], after[order] == 0, public[order]
 
 
 def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | None = None, *,

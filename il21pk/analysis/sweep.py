@@ -343,7 +343,8 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     variables = list(chunk.variables)
     if chunk.output == "summary":
         outputs = {v: batch.outputs[v] for v in variables}
-        summary = summarise(batch.times, outputs, batch.exact_auc, batch.baseline)
+        summary = summarise(batch.times, outputs, batch.exact_auc, batch.baseline,
+                            batch.dose_points)
         values = np.stack([summary[v][m] for v in variables for m in chunk.metrics], axis=1)
         var_codes = np.repeat(np.arange(len(variables)), len(chunk.metrics))
         metric_codes = np.tile(np.arange(len(chunk.metrics)), len(variables))
