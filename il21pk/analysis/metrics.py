@@ -87,15 +87,20 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     exact_auc = exact_auc or {}
     baseline = baseline or {}
     result = {}
-    grid = np.asarray(times, dtype=float)
-    if dose_points is not None:
-        grid = np.insert(grid, dose_points.where, dose_points.times)
+    times = np.asarray(times, dtype=float)
+    full = times if dose_points is None else \
+        np.insert(times, dose_points.where, dose_points.times)
+    # a point before a dose at a grid time that equals the grid's value there (a
+    # variable the dose does not move) changes no metric: such curves skip the insert
+    on_grid = dose_points is not None and bool(np.isin(dose_points.times, times).all())
     for name, v in outputs.items():
         v2 = np.asarray(v, dtype=float)
         v2 = v2 if v2.ndim == 2 else v2.reshape(-1, v2.shape[-1])
+        grid = times
         if dose_points is not None:
-            v2 = np.insert(v2, dose_points.where,
-                           dose_points.outputs[name].reshape(v2.shape[0], -1), axis=1)
+            extra = dose_points.outputs[name].reshape(v2.shape[0], -1)
+            if not (on_grid and np.array_equal(extra, v2[:, dose_points.where])):
+                v2, grid = np.insert(v2, dose_points.where, extra, axis=1), full
         stats = _curve_statistics(grid, v2)
         cmax, imax, cmin, imin, auc = (x.reshape(v.shape[:-1]) for x in stats)
         base = baseline[name] if name in baseline else v[..., 0]
