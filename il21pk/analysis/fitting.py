@@ -43,7 +43,7 @@ from ..regimen import Regimen
 from . import executors
 from .results import with_time_unit
 from .sampling import as_generator
-from .simulate import check_options, run_batch, simulate
+from .simulate import check_options, run_batch, simulate, trough_grid
 
 ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
 _SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("add", "prop"),
@@ -111,19 +111,12 @@ def observation_terms(observations: pd.DataFrame, error: Mapping[str, str],
 def sampling_grid(times: np.ndarray, predose: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The output grid for samples at `times`, each before (`predose`) or after a
-    dose given at its time.
-
-    Returns ``(grid, grid_predose, where)``: 0 and the sampling times, sorted,
-    a time sampled both before and after a dose listed twice (the trough
-    first, marked in `grid_predose`), and the grid index of each sample.
+    dose given at its time: ``(grid, grid_predose, where)``, 0 and the sampling
+    times (a time sampled both before and after a dose listed twice, the trough
+    first) and the grid index of each sample (:func:`trough_grid` with t = 0).
     """
-    kind = np.where(predose, 0.0, 1.0)  # 0: before the dose, 1: after
-    pairs = np.unique(np.column_stack([np.append(times, 0.0), np.append(kind, 1.0)]), axis=0)
-    grid, grid_predose = pairs[:, 0], pairs[:, 1] == 0.0
-    where = np.searchsorted(grid, times, side="left")
-    # a sample after the dose sits one past a trough at the same time
-    where += (~predose) & grid_predose[where]
-    return grid, grid_predose, where
+    grid, grid_predose, index = trough_grid(np.append(times, 0.0), np.append(predose, False))
+    return grid, grid_predose, index[:-1]
 
 
 def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[dict]:

@@ -172,6 +172,17 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
                        dose_points)
 
 
+def trough_grid(times: np.ndarray, before: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct output points of samples at `times`, each taken just before a
+    dose at its time (`before`) or after it: ``(grid, grid_before, index)``, sorted
+    by time with a time's point before the dose first (the engine's `predose`
+    order), and the grid index of each sample."""
+    pairs, index = np.unique(np.column_stack([times, np.where(before, 0.0, 1.0)]), axis=0,
+                             return_inverse=True)
+    return pairs[:, 0], pairs[:, 1] == 0.0, index.reshape(-1)
+
+
 def _with_dose_points(t_eval: np.ndarray, events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The engine's grid for `t_eval` plus, at each bolus time in ``(0, t_end]`` within
     ``[t_eval[0], t_eval[-1]]``, a point just before the dose (and one just after it
@@ -179,14 +190,13 @@ def _with_dose_points(t_eval: np.ndarray, events) -> tuple[np.ndarray, np.ndarra
     """
     dosed = events.times[np.any(events.bolus != 0, axis=(1, 2))]
     dosed = dosed[(dosed > 0) & (dosed >= t_eval[0]) & (dosed <= t_eval[-1])]
-    missing = dosed[~np.isin(dosed, t_eval)]
-    times = np.concatenate([t_eval, dosed, missing])
-    # order: time, then the point before the dose (0) ahead of those after it (1)
-    after = np.concatenate([np.ones(t_eval.size), np.zeros(dosed.size), np.ones(missing.size)])
-    public = np.concatenate([np.ones(t_eval.size, bool), np.zeros(dosed.size + missing.size,
-                                                                   bool)])
-    order = np.lexsort((after, times))
-    return times[order], after[order] == 0, public[order]
+    grid, before, index = trough_grid(
+        np.concatenate([t_eval, dosed, dosed]),
+        np.concatenate([np.zeros(t_eval.size, bool), np.ones(dosed.size, bool),
+                        np.zeros(dosed.size, bool)]))
+    public = np.zeros(grid.size, bool)
+    public[index[:t_eval.size]] = True
+    return grid, before, public
 
 
 def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | None = None, *,

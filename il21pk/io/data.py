@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import parameter_sets
 from ..errors import DataError, InputTypeError
 from ..model import Model
 from ..nonmem import (
@@ -110,36 +109,28 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
     return cov
 
 
-#: kDa for mass concentrations in a model without drugs (IL-21's, as the human set)
-DEFAULT_MW_KDA = 15.4
-
-
 def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | None) -> float:
     """kDa converting mass concentrations of `variable`: `mw` if a number, else that of
     the model's drug the variable is named after (``<drug>_...``) or of its first: the
     model's fixed value, else the value in `mw` (a ParameterSet), else the model's
-    default."""
+    default (IL-21's ``mw`` for a model without drugs)."""
     if mw is not None and not isinstance(mw, ParameterSet):
         return float(mw)
     # the longest drug name the variable starts with (il21_mut_plasma: il21_mut, not il21)
     named = sorted((d for d in model.drugs if variable.startswith(f"{d.name}_")),
                    key=lambda d: len(d.name), reverse=True)
     drug = named[0] if named else (model.drugs[0] if model.drugs else None)
-    if drug is None:
-        return DEFAULT_MW_KDA
-    if model.fixed_value(drug.mw) is not None:
-        return float(model.fixed_value(drug.mw))
-    if isinstance(mw, ParameterSet) and drug.mw in mw:
-        return float(mw.value(drug.mw))
-    own = getattr(model.definition, "values", None) or {}  # an imported model's values
-    human = parameter_sets.load("human")  # else the default set, as Model.default_parameters
-    if drug.mw in own:
-        return float(own[drug.mw])
-    if drug.mw in human:
-        return float(human.value(drug.mw))
-    raise DataError(f"mass concentrations of {variable!r} need the molecular weight of drug "
-                    f"{drug.name!r} (parameter {drug.mw!r}), which has no default value: pass "
-                    "mw=<kDa> or mw=<ParameterSet>")
+    name = drug.mw if drug is not None else "mw"
+    if model.fixed_value(name) is not None:
+        return float(model.fixed_value(name))
+    if isinstance(mw, ParameterSet) and name in mw:
+        return float(mw.value(name))
+    value = model.default_value(name)
+    if value is None:
+        raise DataError(f"mass concentrations of {variable!r} need the molecular weight of "
+                        f"drug {drug.name!r} (parameter {name!r}), which has no default value: "
+                        "pass mw=<kDa> or mw=<ParameterSet>")
+    return value
 
 
 def _convert(values: np.ndarray, variable: str, unit: str | None, model: Model,

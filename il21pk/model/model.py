@@ -357,6 +357,17 @@ class Model:
                                       name=f"{self.name} (SBML values)")
         return self.parameter_set(base="human" if base is None else base)
 
+    def default_value(self, name: str) -> float | None:
+        """The default value of one parameter, as :meth:`default_parameters` takes it
+        (an imported model's own value, else the human set's), or None."""
+        from ..parameter_sets import load
+
+        own = getattr(self.definition, "values", None) or {}
+        if name in own:
+            return float(own[name])
+        human = load("human")
+        return float(human.value(name)) if name in human else None
+
     def parameter_set(self, values: Mapping[str, tuple[float, str]] | None = None, *,
                       base: str | ParameterSet | None = "human",
                       name: str | None = None) -> ParameterSet:

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from ..fitting import check_fd_step
 from .inner import conditional_modes
 from .marginal import laplace_terms
 from .problem import PopulationProblem
@@ -100,7 +101,7 @@ class FoceiSettings:
         for name in ("gtol", "inner_tol", "is_df"):
             check_setting(f"FoceiSettings.{name}", getattr(self, name))
         for name in ("fd_step", "hessian_step"):  # steps on the log (logit) scale
-            check_setting(f"FoceiSettings.{name}", getattr(self, name), upper=0.1)
+            check_fd_step(getattr(self, name), f"FoceiSettings.{name}")
         if self.standard_errors not in ("sandwich", "r", "s"):
             raise ValueError("FoceiSettings.standard_errors must be 'sandwich', 'r' or 's'; got "
                              f"{self.standard_errors!r}")

@@ -124,13 +124,12 @@ class SaemSettings:
         check_setting("SaemSettings.is_df", self.is_df)
 
 
-def check_setting(field: str, value: object, upper: float = np.inf) -> None:
-    """A numeric setting: a finite number in (0, `upper`], else ValueError naming it."""
+def check_setting(field: str, value: object) -> None:
+    """A numeric setting: a finite number > 0, else ValueError naming it."""
     number = not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
                                                                 np.floating))
-    if not number or not 0 < value <= upper or not np.isfinite(value):
-        allowed = "a finite number > 0" if upper == np.inf else f"a number in (0, {upper:g}]"
-        raise ValueError(f"{field} must be {allowed}; got {value!r}")
+    if not number or not 0 < value or not np.isfinite(value):
+        raise ValueError(f"{field} must be a finite number > 0; got {value!r}")
 
 
 @dataclass
