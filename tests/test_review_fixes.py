@@ -380,6 +380,22 @@ def test_il15_mass_concentrations_use_il15s_molecular_weight():
     assert forced.observations["value"].iloc[0] == pytest.approx(12.9 / 15.4, rel=1e-12)
 
 
+def test_mass_concentrations_of_a_variable_named_after_no_drug_need_a_molecular_weight():
+    """150 ng/mL of anti-drug antibody (an IgG, about 150 kDa) read as 9.74 nM with
+    IL-21's 15.4 kDa (the first drug's) instead of refusing to guess."""
+    frame = pd.DataFrame({"ID": [1, 1], "TIME": [0, 1], "AMT": [10, 0], "EVID": [1, 0],
+                          "CMT": [1, 1], "DV": [".", 150.0], "DVID": [1, 7]})
+    with pytest.raises(ip.DataError, match=r"'ada_titer'.*not named after a drug.*mw=<kDa>"):
+        ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={7: "ada_titer"},
+                               units={"ada_titer": "ng/mL"}, model=ip.Model())
+    given = ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={7: "ada_titer"},
+                                   units={"ada_titer": "ng/mL"}, model=ip.Model(), mw=150.0)
+    assert given.observations["value"].iloc[0] == pytest.approx(1.0, rel=1e-12)
+    in_nm = ip.Dataset.from_nonmem(frame.assign(DV=[".", 2.5]), amount_unit="ug",
+                                   dvid={7: "ada_titer"}, model=ip.Model())
+    assert in_nm.observations["value"].iloc[0] == 2.5
+
+
 def test_nonmem_id_in_separate_blocks_is_refused():
     """Rows ID 1, 1, 2, 1 merged the two blocks of ID 1 into one subject (NONMEM reads a
     new block as a new individual) and re-sorted its doses in silence."""

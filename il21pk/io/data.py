@@ -111,16 +111,24 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
 
 def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | None) -> float:
     """kDa converting mass concentrations of `variable`: `mw` if a number, else that of
-    the model's drug the variable is named after (``<drug>_...``) or of its first: the
-    model's fixed value, else the value in `mw` (a ParameterSet), else the model's
-    default (IL-21's ``mw`` for a model without drugs)."""
+    the model's drug the variable is named after (``<drug>_...``): the model's fixed
+    value, else the value in `mw` (a ParameterSet), else the model's default. A
+    variable named after no drug (``ada_titer``, a receptor) has no molecular weight
+    to assume: a DataError asks for a number."""
     if mw is not None and not isinstance(mw, ParameterSet):
         return float(mw)
     # the longest drug name the variable starts with (il21_mut_plasma: il21_mut, not il21)
     named = sorted((d for d in model.drugs if variable.startswith(f"{d.name}_")),
                    key=lambda d: len(d.name), reverse=True)
-    drug = named[0] if named else (model.drugs[0] if model.drugs else None)
-    name = drug.mw if drug is not None else "mw"
+    if not named:
+        drugs = [d.name for d in model.drugs]
+        raise DataError(
+            f"observations of {variable!r} are a mass concentration, and {variable!r} is "
+            f"not named after a drug of the model ({drugs if drugs else 'it has none'}), so "
+            "il21pk cannot tell whose molecular weight converts them to nM (an anti-drug "
+            "antibody's is not the drug's); give them in nM or pass mw=<kDa>")
+    drug = named[0]
+    name = drug.mw
     if model.fixed_value(name) is not None:
         return float(model.fixed_value(name))
     if isinstance(mw, ParameterSet) and name in mw:
@@ -237,8 +245,8 @@ class Dataset:
             variable; or a parameter set (the one you fit with) holding the
             drugs' molecular weights. Default: each drug's own (the model's
             fixed or default value of its molecular-weight parameter) for the
-            variables named after it (``il15_plasma``: IL-15's 12.9 kDa), the
-            first drug's for the others.
+            variables named after it (``il15_plasma``: IL-15's 12.9 kDa); a
+            variable named after no drug (``ada_titer``) needs a number.
         """
         model = _check_common(df, model, mw, time_unit, units)
         _duplicate_columns(df)
