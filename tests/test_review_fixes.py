@@ -631,3 +631,25 @@ def test_metrics_treat_a_dose_as_a_jump_not_a_ramp(tmp_path):
     frame = both.frame
     state = frame[frame.variable == "il15_auc"]["value"].iloc[-1]
     assert metrics[("il15_plasma", "auc")] == pytest.approx(state, rel=1e-12)
+
+
+def test_time_above_counts_a_bolus_as_a_jump(human):
+    """dose_response's time above a threshold ramped over the grid step before a later
+    bolus (hourly grid: 0.51 h too long for a second dose at 24 h), because the curve
+    it read held only the value after the dose at that time. Closed form: one
+    compartment, C0 = 1 nM, k = 0.2 /h, doses at 0 and 24 h, threshold 0.5 nM."""
+    pk = ip.Model.pk_only(compartments=1)
+    truth = human.with_values(mw=1.0, v_central=10.0, cl=2.0)
+    reg = ip.Regimen.repeat(ip.Dose(10.0, unit="nmol"), every=24, count=2)
+    k, c24 = 0.2, np.exp(-0.2 * 24)
+    exact = (np.log(1.0 / 0.5) + np.log((1.0 + c24) / 0.5)) / k
+    res = ip.dose_response(pk, reg, truth, doses=[10.0], unit="nmol", response="il21_plasma",
+                           metric="time_above", threshold=0.5, t_end=48.0, fit=None,
+                           rtol=1e-10, atol=1e-14)
+    # what is left is the linear interpolation of the exponential at the two
+    # crossings on the hourly grid (0.025 h each); the ramp added 0.51 h
+    assert res.frame["value"].iloc[0] == pytest.approx(exact, abs=0.06)
+    fine = ip.dose_response(pk, reg, truth, doses=[10.0], unit="nmol", response="il21_plasma",
+                            metric="time_above", threshold=0.5, t_end=48.0, fit=None,
+                            rtol=1e-10, atol=1e-14, t_eval=np.linspace(0.0, 48.0, 4801))
+    assert fine.frame["value"].iloc[0] == pytest.approx(exact, abs=1e-5)

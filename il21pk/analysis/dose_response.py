@@ -29,7 +29,7 @@ from ..model.inputs import check_regimen, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from .metrics import METRICS, fill_unit, time_above
-from .simulate import check_options
+from .simulate import check_options, default_grid
 from .sweep import sweep
 
 ENDPOINTS = (*METRICS, "time_above", "value_at")
@@ -304,7 +304,9 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         in the output's unit; the value is a time in the model's time unit)
         or ``"value_at"`` (needs `at`, a time).
     threshold : float, optional
-        For ``metric="time_above"``: the level, in the response's unit.
+        For ``metric="time_above"``: the level, in the response's unit. The
+        time is interpolated linearly between the output times (`t_eval`,
+        default hourly) and a bolus is a jump at its time.
     at : float, optional
         For ``metric="value_at"``: the time, in the model's time unit.
     t_end : float
@@ -432,6 +434,10 @@ def _check_draws(uncertainty: object) -> pd.DataFrame | None:
     return draws.reset_index(drop=True)
 
 
+#: How long before a bolus the time-above endpoint samples the curve [model time unit].
+_BEFORE_DOSE = 1e-6
+
+
 class _Runner:
     """Simulates the endpoint for a dose grid (and for parameter draws x doses)."""
 
@@ -447,6 +453,14 @@ class _Runner:
         if metric == "value_at":
             base = np.arange(0.0, t_end + 1e-9, 1.0) if t_eval is None else np.asarray(t_eval)
             t_eval = np.union1d(base, [at])
+        if metric == "time_above":
+            # a point just before each bolus: otherwise the grid step before a dose is a
+            # ramp to the value after it, part of which counts as above the threshold
+            # (up to a whole step per dose); with it a jump costs at most _BEFORE_DOSE
+            base = default_grid(regimen, t_end) if t_eval is None else np.asarray(t_eval)
+            before = [d.time - _BEFORE_DOSE for d in regimen.doses
+                      if not d.is_infusion and 0 < d.time <= base[-1]]
+            t_eval = np.union1d(base, [t for t in before if t > base[0]])
         self.t_eval = t_eval
 
     def _sweep(self, **where):
