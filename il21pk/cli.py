@@ -83,17 +83,39 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
     return grid
 
 
+#: Compressions pandas infers from a CSV file's last suffix (``results.csv.gz``).
+_CSV_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+def _table_suffix(path: Path) -> str | None:
+    """The table suffix of `path` (``.csv``, ``.csv.gz``, ``.parquet``; ``""`` for a
+    name without one, written as CSV), or None if it names another format."""
+    suffixes = [x.lower() for x in path.suffixes]
+    if suffixes[-2:-1] == [".csv"] and suffixes[-1:][0] in _CSV_COMPRESSIONS:
+        return "".join(path.suffixes[-2:])
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return path.suffix
+    return "" if suffix == "" or suffix[1:].isdigit() else None  # run0.5: a name
+
+
 def _table_path(text: str) -> Path:
-    """``--out`` of a table: a .csv or .parquet file, or a name without a suffix
-    (written as CSV); checked before any work."""
+    """A table file to write: .csv (also .csv.gz, .bz2, .xz, .zst, .zip), .parquet, or
+    a name without a suffix (written as CSV); checked before any work."""
     path = Path(text)
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise ValueError(f"--out {text!r} is a directory; give a .csv or .parquet file")
-    suffix = path.suffix.lower()
-    if suffix not in ("", ".csv", ".parquet") and not suffix[1:].isdigit():  # run0.5: a name
-        raise ValueError(f"--out {text!r}: give a .csv or .parquet file; got suffix "
-                         f"{path.suffix!r}")
+    if _table_suffix(path) is None:
+        raise ValueError(f"--out {text!r}: give a .csv (or .csv.gz, .csv.bz2, .csv.xz, "
+                         f".csv.zst, .csv.zip) or .parquet file; got suffix {path.suffix!r}")
     return path
+
+
+def _beside(path: Path, label: str) -> Path:
+    """The file next to table `path` named ``<name>_<label>`` in the same format."""
+    suffix = _table_suffix(path) or ".csv"
+    stem = path.name[:len(path.name) - len(_table_suffix(path) or "")]
+    return path.with_name(f"{stem}_{label}{suffix}")
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
@@ -101,7 +123,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     else:
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False)  # compression from the suffix (pandas infers it)
 
 
 def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -289,9 +311,10 @@ def _read_data(args: argparse.Namespace, model: object, params: ParameterSet,
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    out = None if args.out is None else _table_path(args.out)
     frame = _params(args).to_frame()
-    if args.out:
-        frame.to_csv(args.out, index=False)
+    if out is not None:
+        _write(frame, out)
         print(f"wrote {args.out}")
     else:
         print(frame.to_string(index=False))
@@ -299,13 +322,12 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    out = _table_path(args.out)
     model, params, regimen = _setup(args)
     result = simulate(model, regimen, params, t_end=args.t_end)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out)
-    metrics_path = out.with_name(out.stem + "_metrics.csv")
-    result.metrics().to_csv(metrics_path, index=False)
+    _write(result.frame, out)
+    metrics_path = _beside(out, "metrics")
+    _write(result.metrics(), metrics_path)
     print(f"{regimen.in_words()}\nwrote {out} ({len(result.frame)} rows) and {metrics_path}")
     if args.plot:
         import matplotlib
@@ -589,7 +611,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("params", help="print or save a parameter set")
     add_params(p)
-    p.add_argument("--out", help="CSV file to write instead of printing")
+    p.add_argument("--out", help="table to write instead of printing (.csv, .csv.gz, .parquet)")
     p.set_defaults(func=_cmd_params)
 
     def add_model(p: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -619,7 +641,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="simulate one regimen; write the tidy CSV (+ plot)")
     add_params(p)
     add_regimen(p)
-    p.add_argument("--out", default="results/simulation.csv", help="tidy CSV to write")
+    p.add_argument("--out", default="results/simulation.csv",
+                   help="tidy table to write (.csv, .csv.gz, .parquet); metrics beside it")
     p.add_argument("--plot", help="PNG of the time courses to write")
     add_model(p)
     p.set_defaults(func=_cmd_simulate)
@@ -636,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default=None, type=_executor,
                    help="serial, processes or a number of workers (default: auto)")
     add_model(p)
-    p.add_argument("--out", default="results/sweep.csv", help=".csv or .parquet to write")
+    p.add_argument("--out", default="results/sweep.csv", help=".csv, .csv.gz or .parquet to write")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("dose-response", help="dose-response table, Emax/Hill fits and figure")
@@ -730,7 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LLOQ: a number, a column, 'auto' (1e-6 x Cmax, default) or 'none'")
     p.add_argument("--tau", type=float, help="dosing interval [h] for multiple-dose statistics")
     p.add_argument("--start", type=float, help="start [h] of the dosing interval analysed")
-    p.add_argument("--out", default="results/nca.csv", help=".csv or .parquet to write")
+    p.add_argument("--out", default="results/nca.csv", help=".csv, .csv.gz or .parquet to write")
     p.set_defaults(func=_cmd_nca)
     return parser
 

@@ -3,6 +3,8 @@ parameters a model does not read, baselines, allometry."""
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -653,3 +655,33 @@ def test_time_above_counts_a_bolus_as_a_jump(human):
                             metric="time_above", threshold=0.5, t_end=48.0, fit=None,
                             rtol=1e-10, atol=1e-14, t_eval=np.linspace(0.0, 48.0, 4801))
     assert fine.frame["value"].iloc[0] == pytest.approx(exact, abs=1e-5)
+
+
+def test_cli_tables_are_written_in_the_format_their_name_says(tmp_path, capsys):
+    """`simulate --out run.parquet` and `params --out p.parquet` wrote CSV text under a
+    parquet name (and `x.xlsx` too), `simulate --out run.csv.gz` put its metrics in
+    ``run.csv_metrics.csv``, and `sweep --out s.csv.gz` was refused."""
+    from il21pk.cli import main
+
+    def ok(argv):
+        assert main(argv) == 0, argv
+        capsys.readouterr()
+
+    ok(["params", "--out", str(tmp_path / "p.parquet")])
+    assert pd.read_parquet(tmp_path / "p.parquet")["name"].size > 10
+    ok(["simulate", "--model", "pk", "--t-end", "6", "--out", str(tmp_path / "run.parquet")])
+    frame = pd.read_parquet(tmp_path / "run.parquet")
+    assert "il21_plasma" in set(frame["variable"]) and frame["value"].notna().all()
+    assert "cmax" in set(pd.read_parquet(tmp_path / "run_metrics.parquet")["metric"])
+    ok(["simulate", "--model", "pk", "--t-end", "6", "--out", str(tmp_path / "run.csv.gz")])
+    with gzip.open(tmp_path / "run.csv.gz", "rt") as handle:
+        assert handle.readline().startswith("time_h,")
+    assert "cmax" in set(pd.read_csv(tmp_path / "run_metrics.csv.gz")["metric"])
+    ok(["sweep", "--model", "pk", "--t-end", "6", "--grid", "cl=1,2",
+        "--out", str(tmp_path / "s.csv.gz")])
+    assert pd.read_csv(tmp_path / "s.csv.gz")["run"].nunique() == 2
+    for argv in (["simulate", "--out", str(tmp_path / "x.xlsx")],
+                 ["params", "--out", str(tmp_path / "p.xlsx")]):
+        assert main(argv) == 2
+        assert "give a .csv" in capsys.readouterr().err
+    assert not (tmp_path / "x.xlsx").exists() and not (tmp_path / "p.xlsx").exists()
