@@ -7,14 +7,11 @@ of thousands share the same code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numba import njit
-
-if TYPE_CHECKING:
-    from .results import DosePoints
 
 #: Metric name -> unit template: {u} is the variable's unit, {t} the model's
 #: time unit (``'h'`` for il21pk's models); :func:`metric_unit` fills it in.
@@ -28,6 +25,19 @@ METRICS = {
     "peak_fold_change": "1",
     "nadir_fold_change": "1",
 }
+
+
+@dataclass(frozen=True)
+class DosePoints:
+    """Points a curve's metrics need beside the output grid: at each bolus time in
+    ``(0, t_end]`` within the grid, the value just before the dose (and just after
+    it, where the grid lacks the time). ``np.insert(grid, where, times)`` and
+    ``np.insert(values, where, outputs[v], axis=1)`` give the full curve, each jump
+    as two points at one time."""
+
+    where: np.ndarray
+    times: np.ndarray
+    outputs: dict[str, np.ndarray]
 
 
 def metric_unit(metric: str, unit: str, time_unit: str | None) -> str:
@@ -76,7 +86,7 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     baseline : mapping of str to numpy.ndarray of shape (N,), optional
         Values before any dose (default: the first output value).
     dose_points : DosePoints, optional
-        Values at bolus times beside the grid (:class:`~il21pk.analysis.results.DosePoints`):
+        Values at bolus times beside the grid (:class:`DosePoints`):
         inserted, so that a dose is a jump at its time rather than a ramp over
         the grid step before it (trapezoid AUC, cmin/tmin at the troughs).
 

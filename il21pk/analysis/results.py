@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..units import time_unit_label
 from . import metrics as _metrics
+from .metrics import DosePoints
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -19,19 +20,6 @@ if TYPE_CHECKING:
     from ..regimen import Regimen
 
 FRAME_COLUMNS = ["time_h", "stage", "variable", "value", "unit"]
-
-
-@dataclass(frozen=True)
-class DosePoints:
-    """Points a curve's metrics need beside the output grid: at each bolus time in
-    ``(0, t_end]`` within the grid, the value just before the dose (and just after
-    it, where the grid lacks the time). ``np.insert(grid, where, times)`` and
-    ``np.insert(values, where, outputs[v], axis=1)`` give the full curve, each jump
-    as two points at one time."""
-
-    where: np.ndarray
-    times: np.ndarray
-    outputs: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
-from .results import BatchResult, DosePoints, SimulationResult
+from .metrics import DosePoints
+from .results import BatchResult, SimulationResult
 
 #: Variables whose AUC the solver integrates exactly (variable -> AUC state).
 #: Variables whose AUC a state integrates (besides each drug's ``<drug>_plasma``,
