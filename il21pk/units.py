@@ -88,6 +88,12 @@ def check_concentration_unit(unit: object, field: str = "unit") -> str:
     return _check_unit(unit, CONCENTRATION_UNITS, field)
 
 
+def is_mass_concentration(unit: str) -> bool:
+    """True if a concentration in `unit` is a mass per volume (``ng/mL``, ...), which
+    converts to nM only with a molecular weight."""
+    return _CONCENTRATION_UNITS[check_concentration_unit(unit)][1] == "ng/mL"
+
+
 def is_per_body_weight(unit: str) -> bool:
     """True if a dose in `unit` is scaled by body weight (``ug/kg``, ...)."""
     return _DOSE_UNITS[check_dose_unit(unit)][2]
@@ -206,8 +212,9 @@ def time_unit_label(unit: str | None) -> str:
     return "model time unit" if unit is None else str(unit)
 
 
-def concentration_to_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.ndarray:
-    """Convert a concentration to nM; mass units need `mw` [kDa] (1 ng/mL = 1/mw nM)."""
+def concentration_to_nM(value: npt.ArrayLike, unit: str, *, mw: float | None) -> np.ndarray:
+    """Convert a concentration to nM; mass units need `mw` [kDa] (1 ng/mL = 1/mw nM),
+    molar ones ignore it."""
     factor, base = _CONCENTRATION_UNITS[check_concentration_unit(unit)]
     value = np.asarray(value, dtype=float) * factor
     return value / _check_mw(mw) if base == "ng/mL" else value

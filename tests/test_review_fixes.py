@@ -387,7 +387,7 @@ def test_mass_concentrations_of_a_variable_named_after_no_drug_need_a_molecular_
     IL-21's 15.4 kDa (the first drug's) instead of refusing to guess."""
     frame = pd.DataFrame({"ID": [1, 1], "TIME": [0, 1], "AMT": [10, 0], "EVID": [1, 0],
                           "CMT": [1, 1], "DV": [".", 150.0], "DVID": [1, 7]})
-    with pytest.raises(ip.DataError, match=r"'ada_titer'.*not named after a drug.*mw=<kDa>"):
+    with pytest.raises(ip.DataError, match=r"'ada_titer'.*not named after a drug.*molar unit"):
         ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={7: "ada_titer"},
                                units={"ada_titer": "ng/mL"}, model=ip.Model())
     given = ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={7: "ada_titer"},
@@ -396,6 +396,11 @@ def test_mass_concentrations_of_a_variable_named_after_no_drug_need_a_molecular_
     in_nm = ip.Dataset.from_nonmem(frame.assign(DV=[".", 2.5]), amount_unit="ug",
                                    dvid={7: "ada_titer"}, model=ip.Model())
     assert in_nm.observations["value"].iloc[0] == 2.5
+    # molar units need no molecular weight (review: pM and uM were refused too)
+    for unit, nm in (("pM", 0.15), ("uM", 150_000.0)):
+        molar = ip.Dataset.from_nonmem(frame, amount_unit="ug", dvid={7: "ada_titer"},
+                                       units={"ada_titer": unit}, model=ip.Model())
+        assert molar.observations["value"].iloc[0] == pytest.approx(nm, rel=1e-12)
 
 
 def test_nonmem_id_in_separate_blocks_is_refused():

@@ -33,6 +33,7 @@ from ..units import (
     as_floats,
     check_dose_unit,
     concentration_to_nM,
+    is_mass_concentration,
     model_time_factor,
     time_unit_label,
 )
@@ -126,7 +127,8 @@ def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | No
             f"observations of {variable!r} are a mass concentration, and {variable!r} is "
             f"not named after a drug of the model ({drugs if drugs else 'it has none'}), so "
             "il21pk cannot tell whose molecular weight converts them to nM (an anti-drug "
-            "antibody's is not the drug's); give them in nM or pass mw=<kDa>")
+            "antibody's is not the drug's); give them in a molar unit (nM, pM, uM) or, "
+            "from Python, pass mw=<kDa>")
     drug = named[0]
     name = drug.mw
     if model.fixed_value(name) is not None:
@@ -147,7 +149,8 @@ def _convert(values: np.ndarray, variable: str, unit: str | None, model: Model,
     if unit is None or unit == target:
         return values
     if target == "nM" and unit in CONCENTRATION_UNITS:
-        return concentration_to_nM(values, unit, mw=_molecular_weight(model, variable, mw))
+        return concentration_to_nM(values, unit, mw=_molecular_weight(model, variable, mw)
+                                   if is_mass_concentration(unit) else None)
     raise DataError(f"observations of {variable!r} are in {unit!r}, which il21pk cannot convert "
                     f"to the model's {target!r}; give them in {target!r}"
                     + (f" or one of {list(CONCENTRATION_UNITS)}" if target == "nM" else ""))
