@@ -660,6 +660,15 @@ def test_time_above_counts_a_bolus_as_a_jump(human):
                             metric="time_above", threshold=0.5, t_end=48.0, fit=None,
                             rtol=1e-10, atol=1e-14, t_eval=np.linspace(0.0, 48.0, 4801))
     assert fine.frame["value"].iloc[0] == pytest.approx(exact, abs=1e-5)
+    # a grid without the dose time (review: 6.42 h, a ramp from the trough to 25 h)
+    gap = ip.dose_response(pk, reg, truth, doses=[10.0], unit="nmol", response="il21_plasma",
+                           metric="time_above", threshold=0.5, t_end=48.0, fit=None,
+                           rtol=1e-10, atol=1e-14, t_eval=np.setdiff1d(np.arange(49.0), [24.0]))
+    assert gap.frame["value"].iloc[0] == pytest.approx(exact, abs=0.06)
+    with pytest.raises(ValueError, match="'time_above' adds 2 beside the doses"):
+        ip.dose_response(pk, reg, truth, doses=[10.0], unit="nmol", response="il21_plasma",
+                         metric="time_above", threshold=0.5, t_end=48.0, fit=None,
+                         t_eval=np.linspace(0.0, 48.0, 100_000))
 
 
 def test_cli_tables_are_written_in_the_format_their_name_says(tmp_path, capsys):

@@ -29,7 +29,7 @@ from ..model.inputs import check_regimen, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from .metrics import METRICS, fill_unit, time_above
-from .simulate import check_options, default_grid
+from .simulate import MAX_TIME_POINTS, check_options, default_grid
 from .sweep import sweep
 
 ENDPOINTS = (*METRICS, "time_above", "value_at")
@@ -454,13 +454,20 @@ class _Runner:
             base = np.arange(0.0, t_end + 1e-9, 1.0) if t_eval is None else np.asarray(t_eval)
             t_eval = np.union1d(base, [at])
         if metric == "time_above":
-            # a point just before each bolus: otherwise the grid step before a dose is a
-            # ramp to the value after it, part of which counts as above the threshold
-            # (up to a whole step per dose); with it a jump costs at most _BEFORE_DOSE
+            # points on both sides of each bolus (the value just before it, and just
+            # after it where the grid lacks the time): otherwise a grid step across a
+            # dose is a ramp, part of which counts as above or below the threshold (up
+            # to a whole step per dose); so a jump costs at most _BEFORE_DOSE
             base = default_grid(regimen, t_end) if t_eval is None else np.asarray(t_eval)
-            before = [d.time - _BEFORE_DOSE for d in regimen.doses
-                      if not d.is_infusion and 0 < d.time <= base[-1]]
-            t_eval = np.union1d(base, [t for t in before if t > base[0]])
+            jumps = np.array([d.time for d in regimen.doses if not d.is_infusion
+                              and base[0] < d.time <= base[-1]])
+            t_eval = np.union1d(base, np.concatenate([jumps[jumps - _BEFORE_DOSE > base[0]]
+                                                      - _BEFORE_DOSE, jumps]))
+            if t_eval.size > MAX_TIME_POINTS:
+                raise OptionError(
+                    f"`t_eval` holds {base.size:,} times and metric 'time_above' adds "
+                    f"{t_eval.size - base.size:,} beside the doses: more than "
+                    f"MAX_TIME_POINTS = {MAX_TIME_POINTS:,}; pass fewer times")
         self.t_eval = t_eval
 
     def _sweep(self, **where):
