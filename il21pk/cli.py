@@ -84,7 +84,7 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
 
 
 #: Compressions pandas infers from a CSV file's last suffix (``results.csv.gz``).
-_CSV_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst", ".zip")
+_CSV_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")  # the standard library writes these
 
 
 def _table_suffix(path: Path) -> str | None:
@@ -100,14 +100,14 @@ def _table_suffix(path: Path) -> str | None:
 
 
 def _table_path(text: str) -> Path:
-    """A table file to write: .csv (also .csv.gz, .bz2, .xz, .zst, .zip), .parquet, or
+    """A table file to write: .csv (also .csv.gz, .bz2, .xz, .zip), .parquet, or
     a name without a suffix (written as CSV); checked before any work."""
     path = Path(text)
     if text.endswith(("/", os.sep)) or path.is_dir():
         raise ValueError(f"--out {text!r} is a directory; give a .csv or .parquet file")
     if _table_suffix(path) is None:
         raise ValueError(f"--out {text!r}: give a .csv (or .csv.gz, .csv.bz2, .csv.xz, "
-                         f".csv.zst, .csv.zip) or .parquet file; got suffix {path.suffix!r}")
+                         f".csv.zip) or .parquet file; got suffix {path.suffix!r}")
     return path
 
 
@@ -321,15 +321,28 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_path(text: str) -> Path:
+    """``--plot``: a file in a format matplotlib writes (checked before any work)."""
+    from matplotlib.figure import Figure
+
+    path = Path(text)
+    formats = Figure().canvas.get_supported_filetypes()
+    if path.suffix.lower()[1:] not in formats:
+        raise ValueError(f"--plot {text!r}: give a figure file ({', '.join(sorted(formats))}); "
+                         f"got suffix {path.suffix!r}")
+    return path
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     out = _table_path(args.out)
+    plot = None if args.plot is None else _plot_path(args.plot)
     model, params, regimen = _setup(args)
     result = simulate(model, regimen, params, t_end=args.t_end)
     _write(result.frame, out)
     metrics_path = _beside(out, "metrics")
     _write(result.metrics(), metrics_path)
     print(f"{regimen.in_words()}\nwrote {out} ({len(result.frame)} rows) and {metrics_path}")
-    if args.plot:
+    if plot is not None:
         import matplotlib
 
         matplotlib.use("Agg")
@@ -345,7 +358,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             reported = {v.name for v in model.variables}
             shown = [v for v in OVERVIEW if v in reported] or [model.variables[0].name]
             axes = overview(result.frame, shown, title=f"{params.name}: {regimen.in_words()}")
-        plot = Path(args.plot)
         plot.parent.mkdir(parents=True, exist_ok=True)
         axes[0].figure.savefig(plot, dpi=120)
         print(f"wrote {plot}")
@@ -643,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_regimen(p)
     p.add_argument("--out", default="results/simulation.csv",
                    help="tidy table to write (.csv, .csv.gz, .parquet); metrics beside it")
-    p.add_argument("--plot", help="PNG of the time courses to write")
+    p.add_argument("--plot", help="figure of the time courses to write (.png, .pdf, .svg ...)")
     add_model(p)
     p.set_defaults(func=_cmd_simulate)
 
