@@ -270,7 +270,7 @@ def test_nca_refuses_a_dose_column_of_zero():
     2026-11-30)."""
     from il21pk.errors import DataError
 
-    curve = pd.DataFrame({"time_h": [0.5, 1.0, 2.0, 4.0, 8.0],
+    curve = pd.DataFrame({"time_h": [0.0, 1.0, 2.0, 4.0, 8.0],
                           "value": [8.0, 6.0, 4.0, 2.0, 0.5], "d": 0.0})
     with pytest.raises(DataError, match="dose column 'd' must hold finite numbers > 0"):
         ip.nca(curve, dose="d")
@@ -705,3 +705,41 @@ def test_cli_tables_are_written_in_the_format_their_name_says(tmp_path, capsys):
         assert match in capsys.readouterr().err
     assert not any((tmp_path / name).exists()
                    for name in ("x.xlsx", "p.xlsx", "z.csv.zst", "t.csv", "t_metrics.csv"))
+
+
+def test_nca_with_a_dosing_interval_gives_steady_state_clearance_and_volume():
+    """With `tau`, cl_f and vz_f were dose / AUC0-inf of the whole multiple-dose curve
+    (4 doses: CL/F 0.50 and Vz/F 2.51 for 2 and 10, sixth review); they are NaN now,
+    and cl_f_ss / vz_f_ss are dose / AUC_tau and dose / (lambda_z AUC_tau). Closed form:
+    one compartment, first-order absorption (ka 1, k 0.2 /h, V/F 10), 100 every 24 h."""
+    t = np.arange(0.0, 168.01, 0.05)
+
+    def one(s):
+        return np.where(s > 0, 100 / (10 * 0.8) * (np.exp(-0.2 * s) - np.exp(-s)), 0.0)
+
+    curve = pd.DataFrame({"time_h": t, "value": sum(one(t - d) for d in (0, 24, 48, 72))})
+    table = ip.nca(curve, dose=100.0, tau=24.0, start=72.0, route="extravascular")
+    row = table.iloc[0]
+    assert np.isnan(row["cl_f"]) and np.isnan(row["vz_f"])
+    assert row["cl_f_ss"] == pytest.approx(2.0, rel=1e-3)  # trapezoid on a 0.05-h grid
+    # lambda_z by PKNCA's adjusted-R^2 rule takes points from 2 h on, where the
+    # absorption phase still shows: 0.1997 for 0.2 (the same in a single-dose curve)
+    assert row["vz_f_ss"] == pytest.approx(10.0, rel=3e-3)
+    single = ip.nca(pd.DataFrame({"time_h": t, "value": one(t)}), dose=100.0,
+                    route="extravascular").iloc[0]
+    assert single["cl_f"] == pytest.approx(2.0, rel=1e-3)
+    assert single["vz_f"] == pytest.approx(10.0, rel=3e-3)
+
+
+def test_nca_warns_when_a_curve_starts_after_time_0():
+    """AUC0-last of an IV bolus sampled from 1 h (C = 10 exp(-0.2 t), dose 100) was
+    40.9 and CL 2.44 for 50 and 2, in silence (sixth review): the AUCs start at the first
+    sample. Now a warning says so and how to add the first stretch."""
+    t = np.array([1.0, 2.0, 4.0, 8.0, 12.0, 24.0])
+    curve = pd.DataFrame({"time_h": t, "value": 10 * np.exp(-0.2 * t)})
+    with pytest.warns(UserWarning, match=r"1 curve\(s\) start after time 0.*add a row at time 0"):
+        late = ip.nca(curve, dose=100.0).iloc[0]
+    assert late["auc_inf"] == pytest.approx(50 * np.exp(-0.2), rel=1e-3)
+    with_c0 = ip.nca(pd.concat([pd.DataFrame({"time_h": [0.0], "value": [10.0]}), curve]),
+                     dose=100.0).iloc[0]
+    assert with_c0["cl"] == pytest.approx(2.0, rel=1e-3)

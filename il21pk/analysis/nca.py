@@ -18,12 +18,20 @@ decay into solver noise (1e-16 and below), which is not a terminal phase.
 
 With a dosing interval ``tau`` the table adds the interval statistics of
 multiple dosing: AUC over ``[start, start + tau]``, Cmax/Cmin/Cavg in it,
-the AUC over the first interval and the accumulation ratio, the fluctuation
-and the clearance at steady state (``dose / auc_tau``).
+the AUC over the first interval and the accumulation ratio, the fluctuation,
+and the clearance and volume at steady state (``dose / auc_tau`` and
+``dose / (lambda_z auc_tau)``). CL and Vz of a single dose (``dose /
+auc_inf``) are then NaN: the curve's AUC0-inf holds every dose given.
+
+AUCs start at a curve's first sample. Time 0 is taken as the first dose: a curve
+whose first sample is later gets no assumed concentration at 0 (no C0
+back-extrapolated for an IV bolus, no 0 for extravascular doses or PD data with a
+baseline), and :func:`nca` warns that its AUCs miss that first stretch.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -56,7 +64,7 @@ def columns_for(route: str, tau: bool = False) -> list[str]:
     clearance = ["cl", "vz"] if route == "iv" else ["cl_f", "vz_f"]
     out = [*_BASE, *clearance, "lloq", "n_blq"]
     if tau:
-        out += [*TAU_COLUMNS, "cl_ss" if route == "iv" else "cl_f_ss"]
+        out += [*TAU_COLUMNS, *_steady_state_columns(route)]
     return out
 
 
@@ -204,17 +212,19 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
            "auc_pct_extrap": 100.0 * (auc_inf - auc_last) / auc_inf if auc_inf else np.nan,
            **slope, "half_life": np.log(2) / lz if lz else np.nan}
     cl, vz = ("cl", "vz") if route == "iv" else ("cl_f", "vz_f")
-    out[cl] = dose / auc_inf if dose is not None else np.nan
-    out[vz] = dose / (lz * auc_inf) if dose is not None else np.nan
+    # a single dose's CL and Vz: with a dosing interval the curve holds several doses
+    single = dose is not None and tau is None
+    out[cl] = dose / auc_inf if single else np.nan
+    out[vz] = dose / (lz * auc_inf) if single else np.nan
     out["lloq"] = limit
     out["n_blq"] = n_blq
     if tau is not None:
-        out.update(_interval(raw_t, raw_c, time, conc, tau, start, method, dose, route,
+        out.update(_interval(raw_t, raw_c, time, conc, tau, start, method, dose, route, lz,
                              time_unit_label(time_unit)))
     return out
 
 
-def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route,
+def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route, lz,
               unit: str) -> dict[str, float]:
     """Statistics over the dosing interval ``[start, start + tau]`` and the first one
     (times in `unit`, for messages)."""
@@ -232,7 +242,7 @@ def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route,
         nan = dict.fromkeys(["auc_tau", "cmax_tau", "cmin_tau", "cavg_tau", "fluctuation_pct",
                              "auc_tau_first", "accumulation_ratio"], np.nan)
         return {"tau": tau, "interval_start": start, **nan,
-                ("cl_ss" if route == "iv" else "cl_f_ss"): np.nan}
+                **dict.fromkeys(_steady_state_columns(route), np.nan)}
     auc_tau = partial_auc(time, conc, start, end, method)
     auc_first = partial_auc(time, conc, first, first + tau, method)
     inside = (time >= start) & (time <= end)
@@ -245,8 +255,14 @@ def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route,
             "fluctuation_pct": 100.0 * (cmax_tau - cmin_tau) / cavg if cavg else np.nan,
             "auc_tau_first": auc_first,
             "accumulation_ratio": auc_tau / auc_first if auc_first > 0 else np.nan,
-            ("cl_ss" if route == "iv" else "cl_f_ss"):
-                dose / auc_tau if dose is not None and auc_tau > 0 else np.nan}
+            **dict(zip(_steady_state_columns(route), (
+                dose / auc_tau if dose is not None and auc_tau > 0 else np.nan,
+                dose / (lz * auc_tau) if dose is not None and auc_tau > 0 else np.nan),
+                strict=True))}
+
+
+def _steady_state_columns(route: str) -> tuple[str, str]:
+    return ("cl_ss", "vz_ss") if route == "iv" else ("cl_f_ss", "vz_f_ss")
 
 
 def _positive_number(value: object, name: str, *, allow_zero: bool = False) -> float:
@@ -287,7 +303,8 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         Dose (a number, or the name of a column constant within each curve),
         in amount units matching concentration x volume (nmol with nM gives
         CL in L per time unit). Needed for CL and Vz. With `tau`, the dose given at the
-        start of each interval.
+        start of each interval, and CL and Vz are those at steady state (``cl_ss``,
+        ``vz_ss``; ``cl``/``vz`` are NaN).
     route : {'iv', 'extravascular'}, optional
         For extravascular data clearance and volume are apparent: the columns
         are ``cl_f`` and ``vz_f`` (CL/F, Vz/F) instead of ``cl`` and ``vz``.
@@ -374,7 +391,7 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
             if bad.size:
                 raise DataError(f"nca column {col!r} must be {kind}; row {bad[0]} has "
                                 f"{show(data[col].iloc[bad[0]])}")
-    rows = []
+    rows, late = [], []
     groups = data.groupby(by, sort=False, observed=True, dropna=False) if by else \
         [((), data)]
     for key, curve in groups:
@@ -396,6 +413,15 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
                            route=route, lloq=settings["lloq"], tau=tau, start=start,
                            time_unit=frame_time_unit(data))
         rows.append({**where, **result})
+        if t[0] > 0:
+            late.append((where, t[0]))
+    if late:
+        where, first = late[0]
+        warnings.warn(f"nca: {len(late)} curve(s) start after time 0 ({where or 'the curve'} "
+                      f"at {first:g} {time_unit_label(frame_time_unit(data))}): their AUCs "
+                      "start at the first sample, not at the dose; add a row at time 0 (0 "
+                      "for extravascular doses, C0 for an IV bolus, the baseline for PD "
+                      "data) for AUCs from the dose", UserWarning, stacklevel=2)
     out = pd.DataFrame(rows, columns=[*by, *columns_for(route, tau is not None)])
     out["route"] = route
     out["method"] = method
