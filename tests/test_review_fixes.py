@@ -743,3 +743,28 @@ def test_nca_warns_when_a_curve_starts_after_time_0():
     with_c0 = ip.nca(pd.concat([pd.DataFrame({"time_h": [0.0], "value": [10.0]}), curve]),
                      dose=100.0).iloc[0]
     assert with_c0["cl"] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_nonmem_sample_between_doses_of_one_time_is_refused():
+    """A sample after an explicit dose record and at the time of an ADDL dose was
+    flagged pre-dose, so the explicit 50 nmol before it was dropped (0.0022 nM for
+    about 2.5; sixth review). Such a sample cannot be placed between the doses."""
+    frame = pd.DataFrame({"ID": [1] * 4, "TIME": [0, 12, 24, 24.0], "AMT": [10, 0, 50, 0],
+                          "EVID": [1, 0, 1, 0], "CMT": [1, 2, 2, 2], "II": [24, 0, 0, 0],
+                          "ADDL": [1, 0, 0, 0], "DV": [".", 1, ".", 1]})
+    with pytest.raises(ip.DataError, match="TIME 24 follows a dose record of that time"):
+        ip.Dataset.from_nonmem(frame, amount_unit="nmol", model=ip.Model.pk_only())
+    # without the ADDL dose at 24 h the sample is simply after the explicit dose
+    data = ip.Dataset.from_nonmem(frame.assign(ADDL=0, II=0), amount_unit="nmol",
+                                  model=ip.Model.pk_only())
+    assert data.observations["predose"].tolist() == [False, False]
+
+
+def test_nonmem_predose_flag_uses_an_absolute_time_tolerance():
+    """np.isclose on TIME / II flagged samples 6 minutes either side of the 500th
+    ADDL dose as pre-dose (relative tolerance; sixth review)."""
+    frame = pd.DataFrame({"ID": [1] * 4, "TIME": [0, 11999.9, 12000.0, 12000.1],
+                          "AMT": [10, 0, 0, 0], "EVID": [1, 0, 0, 0], "CMT": [1, 2, 2, 2],
+                          "II": [24, 0, 0, 0], "ADDL": [600, 0, 0, 0], "DV": [".", 1, 1, 1]})
+    data = ip.Dataset.from_nonmem(frame, amount_unit="nmol", model=ip.Model.pk_only())
+    assert data.observations["predose"].tolist() == [False, True, False]

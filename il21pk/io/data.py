@@ -309,7 +309,8 @@ class Dataset:
         without it every observation is ``il21_plasma``. ``BLQ=1`` or
         ``DV < LLOQ`` marks a BLQ value. ``WT`` becomes the ``body_weight``
         covariate. An observation recorded before a dose record at the same
-        TIME, or at the time of an ADDL dose, is a pre-dose sample. ``TIME``
+        TIME, or at the time of an ADDL dose, is a pre-dose sample; one recorded after
+        a dose record and before another dose of its TIME is refused. ``TIME``
         and ``II`` are in `time_unit` (default None: the model's time unit),
         converted to the model's as by :meth:`from_frame`.
         """
@@ -381,19 +382,36 @@ class Dataset:
         return cls(obs, regimens, cov)
 
 
+#: A sample and an additional (ADDL) dose are at one time when they differ by at most
+#: this fraction of the time (at least absolute): rounding of TIME + k II, not minutes.
+_SAME_TIME = 1e-9
+
+
 def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
-    """For each observation row: is a dose given at its TIME after it (record order or ADDL)?"""
+    """For each observation row: is a dose given at its TIME after it (record order or ADDL)?
+
+    A sample after one dose record and before another at its TIME (a later record, or
+    an additional dose, which NONMEM gives after the records of that time) cannot be
+    predicted between them: DataError."""
     ids, time, evid = rows["ID"].to_numpy(), rows["TIME"].to_numpy(), rows["EVID"].to_numpy()
     ii, addl = rows["II"].to_numpy(), rows["ADDL"].to_numpy()
+    order = np.arange(len(rows))
     out = []
     for i in np.flatnonzero(is_obs):
-        same = ids == ids[i]
-        later_dose = same & (evid == 1) & (time == time[i]) & (np.arange(len(rows)) > i)
+        dosed_now = (ids == ids[i]) & (evid == 1) & (time == time[i])
         implied = False
-        for j in np.flatnonzero(same & (evid == 1) & (addl > 0)):
-            k = (time[i] - time[j]) / ii[j]
-            implied |= 1 <= round(k) <= addl[j] and np.isclose(k, round(k))
-        out.append(bool(later_dose.any() or implied))
+        for j in np.flatnonzero((ids == ids[i]) & (evid == 1) & (addl > 0)):
+            k = round((time[i] - time[j]) / ii[j])
+            implied |= 1 <= k <= addl[j] and \
+                abs(time[j] + k * ii[j] - time[i]) <= _SAME_TIME * max(1.0, abs(time[i]))
+        after = bool((dosed_now & (order > i)).any() or implied)
+        if after and (dosed_now & (order < i)).any():
+            raise DataError(
+                f"ID {ids[i]!r}: the observation at TIME {time[i]:g} follows a dose record of "
+                "that time and precedes another dose at it (a later record or an ADDL dose); "
+                "il21pk predicts a sample before or after all doses of one time, not between "
+                "them: give the two doses as one record, or move the sample")
+        out.append(after)
     return np.array(out, dtype=bool)
 
 
