@@ -768,3 +768,19 @@ def test_nonmem_predose_flag_uses_an_absolute_time_tolerance():
                           "II": [24, 0, 0, 0], "ADDL": [600, 0, 0, 0], "DV": [".", 1, 1, 1]})
     data = ip.Dataset.from_nonmem(frame, amount_unit="nmol", model=ip.Model.pk_only())
     assert data.observations["predose"].tolist() == [False, True, False]
+
+
+def test_a_dose_column_refuses_a_regimen_of_unequal_doses():
+    """from_frame(dose=col) set every dose of a loading regimen (1 then 2 nmol) to the
+    column's amount, losing the 1:2 ratio in silence (sixth review)."""
+    frame = pd.DataFrame({"id": [1, 1, 2, 2], "time_h": [12.0, 36.0, 12.0, 36.0],
+                          "value": [0.1, 0.2, 0.3, 0.4], "amount": [10.0, 10.0, 30.0, 30.0],
+                          "variable": "il21_plasma"})
+    loading = ip.Regimen((ip.Dose(1.0, unit="nmol"), ip.Dose(2.0, unit="nmol", time=24.0)))
+    with pytest.raises(ip.DataError, match=r"doses differ \(1 nmol, 2 nmol\)"):
+        ip.Dataset.from_frame(frame, subject="id", dose="amount", regimen=loading,
+                              model=ip.Model.pk_only())
+    equal = ip.Regimen.repeat(ip.Dose(1.0, unit="nmol"), every=24, count=2)
+    data = ip.Dataset.from_frame(frame, subject="id", dose="amount", regimen=equal,
+                                 model=ip.Model.pk_only())
+    assert [d.amount for d in data.regimens[2].doses] == [30.0, 30.0]

@@ -230,8 +230,9 @@ class Dataset:
         regimen : Regimen or mapping, optional
             The dosing of every subject, or ``{subject: Regimen}``.
         dose : str, optional
-            Column with each subject's dose amount; the `regimen` is rescaled to
-            it (dose groups sharing one schedule).
+            Column with each subject's dose amount; every dose of `regimen` is set
+            to it (dose groups sharing one schedule of equal doses; a regimen whose
+            doses differ in amount, unit or drug is refused).
         units : mapping, optional
             ``{variable: unit}`` of the values; concentrations may be in
             ng/mL, pg/mL, pM, nM ... (converted with `mw` [kDa]).
@@ -557,6 +558,13 @@ def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
                              f"Regimen}}; got {type(regimen).__name__}")
     if dose is None:
         return {s: regimen for s in subjects}
+    kinds = sorted({(d.amount, d.unit, d.drug or "") for d in regimen.doses})
+    if len(kinds) > 1:
+        raise DataError(
+            f"the dose column {dose!r} sets every dose of `regimen` to a subject's amount, and "
+            "the regimen's doses differ (" + ", ".join(
+                f"{a:g} {u}" + (f" of {g}" if g else "") for a, u, g in kinds) + "), which "
+            "would be lost; give each subject its regimen ({subject: Regimen}) instead")
     key = df[subject] if subject else pd.Series(0, index=df.index)
     amounts = pd.Series(as_floats(df[dose])).groupby(key.to_numpy(), sort=False)
     spread = amounts.max() - amounts.min()
