@@ -784,3 +784,20 @@ def test_a_dose_column_refuses_a_regimen_of_unequal_doses():
     data = ip.Dataset.from_frame(frame, subject="id", dose="amount", regimen=equal,
                                  model=ip.Model.pk_only())
     assert [d.amount for d in data.regimens[2].doses] == [30.0, 30.0]
+
+
+def test_virtual_population_refuses_conflicting_specifications(human):
+    """(a, b): 0.8 and (b, a): -0.5 gave a correlation of -0.5 (the last), and a body
+    weight in both `variability` and `body_weight` dropped the variability draw, in
+    silence (sixth review)."""
+    with pytest.raises(ip.ParameterError, match=r"pair \('kd', 'kon'\) twice, as 0.8 and -0.5"):
+        ip.virtual_population(human, 10, {"kon": 0.3, "kd": 0.3},
+                              correlations={("kon", "kd"): 0.8, ("kd", "kon"): -0.5}, seed=1)
+    same = ip.virtual_population(human, 2000, {"kon": 0.3, "kd": 0.3},
+                                 correlations={("kon", "kd"): 0.6, ("kd", "kon"): 0.6},
+                                 seed=1)
+    rho = np.corrcoef(np.log(same["kon"]), np.log(same["kd"]))[0, 1]
+    assert rho == pytest.approx(0.6, abs=0.05)
+    with pytest.raises(ip.ParameterError, match="`variability` names it too"):
+        ip.virtual_population(human, 10, {"body_weight": 0.2},
+                              body_weight={"median": 80.0, "cv": 0.25}, seed=1)

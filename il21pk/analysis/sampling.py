@@ -229,6 +229,9 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         if not (_is_number(rho) and -1 < rho < 1):
             raise ParameterError(f"correlation {pair!r} must be a number in (-1, 1); got {rho!r}")
         i, j = names.index(a), names.index(b)
+        if corr[i, j] != 0 and corr[i, j] != rho:
+            raise ParameterError(f"correlations give the pair ({a!r}, {b!r}) twice, as "
+                                 f"{corr[i, j]:g} and {rho:g}; give it once")
         corr[i, j] = corr[j, i] = rho
     if np.any(np.linalg.eigvalsh(corr) <= 0):
         raise ParameterError("correlations do not form a positive-definite matrix")
@@ -259,6 +262,10 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
                 or set(body_weight) - {"median", "cv"}:
             raise ParameterError("body_weight must be a mapping {'median': kg, 'cv': fraction}; "
                                  f"got {body_weight!r}")
+        if "body_weight" in variability:
+            raise ParameterError("body_weight is drawn by `body_weight` {'median', 'cv'}, and "
+                                 "`variability` names it too (that draw would be replaced); "
+                                 "give its spread as body_weight['cv'] only")
         median, cv = body_weight["median"], body_weight.get("cv", 0.0)
         if not (_is_number(median) and np.isfinite(median) and median > 0):
             raise ParameterError(f"body_weight['median'] must be a number > 0 kg; got {median!r}")
