@@ -801,3 +801,18 @@ def test_virtual_population_refuses_conflicting_specifications(human):
     with pytest.raises(ip.ParameterError, match="`variability` names it too"):
         ip.virtual_population(human, 10, {"body_weight": 0.2},
                               body_weight={"median": 80.0, "cv": 0.25}, seed=1)
+
+
+def test_a_small_infusion_beside_a_large_one_in_a_sweep_is_kept(human):
+    """The round-off clearing of infusion rates used the largest rate of the whole batch,
+    so a member infused 1e13 times less than another got rate 0: AUC 0 (sixth review).
+    Closed form: AUC / dose = 1 / (mw CL) for every member of a one-compartment model."""
+    pk = ip.Model.pk_only(compartments=1)
+    params = human.with_values(cl=2.0, v_central=10.0)
+    doses = [1e-6, 1e-3, 1.0, 1e3, 1e7]
+    df = ip.sweep(pk, ip.Regimen.single(ip.Dose(1.0, unit="ug", duration=1.0)), params,
+                  grid={"dose": doses}, t_end=200.0, variables=["il21_plasma"],
+                  metrics=["auc"], rtol=1e-10, atol=1e-22)
+    per_dose = df["value"].to_numpy() / np.array(doses)
+    expected = 1.0 / (params.value("mw") * 2.0)
+    assert per_dose == pytest.approx(np.full(len(doses), expected), rel=1e-6)

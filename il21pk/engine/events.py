@@ -105,6 +105,7 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
         target = bolus if kind == "bolus" else rate_change
         np.add.at(target, (np.searchsorted(times, when), members, index), value)
     rates = np.cumsum(rate_change, axis=0)
-    if k:  # clear the round-off left where overlapping infusions end
-        rates[np.abs(rates) < 1e-12 * np.abs(rate_change).max()] = 0.0
+    if k:  # clear the round-off left where overlapping infusions end (each member's and
+        # drug's own scale: a member dosed 1e12 times less than another keeps its rate)
+        rates[np.abs(rates) < 1e-12 * np.abs(rate_change).max(axis=0, keepdims=True)] = 0.0
     return Events(times, np.array(targets, dtype=np.int64), bolus, rates)
