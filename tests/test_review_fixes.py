@@ -816,3 +816,37 @@ def test_a_small_infusion_beside_a_large_one_in_a_sweep_is_kept(human):
     per_dose = df["value"].to_numpy() / np.array(doses)
     expected = 1.0 / (params.value("mw") * 2.0)
     assert per_dose == pytest.approx(np.full(len(doses), expected), rel=1e-6)
+
+
+def test_sensitivity_inputs_and_grid_metrics(human):
+    """Sixth review: step=1 gave -0.0 and step=0 NaN; seed=-1 raised from numpy's
+    bit generator; parameters="cl" was read letter by letter; a parameter at its upper
+    bound (f_sc = 1) failed as a swept value out of bounds; tmax coefficients of a lagged
+    SC dose were 0 on the hourly grid, with no word."""
+    pk = ip.Model.pk_only(compartments=1)
+    sc = ip.Regimen.single(ip.Dose(100.0, unit="ug/kg", route="sc"))
+    common = dict(outputs="il21_plasma", t_end=48.0, executor="serial")
+    for bad, match in (({"step": 1.0}, "`step` must be"), ({"step": 0.0}, "`step` must be"),
+                       ({"seed": -1}, "`seed` must be an integer >= 0")):
+        with pytest.raises(ValueError, match=match):
+            ip.sensitivity(pk, sc, human, parameters="cl", **common, **bad)
+    one = ip.sensitivity(pk, sc, human, parameters="cl", **common)
+    assert one["parameter"].tolist() == ["cl"]
+    assert one["value"].iloc[0] == pytest.approx(-1.0, abs=1e-4)  # AUC = F dose / CL
+    # f_sc at its upper bound 1: a one-sided step; AUC is proportional to F
+    at_bound = ip.sensitivity(pk, sc, human.with_values(f_sc=1.0), parameters="f_sc",
+                              **common)
+    assert at_bound["value"].iloc[0] == pytest.approx(1.0, abs=1e-4)
+    lagged = human.with_values(tlag_sc=1.0)
+    with pytest.warns(UserWarning, match="read off the hourly output grid"):
+        ip.sensitivity(pk, sc, lagged, parameters=["ka"], metrics="tmax", **common)
+    # a fine grid: tmax of the Bateman curve, shifted by the lag, moves with ka
+    ka, k = lagged.value("ka"), lagged.value("cl") / lagged.value("v_central")
+    t_peak = np.log(ka / k) / (ka - k)  # after the lag
+    assert t_peak + 1.0 < 8.0
+    fine = ip.sensitivity(pk, sc, lagged, parameters=["ka"], metrics="tmax",
+                          outputs="il21_plasma", t_end=8.0, executor="serial",
+                          t_eval=np.linspace(0.0, 8.0, 80_001), rtol=1e-10, atol=1e-14)
+    dt_dlnka = ka * (1 / (ka * (ka - k)) - np.log(ka / k) / (ka - k) ** 2)
+    # a 1e-4-h grid: tmax moves by about 0.01 h either way, read to 1e-4 h
+    assert fine["value"].iloc[0] == pytest.approx(dt_dlnka / (t_peak + 1.0), abs=2e-3)

@@ -9,6 +9,7 @@ linear scale within the bounds. Every model evaluation goes through
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -128,14 +129,17 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         the model's own values).
     outputs, metrics : sequence of str
         Variables and metrics (see :data:`il21pk.analysis.metrics.METRICS`) to analyse
-        (`outputs` may also be one name). The default output, ``ifng_plasma``,
+        (each may also be one name). ``cmax``, ``tmax``, ``cmin`` and ``tmin`` are read
+        off the output grid (`t_eval` in `options`, hourly by default): the local
+        method warns for them on the default grid, where a small step moves the
+        extremum by less than a grid step. The default output, ``ifng_plasma``,
         is the end of il21pk's chain: a model that does not report it (an
         imported SBML model, a PK-only model) needs `outputs`, else a
         ValueError names the model's variables.
     method : {'local', 'morris', 'sobol'}
     parameters : sequence of str, optional
         Parameters to vary (default: the keys of `bounds`, else every
-        parameter with a positive value).
+        parameter with a positive value); one name may be a string.
     bounds : mapping, optional
         Ranges for the global methods (default: value / `span` .. value x `span`).
     span : float, optional
@@ -143,10 +147,12 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     n : int
         Morris trajectories or Sobol base samples (power of 2).
     step : float
-        Relative step of the local method.
+        Relative step of the local method, in (0, 0.5]: central differences, or
+        one-sided where the step up (or down) would leave a parameter's bounds.
     scale : {'log', 'linear'}, optional
         Scale on which the global methods sample the ranges (default log).
     seed : int
+        Seeds the global methods' sampling and bootstrap (an integer >= 0).
     t_end : float
     executor, **options
         Passed to :func:`il21pk.sweep`.
@@ -162,7 +168,14 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
-    outputs, metrics = _check_outputs(model, outputs), list(metrics)
+    outputs = _check_outputs(model, outputs)
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    parameters = [parameters] if isinstance(parameters, str) else parameters
+    if isinstance(step, bool) or not isinstance(step, (int, float, np.integer, np.floating)) \
+            or not 0 < step <= 0.5:
+        raise ValueError(f"`step` must be a relative step in (0, 0.5]; got {step!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"`seed` must be an integer >= 0; got {seed!r}")
     if parameters is not None and bounds and set(parameters) != set(bounds):
         raise ValueError("give `parameters` or `bounds` (whose keys are the parameters), or "
                          f"the same names in both; got {sorted(parameters)} and {sorted(bounds)}")
@@ -186,16 +199,34 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
             bad = names[int(np.flatnonzero(base <= 0)[0])]
             raise ParameterError(f"local sensitivity to {bad!r} needs a value > 0 "
                                  "(normalised coefficients are on a log scale)")
+        if "t_eval" not in options and set(metrics) & {"cmax", "tmax", "cmin", "tmin"}:
+            warnings.warn("local sensitivities of cmax/tmax/cmin/tmin are read off the hourly "
+                          f"output grid, which a {step:g} step moves by less than a grid step "
+                          "(tmax coefficients 0); pass a finer t_eval", UserWarning,
+                          stacklevel=2)
+        # central differences, one-sided where a step would leave the parameter's bounds
+        factors = []
+        for name, value in zip(names, base, strict=True):
+            spec = params[name]
+            up, down = 1 + step, 1 - step
+            up = up if value * up <= spec.upper else 1.0
+            down = down if value * down >= spec.lower else 1.0
+            if up == down:
+                raise ParameterError(f"local sensitivity to {name!r}: a step of {step:g} "
+                                     f"leaves its bounds [{spec.lower:g}, {spec.upper:g}] "
+                                     "both ways; use a smaller `step`")
+            factors.append((up, down))
         rows = [base]
-        for i in range(len(names)):
-            for factor in (1 + step, 1 - step):
+        for i, pair in enumerate(factors):
+            for factor in pair:
                 x = base.copy()
                 x[i] *= factor
                 rows.append(x)
         y = evaluate(pd.DataFrame(rows, columns=names))
         up, down = y[1::2], y[2::2]
+        width = np.array([np.log(u) - np.log(d) for u, d in factors])[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            coef = (np.log(up) - np.log(down)) / (np.log1p(step) - np.log1p(-step))
+            coef = (np.log(up) - np.log(down)) / width
         out = [(name, o, m, "normalised", coef[i, j], np.nan)
                for i, name in enumerate(names) for j, (o, m) in enumerate(pairs)]
         return pd.DataFrame(out, columns=COLUMNS)
