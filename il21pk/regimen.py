@@ -245,6 +245,10 @@ class Regimen:
         day_list = sorted(int(d) for d in given)
         if not day_list or day_list[0] < 1:
             raise RegimenError(f"{where} days must be >= 1 (day 1 is t=0); got {day_list}")
+        twice = sorted({d for d in day_list if day_list.count(d) > 1})
+        if twice:
+            raise RegimenError(f"{where} days name day(s) {twice} twice (once-daily doses); "
+                               "give each day once, or a larger dose")
         length = course_days if course_days is not None else day_list[-1]
         if length < day_list[-1]:
             raise RegimenError(
@@ -342,6 +346,8 @@ class Regimen:
 
     def scaled_to(self, amount: float, unit: str | None = None) -> Regimen:
         """Every dose set to `amount` (in `unit`, default each dose's own unit)."""
+        if unit is not None:
+            check_dose_unit(unit, "Regimen.scaled_to unit")
         return Regimen(tuple(replace(d, amount=amount, unit=unit or d.unit) for d in self.doses))
 
     # -- views -------------------------------------------------------------

@@ -850,3 +850,15 @@ def test_sensitivity_inputs_and_grid_metrics(human):
     dt_dlnka = ka * (1 / (ka * (ka - k)) - np.log(ka / k) / (ka - k) ** 2)
     # a 1e-4-h grid: tmax moves by about 0.01 h either way, read to 1e-4 h
     assert fine["value"].iloc[0] == pytest.approx(dt_dlnka / (t_peak + 1.0), abs=2e-3)
+
+
+def test_regimen_days_twice_and_an_empty_scaled_unit_are_refused():
+    """Regimen.days(d, [1, 1, 2]) gave two doses at t = 0, and scaled_to(3, "") kept
+    each dose's unit, in silence (sixth review)."""
+    dose = ip.Dose(30.0)
+    with pytest.raises(ip.RegimenError, match=r"day\(s\) \[1\] twice"):
+        ip.Regimen.days(dose, [1, 1, 2])
+    with pytest.raises(ValueError, match="Regimen.scaled_to unit must be one of"):
+        ip.Regimen.days(dose, [1, 2]).scaled_to(3.0, "")
+    assert [d.unit for d in ip.Regimen.days(dose, [1, 2]).scaled_to(3.0, "nmol").doses] == \
+        ["nmol", "nmol"]
