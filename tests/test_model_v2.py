@@ -72,6 +72,48 @@ def test_oncology_baseline_is_steady_but_the_tumour_grows():
     assert w["tumour_fraction"].iloc[-1] > 1.0
 
 
+def test_adcc_kills_only_an_antigen_positive_tumour(human):
+    """The tumour's ADCC read the kill rate of coated B cells whatever its own antigen:
+    rituximab shrank an antigen-negative tumour (tumour_antigen_per_cell = 0) to 0.29
+    of its size, as a CD20+ one (sixth review). And antibody bound to tumour cells was
+    lost at the B cells' kill rate, not the tumour's (accessibility x that rate)."""
+    onc = ip.Model.oncology()
+    rituximab = ip.Regimen.weekly(ip.Dose(675, unit="mg", drug="mab", duration=4.0), weeks=4)
+    t_end = 16 * 7 * 24.0
+
+    def final(regimen, params, variable):
+        return _wide(ip.simulate(onc, regimen, params, t_end=t_end))[variable].iloc[-1]
+
+    untreated = final(ip.Regimen.none(), human, "tumour_fraction")
+    negative = final(rituximab, human.with_values(tumour_antigen_per_cell=0.0), "tumour_fraction")
+    positive = final(rituximab, human.with_values(tumour_antigen_per_cell=1e5),
+                     "tumour_fraction")
+    assert negative == pytest.approx(untreated, rel=1e-4)
+    assert positive < 0.5 * untreated
+    # a tumour ADCC does not reach (access 0) loses no antibody by ADCC: with no
+    # internalisation its antigen changes the antibody's plasma curve by nothing
+    hidden = human.with_values(tumour_adcc_access=0.0, mab_k_internalisation=0.0)
+    curves = [final(rituximab, hidden.with_values(tumour_antigen_per_cell=a), "mab_plasma")
+              for a in (0.0, 1e5)]
+    assert curves[1] == pytest.approx(curves[0], rel=1e-6)
+
+
+def test_no_b_cells_is_a_valid_oncology_case(human):
+    """b_cells_0 = 0 (within its bounds) made the B-cell antigen 0/0: "right-hand side
+    returned NaN or inf" at t = 0 (sixth review). Without B cells (and an
+    antigen-negative tumour) the antibody's PK is linear: the plasma peak of a 4-h
+    infusion scales exactly with the dose."""
+    onc = ip.Model.oncology()
+    params = human.with_values(b_cells_0=0.0)
+    peaks = []
+    for mg in (100.0, 1000.0):
+        infusion = ip.Regimen.single(ip.Dose(mg, unit="mg", drug="mab", duration=4.0))
+        w = _wide(ip.simulate(onc, infusion, params, t_end=48.0))
+        assert (w["b_cells"] == 0.0).all()
+        peaks.append(w["mab_plasma"].max())
+    assert peaks[1] / peaks[0] == pytest.approx(10.0, rel=1e-6)
+
+
 def test_allometry_one_reference_clearance_for_both_species(human, cyno):
     """CL = CL_ref (BW/70)^0.75: the cynomolgus IL-21 terminal slope is the scaled value."""
     v2 = ip.Model.v2()

@@ -15,7 +15,7 @@ from il21pk.model import validation
 
 #: Predictions the model misses, with the reason.
 KNOWN_MISSES = {
-    "timmerman_orr": "the model predicts IL-21 adds to rituximab (ORR ~69 % vs 48 % alone); the "
+    "timmerman_orr": "the model predicts IL-21 adds to rituximab (ORR ~68 % vs 48 % alone); the "
                      "trial saw 42 % in relapsed/refractory patients, many rituximab-refractory",
     "lim_first_week_vs_none": "in the model IL-21 restrains IL-15-driven NK proliferation while "
                               "it is present and leaves no lasting trace, so any IL-21 lowers "

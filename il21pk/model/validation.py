@@ -816,8 +816,8 @@ def orr(regimen, *, n: int = 200, seed: int = 12, weeks: int = 16, antigen: floa
 
 def _petrella_regimen():
     """30 ug/kg IV daily x 5 in weeks 1, 3 and 5 of an 8-week cycle, two cycles."""
-    days = [w * 7 + d for cycle in (0, 56) for w in (0, 2, 4) for d in range(5)]
-    return _regimen().days(_dose(30.0), [cycle + 1 for cycle in days])
+    days = [cycle + w * 7 + d + 1 for cycle in (0, 56) for w in (0, 2, 4) for d in range(5)]
+    return _regimen().days(_dose(30.0), days)
 
 
 @fact("petrella_orr", fact="rIL-21 30 ug/kg (5 days in weeks 1, 3, 5 of 8): ORR 22.5 % in "

@@ -231,7 +231,7 @@ VALUES.update({
     "tumour_growth": (1e-4, "assumed: Gompertz rate giving a doubling time of about two months "
                             "at 1e10 cells"),
     "tumour_capacity": (1e12, "assumed: about 1 kg of tumour"),
-    "tumour_kill": (0.00065, "Petrella2012: calibrated, ORR 22.5 % with 30 ug/kg IV in "
+    "tumour_kill": (0.00047, "Petrella2012: calibrated, ORR 22.5 % with 30 ug/kg IV in "
                              "metastatic melanoma (Petrella2012), median of a virtual population "
                              "(docs/validation.md)"),
     "tumour_adcc_access": (0.05, "McLaughlin1998: calibrated, rituximab alone, 375 mg/m2 weekly "

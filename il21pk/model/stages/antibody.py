@@ -17,11 +17,16 @@ $$
 
 with $A$ the ADCC index. NK engagement of coated targets
 (``adcc_engagement`` = $\\theta$) also stimulates NK IFN-gamma (Roda
-2006; interferon stage). The tumour stage reads the occupancy and the ADCC
-rate constant for its own antigen-positive cells.
+2006; interferon stage). The tumour stage reads the ADCC kill rate of its
+cells (``tumour_adcc_kill_rate``: that rate when the tumour carries the
+antigen, 0 for an antigen-negative tumour) and returns the rate at which they
+are killed (``tumour_adcc_loss``, its accessibility times that), with which the
+antibody bound to them is lost.
 """
 
 from __future__ import annotations
+
+import sympy as sp
 
 from ...parameters import ParameterSpec
 from ..definition import Drug, Quantity, Stage, State, symbols
@@ -40,9 +45,12 @@ def antibody() -> Stage:
     cl, vc, q, vp, conc, theta, adcc, infusion, sites = symbols(
         "mab_cl mab_v_central mab_q mab_v_peripheral mab_plasma mab_occupancy adcc_index "
         "infusion_mab mab_target_sites")
+    (tumour_loss,) = symbols("tumour_adcc_loss")
     size = bw / REFERENCE_WEIGHT
     distributed = q * conc - q * peripheral / vp
     kill = k_adcc * adcc * theta
+    sites_on_b = sp.Piecewise((0.0, b0 <= 0), (sites_b * b / b0, True))  # no B cells: none
+    sites_on_tumour = sites_t * tumour / AVOGADRO_PER_NMOL
     return Stage(
         name="antibody",
         description=__doc__,
@@ -84,19 +92,20 @@ def antibody() -> Stage:
             Quantity("mab_occupancy", conc / (conc + kd), "1",
                      "fraction of target antigen bound by the antibody", reported=True),
             Quantity("adcc_engagement", theta, "1", "NK engagement of antibody-coated targets"),
-            Quantity("mab_target_sites",
-                     sites_b * b / b0 + sites_t * tumour / AVOGADRO_PER_NMOL, "nmol",
+            Quantity("mab_target_sites", sites_on_b + sites_on_tumour, "nmol",
                      "antigen on B cells and tumour cells"),
             Quantity("adcc_kill_rate", kill, "1/h", "ADCC kill rate of antigen-positive cells"),
+            Quantity("tumour_adcc_kill_rate", sp.Piecewise((0.0, sites_t <= 0), (kill, True)),
+                     "1/h", "ADCC kill rate of the tumour's cells (0: antigen-negative tumour)"),
         ),
         rates={
             "mab_central": infusion - cl * conc - distributed
-            - (k_int + kill) * theta * sites,
+            - theta * ((k_int + kill) * sites_on_b + (k_int + tumour_loss) * sites_on_tumour),
             "mab_peripheral": distributed,
             "b_cells": k_b * (b0 - b) - kill * b,
         },
         inputs={"adcc_index": 1.0, "body_weight": None, "allometric_exponent_cl": None,
-                "allometric_exponent_v": None, "tumour_cells": 0.0},
+                "allometric_exponent_v": None, "tumour_cells": 0.0, "tumour_adcc_loss": 0.0},
         drugs=(Drug("mab", mw="mab_mw", central="mab_central", cmt={5: "mab_central"},
                     description="therapeutic antibody"),),
         report=("mab_plasma", "mab_occupancy", "b_cells"),

@@ -14,10 +14,12 @@ $$
 $$
 
 with $f$ the activated (granzyme B/perforin) fraction and
-$\\kappa_{ADCC}$ the antibody stage's ADCC kill rate of coated
-circulating B cells (0 without an antibody, or for an antigen-negative
-tumour), scaled by the tumour's accessibility $a$ (nodal and bulky
-disease is reached by fewer effector cells than blood). ``tumour_fraction`` is the
+$\\kappa_{ADCC}$ the antibody stage's ADCC kill rate of coated cells
+(``tumour_adcc_kill_rate``: 0 without an antibody, or for an antigen-negative
+tumour, ``tumour_antigen_per_cell = 0``), scaled by the tumour's accessibility
+$a$ (nodal and bulky disease is reached by fewer effector cells than blood);
+$a \\kappa_{ADCC}$ is ``tumour_adcc_loss``, the rate at which antibody bound to
+tumour cells is lost with them. ``tumour_fraction`` is the
 tumour relative to its size at the start.
 """
 
@@ -31,8 +33,8 @@ from ..definition import Quantity, Stage, State, symbols
 
 def tumour() -> Stage:
     """Gompertzian tumour, immune kill and ADCC."""
-    t, nk_fold, cd8_fold, activated, adcc = symbols(
-        "tumour_cells nk_fold cd8_fold activated_fold adcc_kill_rate")
+    t, nk_fold, cd8_fold, activated, adcc, loss = symbols(
+        "tumour_cells nk_fold cd8_fold activated_fold tumour_adcc_kill_rate tumour_adcc_loss")
     t0, r, k_cap, k_kill, w, index, access = symbols(
         "tumour_cells_0 tumour_growth tumour_capacity tumour_kill w_kill_nk cytotoxic_index "
         "tumour_adcc_access")
@@ -56,10 +58,12 @@ def tumour() -> Stage:
                      "cytotoxic activity of NK and CD8 cells, 1 at baseline", reported=True),
             Quantity("tumour_fraction", sp.Piecewise((t / t0, t0 > 0), (0.0, True)), "1",
                      "tumour relative to its size at the start", reported=True),
+            Quantity("tumour_adcc_loss", access * adcc, "1/h",
+                     "ADCC kill rate of tumour cells (accessibility x their ADCC rate)"),
         ),
         rates={"tumour_cells": sp.Piecewise(
             (0.0, t0 <= 0),
-            ((r * sp.log(k_cap / size) - k_kill * (index - 1) - access * adcc) * t, True))},
+            ((r * sp.log(k_cap / size) - k_kill * (index - 1) - loss) * t, True))},
         inputs={"nk_fold": None, "cd8_fold": None, "activated_fold": None,
-                "adcc_kill_rate": 0.0},
+                "tumour_adcc_kill_rate": 0.0},
     )
