@@ -321,14 +321,15 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_path(text: str) -> Path:
-    """``--plot``: a file in a format matplotlib writes (checked before any work)."""
-    from matplotlib.figure import Figure
+#: Figure formats matplotlib writes without external programs (pgf needs LaTeX).
+_PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "eps", "ps")
 
+
+def _plot_path(text: str) -> Path:
+    """``--plot``: a figure file in one of :data:`_PLOT_FORMATS` (checked before any work)."""
     path = Path(text)
-    formats = Figure().canvas.get_supported_filetypes()
-    if path.suffix.lower()[1:] not in formats:
-        raise ValueError(f"--plot {text!r}: give a figure file ({', '.join(sorted(formats))}); "
+    if path.suffix.lower()[1:] not in _PLOT_FORMATS:
+        raise ValueError(f"--plot {text!r}: give a figure file ({', '.join(_PLOT_FORMATS)}); "
                          f"got suffix {path.suffix!r}")
     return path
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import groupby
+from itertools import groupby, pairwise
 
 import numpy as np
 import pandas as pd
@@ -245,7 +245,7 @@ class Regimen:
         day_list = sorted(int(d) for d in given)
         if not day_list or day_list[0] < 1:
             raise RegimenError(f"{where} days must be >= 1 (day 1 is t=0); got {day_list}")
-        twice = sorted({d for d in day_list if day_list.count(d) > 1})
+        twice = sorted({a for a, b in pairwise(day_list) if a == b})
         if twice:
             raise RegimenError(f"{where} days name day(s) {twice} twice (once-daily doses); "
                                "give each day once, or a larger dose")

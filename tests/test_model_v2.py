@@ -96,6 +96,17 @@ def test_adcc_kills_only_an_antigen_positive_tumour(human):
     curves = [final(rituximab, hidden.with_values(tumour_antigen_per_cell=a), "mab_plasma")
               for a in (0.0, 1e5)]
     assert curves[1] == pytest.approx(curves[0], rel=1e-6)
+    # the same for B cells (review): without antigen they are not killed, and with
+    # nothing to coat NK cells engage nothing (IFN-gamma as without the antibody)
+    bare = final(rituximab, human.with_values(b_cell_antigen_0=0.0), "b_cells")
+    assert bare == pytest.approx(human.value("b_cells_0"), rel=1e-9)
+
+    def ifng_peak(regimen, params):
+        return _wide(ip.simulate(onc, regimen, params, t_end=t_end))["ifng_plasma"].max()
+
+    nothing = human.with_values(b_cells_0=0.0)
+    assert ifng_peak(rituximab, nothing) == pytest.approx(ifng_peak(ip.Regimen.none(), nothing),
+                                                          rel=1e-9)
 
 
 def test_no_b_cells_is_a_valid_oncology_case(human):

@@ -700,7 +700,10 @@ def test_cli_tables_are_written_in_the_format_their_name_says(tmp_path, capsys):
                         (["params", "--out", str(tmp_path / "p.xlsx")], "give a .csv"),
                         (["simulate", "--out", str(tmp_path / "z.csv.zst")], "give a .csv"),
                         (["simulate", "--model", "pk", "--out", str(tmp_path / "t.csv"),
-                          "--plot", str(tmp_path / "t.csv.gz")], "give a figure file")):
+                          "--plot", str(tmp_path / "t.csv.gz")], "give a figure file"),
+                        # pgf needs LaTeX (review: failed after both tables were written)
+                        (["simulate", "--model", "pk", "--out", str(tmp_path / "t.csv"),
+                          "--plot", str(tmp_path / "t.pgf")], "give a figure file")):
         assert main(argv) == 2
         assert match in capsys.readouterr().err
     assert not any((tmp_path / name).exists()
@@ -725,6 +728,11 @@ def test_nca_with_a_dosing_interval_gives_steady_state_clearance_and_volume():
     # lambda_z by PKNCA's adjusted-R^2 rule takes points from 2 h on, where the
     # absorption phase still shows: 0.1997 for 0.2 (the same in a single-dose curve)
     assert row["vz_f_ss"] == pytest.approx(10.0, rel=3e-3)
+    # steady-state samples only: intervals start at the first sample, no warning
+    # (the suite turns warnings into errors)
+    late = curve[curve["time_h"] >= 72.0]
+    assert ip.nca(late, dose=100.0, tau=24.0, route="extravascular")["cl_f_ss"].iloc[0] == \
+        pytest.approx(row["cl_f_ss"], rel=1e-12)
     single = ip.nca(pd.DataFrame({"time_h": t, "value": one(t)}), dose=100.0,
                     route="extravascular").iloc[0]
     assert single["cl_f"] == pytest.approx(2.0, rel=1e-3)
@@ -752,7 +760,7 @@ def test_nonmem_sample_between_doses_of_one_time_is_refused():
     frame = pd.DataFrame({"ID": [1] * 4, "TIME": [0, 12, 24, 24.0], "AMT": [10, 0, 50, 0],
                           "EVID": [1, 0, 1, 0], "CMT": [1, 2, 2, 2], "II": [24, 0, 0, 0],
                           "ADDL": [1, 0, 0, 0], "DV": [".", 1, ".", 1]})
-    with pytest.raises(ip.DataError, match="TIME 24 follows a dose record of that time"):
+    with pytest.raises(ip.DataError, match="^ID 1: the observation at TIME 24 follows a dose"):
         ip.Dataset.from_nonmem(frame, amount_unit="nmol", model=ip.Model.pk_only())
     # without the ADDL dose at 24 h the sample is simply after the explicit dose
     data = ip.Dataset.from_nonmem(frame.assign(ADDL=0, II=0), amount_unit="nmol",
@@ -780,6 +788,11 @@ def test_a_dose_column_refuses_a_regimen_of_unequal_doses():
     with pytest.raises(ip.DataError, match=r"doses differ \(1 nmol, 2 nmol\)"):
         ip.Dataset.from_frame(frame, subject="id", dose="amount", regimen=loading,
                               model=ip.Model.pk_only())
+    # the same dose, once without a drug name and once naming the model's (only) drug
+    named = ip.Regimen((ip.Dose(1.0, unit="nmol"), ip.Dose(1.0, unit="nmol", time=24.0,
+                                                           drug="il21")))
+    assert len(ip.Dataset.from_frame(frame, subject="id", dose="amount", regimen=named,
+                                     model=ip.Model.pk_only()).regimens[1].doses) == 2
     equal = ip.Regimen.repeat(ip.Dose(1.0, unit="nmol"), every=24, count=2)
     data = ip.Dataset.from_frame(frame, subject="id", dose="amount", regimen=equal,
                                  model=ip.Model.pk_only())
@@ -793,6 +806,9 @@ def test_virtual_population_refuses_conflicting_specifications(human):
     with pytest.raises(ip.ParameterError, match=r"pair \('kd', 'kon'\) twice, as 0.8 and -0.5"):
         ip.virtual_population(human, 10, {"kon": 0.3, "kd": 0.3},
                               correlations={("kon", "kd"): 0.8, ("kd", "kon"): -0.5}, seed=1)
+    with pytest.raises(ip.ParameterError, match="twice, as 0 and 0.8"):  # 0 is a value too
+        ip.virtual_population(human, 10, {"kon": 0.3, "kd": 0.3},
+                              correlations={("kon", "kd"): 0.0, ("kd", "kon"): 0.8}, seed=1)
     same = ip.virtual_population(human, 2000, {"kon": 0.3, "kd": 0.3},
                                  correlations={("kon", "kd"): 0.6, ("kd", "kon"): 0.6},
                                  seed=1)

@@ -26,7 +26,8 @@ auc_inf``) are then NaN: the curve's AUC0-inf holds every dose given.
 AUCs start at a curve's first sample. Time 0 is taken as the first dose: a curve
 whose first sample is later gets no assumed concentration at 0 (no C0
 back-extrapolated for an IV bolus, no 0 for extravascular doses or PD data with a
-baseline), and :func:`nca` warns that its AUCs miss that first stretch.
+baseline), and :func:`nca` warns that its AUCs miss that first stretch (not with a
+dosing interval, whose first interval starts at the first sample by design).
 """
 
 from __future__ import annotations
@@ -413,7 +414,7 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
                            route=route, lloq=settings["lloq"], tau=tau, start=start,
                            time_unit=frame_time_unit(data))
         rows.append({**where, **result})
-        if t[0] > 0:
+        if t[0] > 0 and tau is None:  # with `tau` the intervals are the samples' own
             late.append((where, t[0]))
     if late:
         where, first = late[0]

@@ -212,6 +212,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         raise InputTypeError(f"`correlations` must be a mapping {{(a, b): rho}}; got "
                              f"{type(correlations).__name__}")
     corr = np.eye(len(names))
+    given: dict[frozenset, float] = {}
     for pair, rho in (correlations or {}).items():
         if not (isinstance(pair, tuple) and len(pair) == 2):
             raise ParameterError(f"correlations keys must be pairs (a, b) of parameter names; "
@@ -229,9 +230,10 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         if not (_is_number(rho) and -1 < rho < 1):
             raise ParameterError(f"correlation {pair!r} must be a number in (-1, 1); got {rho!r}")
         i, j = names.index(a), names.index(b)
-        if corr[i, j] != 0 and corr[i, j] != rho:
+        first = given.setdefault(frozenset(pair), rho)
+        if first != rho:
             raise ParameterError(f"correlations give the pair ({a!r}, {b!r}) twice, as "
-                                 f"{corr[i, j]:g} and {rho:g}; give it once")
+                                 f"{first:g} and {rho:g}; give it once")
         corr[i, j] = corr[j, i] = rho
     if np.any(np.linalg.eigvalsh(corr) <= 0):
         raise ParameterError("correlations do not form a positive-definite matrix")

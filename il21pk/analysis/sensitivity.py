@@ -1,7 +1,8 @@
 """Sensitivity analysis: local normalised coefficients, and global Morris and Sobol indices.
 
 Local: :math:`S = \\partial \\ln m / \\partial \\ln p` by central differences
-(a 1 % step by default). Global: SALib's Morris elementary effects and Sobol
+(a 1 % step by default; one-sided, first order, where a step would leave a
+parameter's bounds). Global: SALib's Morris elementary effects and Sobol
 (Saltelli sampling) indices with bootstrap confidence intervals, on a log or
 linear scale within the bounds. Every model evaluation goes through
 :func:`il21pk.sweep`, so the batched engine and the executors are used.

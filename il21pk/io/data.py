@@ -287,7 +287,7 @@ class Dataset:
                               "variable": variables, "value": df[value].to_numpy(),
                               "lloq": df[lloq].to_numpy() if lloq else np.nan})
         obs = _validate(frame, model, time_unit, units or {}, mw, value_col=value, time_col=time)
-        regimens = _regimens(list(dict.fromkeys(subjects)), regimen, df, subject, dose)
+        regimens = _regimens(list(dict.fromkeys(subjects)), regimen, df, subject, dose, model)
         # a sample at a dosing time is taken before that dose (a trough)
         dose_times = {s: {d.time for d in r.doses} for s, r in regimens.items()}
         obs["predose"] = [t in dose_times[s] for s, t in zip(obs["subject"], obs["time_h"],
@@ -408,10 +408,10 @@ def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
         after = bool((dosed_now & (order > i)).any() or implied)
         if after and (dosed_now & (order < i)).any():
             raise DataError(
-                f"ID {ids[i]!r}: the observation at TIME {time[i]:g} follows a dose record of "
-                "that time and precedes another dose at it (a later record or an ADDL dose); "
-                "il21pk predicts a sample before or after all doses of one time, not between "
-                "them: give the two doses as one record, or move the sample")
+                f"ID {display_id(ids[i])}: the observation at TIME {time[i]:g} follows a dose "
+                "record of that time and precedes another dose at it (a later record or an "
+                "ADDL dose); il21pk predicts a sample before or after all doses of one time, "
+                "not between them: give the two doses as one record, or move the sample")
         out.append(after)
     return np.array(out, dtype=bool)
 
@@ -532,7 +532,7 @@ def _numbers(values: pd.Series, raw: pd.Series, index: pd.Index, column: str) ->
 
 
 def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
-              dose: str | None) -> dict:
+              dose: str | None, model: Model) -> dict:
     if regimen is None:
         raise DataError("observations need the dosing: pass regimen=Regimen (or "
                         "{subject: Regimen}), and dose=<column> for dose groups")
@@ -558,12 +558,14 @@ def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
                              f"Regimen}}; got {type(regimen).__name__}")
     if dose is None:
         return {s: regimen for s in subjects}
-    kinds = sorted({(d.amount, d.unit, d.drug or "") for d in regimen.doses})
+    kinds = sorted({(d.amount, d.unit, model.drug(d.drug).name if model.drugs else "")
+                    for d in regimen.doses})
     if len(kinds) > 1:
         raise DataError(
             f"the dose column {dose!r} sets every dose of `regimen` to a subject's amount, and "
             "the regimen's doses differ (" + ", ".join(
-                f"{a:g} {u}" + (f" of {g}" if g else "") for a, u, g in kinds) + "), which "
+                f"{a:g} {u}" + (f" of {g}" if len({k[2] for k in kinds}) > 1 else "")
+                for a, u, g in kinds) + "), which "
             "would be lost; give each subject its regimen ({subject: Regimen}) instead")
     key = df[subject] if subject else pd.Series(0, index=df.index)
     amounts = pd.Series(as_floats(df[dose])).groupby(key.to_numpy(), sort=False)

@@ -15,10 +15,12 @@ $$
 \\frac{dB}{dt} = k_B (B_0 - B) - k_{ADCC} \\, A \\, \\theta B
 $$
 
-with $A$ the ADCC index. NK engagement of coated targets
-(``adcc_engagement`` = $\\theta$) also stimulates NK IFN-gamma (Roda
-2006; interferon stage). The tumour stage reads the ADCC kill rate of its
-cells (``tumour_adcc_kill_rate``: that rate when the tumour carries the
+with $A$ the ADCC index, for B cells that carry the antigen
+(``b_cell_antigen_0 > 0``). NK engagement of coated targets
+(``adcc_engagement`` = $\\theta$ where there is antigen to coat, else 0) also
+stimulates NK IFN-gamma (Roda 2006; interferon stage). The tumour stage
+reads the ADCC kill rate of its cells (``tumour_adcc_kill_rate``: that rate
+when the tumour carries the
 antigen, 0 for an antigen-negative tumour) and returns the rate at which they
 are killed (``tumour_adcc_loss``, its accessibility times that), with which the
 antibody bound to them is lost.
@@ -49,8 +51,11 @@ def antibody() -> Stage:
     size = bw / REFERENCE_WEIGHT
     distributed = q * conc - q * peripheral / vp
     kill = k_adcc * adcc * theta
+    b_kill = sp.Piecewise((0.0, sites_b <= 0), (kill, True))  # B cells without antigen: none
     sites_on_b = sp.Piecewise((0.0, b0 <= 0), (sites_b * b / b0, True))  # no B cells: none
     sites_on_tumour = sites_t * tumour / AVOGADRO_PER_NMOL
+    # NK cells engage coated targets only where there is antigen to coat
+    engaged = sp.Piecewise((theta, (sites_b > 0) & (b0 > 0)), (theta, sites_t > 0), (0.0, True))
     return Stage(
         name="antibody",
         description=__doc__,
@@ -91,7 +96,8 @@ def antibody() -> Stage:
                      reported=True),
             Quantity("mab_occupancy", conc / (conc + kd), "1",
                      "fraction of target antigen bound by the antibody", reported=True),
-            Quantity("adcc_engagement", theta, "1", "NK engagement of antibody-coated targets"),
+            Quantity("adcc_engagement", engaged, "1",
+                     "NK engagement of antibody-coated targets (0 with no antigen to coat)"),
             Quantity("mab_target_sites", sites_on_b + sites_on_tumour, "nmol",
                      "antigen on B cells and tumour cells"),
             Quantity("adcc_kill_rate", kill, "1/h", "ADCC kill rate of antigen-positive cells"),
@@ -100,9 +106,9 @@ def antibody() -> Stage:
         ),
         rates={
             "mab_central": infusion - cl * conc - distributed
-            - theta * ((k_int + kill) * sites_on_b + (k_int + tumour_loss) * sites_on_tumour),
+            - theta * ((k_int + b_kill) * sites_on_b + (k_int + tumour_loss) * sites_on_tumour),
             "mab_peripheral": distributed,
-            "b_cells": k_b * (b0 - b) - kill * b,
+            "b_cells": k_b * (b0 - b) - b_kill * b,
         },
         inputs={"adcc_index": 1.0, "body_weight": None, "allometric_exponent_cl": None,
                 "allometric_exponent_v": None, "tumour_cells": 0.0, "tumour_adcc_loss": 0.0},
