@@ -321,15 +321,19 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Figure formats matplotlib writes without external programs (pgf needs LaTeX).
-_PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "eps", "ps")
+#: Figure formats matplotlib lists that need an external program (pgf: LaTeX).
+_PLOT_NEEDS_PROGRAM = ("pgf",)
 
 
 def _plot_path(text: str) -> Path:
-    """``--plot``: a figure file in one of :data:`_PLOT_FORMATS` (checked before any work)."""
+    """``--plot``: a figure file in a format matplotlib writes by itself (checked
+    before any work)."""
+    from matplotlib.figure import Figure
+
     path = Path(text)
-    if path.suffix.lower()[1:] not in _PLOT_FORMATS:
-        raise ValueError(f"--plot {text!r}: give a figure file ({', '.join(_PLOT_FORMATS)}); "
+    formats = sorted(set(Figure().canvas.get_supported_filetypes()) - set(_PLOT_NEEDS_PROGRAM))
+    if path.suffix.lower()[1:] not in formats:
+        raise ValueError(f"--plot {text!r}: give a figure file ({', '.join(formats)}); "
                          f"got suffix {path.suffix!r}")
     return path
 

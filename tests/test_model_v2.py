@@ -104,9 +104,12 @@ def test_adcc_kills_only_an_antigen_positive_tumour(human):
     def ifng_peak(regimen, params):
         return _wide(ip.simulate(onc, regimen, params, t_end=t_end))["ifng_plasma"].max()
 
-    nothing = human.with_values(b_cells_0=0.0)
-    assert ifng_peak(rituximab, nothing) == pytest.approx(ifng_peak(ip.Regimen.none(), nothing),
-                                                          rel=1e-9)
+    # nothing to coat: no B cells, and tumour antigen but no tumour (review)
+    for nothing in (human.with_values(b_cells_0=0.0),
+                    human.with_values(b_cells_0=0.0, tumour_antigen_per_cell=1e5,
+                                      tumour_cells_0=0.0)):
+        assert ifng_peak(rituximab, nothing) == \
+            pytest.approx(ifng_peak(ip.Regimen.none(), nothing), rel=1e-9)
 
 
 def test_no_b_cells_is_a_valid_oncology_case(human):

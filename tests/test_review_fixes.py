@@ -691,6 +691,9 @@ def test_cli_tables_are_written_in_the_format_their_name_says(tmp_path, capsys):
     with gzip.open(tmp_path / "run.csv.gz", "rt") as handle:
         assert handle.readline().startswith("time_h,")
     assert "cmax" in set(pd.read_csv(tmp_path / "run_metrics.csv.gz")["metric"])
+    ok(["simulate", "--model", "pk", "--t-end", "6", "--out", str(tmp_path / "f.csv"),
+        "--plot", str(tmp_path / "f.svgz")])  # any format matplotlib writes by itself
+    assert (tmp_path / "f.svgz").stat().st_size > 0
     ok(["sweep", "--model", "pk", "--t-end", "6", "--grid", "cl=1,2",
         "--out", str(tmp_path / "s.csv.gz")])
     assert pd.read_csv(tmp_path / "s.csv.gz")["run"].nunique() == 2
@@ -728,11 +731,13 @@ def test_nca_with_a_dosing_interval_gives_steady_state_clearance_and_volume():
     # lambda_z by PKNCA's adjusted-R^2 rule takes points from 2 h on, where the
     # absorption phase still shows: 0.1997 for 0.2 (the same in a single-dose curve)
     assert row["vz_f_ss"] == pytest.approx(10.0, rel=3e-3)
-    # steady-state samples only: intervals start at the first sample, no warning
-    # (the suite turns warnings into errors)
-    late = curve[curve["time_h"] >= 72.0]
-    assert ip.nca(late, dose=100.0, tau=24.0, route="extravascular")["cl_f_ss"].iloc[0] == \
-        pytest.approx(row["cl_f_ss"], rel=1e-12)
+    # steady-state samples only: the interval statistics at `start` are the same, and a
+    # warning says the first interval (accumulation ratio) is not the first dose's
+    late = curve[curve["time_h"] >= 48.0]
+    with pytest.warns(UserWarning, match="the first interval .* starts there too"):
+        steady = ip.nca(late, dose=100.0, tau=24.0, start=72.0,
+                        route="extravascular").iloc[0]
+    assert steady["cl_f_ss"] == pytest.approx(row["cl_f_ss"], rel=1e-12)
     single = ip.nca(pd.DataFrame({"time_h": t, "value": one(t)}), dose=100.0,
                     route="extravascular").iloc[0]
     assert single["cl_f"] == pytest.approx(2.0, rel=1e-3)

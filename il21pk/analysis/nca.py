@@ -26,8 +26,8 @@ auc_inf``) are then NaN: the curve's AUC0-inf holds every dose given.
 AUCs start at a curve's first sample. Time 0 is taken as the first dose: a curve
 whose first sample is later gets no assumed concentration at 0 (no C0
 back-extrapolated for an IV bolus, no 0 for extravascular doses or PD data with a
-baseline), and :func:`nca` warns that its AUCs miss that first stretch (not with a
-dosing interval, whose first interval starts at the first sample by design).
+baseline), and :func:`nca` warns that its AUCs miss that first stretch (with a
+dosing interval, that its first interval is taken to start at the first sample).
 """
 
 from __future__ import annotations
@@ -324,7 +324,9 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     start : float, optional
         Start of the interval analysed (e.g. the last dose, at steady
         state); default the first sampling time. The first interval starts
-        at the first sampling time (the first dose).
+        at the first sampling time, taken as the first dose (a curve sampled only
+        from a later time gets a warning: its first interval and accumulation
+        ratio are not the first dose's).
 
     Returns
     -------
@@ -414,14 +416,16 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
                            route=route, lloq=settings["lloq"], tau=tau, start=start,
                            time_unit=frame_time_unit(data))
         rows.append({**where, **result})
-        if t[0] > 0 and tau is None:  # with `tau` the intervals are the samples' own
+        if t[0] > 0:
             late.append((where, t[0]))
     if late:
         where, first = late[0]
+        interval = ("; with `tau` the first interval (auc_tau_first, accumulation_ratio) "
+                    "starts there too, as if it were the first dose") if tau is not None else ""
         warnings.warn(f"nca: {len(late)} curve(s) start after time 0 ({where or 'the curve'} "
                       f"at {first:g} {time_unit_label(frame_time_unit(data))}): their AUCs "
-                      "start at the first sample, not at the dose; add a row at time 0 (0 "
-                      "for extravascular doses, C0 for an IV bolus, the baseline for PD "
+                      f"start at the first sample, not at the dose{interval}; add a row at time "
+                      "0 (0 for extravascular doses, C0 for an IV bolus, the baseline for PD "
                       "data) for AUCs from the dose", UserWarning, stacklevel=2)
     out = pd.DataFrame(rows, columns=[*by, *columns_for(route, tau is not None)])
     out["route"] = route

@@ -54,8 +54,10 @@ def antibody() -> Stage:
     b_kill = sp.Piecewise((0.0, sites_b <= 0), (kill, True))  # B cells without antigen: none
     sites_on_b = sp.Piecewise((0.0, b0 <= 0), (sites_b * b / b0, True))  # no B cells: none
     sites_on_tumour = sites_t * tumour / AVOGADRO_PER_NMOL
-    # NK cells engage coated targets only where there is antigen to coat
-    engaged = sp.Piecewise((theta, (sites_b > 0) & (b0 > 0)), (theta, sites_t > 0), (0.0, True))
+    # NK cells engage coated targets only where there is antigen to coat: B cells that
+    # carry it, or a tumour that carries it and is there
+    engaged = sp.Piecewise((theta, (sites_b > 0) & (b0 > 0)),
+                           (theta, (sites_t > 0) & (tumour > 0)), (0.0, True))
     return Stage(
         name="antibody",
         description=__doc__,
