@@ -113,9 +113,9 @@ def _table_path(text: str) -> Path:
 
 def _beside(path: Path, label: str) -> Path:
     """The file next to table `path` named ``<name>_<label>`` in the same format."""
-    suffix = _table_suffix(path) or ".csv"
-    stem = path.name[:len(path.name) - len(_table_suffix(path) or "")]
-    return path.with_name(f"{stem}_{label}{suffix}")
+    suffix = _table_suffix(path) or ""
+    stem = path.name[:len(path.name) - len(suffix)]
+    return path.with_name(f"{stem}_{label}{suffix or '.csv'}")
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:

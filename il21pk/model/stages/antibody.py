@@ -20,10 +20,9 @@ with $A$ the ADCC index, for B cells that carry the antigen
 (``adcc_engagement`` = $\\theta$ where there is antigen to coat, else 0) also
 stimulates NK IFN-gamma (Roda 2006; interferon stage). The tumour stage
 reads the ADCC kill rate of its cells (``tumour_adcc_kill_rate``: that rate
-when the tumour carries the
-antigen, 0 for an antigen-negative tumour) and returns the rate at which they
-are killed (``tumour_adcc_loss``, its accessibility times that), with which the
-antibody bound to them is lost.
+when the tumour carries the antigen, 0 for an antigen-negative tumour) and
+returns the rate at which they are killed (``tumour_adcc_loss``, its
+accessibility times that), with which the antibody bound to them is lost.
 """
 
 from __future__ import annotations
@@ -51,7 +50,11 @@ def antibody() -> Stage:
     size = bw / REFERENCE_WEIGHT
     distributed = q * conc - q * peripheral / vp
     kill = k_adcc * adcc * theta
-    b_kill = sp.Piecewise((0.0, sites_b <= 0), (kill, True))  # B cells without antigen: none
+
+    def on_antigen(rate, antigen):  # the rate for cells that carry antigen, else 0
+        return sp.Piecewise((0.0, antigen <= 0), (rate, True))
+
+    b_kill = on_antigen(kill, sites_b)
     sites_on_b = sp.Piecewise((0.0, b0 <= 0), (sites_b * b / b0, True))  # no B cells: none
     sites_on_tumour = sites_t * tumour / AVOGADRO_PER_NMOL
     # NK cells engage coated targets only where there is antigen to coat: B cells that
@@ -103,7 +106,7 @@ def antibody() -> Stage:
             Quantity("mab_target_sites", sites_on_b + sites_on_tumour, "nmol",
                      "antigen on B cells and tumour cells"),
             Quantity("adcc_kill_rate", kill, "1/h", "ADCC kill rate of antigen-positive cells"),
-            Quantity("tumour_adcc_kill_rate", sp.Piecewise((0.0, sites_t <= 0), (kill, True)),
+            Quantity("tumour_adcc_kill_rate", on_antigen(kill, sites_t),
                      "1/h", "ADCC kill rate of the tumour's cells (0: antigen-negative tumour)"),
         ),
         rates={
