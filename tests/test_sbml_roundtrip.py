@@ -87,8 +87,13 @@ def _round_trip(case_dir: Path) -> None:
     exported = antimony_names([*d.state_names, *(p.name for p in d.all_parameters),
                                *(n for n, _ in d.constants + d.algebraic), *d.inputs])
     for v in model.variables:
-        source = d.sources.get(v.name, v.name)  # [S] is a quantity conc_S in the export
-        source = exported.get(source, source)  # names Antimony reserves get a '_'
+        # a label names the same variable after the round trip, [S] included (the
+        # species are back in their compartments), under the export's name for an
+        # id il21pk renamed (lambda -> lambda_) or Antimony reserves ('_' added)
+        concentration = v.name.startswith("[")
+        sbml_id = v.name[1:-1] if concentration else v.name
+        source = exported.get(d.renamed.get(sbml_id, sbml_id), d.renamed.get(sbml_id, sbml_id))
+        source = f"[{source}]" if concentration else source
         error = worst_error(a._batch.outputs[v.name][0], b._batch.outputs[source][0])
         assert error <= TOLERANCE, f"case {case_dir.name} {v.name}: {error:.2e} of the range"
 
@@ -119,3 +124,37 @@ def test_every_suite_case_round_trips(suite_cases):
         except AssertionError as error:
             failures.append(str(error).splitlines()[0])
     assert not failures, "\n".join(failures)
+
+
+COMPARTMENTS = """
+model compartments()
+  compartment V = 2, W = 1
+  W' = 0.1                 # a growing compartment
+  species S in V, P in W, Q in V
+  const species K in V
+  S = 5; P = 1; K = 3      # concentrations: amounts 10, 1 and 6
+  J0: S -> P; k*S
+  Q := 0.5*S               # a species by assignment
+  c_s := S/V               # the user's own S / V survives the export
+  k = 0.1
+end
+"""
+
+
+def test_concentrations_mean_the_same_after_a_round_trip():
+    # before, the export put every species in a unit compartment: [S] read the
+    # amount (10 for 5 at t = 0) after re-import
+    model = ip.Model.from_antimony(COMPARTMENTS, report="all")
+    back = ip.Model.from_sbml(model.to_sbml(), report="all")
+    assert sorted(v.name for v in back.variables) == sorted(v.name for v in model.variables)
+    times = np.linspace(0.0, 10.0, 11)
+    a = ip.simulate(model, None, t_end=10.0, t_eval=times, **TIGHT)._batch.outputs
+    b = ip.simulate(back, None, t_end=10.0, t_eval=times, **TIGHT)._batch.outputs
+    assert b["[S]"][0, 0] == pytest.approx(5.0) and b["[K]"][0, 0] == pytest.approx(3.0)
+    s_amount = 10.0 * np.exp(-0.05 * times)  # closed form: amount' = -k [S] = -k S / V
+    np.testing.assert_allclose(b["[S]"][0], s_amount / 2.0, rtol=1e-9)
+    np.testing.assert_allclose(b["[Q]"][0], 0.5 * s_amount / 2.0, rtol=1e-9)
+    np.testing.assert_allclose(b["[P]"][0], (1.0 + 10.0 - s_amount) / (1.0 + 0.1 * times),
+                               rtol=1e-9)
+    for name in ("[S]", "[P]", "[Q]", "[K]", "c_s", "W"):
+        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)

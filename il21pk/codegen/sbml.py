@@ -7,7 +7,9 @@ the algebraic quantities are assignment rules, baselines are initial
 assignments, so changing a parameter in libRoadRunner or COPASI rescales
 everything as in il21pk. States are species in a unit compartment (their
 numbers are amounts in nmol or concentrations in nM, as inside il21pk),
-each with a rate rule; doses are events whose amounts are expressions in
+each with a rate rule; an imported model's species are amounts in the
+compartments they came from (``hasOnlySubstanceUnits``), so ``[S]`` is
+their concentration after a round trip too; doses are events whose amounts are expressions in
 the body weight, molecular weight and bioavailability. The model-wide units
 are the model's own (:attr:`ModelDefinition.unit_definitions`): hours, nmol
 and litres for il21pk's models, what an imported model declared for it.
@@ -172,13 +174,24 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
         [*d.state_names, *(p.name for p in d.all_parameters),
          *(n for n, _ in d.constants + d.algebraic), *d.inputs]))
     n = printer.name
-    lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions),
-             "  compartment body = 1"]
-    lines += [f"  species {n(name)} in body" for name in d.state_names]
+    # an imported model's species go back to their compartments (a point one's to
+    # `body`), as amounts, so that rates, events and values stay amounts and [S]
+    # is S / C; other states are species in the unit compartment `body` (a model
+    # id `body` is exported as `body_`)
+    species = getattr(d, "compartments", {})
+    generated = getattr(d, "generated", frozenset())
+    in_body = [name for name in d.state_names
+               if name not in species and name not in species.values()]
+    lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions)]
+    lines += ["  compartment body = 1"] if in_body or None in species.values() else []
+    lines += [f"  compartment {n(c)}" for c in dict.fromkeys(species.values()) if c]
+    lines += [f"  substanceOnly species {n(s)} in {n(c) if c else 'body'}"
+              for s, c in species.items()]
+    lines += [f"  species {n(name)} in body" for name in in_body]
     lines += [f"  {n(name)}' = {printer.doprint(rate)}"
               for name, rate in zip(d.state_names, d.rates, strict=True)]
     lines += [f"  {n(name)} := {printer.doprint(expr)}"
-              for name, expr in d.constants + d.algebraic]
+              for name, expr in d.constants + d.algebraic if name not in generated]
     lines += [f"  {n(name)} = {printer.doprint(init)}"
               for name, init in zip(d.state_names, d.initial, strict=True)]
     lines += [f"  {n(name)} = {float(cols[name][0])!r}" for name in d.parameter_names]

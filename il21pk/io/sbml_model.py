@@ -159,6 +159,20 @@ class ImportedDefinition(ModelDefinition):
         The model's time unit (``'s'``, ``'h'``, ``'d'``, ...), ``None`` if undeclared.
     sources : dict of str to str
         Result label -> state or quantity name, for labels that differ (``[S]``).
+    compartments : dict of str to (str or None)
+        Species (a state, an assignment or a constant) -> the compartment
+        whose size divides its amount into its concentration (``[S] = S /
+        C``), None in a point compartment (``[S] = S``). The SBML export puts
+        each species back in its compartment (a point one in a compartment of
+        size 1), so ``[S]`` means the same after a round trip.
+    generated : frozenset of str
+        Quantities the import added, not the SBML: reports under
+        libRoadRunner's names (``[S]``, a constant's value) and the events'
+        fingerprint. The export leaves them out; its own ``[S]`` and ids
+        report the same.
+    renamed : dict of str to str
+        SBML id -> its name in the model, for ids that are no valid il21pk
+        name (``lambda`` -> ``lambda_``).
     engine : str
         ``"generic"``: the compiled engine shared by all imported models
         (:func:`il21pk.engine.bdf.generic_engine`), so a new model compiles
@@ -169,8 +183,14 @@ class ImportedDefinition(ModelDefinition):
 
     def __init__(self, stages: Iterable[Stage], *, name: str, fixed: Mapping[str, float],
                  labels: Mapping[str, str], values: Mapping[str, float],
-                 time_unit: str | None, system: OdeSystem) -> None:
+                 time_unit: str | None, system: OdeSystem,
+                 compartments: Mapping[str, str | None] | None = None,
+                 generated: Iterable[str] = (), renamed: Mapping[str, str] | None = None
+                 ) -> None:
         self.labels = dict(labels)
+        self.compartments = dict(compartments or {})
+        self.generated = frozenset(generated)
+        self.renamed = dict(renamed or {})
         self.sources = {label: name for name, label in self.labels.items() if label != name}
         self.engine = "generic"
         super().__init__(stages, name=name, fixed=fixed, time_unit=time_unit,
@@ -395,8 +415,10 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                             e.initial_value,
                             None if e.priority is None else in_model(e.priority),
                             e.use_values_from_trigger_time))
+    generated = [q.name for q in report_quantities]
     if events:
-        quantities.append(Quantity(f"events_{_fingerprint(events)}", 0, "1",
+        generated.append(namer.fresh(f"events_{_fingerprint(events)}"))
+        quantities.append(Quantity(generated[-1], 0, "1",
                                    "fingerprint of the stage's SBML events"))
     stage = EventStage(
         STAGE, f"SBML model {system.name!r}" if system.name else "SBML model",
@@ -405,8 +427,29 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
         events=tuple(events))
     model_name = name or _model_name(system.name)
     definition = ImportedDefinition([stage], name=model_name, fixed=fixed, labels=labels,
-                                    values=values, time_unit=system.time_unit, system=system)
+                                    values=values, time_unit=system.time_unit, system=system,
+                                    compartments=_compartments(system, internal, dosed_alias),
+                                    generated=generated,
+                                    renamed={k: v for k, v in internal.items() if k != v})
     return definition, model_name
+
+
+def _compartments(system: OdeSystem, internal: Mapping[str, str],
+                  dosed: Iterable[str]) -> dict[str, str | None]:
+    """Species -> its compartment (None: a point one), from the reported
+    concentrations ``[S] = S / C`` or ``[S] = S`` (a dosed constant species, a
+    state under another name now, is left out)."""
+    out: dict[str, str | None] = {}
+    for label, expr in system.reported.items():
+        species = label[1:-1]
+        if not (label.startswith("[") and label.endswith("]")) or species in dosed:
+            continue
+        numerator, denominator = sp.fraction(expr)
+        if numerator == sp.Symbol(species) and denominator == 1:
+            out[internal[species]] = None
+        elif numerator == sp.Symbol(species) and isinstance(denominator, sp.Symbol):
+            out[internal[species]] = internal[denominator.name]
+    return out
 
 
 def _model_name(sbml_name: str) -> str:
