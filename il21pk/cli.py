@@ -26,6 +26,7 @@ from .analysis.fitting import fit
 from .analysis.nca import nca
 from .analysis.simulate import simulate
 from .analysis.sweep import sweep
+from .checks import is_integer, is_real
 from .errors import Il21pkError
 from .io.data import read_csv, read_table
 from .model import Model
@@ -194,8 +195,7 @@ def _given_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        math.isfinite(value)
+    return is_real(value) and math.isfinite(value)
 
 
 def _check_spec_value(path: str, key: str, value: object, action: argparse.Action) -> None:
@@ -210,10 +210,9 @@ def _check_spec_value(path: str, key: str, value: object, action: argparse.Actio
     elif kind is float:
         ok, want = _is_number(value), "a number"
     elif kind is int:
-        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        ok, want = is_integer(value), "an integer"
     elif kind is _executor:
-        ok = (value in ("serial", "processes")) or (isinstance(value, int) and
-                                                   not isinstance(value, bool) and value >= 1)
+        ok = (value in ("serial", "processes")) or (is_integer(value) and value >= 1)
         want = "'serial', 'processes' or a number of workers"
     else:
         ok, want = isinstance(value, str), "a string"

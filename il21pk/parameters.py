@@ -14,9 +14,9 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
+from .checks import is_real
 from .errors import ParameterError
 from .references import REFERENCES, citation_key
 
@@ -71,7 +71,7 @@ class Parameter:
 
 def check_value(name: str, value: object, lower: float, upper: float, unit: str) -> float:
     """Return `value` as float or raise a ParameterError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         raise ParameterError(
             f"parameter '{name}' must be a real number [{unit}]; got {value!r} "
             f"of type {type(value).__name__}"

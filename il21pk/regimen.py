@@ -15,6 +15,7 @@ from itertools import groupby, pairwise
 import numpy as np
 import pandas as pd
 
+from .checks import is_integer, is_real
 from .errors import RegimenError
 from .nonmem import build_regimens, check_nonmem_frame
 from .units import check_dose_unit, model_time_factor
@@ -29,7 +30,7 @@ MAX_DOSES = 100_000
 
 
 def _finite_number(value: object, field_name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         raise RegimenError(f"{field_name} must be a real number; got {value!r}")
     try:
         value = float(value)
@@ -54,7 +55,7 @@ def _check_dose(dose: object, where: str) -> Dose:
 
 
 def _count(value: object, field_name: str, low: int = 1, high: int | None = 2**53) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_integer(value):
         raise RegimenError(f"{field_name} must be an integer >= {low}; got {_short(repr(value))}")
     if value < low:
         raise RegimenError(f"{field_name} must be >= {low}; got {value}")

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .checks import is_integer, is_real
 from .errors import OptionError
 
 #: Dose units: (factor to ug or nmol, base, per body weight?)
@@ -67,8 +68,7 @@ def _check_unit(unit: object, allowed: tuple[str, ...], field: str) -> str:
 
 def _check_mw(mw: object) -> float:
     """A molecular weight [kDa]: a finite number > 0."""
-    if isinstance(mw, bool) or not isinstance(mw, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(float(mw)) or float(mw) <= 0:
+    if not is_real(mw) or not np.isfinite(float(mw)) or float(mw) <= 0:
         raise OptionError(f"`mw` must be a molecular weight > 0 kDa (finite); got {mw!r}")
     return float(mw)
 
@@ -244,7 +244,7 @@ def as_floats(values: npt.ArrayLike | pd.Series) -> np.ndarray:
 
 
 def _as_float(value: object) -> float:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+    if is_integer(value):
         try:
             return float(value)
         except OverflowError:

@@ -211,6 +211,11 @@ def test_settings_are_validated():
         SaemSettings(k1=-1)
     with pytest.raises(ValueError, match="acceptance"):
         SaemSettings(acceptance=1.5)
+    # True is an int to Python: it was taken as one chain per subject
+    with pytest.raises(ValueError, match="SaemSettings.chains"):
+        SaemSettings(chains=True)
+    # numpy's integers (what an array or a frame hands out) are integers
+    assert SaemSettings(k1=np.int64(5), chains=np.int64(2), is_draws=np.int64(50)).k1 == 5
 
 
 def test_fraction_without_variability_on_the_logit_scale():

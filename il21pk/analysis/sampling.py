@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from ..checks import is_integer, is_real
 from ..errors import InputTypeError, OptionError, ParameterError
 from ..model import Model
 from ..parameters import ParameterSet, unknown_name_error
@@ -121,17 +122,11 @@ MAX_SAMPLES = 10_000_000
 
 
 def _check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ParameterError(f"n must be an integer >= 1; got {n!r}")
     if n > MAX_SAMPLES:
         raise ParameterError(f"n must be <= MAX_SAMPLES = {MAX_SAMPLES:,}; got {n:,}")
     return int(n)
-
-
-def is_number(value: object) -> bool:
-    """A real number (int or float, numpy's too), not a bool."""
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
-                                                               np.floating))
 
 
 def as_generator(seed: object) -> np.random.Generator:
@@ -206,7 +201,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         if name not in params:
             raise unknown_name_error(name, params)
         omega = variability[name]
-        if not (is_number(omega) and np.isfinite(omega) and omega >= 0):
+        if not (is_real(omega) and np.isfinite(omega) and omega >= 0):
             raise ParameterError(f"variability[{name!r}] must be a number >= 0; got {omega!r}")
     omegas = np.array([float(variability[k]) for k in names])
     if correlations is not None and not isinstance(correlations, Mapping):
@@ -228,7 +223,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
                                      "does not vary); drop the pair or give it an omega > 0")
         if a == b:
             raise ParameterError(f"correlation {pair!r} pairs a parameter with itself")
-        if not (is_number(rho) and -1 < rho < 1):
+        if not (is_real(rho) and -1 < rho < 1):
             raise ParameterError(f"correlation {pair!r} must be a number in (-1, 1); got {rho!r}")
         i, j = names.index(a), names.index(b)
         first = given.setdefault(frozenset(pair), rho)
@@ -270,9 +265,9 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
                                  "`variability` names it too (that draw would be replaced); "
                                  "give its spread as body_weight['cv'] only")
         median, cv = body_weight["median"], body_weight.get("cv", 0.0)
-        if not (is_number(median) and np.isfinite(median) and median > 0):
+        if not (is_real(median) and np.isfinite(median) and median > 0):
             raise ParameterError(f"body_weight['median'] must be a number > 0 kg; got {median!r}")
-        if not (is_number(cv) and np.isfinite(cv) and cv >= 0):
+        if not (is_real(cv) and np.isfinite(cv) and cv >= 0):
             raise ParameterError(f"body_weight['cv'] must be a number >= 0; got {cv!r}")
         if allometry is None:  # the defaults that apply to this set's (and model's) parameters
             used = params if model is None else set(model.parameter_names)
@@ -283,7 +278,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         for name, exponent in allometry.items():
             if name not in params:
                 raise unknown_name_error(name, params)
-            if not (is_number(exponent) and np.isfinite(exponent)):
+            if not (is_real(exponent) and np.isfinite(exponent)):
                 raise ParameterError(f"allometry[{name!r}] must be a finite exponent; got "
                                      f"{exponent!r}")
         median, cv = float(median), float(cv)

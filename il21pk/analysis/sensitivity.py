@@ -16,12 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import is_real
 from ..errors import InputTypeError, ParameterError
 from ..model import Model
 from ..model.inputs import resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
-from .sampling import check_bounds, is_number
+from .sampling import check_bounds
 from .sweep import sweep
 
 METHODS = ("local", "morris", "sobol")
@@ -172,7 +173,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     outputs = _check_outputs(model, outputs)
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     parameters = [parameters] if isinstance(parameters, str) else parameters
-    if not (is_number(step) and 0 < step <= 0.5):
+    if not (is_real(step) and 0 < step <= 0.5):
         raise ValueError(f"`step` must be a relative step in (0, 0.5]; got {step!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"`seed` must be an integer >= 0; got {seed!r}")

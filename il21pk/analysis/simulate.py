@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from ..checks import is_integer, is_real
 from ..engine import integrate as engine
 from ..engine.events import compile_events
 from ..engine.kernels import clip_undershoot, prepare, report
@@ -42,7 +43,7 @@ MAX_STEPS_LIMIT = 10_000_000
 
 
 def _real(value: object, name: str, unit: str = "") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         raise InputTypeError(f"`{name}` must be a number{unit}; got {type(value).__name__} "
                              f"{value!r}")
     try:
@@ -68,8 +69,7 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     if not isinstance(method, str) or method not in engine.METHODS:
         raise OptionError(f"`method` must be one of {list(engine.METHODS)}; got {method!r}")
     for name, tol in (("rtol", rtol), ("atol", atol)):
-        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) \
-                or not (0 < tol < 1):
+        if not is_real(tol) or not (0 < tol < 1):
             raise OptionError(f"`{name}` must be a number in (0, 1); got {tol!r}")
     if not RTOL_RANGE[0] <= rtol <= RTOL_RANGE[1]:
         raise OptionError(f"`rtol` must be within [{RTOL_RANGE[0]:g}, {RTOL_RANGE[1]:g}] "
@@ -78,8 +78,7 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     max_step = _real(max_step, "max_step", " of hours")
     if not max_step >= 0:
         raise OptionError(f"`max_step` must be a number >= 0 h (0: no limit); got {max_step!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
-            or max_steps < 1:
+    if not is_integer(max_steps) or max_steps < 1:
         raise OptionError(f"`max_steps` must be an integer >= 1; got {max_steps!r}")
     if max_steps > MAX_STEPS_LIMIT:
         raise OptionError(f"`max_steps` must be <= MAX_STEPS_LIMIT = {MAX_STEPS_LIMIT:,}; got "

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..checks import is_real
 from ..errors import DataError, InputTypeError
 from ..model import Model
 from ..nonmem import (
@@ -58,8 +59,7 @@ def _check_common(df: object, model: object, mw: object, time_unit: object,
         raise InputTypeError(f"`model` must be an il21pk Model (e.g. Model.pk_only()); got "
                              f"{type(model).__name__} {model!r}")
     if mw is not None and not isinstance(mw, ParameterSet) and (
-            isinstance(mw, bool) or not isinstance(mw, (int, float, np.integer, np.floating))
-            or not np.isfinite(float(mw)) or float(mw) <= 0):
+            not is_real(mw) or not np.isfinite(float(mw)) or float(mw) <= 0):
         raise DataError(f"`mw` must be a molecular weight > 0 kDa (finite) or a ParameterSet "
                         f"holding the drugs' molecular weights, used to convert mass "
                         f"concentrations; got {mw!r}")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...checks import is_integer, is_real
 from ..results import time_axis_label, with_time_unit
 from ..sampling import as_generator
 from .problem import PopulationProblem
@@ -128,10 +129,10 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
         raise ValueError(f"variable {variable!r} was not observed; observed: {list(obs.error)}")
     rows = np.flatnonzero(obs.variable == variable)
     times = problem.dataset.observations["time_h"].to_numpy()[rows]
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ValueError(f"`n` (simulated replicates) must be an integer >= 1; got {n!r}")
     if np.ndim(bins) == 0:
-        whole = not isinstance(bins, bool) and isinstance(bins, (int, np.integer)) or \
+        whole = is_integer(bins) or \
             isinstance(bins, (float, np.floating)) and float(bins).is_integer()
         if not whole or bins < 1:
             raise ValueError(f"`bins` must be a whole number of bins >= 1 or a sequence of "
@@ -155,8 +156,7 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
     if checked.ndim != 1 or checked.size == 0 or not np.all((checked > 0) & (checked < 100)):
         raise ValueError(f"`percentiles` must be a sequence of numbers in (0, 100); got "
                          f"{percentiles!r}")
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) \
-            or not 0 < level < 1:
+    if not is_real(level) or not 0 < level < 1:
         raise ValueError(f"`level` must be a number in (0, 1); got {level!r}")
     which = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
     rng = as_generator(seed)
