@@ -158,3 +158,48 @@ def test_concentrations_mean_the_same_after_a_round_trip():
                                rtol=1e-9)
     for name in ("[S]", "[P]", "[Q]", "[K]", "c_s", "W"):
         np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
+
+
+def test_a_dosed_compartment_keeps_its_concentrations():
+    # a drug dosing the compartment V: the species are in the state V_dosed, so
+    # [S] is S / V_dosed after a round trip too (it was S / V: 2.744 for 1.829)
+    text = """
+    model dosed()
+      compartment V = 2
+      species S in V
+      const substanceOnly species K in V
+      S = 5; K = 3
+      J0: S -> ; k*S
+      k = 0.1
+    end
+    """
+    model = ip.Model.from_antimony(text, drugs={"x": "V"}, report="all")
+    regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", drug="x", time=2.0))
+    back = ip.Model.from_sbml(model.to_sbml(model.default_parameters(), regimen), report="all")
+    times = np.linspace(0.0, 6.0, 13)
+    a = ip.simulate(model, regimen, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    b = ip.simulate(back, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    volume = np.where(times < 2.0, 2.0, 3.0)
+    np.testing.assert_allclose(b["[K]"][0], 3.0 / volume, rtol=1e-12)  # an amount of 3
+    for name in ("S", "[S]", "[K]"):
+        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
+
+
+def test_an_event_named_like_an_antimony_word_is_exported():
+    # an event with the id `body` (the export's unit compartment) stopped the export;
+    # the engine reports a state at an event's time after the event
+    text = """
+    model named()
+      x' = -k*x
+      x = 1; k = 0.1
+      body: at (time > 3): x = 1
+    end
+    """
+    model = ip.Model.from_antimony(text, report="all")
+    back = ip.Model.from_sbml(model.to_sbml(), report="all")
+    times = np.linspace(0.0, 6.0, 13)
+    a = ip.simulate(model, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    b = ip.simulate(back, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    np.testing.assert_allclose(b["x"][0], np.exp(-0.1 * (times - np.where(times >= 3, 3, 0))),
+                               rtol=1e-9)
+    np.testing.assert_allclose(b["x"][0], a["x"][0], rtol=1e-9)

@@ -172,7 +172,8 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     cols = parameter_columns(model, resolve_params(model, params))
     printer = _AntimonyPrinter(antimony_names(
         [*d.state_names, *(p.name for p in d.all_parameters),
-         *(n for n, _ in d.constants + d.algebraic), *d.inputs]))
+         *(n for n, _ in d.constants + d.algebraic), *d.inputs,
+         *(_sbml_id(e.name) for stage in d.stages for e in getattr(stage, "events", ()))]))
     n = printer.name
     # an imported model's species go back to their compartments (a point one's to
     # `body`), as amounts, so that rates, events and values stay amounts and [S]
@@ -226,7 +227,7 @@ def _model_events(model: Model, printer: _AntimonyPrinter) -> list[str]:
                         f"fromTrigger={'true' if e.use_values_from_trigger_time else 'false'}"]
             change = ", ".join(f"{printer.name(target)} = {printer.doprint(value)}"
                                for target, value in e.assignments)
-            lines.append(f"  {_sbml_id(e.name)}: at ({printer.doprint(e.trigger)}), "
+            lines.append(f"  {printer.name(_sbml_id(e.name))}: at ({printer.doprint(e.trigger)}), "
                          f"{', '.join(options)}: {change}")
     return lines
 

@@ -435,10 +435,11 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
 
 
 def _compartments(system: OdeSystem, internal: Mapping[str, str],
-                  dosed: Iterable[str]) -> dict[str, str | None]:
+                  dosed: Mapping[str, str]) -> dict[str, str | None]:
     """Species -> its compartment (None: a point one), from the reported
-    concentrations ``[S] = S / C`` or ``[S] = S`` (a dosed constant species, a
-    state under another name now, is left out)."""
+    concentrations ``[S] = S / C`` or ``[S] = S``. `dosed` maps a dosed constant
+    to the state that replaces it in the maths: a dosed compartment is that
+    state; a dosed constant species, a state under another name, is left out."""
     out: dict[str, str | None] = {}
     for label, expr in system.reported.items():
         species = label[1:-1]
@@ -448,7 +449,7 @@ def _compartments(system: OdeSystem, internal: Mapping[str, str],
         if numerator == sp.Symbol(species) and denominator == 1:
             out[internal[species]] = None
         elif numerator == sp.Symbol(species) and isinstance(denominator, sp.Symbol):
-            out[internal[species]] = internal[denominator.name]
+            out[internal[species]] = dosed.get(denominator.name, internal[denominator.name])
     return out
 
 
