@@ -203,3 +203,26 @@ def test_an_event_named_like_an_antimony_word_is_exported():
     np.testing.assert_allclose(b["x"][0], np.exp(-0.1 * (times - np.where(times >= 3, 3, 0))),
                                rtol=1e-9)
     np.testing.assert_allclose(b["x"][0], a["x"][0], rtol=1e-9)
+
+
+def test_a_dosed_constant_keeps_its_meaning():
+    # the label k of a dosed constant reads the dosed value; after a round trip it
+    # read the constant (0.1 for 1.1)
+    text = """
+    model dosed_rate()
+      species S in V
+      compartment V = 1
+      S = 5
+      J0: S -> ; k*S
+      k = 0.1
+    end
+    """
+    model = ip.Model.from_antimony(text, drugs={"x": "k"}, report="all")
+    regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", drug="x", time=2.0))
+    back = ip.Model.from_sbml(model.to_sbml(model.default_parameters(), regimen), report="all")
+    times = np.linspace(0.0, 6.0, 13)
+    a = ip.simulate(model, regimen, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    b = ip.simulate(back, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    np.testing.assert_allclose(b["k"][0], np.where(times < 2.0, 0.1, 1.1), rtol=1e-12)
+    for name in ("k", "S", "[S]"):
+        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)

@@ -170,10 +170,11 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     d = model.definition
     regimen = check_regimen(model, regimen)
     cols = parameter_columns(model, resolve_params(model, params))
-    printer = _AntimonyPrinter(antimony_names(
-        [*d.state_names, *(p.name for p in d.all_parameters),
-         *(n for n, _ in d.constants + d.algebraic), *d.inputs,
-         *(_sbml_id(e.name) for stage in d.stages for e in getattr(stage, "events", ()))]))
+    names = [*d.state_names, *(p.name for p in d.all_parameters),
+             *(n for n, _ in d.constants + d.algebraic), *d.inputs,
+             *(_sbml_id(e.name) for stage in d.stages for e in getattr(stage, "events", ()))]
+    printer = _AntimonyPrinter(_with_dosed_ids(antimony_names(names), names,
+                                               getattr(d, "dosed", {})))
     n = printer.name
     # an imported model's species go back to their compartments (a point one's to
     # `body`), as amounts, so that rates, events and values stay amounts and [S]
@@ -202,6 +203,24 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     lines += _dose_events(model, regimen, printer)
     lines.append("end")
     return "\n".join(lines)
+
+
+def _with_dosed_ids(escape: dict[str, str], names: list[str],
+                    dosed: dict[str, str]) -> dict[str, str]:
+    """`escape` with each dosed constant's state (``k_dosed``) written under the
+    constant's id (``k``) and the constant, its initial value, under
+    ``k_before_doses``: the id then means in the export what it meant in the
+    model (the dosed value)."""
+    escape = dict(escape)
+    taken = {escape.get(name, name) for name in names}
+    for constant, state in dosed.items():
+        written = escape.get(constant, constant)
+        fresh = f"{written}_before_doses"
+        while fresh in taken:
+            fresh += "_"
+        taken.add(fresh)
+        escape[state], escape[constant] = written, fresh
+    return escape
 
 
 def _unit_lines(definitions: dict[str, UnitTerms]) -> list[str]:

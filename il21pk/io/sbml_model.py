@@ -173,6 +173,11 @@ class ImportedDefinition(ModelDefinition):
     renamed : dict of str to str
         SBML id -> its name in the model, for ids that are no valid il21pk
         name (``lambda`` -> ``lambda_``).
+    dosed : dict of str to str
+        A constant a drug doses -> the state that replaces it in the maths
+        (``k`` -> ``k_dosed``; the constant is its initial value). The export
+        writes the state under the constant's id, so that id means the same
+        after a round trip.
     engine : str
         ``"generic"``: the compiled engine shared by all imported models
         (:func:`il21pk.engine.bdf.generic_engine`), so a new model compiles
@@ -185,12 +190,13 @@ class ImportedDefinition(ModelDefinition):
                  labels: Mapping[str, str], values: Mapping[str, float],
                  time_unit: str | None, system: OdeSystem,
                  compartments: Mapping[str, str | None] | None = None,
-                 generated: Iterable[str] = (), renamed: Mapping[str, str] | None = None
-                 ) -> None:
+                 generated: Iterable[str] = (), renamed: Mapping[str, str] | None = None,
+                 dosed: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels)
         self.compartments = dict(compartments or {})
         self.generated = frozenset(generated)
         self.renamed = dict(renamed or {})
+        self.dosed = dict(dosed or {})
         self.sources = {label: name for name, label in self.labels.items() if label != name}
         self.engine = "generic"
         super().__init__(stages, name=name, fixed=fixed, time_unit=time_unit,
@@ -430,7 +436,8 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                                     values=values, time_unit=system.time_unit, system=system,
                                     compartments=_compartments(system, internal, dosed_alias),
                                     generated=generated,
-                                    renamed={k: v for k, v in internal.items() if k != v})
+                                    renamed={k: v for k, v in internal.items() if k != v},
+                                    dosed={internal[p]: s for p, s in dosed_alias.items()})
     return definition, model_name
 
 
