@@ -126,6 +126,17 @@ def test_every_suite_case_round_trips(suite_cases):
     assert not failures, "\n".join(failures)
 
 
+def _before_and_after(text, drugs=None, regimen=None, t_end=6.0, points=13):
+    """Output times and outputs of an Antimony model and of its SBML export
+    re-imported (both with ``report="all"``), and the two models."""
+    model = ip.Model.from_antimony(text, drugs=drugs, report="all")
+    back = ip.Model.from_sbml(model.to_sbml(model.default_parameters(), regimen), report="all")
+    times = np.linspace(0.0, t_end, points)
+    a = ip.simulate(model, regimen, t_end=t_end, t_eval=times, **TIGHT)._batch.outputs
+    b = ip.simulate(back, None, t_end=t_end, t_eval=times, **TIGHT)._batch.outputs
+    return times, a, b, model, back
+
+
 COMPARTMENTS = """
 model compartments()
   compartment V = 2, W = 1
@@ -144,12 +155,8 @@ end
 def test_concentrations_mean_the_same_after_a_round_trip():
     # before, the export put every species in a unit compartment: [S] read the
     # amount (10 for 5 at t = 0) after re-import
-    model = ip.Model.from_antimony(COMPARTMENTS, report="all")
-    back = ip.Model.from_sbml(model.to_sbml(), report="all")
+    times, a, b, model, back = _before_and_after(COMPARTMENTS, t_end=10.0, points=11)
     assert sorted(v.name for v in back.variables) == sorted(v.name for v in model.variables)
-    times = np.linspace(0.0, 10.0, 11)
-    a = ip.simulate(model, None, t_end=10.0, t_eval=times, **TIGHT)._batch.outputs
-    b = ip.simulate(back, None, t_end=10.0, t_eval=times, **TIGHT)._batch.outputs
     assert b["[S]"][0, 0] == pytest.approx(5.0) and b["[K]"][0, 0] == pytest.approx(3.0)
     s_amount = 10.0 * np.exp(-0.05 * times)  # closed form: amount' = -k [S] = -k S / V
     np.testing.assert_allclose(b["[S]"][0], s_amount / 2.0, rtol=1e-9)
@@ -173,12 +180,8 @@ def test_a_dosed_compartment_keeps_its_concentrations():
       k = 0.1
     end
     """
-    model = ip.Model.from_antimony(text, drugs={"x": "V"}, report="all")
     regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", drug="x", time=2.0))
-    back = ip.Model.from_sbml(model.to_sbml(model.default_parameters(), regimen), report="all")
-    times = np.linspace(0.0, 6.0, 13)
-    a = ip.simulate(model, regimen, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
-    b = ip.simulate(back, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    times, a, b, *_ = _before_and_after(text, {"x": "V"}, regimen)
     volume = np.where(times < 2.0, 2.0, 3.0)
     np.testing.assert_allclose(b["[K]"][0], 3.0 / volume, rtol=1e-12)  # an amount of 3
     for name in ("S", "[S]", "[K]"):
@@ -195,11 +198,7 @@ def test_an_event_named_like_an_antimony_word_is_exported():
       body: at (time > 3): x = 1
     end
     """
-    model = ip.Model.from_antimony(text, report="all")
-    back = ip.Model.from_sbml(model.to_sbml(), report="all")
-    times = np.linspace(0.0, 6.0, 13)
-    a = ip.simulate(model, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
-    b = ip.simulate(back, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    times, a, b, *_ = _before_and_after(text)
     np.testing.assert_allclose(b["x"][0], np.exp(-0.1 * (times - np.where(times >= 3, 3, 0))),
                                rtol=1e-9)
     np.testing.assert_allclose(b["x"][0], a["x"][0], rtol=1e-9)
@@ -217,12 +216,8 @@ def test_a_dosed_constant_keeps_its_meaning():
       k = 0.1
     end
     """
-    model = ip.Model.from_antimony(text, drugs={"x": "k"}, report="all")
     regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", drug="x", time=2.0))
-    back = ip.Model.from_sbml(model.to_sbml(model.default_parameters(), regimen), report="all")
-    times = np.linspace(0.0, 6.0, 13)
-    a = ip.simulate(model, regimen, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
-    b = ip.simulate(back, None, t_end=6.0, t_eval=times, **TIGHT)._batch.outputs
+    times, a, b, *_ = _before_and_after(text, {"x": "k"}, regimen)
     np.testing.assert_allclose(b["k"][0], np.where(times < 2.0, 0.1, 1.1), rtol=1e-12)
     for name in ("k", "S", "[S]"):
         np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
