@@ -63,9 +63,11 @@ def antimony_names(names: list[str]) -> dict[str, str]:
 class _AntimonyPrinter(StrPrinter):
     """Antimony infix maths: ``^`` powers, ``piecewise``, ``max``, ``time``."""
 
-    def __init__(self, escape: dict[str, str] | None = None) -> None:
+    def __init__(self, escape: dict[str, str] | None = None,
+                 clocks: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.escape = dict(escape or {})
+        self.clocks = clocks  # states that integrate time: written as `time`
 
     def name(self, name: str) -> str:
         """`name` as written in the export."""
@@ -102,7 +104,7 @@ class _AntimonyPrinter(StrPrinter):
         return f"({self._print(expr.lhs)} {op} {self._print(expr.rhs)})"
 
     def _print_Symbol(self, expr: sp.Symbol) -> str:
-        return "time" if expr == TIME else self.name(expr.name)
+        return "time" if expr == TIME or expr.name in self.clocks else self.name(expr.name)
 
     # booleans and functions of imported (SBML) models, in libsbml's infix syntax
     def _print_And(self, expr: sp.Basic) -> str:
@@ -173,16 +175,20 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     names = [*d.state_names, *(p.name for p in d.all_parameters),
              *(n for n, _ in d.constants + d.algebraic), *d.inputs,
              *(_sbml_id(e.name) for stage in d.stages for e in getattr(stage, "events", ()))]
+    generated = getattr(d, "generated", frozenset())
+    clocks = frozenset(name for name, rate in zip(d.state_names, d.rates, strict=True)
+                       if name in generated and rate == 1)
     printer = _AntimonyPrinter(_with_dosed_ids(antimony_names(names), names,
-                                               getattr(d, "dosed", {})))
+                                               getattr(d, "dosed", {})), clocks)
     n = printer.name
+    states = [(name, rate, init) for name, rate, init
+              in zip(d.state_names, d.rates, d.initial, strict=True) if name not in generated]
     # an imported model's species go back to their compartments (a point one's to
     # `body`), as amounts, so that rates, events and values stay amounts and [S]
     # is S / C; other states are species in the unit compartment `body` (a model
     # id `body` is exported as `body_`)
     species = getattr(d, "compartments", {})
-    generated = getattr(d, "generated", frozenset())
-    in_body = [name for name in d.state_names
+    in_body = [name for name, _, _ in states
                if name not in species and name not in species.values()]
     lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions)]
     lines += ["  compartment body = 1"] if in_body or None in species.values() else []
@@ -190,12 +196,10 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     lines += [f"  substanceOnly species {n(s)} in {n(c) if c else 'body'}"
               for s, c in species.items()]
     lines += [f"  species {n(name)} in body" for name in in_body]
-    lines += [f"  {n(name)}' = {printer.doprint(rate)}"
-              for name, rate in zip(d.state_names, d.rates, strict=True)]
+    lines += [f"  {n(name)}' = {printer.doprint(rate)}" for name, rate, _ in states]
     lines += [f"  {n(name)} := {printer.doprint(expr)}"
               for name, expr in d.constants + d.algebraic if name not in generated]
-    lines += [f"  {n(name)} = {printer.doprint(init)}"
-              for name, init in zip(d.state_names, d.initial, strict=True)]
+    lines += [f"  {n(name)} = {printer.doprint(init)}" for name, _, init in states]
     lines += [f"  {n(name)} = {float(cols[name][0])!r}" for name in d.parameter_names]
     lines += [f"  {n(name)} = {_number(value)}" for name, value in d.fixed.items()]  # model's
     lines += [f"  {n(name)} = 0" for name in d.inputs]

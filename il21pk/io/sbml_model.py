@@ -166,10 +166,11 @@ class ImportedDefinition(ModelDefinition):
         each species back in its compartment (a point one in a compartment of
         size 1), so ``[S]`` means the same after a round trip.
     generated : frozenset of str
-        Quantities the import added, not the SBML: reports under
-        libRoadRunner's names (``[S]``, a constant's value) and the events'
-        fingerprint. The export leaves them out; its own ``[S]`` and ids
-        report the same.
+        What the import added, not the SBML: reports under libRoadRunner's
+        names (``[S]``, a constant's value), the events' fingerprint, the
+        state that integrates time for reports that read it, the placeholder
+        state of a model without one. The export leaves them out (the time
+        state written as ``time``); its own ``[S]`` and ids report the same.
     renamed : dict of str to str
         SBML id -> its name in the model, for ids that are no valid il21pk
         name (``lambda`` -> ``lambda_``).
@@ -394,9 +395,11 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                   for s in state_list]
     quantities = [Quantity(q.name, q.expression, q.unit, q.description,
                            reported=q.name in reported) for q in quantities]
+    added_states: list[str] = []  # a state integrating time, a placeholder
     if any(TIME in q.expression.free_symbols for q in quantities):
         # reported values are computed from the states alone: time becomes a state
         clock = namer.fresh("sbml_time")
+        added_states.append(clock)
         state_list.append(State(clock, system.time_unit or "", "time (integrated)",
                                 reported=False))
         rates[clock] = sp.Integer(1)
@@ -404,6 +407,7 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                                q.unit, q.description, q.reported) for q in quantities]
     if not state_list:  # a model of assignments only still needs a state to integrate
         hidden = namer.fresh("sbml_no_state")
+        added_states.append(hidden)
         state_list.append(State(hidden, "1", "placeholder (the model has no states)",
                                 reported=False))
         rates[hidden] = sp.Integer(0)
@@ -422,6 +426,7 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                             None if e.priority is None else in_model(e.priority),
                             e.use_values_from_trigger_time))
     generated = [q.name for q in report_quantities]
+    generated += added_states
     if events:
         generated.append(namer.fresh(f"events_{_fingerprint(events)}"))
         quantities.append(Quantity(generated[-1], 0, "1",
