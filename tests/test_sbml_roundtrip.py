@@ -86,6 +86,7 @@ def _round_trip(case_dir: Path) -> None:
     d = definition
     exported = antimony_names([*d.state_names, *(p.name for p in d.all_parameters),
                                *(n for n, _ in d.constants + d.algebraic), *d.inputs])
+    sources = []
     for v in model.variables:
         # a label names the same variable after the round trip, [S] included (the
         # species are back in their compartments), under the export's name for an
@@ -94,8 +95,15 @@ def _round_trip(case_dir: Path) -> None:
         sbml_id = v.name[1:-1] if concentration else v.name
         source = exported.get(d.renamed.get(sbml_id, sbml_id), d.renamed.get(sbml_id, sbml_id))
         source = f"[{source}]" if concentration else source
+        sources.append(source)
         error = worst_error(a._batch.outputs[v.name][0], b._batch.outputs[source][0])
         assert error <= TOLERANCE, f"case {case_dir.name} {v.name}: {error:.2e} of the range"
+    # and nothing is added but the unit compartment of point-compartment species and
+    # the kinetic laws' local parameters, global in the export
+    local = {exported.get(p.name, p.name) for p in d.system.parameters
+             if p.kind == "local_parameter"}
+    added = {v.name for v in back.variables} - set(sources) - local - {"body"}
+    assert not added, f"case {case_dir.name}: the round trip adds {sorted(added)}"
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ everything as in il21pk. States are species in a unit compartment (their
 numbers are amounts in nmol or concentrations in nM, as inside il21pk),
 each with a rate rule; an imported model's species are amounts in the
 compartments they came from (``hasOnlySubstanceUnits``), so ``[S]`` is
-their concentration after a round trip too; doses are events whose amounts are expressions in
-the body weight, molecular weight and bioavailability. The model-wide units
+their concentration after a round trip too, and its other states stay
+parameters or compartments with rate rules. Doses are events whose amounts
+are expressions in the body weight, molecular weight and bioavailability. The model-wide units
 are the model's own (:attr:`ModelDefinition.unit_definitions`): hours, nmol
 and litres for il21pk's models, what an imported model declared for it.
 """
@@ -185,11 +186,12 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
               in zip(d.state_names, d.rates, d.initial, strict=True) if name not in generated]
     # an imported model's species go back to their compartments (a point one's to
     # `body`), as amounts, so that rates, events and values stay amounts and [S]
-    # is S / C; other states are species in the unit compartment `body` (a model
+    # is S / C, and its other states (parameters, compartments) stay what they
+    # were; il21pk's states are species in the unit compartment `body` (a model
     # id `body` is exported as `body_`)
+    imported = hasattr(d, "compartments")
     species = getattr(d, "compartments", {})
-    in_body = [name for name, _, _ in states
-               if name not in species and name not in species.values()]
+    in_body = [] if imported else [name for name, _, _ in states]
     lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions)]
     lines += ["  compartment body = 1"] if in_body or None in species.values() else []
     lines += [f"  compartment {n(c)}" for c in dict.fromkeys(species.values()) if c]
