@@ -11,9 +11,10 @@ each with a rate rule; an imported model's species are amounts in the
 compartments they came from (``hasOnlySubstanceUnits``), so ``[S]`` is
 their concentration after a round trip too, and its other states stay
 parameters or compartments with rate rules. Doses are events whose amounts
-are expressions in the body weight, molecular weight and bioavailability. The model-wide units
-are the model's own (:attr:`ModelDefinition.unit_definitions`): hours, nmol
-and litres for il21pk's models, what an imported model declared for it.
+are expressions in the body weight, molecular weight and bioavailability.
+The model-wide units are the model's own
+(:attr:`ModelDefinition.unit_definitions`): hours, nmol and litres for
+il21pk's models, what an imported model declared for it.
 """
 
 from __future__ import annotations
