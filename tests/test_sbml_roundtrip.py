@@ -250,3 +250,43 @@ def test_reports_that_read_time_round_trip_as_they_were():
     np.testing.assert_allclose(b["d"][0], a["d"][0], rtol=1e-9)
     again = ip.Model.from_sbml(back.to_sbml(), report="all")
     assert sorted(v.name for v in again.variables) == sorted(v.name for v in model.variables)
+
+
+def test_an_event_named_like_a_dose_event_still_fires():
+    # the export names dose events D0, D1, ...: an SBML event D0 was replaced by
+    # the first dose's and never fired after the round trip (S 9.09 for 2.0)
+    text = """
+    model named_d0()
+      compartment V = 1
+      species S in V
+      S = 5
+      J0: S -> ; k*S
+      k = 0.1
+      D0: at (time > 4): S = 1
+    end
+    """
+    regimen = ip.Regimen.single(ip.Dose(5.0, unit="nmol", drug="x", time=2.0))
+    times, a, b, *_ = _before_and_after(text, {"x": "S"}, regimen)
+    late = times > 4
+    np.testing.assert_allclose(b["S"][0][late], np.exp(-0.1 * (times[late] - 4)), rtol=1e-9)
+    np.testing.assert_allclose(b["S"][0], a["S"][0], rtol=1e-9)
+
+
+def test_two_drugs_dose_one_constant():
+    # the second drug into a constant made a second dosed state and the first
+    # drug's doses went nowhere
+    text = """
+    model two_drugs()
+      compartment V = 1
+      species S in V
+      S = 5
+      J0: S -> ; k*S
+      k = 0.1
+    end
+    """
+    regimen = ip.Regimen((ip.Dose(1.0, unit="nmol", drug="x", time=1.0),
+                          ip.Dose(2.0, unit="nmol", drug="y", time=3.0)))
+    times, a, b, *_ = _before_and_after(text, {"x": "k", "y": "k"}, regimen)
+    k = 0.1 + np.where(times >= 1.0, 1.0, 0.0) + np.where(times >= 3.0, 2.0, 0.0)
+    np.testing.assert_allclose(a["k"][0], k, rtol=1e-12)
+    np.testing.assert_allclose(b["k"][0], k, rtol=1e-12)

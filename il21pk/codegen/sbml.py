@@ -207,7 +207,8 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     lines += [f"  {n(name)} = {_number(value)}" for name, value in d.fixed.items()]  # model's
     lines += [f"  {n(name)} = 0" for name in d.inputs]
     lines += _model_events(model, printer)
-    lines += _dose_events(model, regimen, printer)
+    lines += _dose_events(model, regimen, printer,
+                          {printer.name(name) for name in names})
     lines.append("end")
     return "\n".join(lines)
 
@@ -258,11 +259,18 @@ def _model_events(model: Model, printer: _AntimonyPrinter) -> list[str]:
     return lines
 
 
-def _dose_events(model: Model, regimen: Regimen, printer: _AntimonyPrinter) -> list[str]:
+def _dose_events(model: Model, regimen: Regimen, printer: _AntimonyPrinter,
+                 taken: set[str]) -> list[str]:
     """One event per dose (two per infusion), amounts as expressions in the
     user-level parameters (body weight, molecular weight, bioavailability),
-    so changing them in another tool rescales the doses as in il21pk."""
+    so changing them in another tool rescales the doses as in il21pk. Their
+    ids (``D0``, ``D0_end``, ...) avoid the ids in `taken` (the model's: an
+    SBML event ``D0`` would be replaced)."""
     lines = []
+    prefix = "D"
+    while any(f"{prefix}{i}" in taken or f"{prefix}{i}_end" in taken
+              for i in range(len(regimen.doses))):
+        prefix += "_"
     for i, dose in enumerate(regimen.doses):
         drug = model.drug(dose.drug)
         nmol = dose_nmol_expression(sp.Float(dose.amount), dose.unit, mw=sp.Symbol(drug.mw),
@@ -280,12 +288,13 @@ def _dose_events(model: Model, regimen: Regimen, printer: _AntimonyPrinter) -> l
             change = [f"{rate} = {rate} + {printer.doprint(nmol / dose.duration)}"]
             stop = [f"{rate} = {rate} - {printer.doprint(nmol / dose.duration)}"]
             end = printer.doprint(at + dose.duration)
-            lines.append(f"  D{i}_end: at (time >= {end}), t0=false, priority=1: "
+            lines.append(f"  {prefix}{i}_end: at (time >= {end}), t0=false, priority=1: "
                          + ", ".join(stop))
         else:
             target = printer.name(drug.central)
             change = [f"{target} = {target} + {printer.doprint(nmol)}"]
-        lines.append(f"  D{i}: at (time >= {printer.doprint(at)}), t0=false: {', '.join(change)}")
+        lines.append(f"  {prefix}{i}: at (time >= {printer.doprint(at)}), t0=false: "
+                     f"{', '.join(change)}")
     return lines
 
 

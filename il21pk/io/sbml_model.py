@@ -330,6 +330,8 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
             namer.taken.add(generated)
         if target in states:
             state = internal[target]
+        elif target in dosed_alias:  # a second drug into the same constant
+            state = dosed_alias[target]
         elif target in params:
             state = namer.fresh(f"{internal[target]}_dosed")
             dosed_alias[target] = state
