@@ -145,6 +145,19 @@ def _before_and_after(text, drugs=None, regimen=None, t_end=6.0, points=13):
     return times, a, b, model, back
 
 
+def _assert_same(a, b, names):
+    """The variables `names` agree before and after the round trip."""
+    for name in names:
+        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
+
+
+def _decay(name, *lines):
+    """Antimony text: S (5 in V = 1) decaying at k = 0.1, plus `lines`."""
+    body = ["  compartment V = 1", "  species S in V", "  S = 5", "  J0: S -> ; k*S",
+            "  k = 0.1", *(f"  {line}" for line in lines)]
+    return "\n".join([f"model {name}()", *body, "end"])
+
+
 COMPARTMENTS = """
 model compartments()
   compartment V = 2, W = 1
@@ -171,8 +184,7 @@ def test_concentrations_mean_the_same_after_a_round_trip():
     np.testing.assert_allclose(b["[Q]"][0], 0.5 * s_amount / 2.0, rtol=1e-9)
     np.testing.assert_allclose(b["[P]"][0], (1.0 + 10.0 - s_amount) / (1.0 + 0.1 * times),
                                rtol=1e-9)
-    for name in ("[S]", "[P]", "[Q]", "[K]", "c_s", "W"):
-        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
+    _assert_same(a, b, ("[S]", "[P]", "[Q]", "[K]", "c_s", "W"))
 
 
 def test_a_dosed_compartment_keeps_its_concentrations():
@@ -192,8 +204,7 @@ def test_a_dosed_compartment_keeps_its_concentrations():
     times, a, b, *_ = _before_and_after(text, {"x": "V"}, regimen)
     volume = np.where(times < 2.0, 2.0, 3.0)
     np.testing.assert_allclose(b["[K]"][0], 3.0 / volume, rtol=1e-12)  # an amount of 3
-    for name in ("S", "[S]", "[K]"):
-        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
+    _assert_same(a, b, ("S", "[S]", "[K]"))
 
 
 def test_an_event_named_like_an_antimony_word_is_exported():
@@ -215,35 +226,17 @@ def test_an_event_named_like_an_antimony_word_is_exported():
 def test_a_dosed_constant_keeps_its_meaning():
     # the label k of a dosed constant reads the dosed value; after a round trip it
     # read the constant (0.1 for 1.1)
-    text = """
-    model dosed_rate()
-      species S in V
-      compartment V = 1
-      S = 5
-      J0: S -> ; k*S
-      k = 0.1
-    end
-    """
+    text = _decay("dosed_rate")
     regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", drug="x", time=2.0))
     times, a, b, *_ = _before_and_after(text, {"x": "k"}, regimen)
     np.testing.assert_allclose(b["k"][0], np.where(times < 2.0, 0.1, 1.1), rtol=1e-12)
-    for name in ("k", "S", "[S]"):
-        np.testing.assert_allclose(b[name][0], a[name][0], rtol=1e-9, err_msg=name)
+    _assert_same(a, b, ("k", "S", "[S]"))
 
 
 def test_reports_that_read_time_round_trip_as_they_were():
     # the import integrates time as a state for reports that read it; the export
     # wrote it as a species, so each round trip added sbml_time, [sbml_time], body
-    text = """
-    model clock()
-      compartment V = 1
-      species S in V
-      S = 5
-      J0: S -> ; k*S
-      k = 0.1
-      d := S*time
-    end
-    """
+    text = _decay("clock", "d := S*time")
     times, a, b, model, back = _before_and_after(text)
     assert sorted(v.name for v in back.variables) == sorted(v.name for v in model.variables)
     np.testing.assert_allclose(b["d"][0], 5.0 * np.exp(-0.1 * times) * times, rtol=1e-9)
@@ -255,16 +248,7 @@ def test_reports_that_read_time_round_trip_as_they_were():
 def test_an_event_named_like_a_dose_event_still_fires():
     # the export names dose events D0, D1, ...: an SBML event D0 was replaced by
     # the first dose's and never fired after the round trip (S 9.09 for 2.0)
-    text = """
-    model named_d0()
-      compartment V = 1
-      species S in V
-      S = 5
-      J0: S -> ; k*S
-      k = 0.1
-      D0: at (time > 4): S = 1
-    end
-    """
+    text = _decay("named_d0", "D0: at (time > 4): S = 1")
     regimen = ip.Regimen.single(ip.Dose(5.0, unit="nmol", drug="x", time=2.0))
     times, a, b, *_ = _before_and_after(text, {"x": "S"}, regimen)
     late = times > 4
@@ -275,15 +259,7 @@ def test_an_event_named_like_a_dose_event_still_fires():
 def test_two_drugs_dose_one_constant():
     # the second drug into a constant made a second dosed state and the first
     # drug's doses went nowhere
-    text = """
-    model two_drugs()
-      compartment V = 1
-      species S in V
-      S = 5
-      J0: S -> ; k*S
-      k = 0.1
-    end
-    """
+    text = _decay("two_drugs")
     regimen = ip.Regimen((ip.Dose(1.0, unit="nmol", drug="x", time=1.0),
                           ip.Dose(2.0, unit="nmol", drug="y", time=3.0)))
     times, a, b, *_ = _before_and_after(text, {"x": "k", "y": "k"}, regimen)
