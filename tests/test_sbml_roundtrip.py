@@ -266,3 +266,22 @@ def test_two_drugs_dose_one_constant():
     k = 0.1 + np.where(times >= 1.0, 1.0, 0.0) + np.where(times >= 3.0, 2.0, 0.0)
     np.testing.assert_allclose(a["k"][0], k, rtol=1e-12)
     np.testing.assert_allclose(b["k"][0], k, rtol=1e-12)
+
+
+def test_a_dosed_constant_species_keeps_its_concentration():
+    # a drug dosing a constant species: [K] was lost after a round trip
+    text = _decay("dosed_species", "const substanceOnly species K in V", "K = 3")
+    regimen = ip.Regimen.single(ip.Dose(2.0, unit="nmol", drug="x", time=1.0))
+    times, a, b, *_ = _before_and_after(text, {"x": "K"}, regimen)
+    np.testing.assert_allclose(b["[K]"][0], np.where(times < 1.0, 3.0, 5.0), rtol=1e-12)
+    _assert_same(a, b, ("K", "[K]", "S"))
+
+
+def test_an_event_named_like_a_generated_name_is_exported():
+    # an event k_dosed clashed with the state the import makes for a dosed k
+    text = _decay("event_k_dosed", "k_dosed: at (time > 4): S = 1")
+    regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", drug="x", time=2.0))
+    times, a, b, *_ = _before_and_after(text, {"x": "k"}, regimen)
+    _assert_same(a, b, ("k", "S"))
+    late = times > 4  # the event set S to 1 at t = 4; k is 1.1 after the dose
+    np.testing.assert_allclose(b["S"][0][late], np.exp(-1.1 * (times[late] - 4)), rtol=1e-9)

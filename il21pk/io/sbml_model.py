@@ -294,6 +294,7 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
     namer = _Namer([*system.state_names, *system.parameter_names,
                     *(n for n, _ in system.assignments)])
     internal = namer.map
+    namer.taken.update(e.name for e in system.events)  # names made here avoid event ids
     subs: dict[sp.Symbol, sp.Symbol] = {sp.Symbol(k): sp.Symbol(v)
                                         for k, v in internal.items() if k != v}
     subs[system.time_symbol] = TIME
@@ -452,18 +453,19 @@ def _compartments(system: OdeSystem, internal: Mapping[str, str],
                   dosed: Mapping[str, str]) -> dict[str, str | None]:
     """Species -> its compartment (None: a point one), from the reported
     concentrations ``[S] = S / C`` or ``[S] = S``. `dosed` maps a dosed constant
-    to the state that replaces it in the maths: a dosed compartment is that
-    state; a dosed constant species, a state under another name, is left out."""
+    to the state that replaces it in the maths: a dosed species or compartment
+    is that state."""
     out: dict[str, str | None] = {}
     for label, expr in system.reported.items():
         species = label[1:-1]
-        if not (label.startswith("[") and label.endswith("]")) or species in dosed:
+        if not (label.startswith("[") and label.endswith("]")):
             continue
+        name = dosed.get(species, internal[species])
         numerator, denominator = sp.fraction(expr)
         if numerator == sp.Symbol(species) and denominator == 1:
-            out[internal[species]] = None
+            out[name] = None
         elif numerator == sp.Symbol(species) and isinstance(denominator, sp.Symbol):
-            out[internal[species]] = dosed.get(denominator.name, internal[denominator.name])
+            out[name] = dosed.get(denominator.name, internal[denominator.name])
     return out
 
 
