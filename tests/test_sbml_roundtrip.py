@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import il21pk as ip
-from il21pk.codegen.sbml import antimony_names
+from il21pk.codegen.sbml import RESERVED, antimony_names
 from il21pk.io import read_sbml
 from il21pk.io.sbml_conformance import case_dirs, extract, has_events, model_file, parse_settings
 from il21pk.io.sbml_model import model_from_system
@@ -92,11 +92,13 @@ def _round_trip(case_dir: Path) -> None:
     sources = []
     for v in model.variables:
         # a label names the same variable after the round trip, [S] included (the
-        # species are back in their compartments), under the export's name for an
-        # id il21pk renamed (lambda -> lambda_) or Antimony reserves ('_' added)
+        # species are back in their compartments) and ids il21pk renamed (lambda ->
+        # lambda_), except ids Antimony reserves: under the export's name ('_' added)
         concentration = v.name.startswith("[")
         sbml_id = v.name[1:-1] if concentration else v.name
-        source = exported.get(d.renamed.get(sbml_id, sbml_id), d.renamed.get(sbml_id, sbml_id))
+        internal = d.renamed.get(sbml_id, sbml_id)
+        kept = sbml_id in d.renamed and sbml_id.lower() not in RESERVED
+        source = sbml_id if kept else exported.get(internal, internal)
         source = f"[{source}]" if concentration else source
         sources.append(source)
         error = worst_error(a._batch.outputs[v.name][0], b._batch.outputs[source][0])
@@ -208,6 +210,25 @@ def test_a_dosed_compartment_keeps_its_concentrations():
     volume = np.where(times < 2.0, 2.0, 3.0)
     np.testing.assert_allclose(b["[K]"][0], 3.0 / volume, rtol=1e-12)  # an amount of 3
     _assert_same(a, b, ("S", "[S]", "[K]"))
+
+
+def test_ids_il21pk_renames_keep_their_sbml_ids():
+    # lambda, t and _k are no il21pk names (lambda_, t_, k inside the model); the
+    # export wrote the inside names, so after a round trip the labels were lambda_,
+    # t_ and k
+    text = """
+    model renamed()
+      x' = -lambda*x + 0*t
+      x = 1; lambda = 0.1; t = 2; _k = 3
+      y := _k*x
+    end
+    """
+    times, a, b, model, back = _before_and_after(text)
+    assert sorted(v.name for v in model.variables) == ["_k", "lambda", "t", "x", "y"]
+    assert sorted(v.name for v in back.variables) == ["_k", "lambda", "t", "x", "y"]
+    np.testing.assert_allclose(b["y"][0], 3.0 * np.exp(-0.1 * times), rtol=1e-9)
+    assert b["t"][0, 0] == 2.0 and b["lambda"][0, 0] == 0.1 and b["_k"][0, 0] == 3.0
+    _assert_same(a, b, ("x", "y", "lambda", "t", "_k"))
 
 
 def test_an_event_named_like_an_antimony_word_is_exported():

@@ -180,8 +180,8 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     generated = getattr(d, "generated", frozenset())
     clocks = frozenset(name for name, rate in zip(d.state_names, d.rates, strict=True)
                        if name in generated and rate == 1)
-    printer = _AntimonyPrinter(_with_dosed_ids(antimony_names(names), names,
-                                               getattr(d, "dosed", {})), clocks)
+    escape = _with_original_ids(antimony_names(names), names, getattr(d, "renamed", {}))
+    printer = _AntimonyPrinter(_with_dosed_ids(escape, names, getattr(d, "dosed", {})), clocks)
     n = printer.name
     states = [(name, rate, init) for name, rate, init
               in zip(d.state_names, d.rates, d.initial, strict=True) if name not in generated]
@@ -211,6 +211,22 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
                           {printer.name(name) for name in names})
     lines.append("end")
     return "\n".join(lines)
+
+
+def _with_original_ids(escape: dict[str, str], names: list[str],
+                       renamed: dict[str, str]) -> dict[str, str]:
+    """`escape` with each id an imported model renamed (``lambda`` -> ``lambda_``,
+    ``_k`` -> ``k``) written under its SBML id again, so that the id means the
+    same after a round trip; not an id Antimony reserves (``in``) or one the
+    export already writes for another name."""
+    escape = dict(escape)
+    taken = {escape.get(name, name) for name in names}
+    for sbml_id, name in renamed.items():
+        if name in names and sbml_id.lower() not in RESERVED and sbml_id not in taken:
+            taken.discard(escape.get(name, name))
+            taken.add(sbml_id)
+            escape[name] = sbml_id
+    return escape
 
 
 def _with_dosed_ids(escape: dict[str, str], names: list[str],
