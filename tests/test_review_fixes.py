@@ -607,7 +607,7 @@ def test_metrics_treat_a_dose_as_a_jump_not_a_ramp(tmp_path):
     AUC ramped over the hour before each later dose (+7 % for 3 doses, +17.5 % for IL-15
     at 24 h in the default model) and cmin missed the trough just before a dose (5 %
     high, an hour early) (sixth review, 2026-11-30). Closed forms, 1-compartment IV."""
-    from il21pk.analysis.metrics import summarise
+    from il21pk.analysis.metrics import DosePoints, summarise
     from il21pk.analysis.simulate import run_batch
     from il21pk.model.inputs import parameter_columns
 
@@ -631,7 +631,13 @@ def test_metrics_treat_a_dose_as_a_jump_not_a_ramp(tmp_path):
     assert trapezoid == pytest.approx(closed, rel=1e-3)  # the trapezoid's own error
     ramped = summarise(batch.times, plasma)["il21_plasma"]["auc"][0]
     # the grid alone ramps over the hour before each later dose: 2 x 1/2 x 10 nM x 1 h
-    assert ramped - trapezoid == pytest.approx(10.0, rel=1e-6)
+    # (against the grid with the jumps only, without the points after each dose)
+    points = batch.dose_points
+    at = np.isin(points.times, (24.0, 48.0))
+    jumps = DosePoints(points.where[at], points.times[at],
+                       {name: v[..., at] for name, v in points.outputs.items()})
+    jumped = summarise(batch.times, plasma, None, None, jumps)["il21_plasma"]["auc"][0]
+    assert ramped - jumped == pytest.approx(10.0, rel=1e-6)
     # the default model: IL-15's AUC is its il15_auc state's
     both = ip.simulate(ip.Model(), ip.Dose(10.0, drug="il15", time=24.0), t_end=48.0)
     metrics = both.metrics().set_index(["variable", "metric"])["value"]

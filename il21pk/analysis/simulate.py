@@ -183,17 +183,32 @@ def trough_grid(times: np.ndarray, before: np.ndarray
     return pairs[:, 0], pairs[:, 1] == 0.0, index.reshape(-1)
 
 
+#: Where the metrics also look after a bolus: 8 points a decade, log-spaced from
+#: 1/1000 of the way to the next output time. An hourly grid misses transients
+#: that peak within minutes of a dose: after 30 ug/kg IV, receptor occupancy
+#: peaks at 2.4 min (0.77), the hourly grid read 0.48 (-38 %).
+AFTER_DOSE = 10.0 ** np.arange(-3.0, 0.0, 1.0 / 8.0)
+
+
 def _with_dose_points(t_eval: np.ndarray, events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The engine's grid for `t_eval` plus, at each bolus time in ``(0, t_end]`` within
     ``[t_eval[0], t_eval[-1]]``, a point just before the dose (and one just after it
-    where `t_eval` lacks the time): ``(grid, predose flags, which points are t_eval's)``.
+    where `t_eval` lacks the time), and between each bolus and the next time of
+    `t_eval` the points :data:`AFTER_DOSE`: ``(grid, predose flags, which points
+    are t_eval's)``.
     """
-    dosed = events.times[np.any(events.bolus != 0, axis=(1, 2))]
-    dosed = dosed[(dosed > 0) & (dosed >= t_eval[0]) & (dosed <= t_eval[-1])]
+    bolus_times = events.times[np.any(events.bolus != 0, axis=(1, 2))]
+    dosed = bolus_times[(bolus_times > 0) & (bolus_times >= t_eval[0])
+                        & (bolus_times <= t_eval[-1])]
+    starts = bolus_times[(bolus_times >= t_eval[0]) & (bolus_times < t_eval[-1])]
+    following = t_eval[np.searchsorted(t_eval, starts, side="right")]
+    after = (starts[:, None] + (following - starts)[:, None] * AFTER_DOSE).ravel()
+    after = after[(after > np.repeat(starts, AFTER_DOSE.size))
+                  & (after < np.repeat(following, AFTER_DOSE.size))]
     grid, before, index = trough_grid(
-        np.concatenate([t_eval, dosed, dosed]),
+        np.concatenate([t_eval, dosed, dosed, after]),
         np.concatenate([np.zeros(t_eval.size, bool), np.ones(dosed.size, bool),
-                        np.zeros(dosed.size, bool)]))
+                        np.zeros(dosed.size + after.size, bool)]))
     public = np.zeros(grid.size, bool)
     public[index[:t_eval.size]] = True
     return grid, before, public
