@@ -168,6 +168,29 @@ def test_parquet_streaming_resumes(model, human, tmp_path):
         ip.sweep(model, REG, human, out=out, **nearly)  # exact values, not rounded JSON
 
 
+def test_streaming_tells_wells_of_other_volumes_apart(tmp_path):
+    # two culture wells differ only in a fixed value (the volume), which the model's key
+    # leaves out: the second sweep into the same directory read the first one's parts
+    # (cmax 3.247 nM for 0.649 at 1 mL) instead of refusing
+    out = tmp_path / "wells"
+    kwargs = dict(grid={"dose": [10.0]}, t_end=2.0, variables=["il21_plasma"],
+                  metrics=["cmax"], executor="serial")
+    dose = ip.Dose(10.0, unit="ng")
+    small, large = ip.Model.in_vitro(volume_ml=0.2), ip.Model.in_vitro(volume_ml=1.0)
+    ip.sweep(small, dose, out=out, **kwargs)
+    with pytest.raises(ValueError, match="holds parts of a different sweep"):
+        ip.sweep(large, dose, out=out, **kwargs)
+    direct = ip.sweep(large, dose, **kwargs)["value"].iloc[0]
+    assert direct == pytest.approx(ip.sweep(small, dose, **kwargs)["value"].iloc[0] / 5.0)
+
+
+def test_regimen_labels_must_differ_as_text(model, human):
+    # {1: a, "1": b} labelled both runs "1" and ran b twice
+    one, hundred = ip.Dose(1.0, unit="nmol"), ip.Dose(100.0, unit="nmol")
+    with pytest.raises(ValueError, match=r"labels must differ as text.*\['1', '1'\]"):
+        ip.sweep(model, REG, human, grid={"regimen": {1: hundred, "1": one}}, t_end=24.0)
+
+
 @pytest.mark.parametrize("kwargs,error,match", [
     ({"grid": {"cll": [1.0]}}, ip.ParameterError, r"unknown parameter 'cll'; did you mean 'cl'"),
     ({"grid": {"cl": [-1.0]}}, ip.ParameterError, r"swept 'cl' must be within \[0, 10000\]"),

@@ -203,6 +203,10 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                     labelled = dict(zip(labels, values, strict=True))
                 if not labelled:
                     raise OptionError("grid['regimen'] must hold at least one regimen")
+                if len({str(label) for label in labelled}) != len(labelled):
+                    raise OptionError("grid['regimen'] labels must differ as text (they "
+                                      "label the runs); got "
+                                      f"{[str(label) for label in labelled]}"[:300])
                 for label, reg in labelled.items():
                     regimens[str(label)] = check_regimen(model, reg,
                                                          f"grid['regimen'][{label!r}]")
@@ -405,8 +409,9 @@ def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
     h.update(pd.util.hash_pandas_object(runs, index=True).to_numpy().tobytes())
     # the definition's key, not repr(model) (kind, name and stage names: two models
     # named alike with other rates would share a directory's results)
-    for part in (model.definition.key(), repr(sorted((k, repr(r.doses))
-                                                     for k, r in regimens.items())),
+    # and its fixed values, which the key leaves out (Model.in_vitro's well volume)
+    for part in (model.definition.key(), repr(sorted(model.definition.fixed.items())),
+                 repr(sorted((k, repr(r.doses)) for k, r in regimens.items())),
                  repr(sorted(params.values().items())), repr(list(runs.columns)),
                  repr(options),
                  repr([(c.output, c.variables, c.metrics, len(c.runs),
