@@ -139,3 +139,20 @@ def test_regimen_is_immutable():
     reg = ip.Regimen.single(ip.Dose(1.0))
     with pytest.raises(AttributeError):
         reg.doses = ()  # type: ignore[misc]
+
+
+def test_a_very_short_infusion_gives_its_whole_dose():
+    # rate = amount / duration, but 24 + 1e-13 is not 24 + 1e-13 in floats: the dose
+    # given was amount x (represented duration) / duration (AUC 49.738 for 50 at 1e-13
+    # h); at 1e-15 h the infusion ended when it started and nothing was given (AUC 0)
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    closed = 100.0 / 2.0 * (1.0 - np.exp(-0.2 * 176.0))  # D / CL (1 - exp(-k (t - 24)))
+    for duration in (1e-3, 1e-9, 1e-13):
+        dose = ip.Dose(100.0, unit="nmol", time=24.0, duration=duration)
+        m = ip.simulate(pk, dose, params, t_end=200.0).metrics()
+        auc = m[(m.variable == "il21_plasma") & (m.metric == "auc")]["value"].iloc[0]
+        assert auc == pytest.approx(closed, rel=1e-6), duration
+    with pytest.raises(ValueError, match=r"ends when it starts \(duration 1e-15"):
+        ip.simulate(pk, ip.Dose(100.0, unit="nmol", time=24.0, duration=1e-15), params,
+                    t_end=200.0)

@@ -90,10 +90,18 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
             depot = slot[model.state_names.index(drug.depot)]
             records.append((start + lag, "bolus", depot, nmol * f))
         elif dose.is_infusion:
-            rate = nmol / dose.duration
+            # the rate over the duration the end time represents: a very short infusion
+            # late in a run ends earlier or later than start + duration in floats
+            end = start + dose.duration
+            if end[0] == start[0]:
+                raise RegimenError(
+                    f"the infusion of {dose.describe()} ends when it starts (duration "
+                    f"{dose.duration!r} is below the float resolution at time "
+                    f"{dose.time!r}); give a bolus (duration 0) or a longer infusion")
+            rate = nmol / (end - start)
             index = drugs.index(drug)
             records.append((start, "rate", index, rate))
-            records.append((start + dose.duration, "rate", index, -rate))
+            records.append((end, "rate", index, -rate))
         else:
             records.append((start, "bolus", slot[model.state_names.index(drug.central)], nmol))
     times = np.unique(np.concatenate([r[0] for r in records])) if records else np.zeros(0)
