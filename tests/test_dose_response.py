@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 
 import il21pk as ip
@@ -73,3 +74,11 @@ def test_dose_response_errors(model, human, kwargs, match):
     args = {"doses": [1, 10], "response": "ifng_plasma", "t_end": 24.0, **kwargs}
     with pytest.raises(ValueError, match=match):
         ip.dose_response(model, ip.Regimen.single(ip.Dose(1.0)), human, **args)
+
+
+def test_uncertainty_columns_must_be_names(model, human):
+    # an integer column name raised AttributeError: 'int' object has no attribute 'startswith'
+    draws = pd.DataFrame({0: [2.0, 2.5, 3.0]})
+    with pytest.raises(TypeError, match=r"`uncertainty` columns must be parameter names .*got 0"):
+        ip.dose_response(model, ip.Regimen.single(ip.Dose(1.0)), human, doses=[1, 10],
+                         response="ifng_plasma", t_end=24.0, uncertainty=draws)

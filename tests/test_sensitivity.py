@@ -67,6 +67,13 @@ def test_sobol_of_the_model_is_seeded(model, human):
     ({"method": "fast"}, "`method` must be one of"),
     ({"parameters": ["cll"]}, "unknown parameter 'cll'"),
     ({"method": "sobol", "n": 10, "parameters": ["cl"]}, "power of 2"),
+    # span was not checked: 0 raised ZeroDivisionError, "2" a raw TypeError, -2 and NaN
+    # errors about bounds the user never gave; [] an error about `samples`
+    ({"method": "morris", "parameters": ["cl"], "span": 0}, r"`span` must be .* got 0"),
+    ({"method": "morris", "parameters": ["cl"], "span": "2"}, r"`span` must be .* got '2'"),
+    ({"method": "morris", "parameters": ["cl"], "span": -2.0}, r"`span` must be"),
+    ({"method": "morris", "parameters": ["cl"], "span": float("nan")}, r"`span` must be"),
+    ({"method": "morris", "parameters": []}, r"`parameters` must name at least one"),
 ])
 def test_sensitivity_errors(model, human, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -94,3 +101,13 @@ def test_tornado_and_sobol_plots(drug):
     ax = ip.plotting.sobol_bars(table)
     assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_xticklabels()][0] == "x1"
     plt.close("all")
+
+
+def test_default_ranges_stay_within_hard_bounds(model, human):
+    # f_sc = 0.6 x span 2 = 1.2 left f_sc's bounds [0, 1]: "swept 'f_sc' ... has 1.2"
+    reg = ip.Regimen.single(ip.Dose(10.0, route="sc"))
+    sens = ip.sensitivity(model, reg, human.with_values(f_sc=0.6), outputs=["il21_plasma"],
+                          metrics=["auc"], method="morris", n=4, parameters=["f_sc", "cl"],
+                          t_end=24.0, executor="serial", seed=1)
+    mu = sens[sens["index"] == "mu_star"].set_index("parameter")["value"]
+    assert mu["f_sc"] > 0 and mu["cl"] > 0

@@ -423,6 +423,10 @@ def _check_draws(uncertainty: object) -> pd.DataFrame | None:
     if not isinstance(uncertainty, pd.DataFrame) or uncertainty.empty:
         raise InputTypeError("`uncertainty` must be a non-empty DataFrame of parameter draws "
                              "(one row per draw, one column per parameter)")
+    named = [c for c in uncertainty.columns if not isinstance(c, str)]
+    if named:
+        raise InputTypeError("`uncertainty` columns must be parameter names (str); got "
+                             f"{named[0]!r}")
     draws = uncertainty.drop(columns=[c for c in ("subject",) if c in uncertainty.columns])
     if any(c == "dose" or c.startswith("dose_") for c in draws.columns):
         raise ParameterError("`uncertainty` cannot vary 'dose': the doses are the dose-response "

@@ -10,6 +10,7 @@ linear scale within the bounds. Every model evaluation goes through
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
@@ -143,7 +144,8 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         Parameters to vary (default: the keys of `bounds`, else every
         parameter with a positive value); one name may be a string.
     bounds : mapping, optional
-        Ranges for the global methods (default: value / `span` .. value x `span`).
+        Ranges for the global methods (default: value / `span` .. value x `span`,
+        within the parameter's hard bounds).
     span : float, optional
         Factor of the default ranges of the global methods (default 2).
     n : int
@@ -175,6 +177,11 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     parameters = [parameters] if isinstance(parameters, str) else parameters
     if not (is_real(step) and 0 < step <= 0.5):
         raise ValueError(f"`step` must be a relative step in (0, 0.5]; got {step!r}")
+    if not (is_real(span) and 1 < span < math.inf):
+        raise ValueError(f"`span` must be a finite number > 1 (ranges value / span .. value x "
+                         f"span); got {span!r}")
+    if parameters is not None and not parameters:
+        raise ValueError("`parameters` must name at least one parameter; got an empty list")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"`seed` must be an integer >= 0; got {seed!r}")
     if parameters is not None and bounds and set(parameters) != set(bounds):
@@ -231,8 +238,10 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         out = [(name, o, m, "normalised", coef[i, j], np.nan)
                for i, name in enumerate(names) for j, (o, m) in enumerate(pairs)]
         return pd.DataFrame(out, columns=COLUMNS)
-    ranges = dict(bounds) if bounds else {k: (params.value(k) / span, params.value(k) * span)
-                                          for k in names}
+    ranges = dict(bounds) if bounds else {
+        k: (max(params.value(k) / span, params[k].lower), min(params.value(k) * span,
+                                                               params[k].upper))
+        for k in names}
     table = global_indices(evaluate, ranges, method=method, n=n, scale=scale, seed=seed)
     table.insert(1, "metric", [pairs[j][1] for j in table["output"]])
     table["output"] = [pairs[j][0] for j in table["output"]]
