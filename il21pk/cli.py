@@ -33,6 +33,7 @@ from .model import Model
 from .model.inputs import model_inputs, resolve_params
 from .parameters import ParameterSet
 from .regimen import Dose, Regimen
+from .units import TIME_UNITS
 
 SCHEDULES = ("single", "repeat", "5on9off", "days1-5+15-19", "tiw", "weekly")
 
@@ -237,20 +238,23 @@ def _parse_set(items: list[str]) -> dict[str, float]:
     return values
 
 
-def _regimen(args: argparse.Namespace) -> Regimen:
+def _regimen(args: argparse.Namespace, time_unit: str | None = "h") -> Regimen:
+    """The regimen the options describe; the clinical schedules count days in the
+    model's `time_unit` (hours if it declares none)."""
     dose = Dose(args.dose, unit=args.unit, route=args.route, duration=args.duration)
+    unit = time_unit if time_unit in TIME_UNITS else "h"
     if args.schedule == "single":
         return Regimen.single(dose)
     if args.schedule == "repeat":
         return Regimen.repeat(dose, every=args.every, count=args.count)
     if args.schedule == "5on9off":
-        return Regimen.five_on_nine_off(dose, cycles=args.cycles)
+        return Regimen.five_on_nine_off(dose, cycles=args.cycles, time_unit=unit)
     if args.schedule == "days1-5+15-19":
         return Regimen.days(dose, [1, 2, 3, 4, 5, 15, 16, 17, 18, 19], course_days=42,
-                            courses=args.cycles)
+                            courses=args.cycles, time_unit=unit)
     if args.schedule == "tiw":
-        return Regimen.three_times_weekly(dose, weeks=args.cycles)
-    return Regimen.weekly(dose, weeks=args.cycles)
+        return Regimen.three_times_weekly(dose, weeks=args.cycles, time_unit=unit)
+    return Regimen.weekly(dose, weeks=args.cycles, time_unit=unit)
 
 
 def _params(args: argparse.Namespace):
@@ -283,8 +287,9 @@ def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
     model = Model.from_sbml(args.model, drugs={"drug": args.drug} if args.drug else None)
     params = resolve_params(model, None).with_values(_parse_set(args.set))
     _check_set_names(model, args.set)
-    regimen = _regimen(args) if args.drug else Regimen.none()
-    return model, params, Regimen(tuple(replace(d, drug="drug") for d in regimen.doses))
+    regimen = _regimen(args, model.time_unit) if args.drug else Regimen.none()
+    return model, params, replace(regimen, doses=tuple(replace(d, drug="drug")
+                                                       for d in regimen.doses))
 
 
 def _check_set_names(model: object, items: list[str]) -> None:

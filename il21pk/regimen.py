@@ -18,7 +18,7 @@ import pandas as pd
 from .checks import is_integer, is_real
 from .errors import RegimenError
 from .nonmem import build_regimens, check_nonmem_frame
-from .units import check_dose_unit, model_time_factor
+from .units import TIME_UNITS, check_dose_unit, model_time_factor, time_to_hours
 
 ROUTES = ("iv", "sc")
 
@@ -171,8 +171,16 @@ class Regimen:
     """
 
     doses: tuple[Dose, ...] = field(default_factory=tuple)
+    #: The time unit a clinical schedule (:meth:`days`, :meth:`five_on_nine_off`,
+    #: :meth:`three_times_weekly`, :meth:`weekly`) counted its days in (``"h"``:
+    #: 24 a day, the default), or None: times in the model's own unit. A model
+    #: whose time unit is another refuses the regimen (a day would not be a day).
+    time_unit: str | None = None
 
     def __post_init__(self) -> None:
+        if self.time_unit is not None and self.time_unit not in TIME_UNITS:
+            raise RegimenError(f"Regimen.time_unit must be one of {list(TIME_UNITS)} or None; "
+                               f"got {self.time_unit!r}")
         if isinstance(self.doses, (str, bytes, Dose)) or not isinstance(self.doses, Iterable):
             raise RegimenError("Regimen.doses must be a sequence of Dose objects; got "
                                f"{type(self.doses).__name__}")
@@ -217,18 +225,25 @@ class Regimen:
 
     @classmethod
     def days(cls, dose: Dose, days: Iterable[int], *, course_days: int | None = None,
-             courses: int = 1) -> Regimen:
+             courses: int = 1, time_unit: str = "h") -> Regimen:
         """Once-daily doses on the given 1-based study days of each course.
 
         ``Regimen.days(d, [1, 2, 3, 4, 5, 15, 16, 17, 18, 19], course_days=42)`` is
         the Thompson 2008 schedule (days 1-5 and 15-19 of a 6-week course).
+        `time_unit` is the model's time unit, in which a day is counted (``"h"``:
+        24, ``"d"``: 1); ``dose.time`` is in it too. The clinical schedules below
+        take it as well.
         """
         return cls._days(dose, days, course_days=course_days, courses=courses,
-                         where="Regimen.days", courses_name="courses")
+                         where="Regimen.days", courses_name="courses", time_unit=time_unit)
 
     @classmethod
     def _days(cls, dose: Dose, days: Iterable[int], *, course_days: int | None, courses: int,
-              where: str, courses_name: str) -> Regimen:
+              where: str, courses_name: str, time_unit: str) -> Regimen:
+        if time_unit not in TIME_UNITS:
+            raise RegimenError(f"{where} time_unit must be one of {list(TIME_UNITS)}; got "
+                               f"{_short(repr(time_unit))}")
+        day = 24.0 / float(time_to_hours(1.0, time_unit))
         dose = _check_dose(dose, where)
         if isinstance(days, (str, bytes)) or not isinstance(days, Iterable):
             raise RegimenError(f"{where} days must be a sequence of whole day numbers; got "
@@ -256,33 +271,35 @@ class Regimen:
                 f"{where} course_days must be >= the last dosing day {day_list[-1]}; "
                 f"got {length}"
             )
-        last = dose.time + 24.0 * (float(courses - 1) * length + day_list[-1] - 1)
+        last = dose.time + day * (float(courses - 1) * length + day_list[-1] - 1)
         if not math.isfinite(last):
-            raise RegimenError(f"{where}: the last dose would be at t={last} h; give fewer or "
-                               "shorter courses")
+            raise RegimenError(f"{where}: the last dose would be at t={last} {time_unit}; give "
+                               "fewer or shorter courses")
         times = [
-            dose.time + 24.0 * (c * length + d - 1) for c in range(courses) for d in day_list
+            dose.time + day * (c * length + d - 1) for c in range(courses) for d in day_list
         ]
         _check_infusion_gaps(dose, times)
-        return cls(tuple(dose.at(t) for t in times))
+        return cls(tuple(dose.at(t) for t in times), time_unit)
 
     @classmethod
-    def five_on_nine_off(cls, dose: Dose, *, cycles: int = 1) -> Regimen:
+    def five_on_nine_off(cls, dose: Dose, *, cycles: int = 1, time_unit: str = "h") -> Regimen:
         """Daily x5 then 9 days of rest, repeated for `cycles` 14-day cycles (Davis 2007)."""
         return cls._days(dose, range(1, 6), course_days=14, courses=cycles,
-                         where="Regimen.five_on_nine_off", courses_name="cycles")
+                         where="Regimen.five_on_nine_off", courses_name="cycles",
+                         time_unit=time_unit)
 
     @classmethod
-    def three_times_weekly(cls, dose: Dose, *, weeks: int = 1) -> Regimen:
+    def three_times_weekly(cls, dose: Dose, *, weeks: int = 1, time_unit: str = "h") -> Regimen:
         """Days 1, 3 and 5 of each week (Mon/Wed/Fri), for `weeks` weeks."""
         return cls._days(dose, (1, 3, 5), course_days=7, courses=weeks,
-                         where="Regimen.three_times_weekly", courses_name="weeks")
+                         where="Regimen.three_times_weekly", courses_name="weeks",
+                         time_unit=time_unit)
 
     @classmethod
-    def weekly(cls, dose: Dose, *, weeks: int = 1) -> Regimen:
+    def weekly(cls, dose: Dose, *, weeks: int = 1, time_unit: str = "h") -> Regimen:
         """Once a week for `weeks` weeks."""
         return cls._days(dose, (1,), course_days=7, courses=weeks, where="Regimen.weekly",
-                         courses_name="weeks")
+                         courses_name="weeks", time_unit=time_unit)
 
     @classmethod
     def from_nonmem(cls, df: pd.DataFrame, *, unit: str = "ug/kg",
@@ -338,18 +355,23 @@ class Regimen:
     def __add__(self, other: object) -> Regimen:
         if not isinstance(other, Regimen):
             return NotImplemented
-        return Regimen(self.doses + other.doses)
+        units = {self.time_unit, other.time_unit} - {None}
+        if len(units) > 1:
+            raise RegimenError(f"cannot combine schedules that count days in different time "
+                               f"units: {sorted(units)}")
+        return Regimen(self.doses + other.doses, units.pop() if units else None)
 
     def shifted(self, hours: float) -> Regimen:
-        """The same regimen `hours` later."""
+        """The same regimen `hours` later (in the model's time unit)."""
         hours = _finite_number(hours, "Regimen.shifted hours")
-        return Regimen(tuple(d.at(d.time + hours) for d in self.doses))
+        return replace(self, doses=tuple(d.at(d.time + hours) for d in self.doses))
 
     def scaled_to(self, amount: float, unit: str | None = None) -> Regimen:
         """Every dose set to `amount` (in `unit`, default each dose's own unit)."""
         if unit is not None:
             check_dose_unit(unit, "Regimen.scaled_to unit")
-        return Regimen(tuple(replace(d, amount=amount, unit=unit or d.unit) for d in self.doses))
+        return replace(self, doses=tuple(replace(d, amount=amount, unit=unit or d.unit)
+                                         for d in self.doses))
 
     # -- views -------------------------------------------------------------
     def __len__(self) -> int:
@@ -376,7 +398,7 @@ class Regimen:
         clauses = []
         for _, group in groupby(self.doses,
                                 key=lambda d: (d.drug, d.amount, d.unit, d.route, d.duration)):
-            clauses.extend(_describe_runs(list(group)))
+            clauses.extend(_describe_runs(list(group), self.time_unit or "h"))
         return "; ".join(clauses)
 
     def __str__(self) -> str:
@@ -393,8 +415,9 @@ def _check_infusion_gaps(dose: Dose, times: Sequence[float]) -> None:
                            f"dosing interval, {gaps.min():.10g} h at the shortest")
 
 
-def _describe_runs(doses: Sequence[Dose]) -> list[str]:
-    """Split same-kind doses into runs of equal spacing and describe each."""
+def _describe_runs(doses: Sequence[Dose], unit: str) -> list[str]:
+    """Split same-kind doses into runs of equal spacing and describe each (times in
+    `unit`)."""
     out: list[str] = []
     i = 0
     while i < len(doses):
@@ -404,9 +427,10 @@ def _describe_runs(doses: Sequence[Dose]) -> list[str]:
             while j + 1 < len(doses) and math.isclose(doses[j + 1].time - doses[j].time, step):
                 j += 1
             j += 1
-        text = f"{doses[i].describe()} at t={doses[i].time:g} h"
+        text = f"{doses[i].describe()} at t={doses[i].time:g} {unit}"
         if j - i > 1:
-            text += f", repeated every {doses[i + 1].time - doses[i].time:g} h, {j - i} doses"
+            text += (f", repeated every {doses[i + 1].time - doses[i].time:g} {unit}, "
+                     f"{j - i} doses")
         out.append(text)
         i = j
     return out

@@ -156,3 +156,46 @@ def test_a_very_short_infusion_gives_its_whole_dose():
     with pytest.raises(ValueError, match=r"ends when it starts \(duration 1e-15"):
         ip.simulate(pk, ip.Dose(100.0, unit="nmol", time=24.0, duration=1e-15), params,
                     t_end=200.0)
+
+
+DAYS_MODEL = """
+unit time_unit = 86400 second
+compartment V = 5
+species A in V = 0
+ke = 0.3
+J0: A -> ; ke*A
+"""
+
+
+def test_clinical_schedules_count_days_in_the_model_time_unit():
+    # the schedules counted 24 h a day whatever the model's unit: in a model in days,
+    # weekly x 4 dosed at days 0 and 168 (AUC 13.56 over 28 d for 40.69), silently
+    dose = ip.Dose(1.0, unit="nmol", drug="x")
+    weekly = ip.Regimen.weekly(dose, weeks=4, time_unit="d")
+    assert [d.time for d in weekly.doses] == [0.0, 7.0, 14.0, 21.0]
+    assert weekly.in_words().endswith("at t=0 d, repeated every 7 d, 4 doses")
+    assert [d.time for d in ip.Regimen.five_on_nine_off(dose, cycles=2, time_unit="d").doses] \
+        == [0.0, 1.0, 2.0, 3.0, 4.0, 14.0, 15.0, 16.0, 17.0, 18.0]
+    assert [d.time for d in ip.Regimen.weekly(dose, weeks=2).doses] == [0.0, 168.0]
+    model = ip.Model.from_antimony(DAYS_MODEL, drugs={"x": "A"})
+    assert model.time_unit == "d"
+    m = ip.simulate(model, weekly, t_end=28.0, t_eval=np.linspace(0.0, 28.0, 2801),
+                    rtol=1e-10, atol=1e-12).metrics()  # trapezoid AUC: a fine grid
+    auc = m[(m.variable == "A") & (m.metric == "auc")]["value"].iloc[0]
+    rate = 0.3 / 5.0  # the amount decays at ke [A] = (ke / V) A
+    closed = sum((1.0 - np.exp(-rate * (28.0 - t))) / rate for t in (0.0, 7.0, 14.0, 21.0))
+    assert auc == pytest.approx(closed, rel=1e-6)
+    with pytest.raises(ValueError, match=r"counts days in 'h', but model .* runs in 'd'"):
+        ip.simulate(model, ip.Regimen.weekly(dose, weeks=4), t_end=28.0)
+
+
+def test_schedules_in_other_time_units_do_not_combine():
+    dose = ip.Dose(1.0)
+    hours = ip.Regimen.weekly(dose, weeks=2)
+    assert (hours + ip.Regimen.single(dose.at(5.0))).time_unit == "h"
+    assert (ip.Regimen.single(dose) + ip.Regimen.single(dose)).time_unit is None
+    assert hours.shifted(2.0).time_unit == "h" and hours.scaled_to(3.0).time_unit == "h"
+    with pytest.raises(ValueError, match=r"different time units: \['d', 'h'\]"):
+        hours + ip.Regimen.weekly(dose, weeks=2, time_unit="d")
+    with pytest.raises(ValueError, match=r"time_unit must be one of .* got 'days'"):
+        ip.Regimen.weekly(dose, time_unit="days")

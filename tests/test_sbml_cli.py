@@ -127,3 +127,22 @@ def test_drug_needs_an_sbml_model(capsys):
     assert main(["simulate", "--drug", "S", "--t-end", "1"]) == 2
     assert "--drug 'S' names an SBML species or parameter to dose: it needs --model" in \
         capsys.readouterr().err
+
+
+def test_a_clinical_schedule_counts_days_in_the_model_time_unit(tmp_path, capsys):
+    # a model in days: --schedule weekly dosed at days 0 and 168 (24 "h" a day)
+    from il21pk.io.sbml_document import sbml_from_antimony
+
+    path = tmp_path / "days.xml"
+    path.write_text(sbml_from_antimony(ANTIMONY.replace(
+        "model decay\n", "model decay\nunit time_unit = 86400 second\n")))
+    out = tmp_path / "sim.csv"
+    assert main(["simulate", "--model", str(path), "--drug", "S", "--dose", "4",
+                 "--unit", "nmol", "--schedule", "weekly", "--cycles", "3", "--t-end", "21",
+                 "--out", str(out)]) == 0
+    assert "every 7 d, 3 doses" in capsys.readouterr().out
+    s = pd.read_csv(out).query("variable == 'S'").set_index("time_h")["value"]
+    # amount 6 (3 x V 2) decaying at k / V = 0.25 per day, plus 4 at days 0, 7 and 14
+    expected = sum(a * np.exp(-0.25 * (21.0 - t)) for a, t in ((10.0, 0.0), (4.0, 7.0),
+                                                             (4.0, 14.0)))
+    assert s.loc[21.0] == pytest.approx(expected, rel=1e-5)

@@ -64,6 +64,13 @@ def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Reg
         raise InputTypeError(f"{name} must be an il21pk Regimen or Dose; got "
                              f"{type(regimen).__name__} {regimen!r}"[:250]
                              + " (None means no doses)")
+    if regimen.time_unit is not None and model.time_unit is not None \
+            and regimen.time_unit != model.time_unit:
+        raise RegimenError(
+            f"{name} is a schedule that counts days in {regimen.time_unit!r}, but model "
+            f"{model.name!r} runs in {model.time_unit!r}: build it with "
+            f"time_unit={model.time_unit!r} (e.g. Regimen.weekly(dose, weeks=4, "
+            f"time_unit={model.time_unit!r}))")
     for d in regimen.doses:
         drug = model.drug(d.drug)
         if d.route not in drug.routes:
