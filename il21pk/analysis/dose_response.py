@@ -374,8 +374,8 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     if not chosen:
         raise RegimenError(f"`regimen` holds no dose of drug {drug!r} to scale")
     unit = unit or chosen[0].unit
-    scaled = Regimen(tuple(replace(d, amount=chosen[0].amount, unit=unit) if d in chosen else d
-                           for d in regimen.doses))
+    scaled = replace(regimen, doses=tuple(replace(d, amount=chosen[0].amount, unit=unit)
+                                          if d in chosen else d for d in regimen.doses))
     draws = _check_draws(uncertainty)
     run = _Runner(model, scaled, params, response, metric, threshold, at, t_end, executor,
                   options, key="dose" if drug is None else f"dose_{model.drug(drug).name}")
