@@ -213,6 +213,9 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                 axes[name] = [str(k) for k in labelled]
             else:
                 try:
+                    if isinstance(values, (str, bytes)) or any(
+                            isinstance(v, (str, bytes)) for v in np.atleast_1d(values)):
+                        raise TypeError("text is not a number")
                     axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
                 except (TypeError, ValueError, OverflowError):
                     raise ParameterError(
