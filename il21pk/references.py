@@ -123,6 +123,12 @@ REFERENCES: dict[str, str] = {
         "Krejsa CM et al., rIL-21 with rituximab deepens B-cell depletion in cynomolgus "
         "monkeys (2013)"
     ),
+    "vanMeerten2006": (
+        "van Meerten T, van Rijn RS, Hol S, Hagenbeek A, Ebeling SB, 'Complement-induced "
+        "cell death by rituximab depends on CD20 expression level and acts complementary "
+        "to antibody-dependent cellular cytotoxicity', Clin Cancer Res 12(13):4027-4035 "
+        "(2006)"
+    ),
     "Roda2006": (
         "Roda JM et al., 'Interleukin-21 enhances NK cell activation in response to "
         "antibody-coated targets', J Immunol 177(1):120-129 (2006)"

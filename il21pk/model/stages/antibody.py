@@ -16,7 +16,12 @@ $$
 $$
 
 with $A$ the ADCC index, for B cells that carry the antigen
-(``b_cell_antigen_0 > 0``). NK engagement of coated targets
+(``b_cell_antigen_0 > 0``). The kill rate does not depend on how much
+antigen a cell carries, only on whether it carries any: in cells that
+differed only in their CD20 level, rituximab's ADCC did not follow it
+(van Meerten 2006; its complement-dependent killing did, which this model
+leaves out), so a sweep across antigen density is flat down to 0, where an
+antigen-negative cell is not killed. NK engagement of coated targets
 (``adcc_engagement`` = $\\theta$ where there is antigen to coat, else 0) also
 stimulates NK IFN-gamma (Roda 2006; interferon stage). The tumour stage
 reads the ADCC kill rate of its cells (``tumour_adcc_kill_rate``: that rate
