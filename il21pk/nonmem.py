@@ -150,6 +150,9 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
     missing = [c for c in REQUIRED_COLUMNS if c not in upper]
     if missing:
         raise error(f"NONMEM data are missing required column(s) {missing}; got {list(df.columns)}")
+    if df.empty:
+        raise error(f"NONMEM data have no records (rows); got only the columns "
+                    f"{list(df.columns)}")
     out = pd.DataFrame({"ID": subject_ids(df[upper["ID"]], error)})
     out["TIME"] = numeric_column(df[upper["TIME"]], "TIME", error, missing=None)
     out["EVID"] = numeric_column(df[upper["EVID"]], "EVID", error, missing=None)

@@ -8,6 +8,7 @@ Below-limit-of-quantification values are kept and flagged, never dropped.
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +81,20 @@ def _duplicate_columns(df: pd.DataFrame) -> None:
         raise DataError(f"data have duplicate column(s) {dup}; keep one column of each name")
 
 
+def _check_plain_numbers(series: pd.Series, column: object, role: str) -> None:
+    """A DataError for a datetime, timedelta or complex column, whose values would be
+    read as nanoseconds or lose their imaginary part."""
+    kind = series.dtype.kind
+    if kind not in "mMc":
+        return
+    hint = {"m": f"; convert durations to numbers, e.g. df[{column!r}].dt.total_seconds() / "
+                 "3600 for hours",
+            "M": f"; give the time since a reference (e.g. the first dose) as numbers, e.g. "
+                 f"(df[{column!r}] - t0).dt.total_seconds() / 3600 for hours"}.get(kind, "")
+    raise DataError(f"column {column!r} ({role}) must hold plain real numbers; got dtype "
+                    f"{series.dtype}{hint}")
+
+
 def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.Series],
                      missing_marker: bool) -> pd.DataFrame:
     """One row per subject: the covariate value, constant within the subject.
@@ -90,6 +105,7 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
     """
     cov = pd.DataFrame({"subject": subjects})
     for column, (name, series) in columns.items():
+        _check_plain_numbers(series, column, f"covariate {name}")
         raw = series.to_numpy(dtype=object)
         values = as_floats(series)
         blank = pd.isna(series).to_numpy() | (is_dot(raw) if missing_marker else False)
@@ -216,7 +232,9 @@ class Dataset:
         df : pandas.DataFrame
             One row per observation.
         time, value : str
-            Columns with the sampling time (in `time_unit`) and the measured value.
+            Columns with the sampling time (in `time_unit`) and the measured value,
+            as plain numbers (datetime, timedelta and complex columns are refused:
+            convert them, e.g. ``df["t"].dt.total_seconds() / 3600`` for hours).
         time_unit : str, optional
             Unit of the `time` column (``"s"``, ``"min"``, ``"h"``, ``"d"``,
             ``"week"``), converted to the model's (``model.time_unit``: hours
@@ -230,9 +248,10 @@ class Dataset:
         regimen : Regimen or mapping, optional
             The dosing of every subject, or ``{subject: Regimen}``.
         dose : str, optional
-            Column with each subject's dose amount; every dose of `regimen` is set
-            to it (dose groups sharing one schedule of equal doses; a regimen whose
-            doses differ in amount, unit or drug is refused).
+            Column with each subject's dose amount; every dose of the subject's
+            regimen (`regimen`, or its entry in the mapping) is set to it (dose
+            groups sharing a schedule of equal doses; a regimen whose doses differ
+            in amount, unit or drug is refused).
         units : mapping, optional
             ``{variable: unit}`` of the values; concentrations may be in
             ng/mL, pg/mL, pM, nM ... (converted with `mw` [kDa]).
@@ -271,6 +290,9 @@ class Dataset:
         if missing:
             hint = " Map your columns with time=..., value=..., variable=..., subject=..."
             raise DataError(f"data are missing column(s) {missing}; got {list(df.columns)}.{hint}")
+        for role, col in (("time", time), ("value", value), ("lloq", lloq), ("dose", dose)):
+            if col is not None:
+                _check_plain_numbers(df[col], col, role)
         n = len(df)
         if subject:
             raw_subjects = df[subject].to_numpy(dtype=object)
@@ -307,7 +329,9 @@ class Dataset:
         ``ID, TIME, AMT, DV, EVID`` (+ ``MDV, CMT, RATE, II, ADDL, DVID, BLQ,
         LLOQ, WT``). Observation rows are ``EVID=0`` and ``MDV=0``. ``DVID``
         picks the observed variable via `dvid` (default :data:`DEFAULT_DVID`);
-        without it every observation is ``il21_plasma``. ``BLQ=1`` or
+        without it every observation is DVID 1 (``il21_plasma`` by default),
+        and observation rows with different ``CMT`` values (other than 0 or
+        ``"."``) are refused: ``CMT`` does not pick the variable. ``BLQ=1`` or
         ``DV < LLOQ`` marks a BLQ value. ``WT`` becomes the ``body_weight``
         covariate. An observation recorded before a dose record at the same
         TIME, or at the time of an ADDL dose, is a pre-dose sample; one recorded after
@@ -342,6 +366,15 @@ class Dataset:
                 raise DataError(f"the data have no DVID column, so every observation is DVID=1, "
                                 f"which dvid={mapping} does not map; add a DVID column or map "
                                 "1 to the observed variable")
+            # CMT 0 ("." or empty) on an observation is NONMEM's default compartment
+            cmts = sorted(set(rows["CMT"].to_numpy()[is_obs]) - {0.0})
+            if len(cmts) > 1:
+                raise DataError(
+                    f"the data have no DVID column, so every observation is DVID 1 "
+                    f"({mapping[1]}), but the observation rows have CMT "
+                    f"{', '.join(f'{c:g}' for c in cmts)}: il21pk picks the observed variable "
+                    f"by DVID, not CMT; add a DVID column saying what each observation "
+                    f"measures (DVID -> variable: {mapping})")
             keys = np.ones(len(df))
         else:
             keys = numeric_column(df[key_col], str(key_col), DataError, missing=np.nan,
@@ -416,17 +449,51 @@ def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=bool)
 
 
-def read_csv(path: str | Path, *, nonmem: bool = False, **kwargs) -> Dataset:
-    """Read a CSV into a Dataset (NONMEM layout if `nonmem`, else :meth:`Dataset.from_frame`)."""
-    df = read_table(path)
+def read_csv(path: str | Path | io.IOBase, *, nonmem: bool = False, **kwargs) -> Dataset:
+    """Read a CSV into a Dataset.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or file-like
+        Anything ``pandas.read_csv`` reads (a path, a compressed file, a buffer),
+        read by :func:`read_table`.
+    nonmem : bool
+        NONMEM records (:meth:`Dataset.from_nonmem`); lines whose first
+        non-blank character is ``#`` are skipped, as NM-TRAN skips them
+        (its default ``IGNORE=#``), and a header written ``#ID,TIME,...`` gives
+        the column names. Default False: :meth:`Dataset.from_frame`.
+    **kwargs
+        Passed to :meth:`Dataset.from_nonmem` or :meth:`Dataset.from_frame`.
+
+    Returns
+    -------
+    Dataset
+    """
+    df = read_table(path, nonmem=nonmem)
     return Dataset.from_nonmem(df, **kwargs) if nonmem else Dataset.from_frame(df, **kwargs)
 
 
-def read_table(path: str | Path | io.IOBase) -> pd.DataFrame:
-    """A CSV (anything ``pandas.read_csv`` reads: a path, compressed, a buffer) as a
-    DataFrame, refusing a header that names a column twice (pandas would rename the
-    second copy ``X.1`` and the first would be used in silence); empty header cells
-    (pandas' ``Unnamed: k``) are not names."""
+def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.DataFrame:
+    """A CSV as a DataFrame, refusing a header that names a column twice.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or file-like
+        Anything ``pandas.read_csv`` reads: a path, a compressed file, a buffer.
+    nonmem : bool
+        NONMEM records: a line whose first non-blank character is ``#`` is a
+        comment and is skipped (NM-TRAN's default ``IGNORE=#``: a record
+        commented out is not data), except a commented header: the first
+        ``#`` line before the data that names an ``ID`` column
+        (``#ID,TIME,...``) gives the column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; pandas would rename a second copy of a column ``X.1`` and
+        use the first in silence, so a duplicate name is a DataError (empty
+        header cells, pandas' ``Unnamed: k``, are not names).
+    """
     if hasattr(path, "read"):  # a buffer is read twice below: hold its content
         content = path.read()
         wrap = io.BytesIO if isinstance(content, bytes) else io.StringIO
@@ -437,6 +504,11 @@ def read_table(path: str | Path | io.IOBase) -> pd.DataFrame:
         def source():
             return path
     try:
+        if nonmem:
+            records = _nonmem_records(_lines(source()), path)
+
+            def source():
+                return io.StringIO(records)
         # the header as pandas finds it (blank lines skipped), each cell as text
         header = pd.read_csv(source(), header=None, nrows=1, dtype=str,
                              keep_default_na=False).iloc[0].tolist()
@@ -449,6 +521,33 @@ def read_table(path: str | Path | io.IOBase) -> pd.DataFrame:
     if dup:
         raise DataError(f"{path}: duplicate column(s) {dup} in the header")
     return frame
+
+
+def _lines(source: str | Path | io.IOBase) -> list[str]:
+    """The lines of a CSV as pandas decodes them (compression, encoding, line ends)."""
+    try:
+        # a separator that never matches and no quoting: each line is one cell, verbatim
+        cells = pd.read_csv(source, header=None, sep="(?!)", engine="python",
+                            quoting=csv.QUOTE_NONE, dtype=str, na_filter=False)
+    except pd.errors.EmptyDataError:
+        return []
+    return cells[0].tolist()
+
+
+def _nonmem_records(lines: list[str], path: object) -> str:
+    """The CSV text without NONMEM comment lines (first non-blank character ``#``), the
+    header kept: the first line before the data that is not a comment, or is a comment
+    naming an ``ID`` column (``#ID,TIME,...``, written with its ``#`` removed)."""
+    kept = []
+    for line in lines:
+        text = line.lstrip()
+        if not text.startswith("#"):
+            kept.append(line)
+        elif not kept and "ID" in [c.strip().upper() for c in next(csv.reader([text[1:]]))]:
+            kept.append(text[1:].lstrip())
+    if not any(line.strip() for line in kept):
+        raise DataError(f"{path}: no column names: every line is blank or a '#' comment")
+    return "\n".join(kept) + "\n"
 
 
 def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
@@ -531,8 +630,10 @@ def _numbers(values: pd.Series, raw: pd.Series, index: pd.Index, column: str) ->
     return number
 
 
-def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
-              dose: str | None, model: Model) -> dict:
+def _regimens(subjects: list, regimen: Regimen | Dose | Mapping | None, df: pd.DataFrame,
+              subject: str | None, dose: str | None, model: Model) -> dict:
+    """``{subject: Regimen}``: `regimen` (one for all, or a mapping), every dose of a
+    subject's regimen set to its amount in the `dose` column if one is given."""
     if regimen is None:
         raise DataError("observations need the dosing: pass regimen=Regimen (or "
                         "{subject: Regimen}), and dose=<column> for dose groups")
@@ -552,21 +653,13 @@ def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
                 raise InputTypeError(f"regimen[{display_id(s)}] must be an il21pk Regimen (or "
                                      f"Dose); got {type(given).__name__}")
             out[s] = given
-        return out
-    if not isinstance(regimen, Regimen):
+    elif isinstance(regimen, Regimen):
+        out = {s: regimen for s in subjects}
+    else:
         raise InputTypeError(f"`regimen` must be a Regimen, a Dose or a mapping {{subject: "
                              f"Regimen}}; got {type(regimen).__name__}")
     if dose is None:
-        return {s: regimen for s in subjects}
-    kinds = sorted({(d.amount, d.unit, model.drug(d.drug).name if model.drugs else "")
-                    for d in regimen.doses})
-    if len(kinds) > 1:
-        raise DataError(
-            f"the dose column {dose!r} sets every dose of `regimen` to a subject's amount, and "
-            "the regimen's doses differ (" + ", ".join(
-                f"{a:g} {u}" + (f" of {g}" if len({k[2] for k in kinds}) > 1 else "")
-                for a, u, g in kinds) + "), which "
-            "would be lost; give each subject its regimen ({subject: Regimen}) instead")
+        return out
     key = df[subject] if subject else pd.Series(0, index=df.index)
     amounts = pd.Series(as_floats(df[dose])).groupby(key.to_numpy(), sort=False)
     spread = amounts.max() - amounts.min()
@@ -575,11 +668,19 @@ def _regimens(subjects: list, regimen, df: pd.DataFrame, subject: str | None,
         raise DataError(f"column {dose!r} changes within subject {display_id(varying.index[0])}; "
                         "give one dose amount per subject (dose group)")
     first = amounts.first()
-    out = {}
     for s in subjects:
         amount = first[s]
         if not np.isfinite(amount) or amount < 0:
             raise DataError(f"subject {display_id(s)}: column {dose!r} must be a dose >= 0; got "
                             f"{amount!r}")
-        out[s] = regimen.scaled_to(float(amount))
+        kinds = sorted({(d.amount, d.unit, model.drug(d.drug).name if model.drugs else "")
+                        for d in out[s].doses})
+        if len(kinds) > 1:
+            raise DataError(
+                f"the dose column {dose!r} sets every dose of a subject's regimen to its "
+                f"amount, and in subject {display_id(s)}'s regimen the doses differ (" + ", ".join(
+                    f"{a:g} {u}" + (f" of {g}" if len({k[2] for k in kinds}) > 1 else "")
+                    for a, u, g in kinds) + "), which would be lost; give each subject its "
+                "regimen ({subject: Regimen}) without dose=")
+        out[s] = out[s].scaled_to(float(amount))
     return out
