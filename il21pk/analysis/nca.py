@@ -23,6 +23,16 @@ and the clearance and volume at steady state (``dose / auc_tau`` and
 ``dose / (lambda_z auc_tau)``). CL and Vz of a single dose (``dose /
 auc_inf``) are then NaN: the curve's AUC0-inf holds every dose given.
 
+A frame is analysed as samples: between two samples the curve is the AUC rule's
+interpolation, so a dose given after the first sample is a ramp from the sample
+before it. A :class:`~il21pk.analysis.results.SimulationResult` is analysed on the
+full curve its metrics use (the output grid plus the points :func:`il21pk.simulate`
+adds around bolus doses, :class:`~il21pk.analysis.metrics.DosePoints`): each bolus is
+a jump, two points at one time, the value just before the dose then the one after
+it. An interval starting at a dose starts on the value after it, one ending at a
+dose ends on the trough before it, and the BLQ rules apply to each stretch
+between two jumps (a BLQ trough before a dose is trailing, so 0).
+
 AUCs start at a curve's first sample. Time 0 is taken as the first dose: a curve
 whose first sample is later gets no assumed concentration at 0 (no C0
 back-extrapolated for an IV bolus, no 0 for extravascular doses or PD data with a
@@ -41,7 +51,7 @@ import pandas as pd
 from ..errors import DataError, InputTypeError, OptionError
 from ..units import as_floats, show, time_unit_label
 from .metrics import trapezoid_auc
-from .results import frame_time_unit, with_time_unit
+from .results import SimulationResult, frame_time_unit, tidy_frame, with_time_unit
 
 METHODS = ("linear-up-log-down", "linear")
 ROUTES = ("iv", "extravascular")
@@ -50,6 +60,11 @@ ROUTES = ("iv", "extravascular")
 ADJ_R2_FACTOR = 1e-4
 #: ``lloq="auto"``: values below this fraction of the curve's Cmax are BLQ.
 AUTO_LLOQ = 1e-6
+#: Round-off of a log-value, in units of ``eps * max(1, |log c|)``: half an ulp
+#: from rounding c itself, half an ulp of |log c| from the logarithm and a few
+#: from subtracting the mean in the regression. A terminal fit must decline by
+#: more than this round-off can fake (:func:`terminal_slope`), else the curve is flat.
+LOG_ROUND_OFF = 4.0
 
 _BASE = ["cmax", "tmax", "clast", "tlast", "auc_last", "auc_inf", "auc_pct_extrap",
          "lambda_z", "half_life", "r2_adj", "lambda_z_n", "lambda_z_t_first",
@@ -102,12 +117,18 @@ def auc(time: np.ndarray, conc: np.ndarray, method: str = "linear-up-log-down") 
     return float(np.sum(np.where(down, log, linear)))
 
 
-def _interpolate(time: np.ndarray, conc: np.ndarray, at: float, method: str) -> float:
-    """The curve at `at` (within the sampled range) by the AUC rule's interpolation."""
-    j = int(np.searchsorted(time, at))
-    if j < time.shape[0] and time[j] == at:
-        return float(conc[j])
-    t1, t2, c1, c2 = time[j - 1], time[j], conc[j - 1], conc[j]
+def _value_at(time: np.ndarray, conc: np.ndarray, at: float, method: str,
+              side: str) -> float:
+    """The curve at `at` (within the sampled range) by the AUC rule's interpolation.
+
+    At a sampled time that holds a jump (two points at one time: a bolus), the
+    value before it (``side="left"``) or after it (``side="right"``).
+    """
+    lo = int(np.searchsorted(time, at, side="left"))
+    hi = int(np.searchsorted(time, at, side="right"))
+    if hi > lo:
+        return float(conc[lo] if side == "left" else conc[hi - 1])
+    t1, t2, c1, c2 = time[lo - 1], time[lo], conc[lo - 1], conc[lo]
     w = (at - t1) / (t2 - t1)
     if method != "linear" and c2 < c1 and c2 > 0:
         return float(c1 * np.exp(w * np.log(c2 / c1)))
@@ -119,8 +140,8 @@ def partial_auc(time: np.ndarray, conc: np.ndarray, start: float, end: float,
     """AUC over ``[start, end]`` within the sampled range, interpolating the ends."""
     inside = (time > start) & (time < end)
     t = np.concatenate([[start], time[inside], [end]])
-    c = np.concatenate([[_interpolate(time, conc, start, method)], conc[inside],
-                        [_interpolate(time, conc, end, method)]])
+    c = np.concatenate([[_value_at(time, conc, start, method, "right")], conc[inside],
+                        [_value_at(time, conc, end, method, "left")]])
     return auc(t, c, method)
 
 
@@ -131,14 +152,22 @@ def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float
     Automatic choice (``points=None``): the last n >= `min_points` positive
     points after Tmax; the n with the best adjusted R^2 wins, and among fits
     within :data:`ADJ_R2_FACTOR` of it the one with the most points. Given
-    ``points`` (times), exactly those are used.
+    ``points`` (times), exactly those are used; at a jump (two points at one
+    time) a given time takes the value after it.
+
+    A fit counts only if the curve declines over it by more than round-off
+    could fake: the fitted decline ``-slope * (t_last - t_first)`` must exceed
+    the largest decline that errors of :data:`LOG_ROUND_OFF` x ``eps *
+    max(1, |log c|)`` in the log-values can give at these times. A flat curve
+    has no terminal phase: lambda_z is NaN.
     """
     nan = {"lambda_z": np.nan, "r2_adj": np.nan, "lambda_z_n": 0,
            "lambda_z_t_first": np.nan, "lambda_z_t_last": np.nan}
     if time.shape[0] == 0:
         return nan
     if points is not None:
-        chosen = np.isin(time, np.asarray(points, dtype=float))
+        last_at_time = np.append(np.diff(time) > 0, True)
+        chosen = np.isin(time, np.asarray(points, dtype=float)) & last_at_time
         if chosen.sum() != len(points):
             raise DataError(f"lambda_z points {list(points)} are not all sampling times "
                             "(of quantifiable samples)")
@@ -152,13 +181,17 @@ def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float
         if idx.shape[0] < 2:
             continue
         t, y = time[idx], np.log(conc[idx])
-        slope, intercept = np.polyfit(t, y, 1)
-        if slope >= 0:
-            continue
-        resid = y - (slope * t + intercept)
-        ss_tot = np.sum((y - y.mean()) ** 2)
+        dt, dy = t - t.mean(), y - y.mean()  # centred: no round-off from large times
+        slope = dt @ dy / (dt @ dt)
+        span = t[-1] - t[0]
+        # errors |e_i| <= noise in the log-values fake a decline of at most
+        # span * |sum dt_i e_i| / sum dt_i^2 <= span * noise * sum |dt_i| / sum dt_i^2
+        noise = LOG_ROUND_OFF * np.finfo(float).eps * max(1.0, float(np.max(np.abs(y))))
+        if not -slope * span > span * noise * np.sum(np.abs(dt)) / (dt @ dt):
+            continue  # flat (or rising): no terminal phase
+        resid = dy - slope * dt
         n = idx.shape[0]
-        r2 = 1.0 - np.sum(resid**2) / ss_tot if ss_tot > 0 else 1.0
+        r2 = 1.0 - resid @ resid / (dy @ dy)
         r2_adj = 1.0 - (1.0 - r2) * (n - 1) / (n - 2) if n > 2 else r2
         fits.append({"lambda_z": -slope, "r2_adj": r2_adj, "lambda_z_n": n,
                      "lambda_z_t_first": float(t[0]), "lambda_z_t_last": float(t[-1])})
@@ -176,9 +209,22 @@ def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float
     """PKNCA's default BLQ rules: leading and trailing BLQ -> 0, BLQ in between dropped.
 
     A value is BLQ when it is below `lloq`, or <= 0 (zeros and the small
-    negative values solvers produce count as not quantifiable). Returns the
+    negative values solvers produce count as not quantifiable). A curve with
+    jumps (two points at one time: boluses) takes the rules per stretch between
+    jumps, as PKNCA per dosing interval: a BLQ trough before a dose is trailing
+    (0), not dropped, which would ramp the curve up to the dose. Returns the
     kept times, the kept values and the number of BLQ samples.
     """
+    cuts = np.flatnonzero(np.diff(time) == 0) + 1
+    parts = [_blq_stretch(t, c, lloq) for t, c in zip(np.split(time, cuts),
+                                                     np.split(conc, cuts), strict=True)]
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            sum(p[2] for p in parts))
+
+
+def _blq_stretch(time: np.ndarray, conc: np.ndarray, lloq: float
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`apply_blq_rules` on a stretch without jumps."""
     blq = ~(conc >= lloq) | ~(conc > 0)
     n_blq = int(blq.sum())
     quantifiable = np.flatnonzero(~blq)
@@ -195,7 +241,8 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
               method: str = "linear-up-log-down", points: Sequence[float] | None = None,
               route: str = "iv", lloq: float | str | None = "auto", tau: float | None = None,
               start: float | None = None, time_unit: str | None = "h") -> dict[str, float]:
-    """NCA of one curve (arrays sorted by time, in `time_unit`); see :func:`nca`."""
+    """NCA of one curve (arrays sorted by time, in `time_unit`; two points at one time
+    are a jump, the value before it first); see :func:`nca`."""
     raw_t, raw_c = time, conc
     cmax_raw = float(np.max(conc)) if conc.size else np.nan
     limit = (AUTO_LLOQ * cmax_raw if cmax_raw > 0 else 0.0) if lloq == "auto" else \
@@ -246,8 +293,10 @@ def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route, lz,
                 **dict.fromkeys(_steady_state_columns(route), np.nan)}
     auc_tau = partial_auc(time, conc, start, end, method)
     auc_first = partial_auc(time, conc, first, first + tau, method)
-    inside = (time >= start) & (time <= end)
-    ends = [_interpolate(time, conc, a, method) for a in (start, end)]
+    # from the value after a dose at `start` to the trough before one at `end`
+    inside = (time > start) & (time < end)
+    ends = [_value_at(time, conc, start, method, "right"),
+            _value_at(time, conc, end, method, "left")]
     values = np.concatenate([conc[inside], ends])
     cmax_tau, cmin_tau = float(values.max()), float(values.min())
     cavg = auc_tau / tau
@@ -279,7 +328,7 @@ def _positive_number(value: object, name: str, *, allow_zero: bool = False) -> f
     return value
 
 
-def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
+def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: str = "value",
         by: Sequence[str] | str | None = None, dose: float | str | None = None,
         route: str = "iv", method: str = "linear-up-log-down",
         points: Sequence[float] | None = None, lloq: float | str | None = "auto",
@@ -288,8 +337,14 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Tidy data: a simulation frame, a sweep's trajectories or observations.
+    data : pandas.DataFrame or SimulationResult
+        Tidy data: a simulation frame, a sweep's trajectories or observations,
+        analysed as samples (a dose after the first sample is a ramp from the
+        sample before it). Or the result of :func:`il21pk.simulate`, analysed on
+        the full curve of its :meth:`~SimulationResult.metrics`: its frame
+        (``time_h, stage, variable, value, unit``) plus the points simulate adds
+        around bolus doses, so that each bolus is a jump (the value just before
+        the dose and the one after it at one time). See the module docstring.
     time, value : str, optional
         Column names of time and concentration/response. Times are in the
         data's time unit, ``data.attrs["time_unit"]`` (what simulations and
@@ -343,8 +398,12 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     OptionError, InputTypeError
         An option out of range or of the wrong type.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise InputTypeError(f"nca takes a pandas DataFrame; got {type(data).__name__}")
+    jumps = isinstance(data, SimulationResult)
+    if jumps:
+        data = _full_curves(data)
+    elif not isinstance(data, pd.DataFrame):
+        raise InputTypeError(f"nca takes a pandas DataFrame or a SimulationResult; got "
+                             f"{type(data).__name__}")
     if method not in METHODS:
         raise OptionError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     if route not in ROUTES:
@@ -402,10 +461,15 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
         where = dict(zip(by, key, strict=True))
         t = as_floats(curve[time])
         c = as_floats(curve[value])
-        if np.any(np.diff(t) <= 0):
-            i = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        # a simulation's curve holds each bolus as two points at one time
+        back = np.diff(t) < 0 if jumps else np.diff(t) <= 0
+        if np.any(back):
+            i = int(np.flatnonzero(back)[0])
             raise DataError(f"nca: times must increase within each curve; {where} has "
                             f"{t[i]:g} then {t[i + 1]:g} (row {curve.index[i + 1]})")
+        if jumps:  # a variable the dose does not move: two equal points are one
+            same = np.flatnonzero((np.diff(t) == 0) & (np.diff(c) == 0))
+            t, c = np.delete(t, same), np.delete(c, same)
         settings = {}
         for name, spec in (("dose", dose), ("lloq", lloq)):
             if isinstance(spec, str) and spec != "auto":
@@ -431,6 +495,20 @@ def nca(data: pd.DataFrame, *, time: str = "time_h", value: str = "value",
     out["route"] = route
     out["method"] = method
     return with_time_unit(out, frame_time_unit(data))
+
+
+def _full_curves(result: SimulationResult) -> pd.DataFrame:
+    """The tidy frame of `result` on the full curve its metrics use: the output grid plus
+    its :class:`~il21pk.analysis.metrics.DosePoints` (the value just before each bolus,
+    a row before the one after it at the same time, and the points after a bolus)."""
+    batch = result._batch
+    points = batch.dose_points
+    if points is None:
+        return result.frame
+    times = np.insert(batch.times, points.where, points.times)
+    outputs = {name: np.insert(values, points.where, points.outputs[name], axis=1)
+               for name, values in batch.outputs.items()}
+    return tidy_frame(times, outputs, result.model)
 
 
 def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:
