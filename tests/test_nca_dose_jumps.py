@@ -3,6 +3,8 @@ dose at one time) and of flat curves, against closed forms."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,3 +155,20 @@ def test_a_flat_curve_has_no_terminal_phase(times):
     slow = flat.assign(value=7.3 * np.exp(-1e-9 * (times - times[0])))
     assert ip.nca(slow).iloc[0]["lambda_z"] == pytest.approx(1e-9, rel=1e-6)
 
+
+
+def test_nca_of_a_simulation_frame_warns_about_its_ramps():
+    # the frame holds only the value after each bolus at its time: nca of the frame
+    # ramps over the grid step before each later dose; it now says so and what to pass
+    pk = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(cl=2.0, v_central=10.0)
+    result = ip.simulate(pk, ip.Regimen.repeat(ip.Dose(100.0, unit="nmol"), every=24.0,
+                                               count=3), params, t_end=72.0)
+    plasma = result.frame[result.frame["variable"] == "il21_plasma"]
+    with pytest.warns(UserWarning, match=r"IV bolus times after its first sample \(24, 48\)"):
+        ip.nca(plasma)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ip.nca(result)  # exact jumps: nothing to warn about
+        single = ip.simulate(pk, ip.Dose(100.0, unit="nmol"), params, t_end=72.0)
+        ip.nca(single.frame[single.frame["variable"] == "il21_plasma"])  # dose at the start

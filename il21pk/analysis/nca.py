@@ -453,7 +453,8 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
             if bad.size:
                 raise DataError(f"nca column {col!r} must be {kind}; row {bad[0]} has "
                                 f"{show(data[col].iloc[bad[0]])}")
-    rows, late = [], []
+    rows, late, ramps = [], [], set()
+    boluses = np.asarray(() if jumps else data.attrs.get("bolus_times", ()), dtype=float)
     groups = data.groupby(by, sort=False, observed=True, dropna=False) if by else \
         [((), data)]
     for key, curve in groups:
@@ -482,6 +483,7 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         rows.append({**where, **result})
         if t[0] > 0:
             late.append((where, t[0]))
+        ramps.update(boluses[(boluses > t[0]) & (boluses <= t[-1])].tolist())
     if late:
         where, first = late[0]
         interval = ("; with `tau` the first interval (auc_tau_first, accumulation_ratio) "
@@ -491,6 +493,14 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
                       f"start at the first sample, not at the dose{interval}; add a row at time "
                       "0 (0 for extravascular doses, C0 for an IV bolus, the baseline for PD "
                       "data) for AUCs from the dose", UserWarning, stacklevel=2)
+    if ramps:
+        shown = ", ".join(f"{x:g}" for x in sorted(ramps)[:5]) + (", ..." if len(ramps) > 5
+                                                                  else "")
+        warnings.warn(f"nca: this simulation frame holds, at the IV bolus times after its "
+                      f"first sample ({shown}), only the value after each dose, so an AUC "
+                      f"or interval there ramps up to the dose from the sample before it; "
+                      f"pass the SimulationResult itself (ip.nca(result)) for exact jumps",
+                      UserWarning, stacklevel=2)
     out = pd.DataFrame(rows, columns=[*by, *columns_for(route, tau is not None)])
     out["route"] = route
     out["method"] = method

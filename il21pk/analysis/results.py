@@ -88,6 +88,14 @@ def with_time_unit(frame: pd.DataFrame, time_unit: str | None) -> pd.DataFrame:
     return frame
 
 
+def bolus_times(regimen: Regimen) -> tuple[float, ...]:
+    """The times of a regimen's IV boluses, which a simulation frame records in
+    ``attrs["bolus_times"]``: at such a time the frame holds only the value after
+    the dose, which :func:`il21pk.nca` of the frame warns about."""
+    return tuple(sorted({d.time for d in regimen.doses
+                         if d.route == "iv" and not d.is_infusion}))
+
+
 def frame_time_unit(frame: pd.DataFrame) -> str | None:
     """The unit of a frame's ``time_h`` column: ``frame.attrs["time_unit"]`` (see
     :func:`with_time_unit`), hours if the frame does not record one (il21pk's
@@ -136,9 +144,10 @@ class SimulationResult:
     def from_batch(cls, batch: BatchResult, *, model: Model, regimen: Regimen,
                    params: ParameterSet, options: dict) -> SimulationResult:
         """Wrap member 0 of a batch."""
-        return cls(tidy_frame(batch.times, batch.outputs, model), model=model, regimen=regimen,
-                   params=params, options=options, success=bool(batch.success[0]),
-                   message=batch.message[0], batch=batch)
+        frame = tidy_frame(batch.times, batch.outputs, model)
+        frame.attrs["bolus_times"] = bolus_times(regimen)
+        return cls(frame, model=model, regimen=regimen, params=params, options=options,
+                   success=bool(batch.success[0]), message=batch.message[0], batch=batch)
 
     def __repr__(self) -> str:
         return (f"SimulationResult({self.model!r}, {len(self.regimen)} doses, "
@@ -174,8 +183,12 @@ class SimulationResult:
         built-in PK stages), else the linear trapezoid on the output grid. At
         each bolus time the curve holds the values just before and after the
         dose, so a dose is a jump, not a ramp over the grid step before it,
-        and cmin/tmin see the troughs there. Times and AUCs are in the model's :attr:`time_unit`
-        (units ``d`` and ``nmol*d`` for a model in days).
+        and cmin/tmin see the troughs there; between each bolus and the next
+        output time it also holds 24 log-spaced points
+        (:data:`il21pk.analysis.simulate.AFTER_DOSE`), so a transient that peaks
+        within minutes of a dose is seen on an hourly grid. Times and AUCs are in
+        the model's :attr:`time_unit` (units ``d`` and ``nmol*d`` for a model in
+        days).
         """
         b = self._batch
         summary = _metrics.summarise(b.times, b.outputs, b.exact_auc, b.baseline,
