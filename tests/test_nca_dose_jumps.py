@@ -172,3 +172,9 @@ def test_nca_of_a_simulation_frame_warns_about_its_ramps():
         ip.nca(result)  # exact jumps: nothing to warn about
         single = ip.simulate(pk, ip.Dose(100.0, unit="nmol"), params, t_end=72.0)
         ip.nca(single.frame[single.frame["variable"] == "il21_plasma"])  # dose at the start
+    # a sweep's trajectories too
+    traj = ip.sweep(pk, ip.Regimen.repeat(ip.Dose(100.0, unit="nmol"), every=24.0, count=3),
+                    params, grid={"cl": [1.0, 2.0]}, t_end=72.0, output="trajectories",
+                    variables=["il21_plasma"], executor="serial")
+    with pytest.warns(UserWarning, match=r"IV bolus times after its first sample \(24, 48\)"):
+        ip.nca(traj)

@@ -28,7 +28,7 @@ from ..regimen import Dose, Regimen
 from ..units import as_floats
 from . import executors
 from .metrics import METRICS, metric_unit, summarise
-from .results import with_time_unit
+from .results import bolus_times, with_time_unit
 from .simulate import check_options, default_grid, run_batch
 
 #: Swept quantities that are not parameters.
@@ -162,6 +162,9 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
     frame = pd.concat(frames, ignore_index=True)
     if "regimen" in runs:  # chunks were grouped by regimen: restore run order
         frame = frame.sort_values("run", kind="stable", ignore_index=True)
+    if output == "trajectories":  # which nca of the frame warns about
+        frame.attrs["bolus_times"] = tuple(sorted({t for reg in regimens.values()
+                                                   for t in bolus_times(reg)}))
     return with_time_unit(frame, model.time_unit)
 
 
