@@ -20,13 +20,24 @@ term being the Jacobian of :math:`y \mapsto \log y`, so that :math:`-2\log L`
 is the density of :math:`y` under every error model and AIC/BIC compare
 across them. Each BLQ observation adds :math:`-2\log\Phi((LLOQ - f)/sd)`
 (Beal's M3 method; a probability, so no Jacobian).
+
+A quantified observation predicted 0 has no density under proportional
+error (:math:`sd = b f = 0`: -2 log L would go to :math:`-\infty` for
+:math:`y = 0` and to :math:`+\infty` otherwise) nor under log-normal error
+(:math:`\log 0`); an observed 0 predicted 0 under combined error drives the
+additive SD to 0 (-2 log L to :math:`-\infty`). Such observations at the
+starting values are refused with a :class:`~il21pk.errors.DataError` naming
+them (:func:`check_zero_predictions`); a parameter vector reached during a
+search that gives an observation no density gets :math:`-2\log L =
++\infty` (:func:`zero_density`), never a reward. BLQ observations are not
+concerned: their M3 probability has a limit.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -34,10 +45,18 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import log_ndtr
 
-from ..errors import DataError, FitError, InputTypeError, OptionError, ParameterError
+from ..errors import (
+    DataError,
+    FitError,
+    Il21pkError,
+    InputTypeError,
+    OptionError,
+    ParameterError,
+)
 from ..io.data import Dataset
 from ..model import Model
 from ..model.inputs import model_inputs, parameter_columns, resolve_params
+from ..nonmem import display_id
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Regimen
 from . import executors
@@ -49,12 +68,40 @@ ERROR_MODELS = ("additive", "proportional", "combined", "lognormal")
 _SIGMA_PARTS = {"additive": ("add",), "proportional": ("prop",), "combined": ("add", "prop"),
                 "lognormal": ("add",)}
 _LOG_2PI = float(np.log(2 * np.pi))
-#: Floor for predictions on a log scale and for residual SDs: keeps the
-#: likelihood and the residuals finite when a trial parameter set predicts zero.
+#: Floor for predictions on a log scale and for residual SDs. A residual SD or a
+#: log-normal prediction at or below it counts as 0 (see :func:`zero_density`); the
+#: floor keeps the M3 terms of BLQ observations finite at a prediction of 0.
 TINY = 1e-100
 #: K in the residual sqrt(log sd^2 + K): positive for every sd >= TINY, so the
 #: sum of squares equals -2 log L + const exactly for any parameter values.
 LOG_SD_OFFSET = -2.0 * float(np.log(TINY)) + 1.0
+
+
+def zero_density(pred: np.ndarray, sd: np.ndarray, log_scale: np.ndarray | bool
+                 ) -> np.ndarray:
+    """Where a quantified observation has no density: its residual SD is 0 or it has
+    log-normal error and a prediction of 0.
+
+    Parameters
+    ----------
+    pred : numpy.ndarray
+        Predictions.
+    sd : numpy.ndarray
+        Residual SDs floored at :data:`TINY` (as :func:`observation_terms` returns
+        them), broadcastable with `pred`.
+    log_scale : numpy.ndarray or bool
+        True for observations with log-normal error.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True where the SD is at most :data:`TINY` (a proportional error model at a
+        prediction of 0), or the error is log-normal and the prediction at most
+        :data:`TINY`. There -2 log L is +inf: a zero SD would otherwise make it
+        unbounded below (:math:`y = f`) and a search could chase it.
+    """
+    with np.errstate(invalid="ignore"):
+        return (sd <= TINY) | (log_scale & (pred <= TINY))
 
 
 def observation_terms(observations: pd.DataFrame, error: Mapping[str, str],
@@ -76,8 +123,10 @@ def observation_terms(observations: pd.DataFrame, error: Mapping[str, str],
     Returns
     -------
     contrib, resid, sd : numpy.ndarray, shape (M, n_obs)
-        -2 log L per observation (M3 for BLQ rows), residual (on the log scale
-        for log-normal error) and residual SD.
+        -2 log L per observation (M3 for BLQ rows; +inf for a quantified
+        observation without density, see :func:`zero_density`), residual (on
+        the log scale for log-normal error) and residual SD (floored at
+        :data:`TINY`).
     """
     obs = observations
     y = obs["value"].to_numpy()
@@ -100,12 +149,90 @@ def observation_terms(observations: pd.DataFrame, error: Mapping[str, str],
             else:
                 r = y[cols] - f
                 s = np.maximum(np.sqrt(a * a + (b * f) ** 2), TINY)
-            normal = np.log(s * s) + _LOG_2PI + (r / s) ** 2 + jacobian
+            normal = np.where(zero_density(f, s, kind == "lognormal"), np.inf,
+                              np.log(s * s) + _LOG_2PI + (r / s) ** 2 + jacobian)
             censored = -2.0 * log_ndtr(r / s)  # Phi((LLOQ - f)/sd): y holds LLOQ
         contrib[:, cols] = np.where(blq[cols], censored, normal)
         resid[:, cols] = r
         sd[:, cols] = s
     return contrib, resid, sd
+
+
+#: Observations named in full by :func:`check_zero_predictions` (the others are counted).
+_SHOWN = 5
+
+
+def check_zero_predictions(observations: pd.DataFrame, error: Mapping[str, str],
+                           sigmas: Mapping[str, np.ndarray], pred: np.ndarray,
+                           estimated: Collection[str], time_unit: str | None = "h") -> None:
+    r"""Refuse quantified observations predicted 0 that leave the likelihood without a
+    maximum, before any search starts.
+
+    Such an observation is refused when
+
+    - its error model gives it no density (:func:`zero_density`): proportional
+      error (residual SD :math:`b f = 0`: -2 log L is :math:`-\infty` for
+      :math:`y = 0` and :math:`+\infty` otherwise) or log-normal error
+      (:math:`\log 0`);
+    - it is 0 itself under combined error with an estimated additive SD
+      :math:`a`: its SD there is :math:`a` and its residual 0, so -2 log L
+      falls without bound as :math:`a \to 0` (the estimate of :math:`a`
+      ends at its lower bound).
+
+    The prediction of a sample before the first dose or at the time of an SC
+    dose is 0 whatever the parameters, so no search could leave these points.
+    Shared by :func:`fit` and population fitting. BLQ observations are not
+    concerned (M3 gives them a probability).
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        :attr:`Dataset.observations`; its index labels the rows named.
+    error : mapping
+        ``{variable: kind}``.
+    sigmas : mapping
+        Residual error parameters at the start, each an array (1,).
+    pred : numpy.ndarray, shape (n_obs,)
+        Predictions at the starting values.
+    estimated : collection of str
+        The residual error parameters that are estimated (not fixed).
+    time_unit : str or None, optional
+        Unit of ``time_h`` for the message.
+
+    Raises
+    ------
+    DataError
+        Naming the subject, time, variable, value, reason and row of each such
+        observation, and what to do instead.
+    """
+    sd = observation_terms(observations, error, sigmas, pred[None])[2][0]
+    variables = observations["variable"].to_numpy()
+    kinds = observations["variable"].map(error).to_numpy()
+    y = observations["value"].to_numpy()
+    free_add = np.array([f"sigma_add_{v}" in estimated for v in variables], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        exact_zero = (kinds == "combined") & free_add & (y == 0) & (np.abs(pred) <= TINY)
+    bad = np.flatnonzero((zero_density(pred, sd, kinds == "lognormal") | exact_zero)
+                         & ~observations["blq"].to_numpy(dtype=bool))
+    if bad.size == 0:
+        return
+    reasons = {"proportional": "proportional error: residual SD 0",
+               "lognormal": "log-normal error: log 0",
+               "combined": "combined error: -2 log L unbounded as its additive SD goes to 0"}
+    unit = f" {time_unit}" if time_unit else ""
+    shown = [f"subject {display_id(observations['subject'].iloc[i])}, time "
+             f"{observations['time_h'].iloc[i]:g}{unit}, {variables[i]} = {y[i]:g} (predicted "
+             f"{pred[i]:g}; {reasons[kinds[i]]}; row {observations.index[i]})"
+             for i in bad[:_SHOWN]]
+    more = f"; and {bad.size - _SHOWN} more" if bad.size > _SHOWN else ""
+    raise DataError(
+        f"{bad.size} observation(s) are predicted 0 at the starting values, where their error "
+        f"model leaves -2 log L without a finite minimum: {'; '.join(shown)}{more}. A sample "
+        "before the first dose or at the time of an SC dose is predicted 0 whatever the "
+        "parameters and tells nothing about them: drop these records or mark them as not "
+        "observed (MDV=1), or mark a value below the LLOQ as BLQ (M3); a measured value other "
+        "than 0 (assay noise) fits under a combined error model. Otherwise change the "
+        "starting values")
 
 
 def sampling_grid(times: np.ndarray, predose: np.ndarray
@@ -226,21 +353,28 @@ class _Problem:
         Per observation: :math:`(y - f)/sd` and :math:`\\sqrt{\\log sd^2 + K}`, or
         for a BLQ observation :math:`\\sqrt{-2\\log\\Phi}` and 0; see
         :data:`LOG_SD_OFFSET` and :meth:`objective_from_residuals`. NaN where the
-        model cannot be simulated.
+        model cannot be simulated, inf where an observation has no density
+        (:func:`zero_density`): the search steps back from such points.
         """
-        contrib, resid, sd = self.terms(self.predict_rows(x), x)
+        pred = self.predict_rows(x)
+        contrib, resid, sd = self.terms(pred, x)
         blq = self.dataset.observations["blq"].to_numpy()
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            first = np.where(blq, np.sqrt(contrib), resid / sd)
+            first = np.where(blq, np.sqrt(contrib), np.where(
+                zero_density(pred, sd, self.log_scale), np.inf, resid / sd))
             second = np.where(blq, 0.0, np.sqrt(np.log(sd * sd) + LOG_SD_OFFSET))
         return np.concatenate([first, second], axis=1)
+
+    @cached_property
+    def log_scale(self) -> np.ndarray:
+        """True for the observations with log-normal error."""
+        return self.dataset.observations["variable"].map(self.error).to_numpy() == "lognormal"
 
     @cached_property
     def log_jacobian(self) -> float:
         r""":math:`2\sum\log y` over the quantified log-normal observations."""
         obs = self.dataset.observations
-        kinds = obs["variable"].map(self.error).to_numpy()
-        rows = (kinds == "lognormal") & ~obs["blq"].to_numpy()
+        rows = self.log_scale & ~obs["blq"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             return float(2.0 * np.sum(np.log(obs["value"].to_numpy()[rows])))
 
@@ -862,7 +996,9 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
     executor : optional
         Where the starts run (see :func:`il21pk.sweep`).
     by_subject : bool, optional
-        Fit each subject on its own (returns :class:`SubjectFits`).
+        Fit each subject on its own (returns :class:`SubjectFits`). `error_model`,
+        `sigma` and `bounds` are checked against all subjects' variables; each
+        subject's fit takes the entries of the variables it observes.
     rtol, atol, method : optional
         Solver settings (tighter than for simulation: gradients are differences).
     fd_step : float, optional
@@ -874,6 +1010,16 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
     Returns
     -------
     FitResult or SubjectFits
+
+    Raises
+    ------
+    DataError
+        Among other data problems: an observation that the starting values
+        predict to be 0 under proportional or log-normal error, or that is 0
+        and predicted 0 under combined error (see
+        :func:`check_zero_predictions`); the message names each one and what
+        to do. During the search, parameter values that give an observation
+        no density (:func:`zero_density`) have -2 log L = +inf.
     """
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
@@ -899,15 +1045,11 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
         raise InputTypeError(f"`by_subject` must be True or False; got {by_subject!r}")
     check_argument_types(error_model, sigma=sigma, bounds=bounds)
     as_generator(seed)  # checks it
-    _check_data(model, dataset, error_model, params)
+    check_data(model, dataset, error_model, params, model_inputs(model))
     if by_subject:
-        observed = set(dataset.observations["subject"])
-        return SubjectFits({s: fit(model, dataset.subset([s]), params, free=free,
-                                   error_model=error_model, sigma=sigma, bounds=bounds,
-                                   n_starts=n_starts, seed=seed, executor=executor, rtol=rtol,
-                                   atol=atol, method=method, fd_step=fd_step,
-                                   gradient=gradient)
-                            for s in dataset.subjects if s in observed})
+        return _fit_by_subject(model, dataset, params, error_model, sigma, bounds, free=free,
+                               n_starts=n_starts, seed=seed, executor=executor, rtol=rtol,
+                               atol=atol, method=method, fd_step=fd_step, gradient=gradient)
     kinds, fixed, estimated = _error_setup(error_model, sigma, dataset.variables, model)
     x0, lower, upper = [], [], []
     bounds_given = dict(bounds or {})
@@ -941,7 +1083,10 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
     problem = _Problem(model, dataset, params, free, estimated, fixed, kinds,
                        np.array(lower), np.array(upper),
                        {"rtol": rtol, "atol": atol, "method": method}, fd_step, gradient)
-    x0 = _initial_sigma(problem, np.array(x0))
+    pred0 = problem.predict(np.exp(np.array(x0)[None, : len(free)]))[0]
+    x0 = _initial_sigma(problem, np.array(x0), pred0)
+    check_zero_predictions(dataset.observations, kinds, problem.sigmas(x0[None]), pred0,
+                           estimated, model.time_unit)
     starts = _starting_points(problem, x0, n_starts, as_generator(seed))
     results = list(executors.ordered_map(_local_fit, [(problem, s, []) for s in starts],
                                          executor))
@@ -958,6 +1103,44 @@ def fit(model: Model, dataset: Dataset, params: ParameterSet | None = None, *, f
     return FitResult(problem, best, table, x0)
 
 
+def _fit_by_subject(model: Model, dataset: Dataset, params: ParameterSet,
+                    error_model: str | Mapping[str, str], sigma: Mapping[str, float] | None,
+                    bounds: Mapping[str, tuple[float, float]] | None, **options
+                    ) -> SubjectFits:
+    """:func:`fit` of each subject with observations on its own.
+
+    `error_model`, `sigma` and `bounds` are checked against the variables of
+    all subjects; each subject's fit gets the entries of the variables it
+    observes (a subject without NK samples has no NK error model). Its
+    observations keep their row labels, and an error names the subject.
+    """
+    kinds = _error_setup(error_model, sigma, dataset.variables, model)[0]
+    obs = dataset.observations
+    fits = {}
+    for subject in dataset.subjects:
+        rows = (obs["subject"] == subject).to_numpy()
+        if not rows.any():
+            continue
+        seen = set(obs["variable"].to_numpy()[rows])
+        unseen = {f"sigma_{part}_{var}" for var, kind in kinds.items() if var not in seen
+                  for part in _SIGMA_PARTS[kind]}
+        subset = dataset.subset([subject])
+        own = replace(subset, observations=subset.observations.set_axis(obs.index[rows]))
+        try:
+            fits[subject] = fit(
+                model, own, params,
+                error_model=error_model if isinstance(error_model, str) else
+                {var: kind for var, kind in error_model.items() if var in seen},
+                sigma=None if sigma is None else
+                {name: value for name, value in sigma.items() if name not in unseen},
+                bounds=None if bounds is None else
+                {name: pair for name, pair in bounds.items() if name not in unseen},
+                **options)
+        except Il21pkError as exc:
+            raise type(exc)(f"subject {display_id(subject)}: {exc}") from exc
+    return SubjectFits(fits)
+
+
 def _bound_pair(name: str, pair: object) -> tuple[float, float]:
     """(low, high) of one estimated quantity, as finite floats."""
     try:
@@ -970,13 +1153,12 @@ def _bound_pair(name: str, pair: object) -> tuple[float, float]:
     return low, high
 
 
-def _initial_sigma(problem: _Problem, x0: np.ndarray) -> np.ndarray:
-    """Start error parameters at the residual spread of the starting predictions.
+def _initial_sigma(problem: _Problem, x0: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Start error parameters at the residual spread of the starting predictions `pred`.
 
     A residual error far from the truth makes the first optimiser steps
     wander (the likelihood is then dominated by a few residuals).
     """
-    pred = problem.predict(np.exp(x0[None, : len(problem.free)]))[0]
     obs = problem.dataset.observations
     x = x0.copy()
     for i, name in enumerate(problem.sigma_names):
@@ -1000,26 +1182,57 @@ def _initial_sigma(problem: _Problem, x0: np.ndarray) -> np.ndarray:
     return x
 
 
-def _check_data(model: Model, dataset: Dataset, error_model, params: ParameterSet) -> None:
-    """Data problems that would otherwise surface as a failed likelihood or a KeyError."""
+def check_data(model: object, dataset: Dataset, error_model: str | Mapping[str, str],
+               params: ParameterSet, readable: set[str], *,
+               unread_covariates: bool = False) -> None:
+    """Data problems that would otherwise surface as a failed likelihood or a KeyError;
+    shared by :func:`fit` and population fitting.
+
+    Parameters
+    ----------
+    model : Model or closed-form model
+        Its ``variables`` (Variable objects or names) are what it reports; a
+        model without them is taken to report every observed variable.
+    dataset : Dataset
+    error_model : str or mapping
+        As given to the fit (validated later).
+    params : ParameterSet
+        The hard bounds of covariates named like parameters.
+    readable : set of str
+        The parameters the model reads.
+    unread_covariates : bool, optional
+        Allow covariate columns the model does not read (the covariate effects
+        of a population fit use them). Default False.
+
+    Raises
+    ------
+    DataError
+        No observations, an observed variable the model does not report, a
+        covariate the model reads that is missing, <= 0 or outside its hard
+        bounds, or an observation <= 0 with log-normal error.
+    ParameterError
+        A covariate column the model does not read (unless `unread_covariates`).
+    """
     obs = dataset.observations
     if obs.empty:
         raise DataError("the dataset holds no observations to fit")
-    reported = [v.name for v in model.variables]
+    reported = [getattr(v, "name", v) for v in getattr(model, "variables", dataset.variables)]
     foreign = [v for v in dataset.variables if v not in reported]
     if foreign:
         raise DataError(f"the data observe {foreign}, which {model!r} does not report; fit a "
                         f"model that does, or drop those rows (it reports {reported})")
     cov = dataset.covariates
     for name in cov.columns.drop("subject"):
-        if name not in model_inputs(model):
+        if name not in readable:
+            if unread_covariates:
+                continue
             raise ParameterError(f"covariate {name!r} is not a parameter {model!r} uses")
-        p = params[name]
-        bad = cov[name].isna() | ~((cov[name] >= p.lower) & (cov[name] <= p.upper)) \
-            | (cov[name] <= 0)
+        low, high, unit = (params[name].lower, params[name].upper, params[name].unit) \
+            if name in params else (0.0, np.inf, "")
+        bad = cov[name].isna() | ~((cov[name] >= low) & (cov[name] <= high)) | (cov[name] <= 0)
         if bad.any():
             raise DataError(f"covariate {name!r} must be given and within its hard bounds "
-                            f"[{p.lower:g}, {p.upper:g}] {p.unit} (and > 0); subject(s) "
+                            f"[{low:g}, {high:g}] {unit} (and > 0); subject(s) "
                             f"{cov.loc[bad, 'subject'].tolist()} have "
                             f"{cov.loc[bad, name].tolist()}")
     kinds = {v: error_model for v in dataset.variables} if isinstance(error_model, str) \

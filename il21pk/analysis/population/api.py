@@ -13,7 +13,14 @@ from ...model import Model
 from ...model.inputs import model_inputs, resolve_params
 from ...parameters import ParameterSet
 from .. import executors
-from ..fitting import _error_setup, check_argument_types, check_fd_step, check_free
+from ..fitting import (
+    _error_setup,
+    check_argument_types,
+    check_data,
+    check_fd_step,
+    check_free,
+    check_zero_predictions,
+)
 from ..sampling import as_generator
 from ..simulate import check_options
 from .covariates import bind_terms
@@ -104,6 +111,17 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     Returns
     -------
     PopulationFitResult
+
+    Raises
+    ------
+    DataError
+        Among other data problems (the checks of :func:`il21pk.fit`): an
+        observation that the typical subject's starting values predict to be
+        0 under proportional or log-normal error, or that is 0 and predicted
+        0 under combined error (see
+        :func:`il21pk.analysis.fitting.check_zero_predictions`). During the
+        estimation, parameter values that give an observation no density
+        have -2 log L = +inf.
     """
     started = time.perf_counter()
     if method not in METHODS:
@@ -158,25 +176,13 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
         raise TypeError(f"`settings` for method {method!r} must be a {expected.__name__}; got "
                         f"{type(settings).__name__}")
     executors.check(executor)
-    variables = dataset.variables
-    if not variables:
-        raise FitError("the dataset has no observations")
-    kinds, fixed_sigma, sigma_names = _error_setup(error_model, sigma, variables, model)
+    check_data(model, dataset, error_model, params, readable, unread_covariates=True)
+    kinds, fixed_sigma, sigma_names = _error_setup(error_model, sigma, dataset.variables,
+                                                   model)
     obs = dataset.observations
-    for var, kind in kinds.items():
-        bad = obs[(obs["variable"] == var) & (obs["value"] <= 0)]
-        if kind == "lognormal" and len(bad):
-            raise FitError(f"log-normal error for {var!r} needs observations > 0 (mark values "
-                           f"below the LLOQ as BLQ); row {bad.index[0]} has "
-                           f"{bad['value'].iloc[0]:g}")
     subjects = [s for s in dataset.regimens if (obs["subject"] == s).any()]
     position = {s: j for j, s in enumerate(subjects)}
     cov_frame = dataset.covariates.set_index("subject").reindex(subjects).reset_index()
-    for name in cov_frame.columns.drop("subject"):
-        if name in readable and (cov_frame[name].isna() | (cov_frame[name] <= 0)).any():
-            bad = cov_frame.loc[cov_frame[name].isna() | (cov_frame[name] <= 0), "subject"]
-            raise FitError(f"covariate {name!r} is missing or <= 0 for subject(s) "
-                           f"{bad.tolist()}")
     terms = bind_terms(dict(covariates or {}), cov_frame, free)
     iiv_idx = np.array([free.index(n) for n in free if n in iiv], dtype=int)
     iiv_names = [free[i] for i in iiv_idx]
@@ -204,7 +210,10 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
                                 time_unit=getattr(model, "time_unit", "h"))
     coef0 = im.initial_coefficients([params[n].value for n in free])
     omega0 = np.diag([float(iiv[n]) ** 2 for n in iiv_names])
-    sigma0 = _initial_sigma(problem, coef0)
+    pred0 = problem.predict(im.mean(coef0)[None])[0]
+    sigma0 = _initial_sigma(problem, pred0)
+    check_zero_predictions(obs, kinds, obs_model.sigma_arrays(problem.all_sigma(sigma0), 1),
+                           pred0, sigma_names, problem.time_unit)
     start = SaemState(coef0, omega0, sigma0)
     initial = _initial_values(problem, start)
     setup_time = time.perf_counter() - started
@@ -278,16 +287,15 @@ def _run_one(task) -> dict:
             "calls": problem.calls, "members": problem.members}
 
 
-def _initial_sigma(problem: PopulationProblem, coef: np.ndarray) -> dict:
-    """Residual SDs from the spread of the typical subject's residuals.
+def _initial_sigma(problem: PopulationProblem, pred: np.ndarray) -> dict:
+    """Residual SDs from the spread of the typical subject's residuals (`pred`: its
+    predictions at the starting values).
 
     Robust (median absolute deviation, relative residuals on the log scale)
     and kept within [0.02, 1] for relative errors: a start far from the data
     must not start the residual error at a size that hides the model.
     """
-    im = problem.individual
     obs = problem.observations
-    pred = problem.predict(im.mean(coef)[None])[0]
     out = {}
     for name in problem.sigma_names:
         part, var = name.split("_", 2)[1:]

@@ -26,7 +26,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...errors import DataError, ParameterError
+from ...checks import is_real
+from ...errors import DataError, InputTypeError, ParameterError
+
+
+def _check_fields(effect: object, numbers: tuple[str, ...]) -> None:
+    """The covariate a str, `estimate` a bool and each of `numbers` a finite number:
+    InputTypeError or ParameterError naming the field, the value and what is allowed."""
+    kind = type(effect).__name__
+    if not isinstance(effect.covariate, str):
+        raise InputTypeError(f"{kind}.covariate must be a covariate column name (str); got "
+                             f"{effect.covariate!r}")
+    if not isinstance(effect.estimate, (bool, np.bool_)):
+        raise InputTypeError(f"{kind}.estimate must be True or False; got {effect.estimate!r}")
+    for name in numbers:
+        value = getattr(effect, name)
+        if not is_real(value):
+            raise InputTypeError(f"{kind}.{name} must be a number; got {value!r} "
+                                 f"({type(value).__name__})")
+        if not np.isfinite(value):
+            raise ParameterError(f"{kind}.{name} must be finite; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -55,7 +74,8 @@ class Power:
     linear = True
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.reference) and self.reference > 0):
+        _check_fields(self, ("reference", "exponent"))
+        if not self.reference > 0:
             raise ParameterError(f"Power.reference must be a number > 0; got {self.reference!r}")
 
     def columns(self, values: np.ndarray) -> np.ndarray:
@@ -91,6 +111,9 @@ class Exponential:
 
     linear = True
 
+    def __post_init__(self) -> None:
+        _check_fields(self, ("reference", "coefficient"))
+
     def columns(self, values: np.ndarray) -> np.ndarray:
         """Design columns (N, 1) on the log scale."""
         return (values - self.reference)[:, None]
@@ -122,6 +145,9 @@ class Linear:
 
     linear = False
 
+    def __post_init__(self) -> None:
+        _check_fields(self, ("reference", "coefficient"))
+
     def columns(self, values: np.ndarray) -> np.ndarray:
         """Centred covariate (N, 1); the term is ``log(1 + beta * column)``."""
         return (values - self.reference)[:, None]
@@ -149,6 +175,9 @@ class Categorical:
     estimate: bool = True
 
     linear = True
+
+    def __post_init__(self) -> None:
+        _check_fields(self, ())
 
     def levels(self, values: np.ndarray) -> list:
         """The non-reference levels, sorted."""

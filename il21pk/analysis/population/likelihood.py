@@ -9,6 +9,10 @@ log-normal error) and residual SD :math:`s`,
     c = \log(2\pi s^2) + (y - m)^2 / s^2 \quad\text{or, below the LLOQ,}\quad
     c = -2 \log\Phi\left((LLOQ - m)/s\right)  \;\; \text{(M3)}.
 
+A quantified observation whose SD is 0 (proportional error at a prediction of
+0) or whose log-normal prediction is 0 has :math:`c = +\infty`
+(:func:`il21pk.analysis.fitting.zero_density`): such parameter values are rejected,
+never rewarded; fits refuse data predicted 0 at their starting values.
 A subject's -2 log L given its random effects is the sum over its
 observations. For the conditional-mode searches (EBEs, FOCEi) this module
 also returns the gradient of that sum with respect to the random effects
@@ -30,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import log_ndtr
 
-from ..fitting import TINY, observation_terms
+from ..fitting import TINY, observation_terms, zero_density
 
 _LOG_2PI = float(np.log(2 * np.pi))
 
@@ -96,7 +100,8 @@ class ObservationModel:
 
     # -- likelihood ------------------------------------------------------------------
     def contributions(self, pred: np.ndarray, sigma: Mapping[str, float]) -> np.ndarray:
-        """-2 log L per observation, (C, n_obs); inf where the prediction failed.
+        """-2 log L per observation, (C, n_obs); inf where the prediction failed or
+        a quantified observation has no density (:func:`il21pk.analysis.fitting.zero_density`).
 
         The terms of :func:`il21pk.fitting.observation_terms` (the single-fit
         likelihood), evaluated on arrays prepared once; a test checks that
@@ -105,7 +110,8 @@ class ObservationModel:
         m, s, _, _ = self.transformed(pred, sigma)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             z = (self.y_t - m) / s
-            normal = 2.0 * np.log(s) + _LOG_2PI + z * z + self.jacobian
+            normal = np.where(zero_density(pred, s, self.log_scale), np.inf,
+                              2.0 * np.log(s) + _LOG_2PI + z * z + self.jacobian)
             contrib = normal if not self.any_blq else \
                 np.where(self.blq, -2.0 * log_ndtr(z), normal)
         return np.where(np.isfinite(contrib) & np.isfinite(pred), contrib, np.inf)
