@@ -613,11 +613,19 @@ class FitResult:
                             "estimated quantities")
         self.covariance_ok = problem_text is None
         if problem_text is not None:
-            self.message += (f"; no standard errors: {problem_text} (the estimates are not "
-                             "all identifiable; see fit.profile)")
+            # an estimate on its bound: the likelihood still falls beyond it, so the
+            # Hessian there says nothing about identifiability
+            span = problem.upper - problem.lower
+            on_bound = [f"{name} = {np.exp(x):.4g}" for name, x, lo, hi, w
+                        in zip(names, self._x, problem.lower, problem.upper, span, strict=True)
+                        if min(x - lo, hi - x) <= 1e-6 * max(w, 1.0)]
+            cause = (f"the estimates are on a bound ({', '.join(on_bound)}): the optimum "
+                     "lies beyond it; widen `bounds`" if on_bound else
+                     "the estimates are not all identifiable")
+            self.message += f"; no standard errors: {problem_text} ({cause}; see fit.profile)"
             warnings.warn(f"fit: {problem_text}; standard errors, CIs and correlations are "
-                          "NaN and the estimates are not all identifiable (see fit.profile "
-                          "and fit.covariance_ok)", UserWarning, stacklevel=3)
+                          f"NaN and {cause} (see fit.profile and fit.covariance_ok)",
+                          UserWarning, stacklevel=3)
         self.covariance = pd.DataFrame(cov, index=names, columns=names)
         sd = np.sqrt(np.diag(cov))
         self.correlation = pd.DataFrame(cov / np.outer(sd, sd), index=names, columns=names)
