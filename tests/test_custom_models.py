@@ -278,3 +278,30 @@ def test_a_model_that_reports_nothing_is_refused_when_composed():
                      parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "a rate"),))
     with pytest.raises(ip.ParameterError, match=r"reported variable; stages \['hidden'\]"):
         ip.Model.compose(stage, name="silent")
+
+
+@pytest.mark.parametrize("name", ["t", "a b", "lambda", "_k"])
+def test_a_parameter_needs_a_valid_name(name):
+    # a parameter named t replaced time in every stage (dy/dt = time gave y = 0.5 t for
+    # t^2 / 2); "a b" failed as a SyntaxError inside the generated module
+    x = sp.Symbol("x")
+    with pytest.raises(ip.ParameterError, match=r"parameter name must be a Python identifier"):
+        ip.Stage("decay", "dx/dt = -k x", states=(ip.State("x", "1", "x", initial=1.0),),
+                 parameters=(ParameterSpec(name, "1/h", 0.0, 10.0, "a rate"),),
+                 rates={"x": -x})
+
+
+def test_an_in_vitro_model_with_a_stage_added_keeps_its_dose_checks():
+    # with_stage made kind "custom": 10 ug/kg went in as 70 kg x 10 ug into 0.2 mL
+    # (227,273 nM) and an SC dose into a depot that never empties
+    seen, plasma = sp.symbols("il21_seen il21_plasma")
+    readout = ip.Stage("readout", "IL-21 exposure of the well",
+                       states=(ip.State("il21_seen", "nM*h", "exposure"),),
+                       rates={"il21_seen": plasma}, inputs={"il21_plasma": None})
+    model = ip.Model.in_vitro().with_stage(readout)
+    params = model.parameter_set()
+    for dose in (ip.Dose(10.0, unit="ug/kg"), ip.Dose(10.0, unit="ng", route="sc")):
+        with pytest.raises(ValueError, match="an in vitro model takes IV bolus doses"):
+            ip.simulate(model, dose, params, t_end=2.0)
+    result = ip.simulate(model, ip.Dose(10.0, unit="ng"), params, t_end=2.0)
+    assert result.wide()["il21_plasma [nM]"].iloc[0] < 10.0  # 10 ng in 0.2 mL: 3.25 nM

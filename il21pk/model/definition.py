@@ -224,6 +224,8 @@ class Stage:
                     raise TypeError(f"Stage {self.name!r} {attribute} must be {kind.__name__} "
                                     f"objects; got {type(item).__name__} {item!r}")
             object.__setattr__(self, attribute, items)
+        for spec in self.parameters:  # a parameter `t` would replace time in every stage
+            check_name(spec.name, f"Stage {self.name!r} parameter")
         state_names = [s.name for s in self.states]
         kinds: dict[str, str] = {}
         for kind, names in (("state", state_names),

@@ -76,7 +76,7 @@ def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Reg
         if d.route not in drug.routes:
             raise RegimenError(f"drug {drug.name!r} of model {model.name!r} cannot be given by "
                                f"route {d.route!r}; its routes: {list(drug.routes)}")
-    if model.kind == "in_vitro":
+    if model.culture is not None:  # in vitro, also after with_stage / replace_stage
         for d in regimen.doses:
             if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
                 raise RegimenError(
