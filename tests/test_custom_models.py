@@ -305,3 +305,42 @@ def test_an_in_vitro_model_with_a_stage_added_keeps_its_dose_checks():
             ip.simulate(model, dose, params, t_end=2.0)
     result = ip.simulate(model, ip.Dose(10.0, unit="ng"), params, t_end=2.0)
     assert result.wide()["il21_plasma [nM]"].iloc[0] < 10.0  # 10 ng in 0.2 mL: 3.25 nM
+
+
+def _time_constant_model(unit, lower, upper, name):
+    x, kd = sp.symbols("x kd")
+    stage = ip.Stage("decay", "x' = -x / kd, kd a time constant",
+                     states=(ip.State("x", "1", "x", initial=1.0),),
+                     parameters=(ParameterSpec("kd", unit, lower, upper, "time constant"),),
+                     rates={"x": -x / kd})
+    return ip.Model.compose(stage, name=name)
+
+
+def test_a_set_for_another_model_is_checked_against_the_model_specs(human):
+    # the human set's kd (0.07 nM) was read as a time constant in minutes, or below the
+    # model's bounds [10, 1000] h, by simulate and by parameter_set(base="human")
+    minutes = _time_constant_model("min", 1e-3, 1000.0, "minutes")
+    with pytest.raises(ip.ParameterError, match=r"'kd' of set 'human' is in 'nM', but model "
+                                                r"'minutes' declares it in 'min'"):
+        ip.simulate(minutes, None, human, t_end=1.0)
+    with pytest.raises(ip.ParameterError, match=r"is in 'nM', but model 'minutes'"):
+        minutes.parameter_set(base="human")
+    assert minutes.parameter_set({"kd": (60.0, "user")}, base="human")["kd"].value == 60.0
+    bounded = _time_constant_model("nM", 10.0, 1000.0, "bounded")
+    with pytest.raises(ip.ParameterError, match=r"'kd' must be within \[10, 1000\] nM; got 0.07"):
+        ip.simulate(bounded, None, human, t_end=1.0)
+
+
+@pytest.mark.parametrize("value,match", [(-5.0, r"within \[0, 10000\] L/h; got -5"),
+                                         (True, "must be a real number"),
+                                         ("abc", "must be a real number"),
+                                         (np.inf, "must be finite")])
+def test_fixed_values_are_checked(value, match):
+    # fixed={"cl": -5} made the concentration grow; True was 1.0; "abc" a raw ValueError
+    c, cl = sp.symbols("c cl")
+    stage = ip.Stage("pk", "c' = -cl c", states=(ip.State("c", "nM", "c", initial=10.0),),
+                     parameters=(ParameterSpec("cl", "L/h", 0.0, 1e4, "clearance"),),
+                     rates={"c": -cl * c})
+    with pytest.raises(ip.ParameterError, match=match):
+        ip.Model.compose(stage, fixed={"cl": value})
+    assert np.isnan(ip.Model.compose(stage, fixed={"cl": np.nan}).definition.fixed["cl"])

@@ -11,13 +11,15 @@ culture or a one-compartment PK fixes some) and baselines overridden.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sympy as sp
 
+from ..checks import is_real
 from ..errors import ParameterError
-from ..parameters import ParameterSpec
+from ..parameters import ParameterSpec, check_value
 from .definition import TIME, Drug, Quantity, Stage, State, as_expression
 
 #: An SBML unit definition as terms ``(kind, exponent, factor)``, meaning the
@@ -77,8 +79,10 @@ class ModelDefinition:
         Model name.
     fixed : mapping of str to float
         Parameters the model sets itself (removed from the parameters users
-        give). The values are not part of the generated code, so variants that
-        differ only in them (cultures of other sizes) share compiled kernels.
+        give), each within its hard bounds, or NaN for a value that is not
+        available (a culture's body weight: per-kg doses are refused). The
+        values are not part of the generated code, so variants that differ
+        only in them (cultures of other sizes) share compiled kernels.
     initial : mapping of str to expression
         Baselines that replace the stages' own.
     time_unit : str or None, optional
@@ -112,7 +116,7 @@ class ModelDefinition:
         if not self.stages:
             raise ParameterError("a model needs at least one stage")
         self.name = name
-        self.fixed = {k: float(v) for k, v in dict(fixed or {}).items()}
+        self.fixed = dict(fixed or {})
         self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
                                   for k, v in dict(initial or {}).items()}
         self._key: str | None = None
@@ -136,6 +140,11 @@ class ModelDefinition:
         if unknown:
             raise ParameterError(f"`fixed` names {unknown}, which are not parameters of the "
                                  f"stages; parameters: {sorted(specs)}")
+        for name, value in self.fixed.items():  # NaN: not available (a culture's body weight)
+            spec = specs[name]
+            missing = is_real(value) and math.isnan(value)
+            self.fixed[name] = float(value) if missing else check_value(
+                f"fixed {name}", value, spec.lower, spec.upper, spec.unit)
         defaults: dict[str, sp.Expr] = {}
         for stage in self.stages:
             for name, default in stage.inputs.items():

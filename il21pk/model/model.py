@@ -384,10 +384,19 @@ class Model:
         if isinstance(base, str):
             base = load(base)
         merged: dict[str, tuple[float, str]] = {}
+        values = dict(values or {})
         if base is not None:
-            merged.update({n: (p.value, p.source) for n, p in base.items()
-                           if n in self.parameter_names})
-        merged.update(dict(values or {}))
+            units = {spec.name: spec.unit for spec in self.parameter_specs}
+            for n, p in base.items():
+                if n not in units or n in values:
+                    continue
+                if p.unit != units[n]:
+                    raise ParameterError(
+                        f"parameter {n!r} of set {base.name!r} is in {p.unit!r}, but model "
+                        f"{self.name!r} declares it in {units[n]!r}; give it in `values` "
+                        f"({{{n!r}: (value, source)}})")
+                merged[n] = (p.value, p.source)
+        merged.update(values)
         return build_set(self.parameter_specs, merged,
                          name=name or (base.name if base is not None and not values else
                                        f"{self.name} parameters"))
