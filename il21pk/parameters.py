@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -43,6 +43,11 @@ class ParameterSpec:
     lower: float
     upper: float
     description: str
+
+    def __post_init__(self) -> None:
+        if not (is_real(self.lower) and is_real(self.upper) and self.lower <= self.upper):
+            raise ParameterError(f"ParameterSpec {self.name!r} needs numbers lower <= upper; "
+                                 f"got [{self.lower!r}, {self.upper!r}]")
 
 
 @dataclass(frozen=True)
@@ -218,8 +223,12 @@ def build_set(specs: Iterable[ParameterSpec], values: Mapping[str, tuple[float, 
         problems.append(f"values for unknown parameters {unknown}")
     if problems:
         raise ParameterError(f"parameter set '{name}' has " + " and ".join(problems))
+    for key, entry in values.items():
+        if isinstance(entry, str) or not (isinstance(entry, Sequence) and len(entry) == 2):
+            raise ParameterError(f"parameter set '{name}': the value of {key!r} must be a "
+                                 f"(value, source) pair; got {entry!r}"[:300])
     return ParameterSet(
-        (Parameter(s.name, float(values[s.name][0]), s.unit, s.lower, s.upper,
+        (Parameter(s.name, values[s.name][0], s.unit, s.lower, s.upper,
                    s.description, values[s.name][1]) for s in specs),
         name=name,
     )

@@ -79,3 +79,26 @@ def test_build_set_lists_every_problem():
     with pytest.raises(ip.ParameterError, match=r"missing values for \['a', 'b'\] and values "
                                                 r"for unknown parameters \['c'\]"):
         build_set(specs, {"c": (1.0, "assumed: x")}, name="t")
+
+
+def test_parameter_set_entries_are_checked_as_with_values_checks_them():
+    # model.parameter_set took (True, src) as 1.0 and ("2.5", src) as 2.5; "abc" and a
+    # bare 2.0 raised raw ValueError / TypeError; a spec with lower > upper refused all
+    model = ip.Model.pk_only(compartments=1)
+    for entry, match in (((True, "a"), "must be a real number"),
+                         (("2.5", "a"), "must be a real number"),
+                         (("abc", "a"), "must be a real number"),
+                         (2.0, r"must be a \(value, source\) pair; got 2.0")):
+        with pytest.raises(ip.ParameterError, match=match):
+            model.parameter_set({"cl": entry}, base="human")
+    with pytest.raises(ip.ParameterError, match=r"needs numbers lower <= upper; got \[10, 0\]"):
+        ip.ParameterSpec("k", "1/h", 10, 0, "a rate")
+
+
+def test_sampling_scale_and_params_are_checked():
+    # scale={"fsc": ...} for bounds f_sc was ignored (log scale used); params={...} a raw
+    # AttributeError
+    with pytest.raises(ip.ParameterError, match=r"scale names \['fsc'\]"):
+        ip.latin_hypercube({"f_sc": (0.1, 0.9)}, 10, scale={"fsc": "linear"}, seed=1)
+    with pytest.raises(TypeError, match="params must be a ParameterSet; got dict"):
+        ip.latin_hypercube({"kd": (0.1, 1.0)}, 4, params={"kd": 1})

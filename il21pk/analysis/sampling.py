@@ -38,6 +38,11 @@ def check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet
         raise ParameterError("bounds must name at least one parameter; got none")
     if not isinstance(scale, (str, Mapping)):
         raise InputTypeError(f"scale must be 'log', 'linear' or a mapping; got {scale!r}")
+    if isinstance(scale, Mapping) and set(scale) - set(bounds):
+        raise ParameterError(f"scale names {sorted(set(scale) - set(bounds), key=str)}, which "
+                             f"`bounds` does not; bounds: {list(bounds)}")
+    if params is not None and not isinstance(params, ParameterSet):
+        raise InputTypeError(f"params must be a ParameterSet; got {type(params).__name__}")
     names, lows, highs, logs = [], [], [], []
     for name, pair in bounds.items():
         if params is not None and name not in params:
