@@ -344,3 +344,19 @@ def test_fixed_values_are_checked(value, match):
     with pytest.raises(ip.ParameterError, match=match):
         ip.Model.compose(stage, fixed={"cl": value})
     assert np.isnan(ip.Model.compose(stage, fixed={"cl": np.nan}).definition.fixed["cl"])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"inputs": {"e": "abc"}}, r"input 'e': the default must be a finite number"),
+    ({"inputs": {"e": np.nan}}, r"input 'e': the default must be a finite number"),
+    ({"report": ("w", "w")}, r"reports \['w'\] twice"),
+])
+def test_stage_declarations_are_checked(kwargs, match):
+    # an input default 'abc' raised a raw sympy ValueError at compose time; NaN and a
+    # duplicate report entry were accepted
+    e = sp.Symbol("e")
+    with pytest.raises(ip.ParameterError, match=match):
+        ip.Stage("c", "w' = e", states=(ip.State("w", "1", "w"),), rates={"w": e},
+                 **{"inputs": {"e": 1.0}, **kwargs})
+    with pytest.raises(ip.ParameterError, match=r"unit must be a string"):
+        ip.State("w", 5, "w")

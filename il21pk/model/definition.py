@@ -14,11 +14,13 @@ equations in the docs) is generated from it by :mod:`il21pk.codegen`.
 from __future__ import annotations
 
 import keyword
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ..checks import is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec
 
@@ -88,6 +90,9 @@ class State:
 
     def __post_init__(self) -> None:
         check_name(self.name, "State")
+        if not isinstance(self.unit, str):
+            raise ParameterError(f"State {self.name!r} unit must be a string ('1' for none); "
+                                 f"got {self.unit!r}")
         object.__setattr__(self, "initial", as_expression(self.initial,
                                                           f"State {self.name!r} initial"))
 
@@ -250,12 +255,19 @@ class Stage:
         object.__setattr__(self, "rates", rates)
         object.__setattr__(self, "inputs", dict(self.inputs))
         own = self.names()
-        for name in self.inputs:
+        for name, default in self.inputs.items():
             check_name(name, f"Stage {self.name!r} input")
             if name in own:
                 raise ParameterError(f"Stage {self.name!r} both defines and reads {name!r}")
+            if default is not None and not (is_real(default) and math.isfinite(default)):
+                raise ParameterError(f"Stage {self.name!r} input {name!r}: the default must be "
+                                     f"a finite number, or None for a required input; got "
+                                     f"{default!r}")
         if self.report is not None:
             object.__setattr__(self, "report", tuple(self.report))
+            twice = sorted({n for n in self.report if self.report.count(n) > 1})
+            if twice:
+                raise ParameterError(f"Stage {self.name!r} reports {twice} twice")
             reportable = set(state_names) | {q.name for q in self.quantities}
             unknown = [name for name in self.report if name not in reportable]
             if unknown:
