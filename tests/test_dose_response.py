@@ -82,3 +82,55 @@ def test_uncertainty_columns_must_be_names(model, human):
     with pytest.raises(TypeError, match=r"`uncertainty` columns must be parameter names .*got 0"):
         ip.dose_response(model, ip.Regimen.single(ip.Dose(1.0)), human, doses=[1, 10],
                          response="ifng_plasma", t_end=24.0, uncertainty=draws)
+
+
+def test_a_step_through_noise_gets_no_wald_intervals():
+    # pure noise around 5: the fit ends on a step between two doses, where ED50 and Hill
+    # move nothing; pinv gave them variance 0 (ED50 1.2476 [1.2476, 1.2476]) and an emax
+    # interval excluding 0
+    from il21pk.analysis.dose_response import fit_emax
+
+    doses = np.repeat([0, 0.1, 0.3, 1, 3, 10, 30, 100.0], 2)
+    noise = 5.0 + np.random.default_rng(0).normal(0.0, 1.0, doses.size)
+    with pytest.warns(UserWarning, match="do not determine every parameter"):
+        fitted = fit_emax(doses, noise)
+    assert fitted.table[["stderr", "ci_low", "ci_high"]].isna().all().all()
+    assert np.isnan(fitted.band(np.array([0.5, 2.0]))).all()
+
+
+def test_the_wald_band_uses_the_t_quantile_of_the_parameter_intervals():
+    # the band used a normal quantile with 4 degrees of freedom: at dose 0 it was
+    # narrower than the e0 interval of the same fit ([8.09, 13.77] inside [6.90, 14.96])
+    from il21pk.analysis.dose_response import fit_emax, hill
+
+    doses = np.array([0, 0.3, 1, 3, 10, 30, 100.0])
+    truth = (10.0, 50.0, 3.0, 1.0)
+    y = hill(doses, *truth) + np.random.default_rng(0).normal(0.0, 3.0, doses.size)
+    fitted = fit_emax(doses, y, hill_fixed=1.0)
+    low, high = fitted.band(np.array([0.0]))
+    e0 = fitted.table.set_index("name").loc["e0"]
+    assert low[0] == pytest.approx(e0["ci_low"], rel=1e-6)
+    assert high[0] == pytest.approx(e0["ci_high"], rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"dose": [-1.0, 0.0, 1.0, 10.0, 100.0]}, r"doses >= 0"),
+    ({"hill_fixed": -1.0}, r"`hill_fixed` must be a finite number > 0; got -1.0"),
+    ({"hill_fixed": np.nan}, r"`hill_fixed` must be a finite number > 0"),
+    ({"response": [1.0, 2.0, np.inf, 8.0, 9.0]}, r"finite responses"),
+])
+def test_fit_emax_inputs_are_checked(kwargs, match):
+    from il21pk.analysis.dose_response import fit_emax
+
+    args = {"dose": [0.0, 1.0, 3.0, 10.0, 100.0], "response": [1.0, 2.0, 5.0, 8.0, 9.0],
+            **kwargs}
+    with pytest.raises(ip.FitError, match=match):
+        fit_emax(np.array(args.pop("dose")), np.array(args.pop("response")), **args)
+
+
+def test_a_response_below_the_solver_tolerance_does_not_change(human):
+    # plasma IL-15 under IL-21 doses: 7.7e-48 at dose 0 and 0 elsewhere was fitted as a
+    # curve (ED50 7.6e-32 ug/kg)
+    with pytest.raises(ip.FitError, match=r"no more than the solver's absolute tolerance"):
+        ip.dose_response(ip.Model(), ip.Regimen.single(ip.Dose(30.0)), human,
+                         doses=[0.0, 10.0], response="il15_plasma", metric="auc", t_end=24.0)

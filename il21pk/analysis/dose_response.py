@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..checks import is_real
 from ..errors import FitError, InputTypeError, OptionError, ParameterError, RegimenError
 from ..model import Model
 from ..model.inputs import check_regimen, resolve_params
@@ -84,6 +85,9 @@ class EmaxFit:
         ed50, hill (NaN where that draw's curve could not be fitted).
     level : float
         Confidence level of the intervals.
+    dof : int
+        Residual degrees of freedom of a Wald fit (observations - parameters):
+        its intervals and band use Student's t with them.
     """
 
     table: pd.DataFrame
@@ -92,6 +96,7 @@ class EmaxFit:
     interval: str = "wald"
     draws: pd.DataFrame | None = None
     level: float = 0.95
+    dof: int = 1
 
     @property
     def has_uncertainty(self) -> bool:
@@ -134,11 +139,13 @@ class EmaxFit:
             up[j] += h
             down[j] -= h
             grad[:, j] = (hill(d, *_natural(up)) - hill(d, *_natural(down))) / (2 * h)
-        cov = np.nan_to_num(self.covariance)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, cov, grad))
-        z = stats.norm.ppf(0.5 + level / 2)
+        cov = self.covariance.copy()
+        if np.isnan(cov[3, 3]) and np.isfinite(cov[:3, :3]).all():
+            cov[3, :] = cov[:, 3] = 0.0  # a fixed Hill coefficient does not vary
+        se = np.sqrt(np.einsum("ij,jk,ik->i", grad, cov, grad))  # NaN where undetermined
+        t = stats.t.ppf(0.5 + level / 2, self.dof)  # as the parameter intervals
         mid = hill(d, *theta)
-        return mid - z * se, mid + z * se
+        return mid - t * se, mid + t * se
 
 
 def _natural(x: np.ndarray) -> tuple[float, float, float, float]:
@@ -176,6 +183,13 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
     if dose.shape != response.shape or dose.ndim != 1:
         raise FitError(f"Emax fit needs matching 1-D doses and responses; got shapes "
                        f"{dose.shape} and {response.shape}")
+    if np.any(dose < 0) or np.any(np.isnan(dose)):
+        raise FitError(f"Emax fit needs doses >= 0; got {dose.tolist()}"[:300])
+    if hill_fixed is not None and not (is_real(hill_fixed) and 0 < hill_fixed < np.inf):
+        raise FitError(f"`hill_fixed` must be a finite number > 0; got {hill_fixed!r}")
+    if np.any(np.isinf(response)):
+        raise FitError(f"Emax fit needs finite responses (NaN marks a missing one); got "
+                       f"{response.tolist()}"[:300])
     keep = np.isfinite(response) & np.isfinite(dose)
     dose, response = dose[keep], response[keep]
     n_par = 3 if hill_fixed is not None else 4
@@ -214,10 +228,18 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
     table = pd.DataFrame({"name": NAMES, "estimate": est, "stderr": np.nan,
                           "ci_low": np.nan, "ci_high": np.nan})
     cov = np.full((4, 4), np.nan)
+    dof = max(dose.shape[0] - n_par, 1)
     if wald:
-        dof = max(dose.shape[0] - n_par, 1)
         jac = sol.jac * scale  # in (e0, emax, log ed50[, log hill])
-        cov[:n_par, :n_par] = rss / dof * np.linalg.pinv(jac.T @ jac)
+        singular = np.linalg.svd(jac, compute_uv=False)
+        if singular[-1] <= np.sqrt(np.finfo(float).eps) * singular[0]:
+            # a direction the data do not determine (a step between two doses: ED50
+            # and Hill move nothing); pinv gave it variance 0, so zero-width intervals
+            warnings.warn("fit_emax: the data do not determine every parameter (the fitted "
+                          "curve is flat in some direction, e.g. a step between two doses); "
+                          "no Wald intervals", UserWarning, stacklevel=2)
+        else:
+            cov[:n_par, :n_par] = rss / dof * np.linalg.inv(jac.T @ jac)
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # NaN for a fixed Hill
         t = stats.t.ppf(0.5 + level / 2, dof)
         fitted = np.array([e0, emax, np.log(ed50), np.log(n_h)])
@@ -227,7 +249,7 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
         table["ci_low"], table["ci_high"] = low, high
     if hill_fixed is not None:
         table.loc[3, ["stderr", "ci_low", "ci_high"]] = [0.0, hill_fixed, hill_fixed]
-    return EmaxFit(table, cov, rss, "wald" if wald else "none", None, level)
+    return EmaxFit(table, cov, rss, "wald" if wald else "none", None, level, dof)
 
 
 @dataclass(frozen=True)
@@ -391,6 +413,7 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     fitted = None
     if fit is not None:
         hill_fixed = 1.0 if fit == "emax" else None
+        _check_resolved(values, options.get("atol", 1e-9), response, metric)
         fitted = fit_emax(doses, values, hill_fixed=hill_fixed, wald=False, level=level)
         _warn_if_not_spanned(fitted, doses, unit)
     if draws is not None:
@@ -403,6 +426,18 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         if fitted is not None:
             fitted = _propagate(fitted, doses, per_draw, hill_fixed, level)
     return DoseResponseResult(frame, fitted, response, metric, unit, run.value_unit)
+
+
+def _check_resolved(values: np.ndarray, atol: float, response: str, metric: str) -> None:
+    """A FitError when the response changes across doses by no more than the solver's
+    absolute tolerance: such a change is integration noise, not a dose effect (an
+    IL-15 AUC under IL-21 doses: 7.7e-48 at dose 0 and 0 elsewhere, fitted as a curve)."""
+    finite = values[np.isfinite(values)]
+    if finite.size and np.ptp(finite) <= atol:
+        raise FitError(f"the {metric} of {response} changes across doses by "
+                       f"{np.ptp(finite):.3g}, no more than the solver's absolute tolerance "
+                       f"atol={atol:g}: it does not change with dose, and there is no curve "
+                       "to fit (fit=None gives the values)")
 
 
 def _check_doses(doses: object) -> np.ndarray:
