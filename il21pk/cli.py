@@ -241,6 +241,13 @@ def _parse_set(items: list[str]) -> dict[str, float]:
 def _regimen(args: argparse.Namespace, time_unit: str | None = "h") -> Regimen:
     """The regimen the options describe; the clinical schedules count days in the
     model's `time_unit` (hours if it declares none)."""
+    typed = getattr(args, "given", set()) | getattr(args, "from_spec", set())
+    unused = [o for o in ("every", "count") if o in typed and args.schedule != "repeat"]
+    unused += ["cycles"] if "cycles" in typed and args.schedule in ("single", "repeat") else []
+    if unused:
+        raise ValueError(f"--{unused[0]} does not apply to --schedule {args.schedule} ("
+                         f"--every/--count: --schedule repeat; --cycles: the clinical "
+                         f"schedules); leave it out or choose the schedule it belongs to")
     dose = Dose(args.dose, unit=args.unit, route=args.route, duration=args.duration)
     unit = time_unit if time_unit in TIME_UNITS else "h"
     if args.schedule == "single":
@@ -350,7 +357,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     _write(result.frame, out)
     metrics_path = _beside(out, "metrics")
     _write(result.metrics(), metrics_path)
-    print(f"{regimen.in_words()}\nwrote {out} ({len(result.frame)} rows) and {metrics_path}")
+    late = sum(d.time > args.t_end for d in regimen.doses)
+    after = (f" ({late} of them after --t-end {args.t_end:g}, not given)" if late else "")
+    print(f"{regimen.in_words()}{after}\nwrote {out} ({len(result.frame)} rows) and "
+          f"{metrics_path}")
     if plot is not None:
         import matplotlib
 
