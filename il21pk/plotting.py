@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.results import frame_time_unit, time_axis_label
+from .errors import DataError, InputTypeError, OptionError
 from .units import time_factor, time_unit_label
 
 #: What the time-course overview shows by default: the chain, one panel per stage.
@@ -33,20 +34,66 @@ _LABELS = {
 }
 
 
+#: Columns that tell the curves of a trajectories frame apart.
+_CURVE_COLUMNS = ("run", "subject")
+
+
 def _check_columns(frame: pd.DataFrame, needed: Sequence[str]) -> None:
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame is missing column(s) {missing}; got {list(frame.columns)}")
+        raise DataError(f"frame is missing column(s) {missing}; got {list(frame.columns)}")
 
 
-def _variable_rows(frame: pd.DataFrame, variable: str) -> pd.DataFrame:
-    """The rows of one variable of a tidy frame, or a ValueError naming those present."""
-    _check_columns(frame, ["time_h", "variable", "value", "unit"])
+def _variables(frame: pd.DataFrame) -> list[str]:
+    return sorted(map(str, frame["variable"].unique()))
+
+
+def _variable_rows(frame: pd.DataFrame, variable: str,
+                   needed: Sequence[str] = ("time_h", "variable", "value", "unit")
+                   ) -> pd.DataFrame:
+    """The rows of one variable of a tidy frame, or a DataError naming those present."""
+    _check_columns(frame, needed)
     rows = frame[frame["variable"] == variable]
     if rows.empty:
-        raise ValueError(f"variable {variable!r} is not in the frame; got "
-                         f"{sorted(map(str, frame['variable'].unique()))}")
+        raise DataError(f"variable {variable!r} is not in the frame; got {_variables(frame)}")
     return rows
+
+
+def _check_one_curve(rows: pd.DataFrame, function: str) -> None:
+    """A DataError when `rows` hold several runs or subjects, i.e. several curves."""
+    for column in _CURVE_COLUMNS:
+        if column in rows.columns:
+            values = rows[column].dropna().unique().tolist()
+            if len(values) > 1:
+                shown = ", ".join(map(repr, values[:5])) + (", ..." if len(values) > 5 else "")
+                raise DataError(
+                    f"{function} draws one curve, but the frame holds {len(values)} values of "
+                    f"{column!r} ({shown}); filter it to one, e.g. "
+                    f"frame[frame[{column!r}] == {values[0]!r}], or draw their median and "
+                    f"spread with plotting.population")
+
+
+def _check_percentiles(percentiles: object) -> tuple[float, float]:
+    """(low, high) of a percentile band, or an error saying what is allowed."""
+    allowed = "two numbers (low, high) in percent with 0 <= low < high <= 100, e.g. (5, 95)"
+    try:
+        pair = tuple(percentiles)
+    except TypeError:
+        raise InputTypeError(f"`percentiles` must be {allowed}; got {percentiles!r}") from None
+    if any(isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating))
+           for p in pair):
+        raise InputTypeError(f"`percentiles` must be {allowed}; got {percentiles!r}")
+    if len(pair) != 2 or not 0 <= pair[0] < pair[1] <= 100:
+        raise OptionError(f"`percentiles` must be {allowed}; got {percentiles!r}")
+    return float(pair[0]), float(pair[1])
+
+
+def _band(rows: pd.DataFrame, low: float, high: float) -> pd.DataFrame:
+    """Columns low, median, high: the percentiles of ``value`` at each ``time_h``."""
+    grouped = rows.groupby("time_h")["value"]
+    return pd.DataFrame({"low": grouped.quantile(low / 100),
+                         "median": grouped.quantile(0.5),
+                         "high": grouped.quantile(high / 100)})
 
 
 def _time_axis(frame: pd.DataFrame, time_unit: str | None, *,
@@ -75,7 +122,9 @@ def time_course(frame: pd.DataFrame, variable: str, *, ax=None,
     Parameters
     ----------
     frame : pandas.DataFrame
-        Tidy frame with ``time_h, variable, value, unit`` (``SimulationResult.frame``).
+        Tidy frame with ``time_h, variable, value, unit`` (``SimulationResult.frame``)
+        holding one curve: a trajectories frame with several ``run`` or
+        ``subject`` values must be filtered to one (or drawn with :func:`population`).
     variable : str
         Which variable to draw.
     ax : matplotlib.axes.Axes, optional
@@ -93,12 +142,15 @@ def time_course(frame: pd.DataFrame, variable: str, *, ax=None,
 
     Raises
     ------
+    DataError
+        If `variable` is not in the frame, or the frame holds several runs or subjects.
     OptionError
         If the frame's times cannot be converted to `time_unit`.
     """
     import matplotlib.pyplot as plt
 
     rows = _variable_rows(frame, variable)
+    _check_one_curve(rows, "time_course")
     factor, label = _time_axis(frame, time_unit, hours_as_days=True)
     if ax is None:
         _, ax = plt.subplots()
@@ -114,9 +166,25 @@ def overview(frame: pd.DataFrame, variables: Sequence[str] = OVERVIEW, *, axes=N
              title: str | None = None) -> np.ndarray:
     """One panel per variable (default: the chain from plasma IL-21 to IFN-gamma).
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Tidy frame of one curve per variable, as for :func:`time_course`.
+    variables : sequence of str, optional
+        One panel each.
+    axes : array of matplotlib.axes.Axes, optional
+        Where to draw; a new figure if None.
+    title : str, optional
+        Title of a new figure.
+
     Returns
     -------
     numpy.ndarray of matplotlib.axes.Axes
+
+    Raises
+    ------
+    DataError
+        If a variable is not in the frame, or the frame holds several runs or subjects.
     """
     import matplotlib.pyplot as plt
 
@@ -146,7 +214,7 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
         variable, value, unit`` and one curve per ``run`` or ``subject``.
     variable : str
     percentiles : (float, float), optional
-        Band limits in percent (default 5-95).
+        Band limits in percent, ``0 <= low < high <= 100`` (default 5-95).
     time_unit : str, optional
         Unit of the x axis, as for :func:`time_course` (default: days for a
         frame in hours, else the frame's own unit).
@@ -154,34 +222,51 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    InputTypeError
+        If `percentiles` is not a pair of numbers.
+    OptionError
+        If `percentiles` is not ``0 <= low < high <= 100``.
     """
     import matplotlib.pyplot as plt
 
+    low, high = _check_percentiles(percentiles)
     rows = _variable_rows(frame, variable)
     factor, time_label = _time_axis(frame, time_unit, hours_as_days=True)
     if ax is None:
         _, ax = plt.subplots()
-    stats = rows.groupby("time_h")["value"].quantile([percentiles[0] / 100, 0.5,
-                                                      percentiles[1] / 100]).unstack()
+    stats = _band(rows, low, high)
     t = stats.index.to_numpy() * factor
-    ax.fill_between(t, stats.iloc[:, 0], stats.iloc[:, 2], color=color, alpha=0.25,
-                    label=f"{percentiles[0]:g}-{percentiles[1]:g}th percentile")
-    ax.plot(t, stats.iloc[:, 1], color=color, label=label or "median")
+    ax.fill_between(t, stats["low"], stats["high"], color=color, alpha=0.25,
+                    label=f"{low:g}-{high:g}th percentile")
+    ax.plot(t, stats["median"], color=color, label=label or "median")
     ax.set_xlabel(f"time [{time_label}]")
     ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))
     ax.legend(frameon=False)
     return ax
 
 
+def _band_label(fit) -> str:
+    """Legend entry of an Emax fit's band: its level and where it comes from."""
+    kind = "CI" if fit.interval == "wald" else "band over parameter draws"
+    return f"{100 * fit.level:g} % {kind}"
+
+
 def dose_response(result, *, ax=None, band: bool | None = None):
     """Dose-response points, fitted Emax/Hill curve and its band (log dose axis).
+
+    The dose-0 control has no place on the log dose axis: its values are
+    drawn as open squares on the left edge of the axes, labelled as such.
 
     Parameters
     ----------
     result : DoseResponseResult
     band : bool, optional
-        Draw the interval of the fitted curve; default: when the result carries
-        parameter uncertainty (``dose_response(..., uncertainty=...)``).
+        Draw the interval of the fitted curve, at the fit's ``level``;
+        default: when the result carries parameter uncertainty
+        (``dose_response(..., uncertainty=...)``).
 
     Returns
     -------
@@ -192,14 +277,19 @@ def dose_response(result, *, ax=None, band: bool | None = None):
     if ax is None:
         _, ax = plt.subplots()
     f = result.frame
-    ax.plot(f["dose"], f["value"], "o", color="C0", label="simulated")
+    dosed, control = f[f["dose"] > 0], f[f["dose"] == 0]
+    ax.plot(dosed["dose"], dosed["value"], "o", color="C0", label="simulated")
+    if not control.empty:
+        ax.plot(np.zeros(len(control)), control["value"], "s", color="C0", mfc="none",
+                transform=ax.get_yaxis_transform(), clip_on=False,
+                label="dose 0 (control), at the left edge")
     if result.fit is not None:
-        positive = f["dose"][f["dose"] > 0]
-        grid = np.geomspace(positive.min(), positive.max(), 200)
+        grid = np.geomspace(dosed["dose"].min(), dosed["dose"].max(), 200)
         ax.plot(grid, result.fit.predict(grid), "-", color="C1", label="Emax/Hill fit")
         if result.fit.has_uncertainty if band is None else band:
             low, high = result.fit.band(grid)
-            ax.fill_between(grid, low, high, color="C1", alpha=0.2, label="95 % CI")
+            ax.fill_between(grid, low, high, color="C1", alpha=0.2,
+                            label=_band_label(result.fit))
         ed50 = result.fit.table.set_index("name").loc["ed50", "estimate"]
         ax.axvline(ed50, color="grey", ls=":", label=f"ED50 = {ed50:.3g} {result.unit}")
     ax.set_xscale("log")
@@ -213,21 +303,63 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, *, variable: str, metric:
                   log: bool = True, cmap: str = "viridis"):
     """A 2-D sweep summary as a heatmap of one variable's metric over two swept columns.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A sweep summary (``sweep(..., output="summary")``) holding one row per
+        (`x`, `y`) cell for `variable` and `metric`: filter a sweep over more
+        parameters to one value of each of the others first.
+    x, y : str
+        The swept columns of the horizontal and vertical axes.
+    variable, metric : str
+        Which rows to draw.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if None.
+    log : bool, optional
+        Log colour scale (the default); every value drawn must then be > 0.
+    cmap : str, optional
+        Matplotlib colour map.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    DataError
+        If a column is missing, no rows match, a cell holds several rows
+        (another column varies), or `log` is True and a value is <= 0.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
 
     _check_columns(frame, [x, y, "variable", "metric", "value", "unit"])
     rows = frame[(frame["variable"] == variable) & (frame["metric"] == metric)]
     if rows.empty:
-        raise ValueError(f"no rows for variable {variable!r} and metric {metric!r}")
-    table = rows.pivot_table(index=y, columns=x, values="value", aggfunc="mean")
+        raise DataError(f"no rows for variable {variable!r} and metric {metric!r}")
+    repeated = rows[rows.duplicated([x, y], keep=False)]
+    if not repeated.empty:
+        settled = {x, y, "run", "variable", "metric", "value", "unit", "success", "message"}
+        varying = [c for c in rows.columns
+                   if c not in settled and rows[c].nunique(dropna=False) > 1]
+        first = repeated[[x, y]].to_numpy(dtype=object)[0].tolist()
+        why = (f"the other varying column(s) {varying}: filter the frame to one value of each"
+               if varying else "no other column tells them apart: drop the repeated rows")
+        raise DataError(f"sweep_heatmap draws one value per ({x}, {y}) cell, but the frame "
+                        f"holds several rows of {variable} {metric} per cell (e.g. "
+                        f"{x}={first[0]!r}, {y}={first[1]!r}) over {why}")
+    table = rows.pivot(index=y, columns=x, values="value")
+    values = table.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if log and (finite <= 0).any():
+        raise DataError(f"log=True (the default) needs every {metric} of {variable} > 0; "
+                        f"the smallest is {finite.min():g}: pass log=False for a linear "
+                        f"colour scale")
     if ax is None:
         _, ax = plt.subplots()
     mesh = ax.pcolormesh(np.arange(table.shape[1] + 1), np.arange(table.shape[0] + 1),
-                         table.to_numpy(), cmap=cmap, shading="flat")
+                         np.ma.masked_invalid(values), cmap=cmap, shading="flat",
+                         norm=LogNorm() if log else None)
     ax.set_xticks(np.arange(table.shape[1]) + 0.5, [f"{v:g}" for v in table.columns])
     ax.set_yticks(np.arange(table.shape[0]) + 0.5, [f"{v:g}" for v in table.index])
     ax.set_xlabel(x)
@@ -248,7 +380,8 @@ def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None
     nca_row : pandas.Series
         Its row of :func:`il21pk.nca` (computed on the same times).
     variable : str, optional
-        The variable to draw from a frame holding several.
+        The variable to draw; needed when the frame holds several. A frame
+        with several runs or subjects must be filtered to one curve.
     time_unit : str, optional
         Unit of the x axis and of the half-life shown, converted from the
         frame's own (see the module notes); default the frame's own.
@@ -256,11 +389,26 @@ def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    DataError
+        If `variable` is not in the frame, is not given for a frame holding
+        several, or the frame holds several runs or subjects.
     """
     import matplotlib.pyplot as plt
 
-    rows = frame if variable is None else frame[frame["variable"] == variable]
-    _check_columns(rows, ["time_h", "value"])
+    _check_columns(frame, ["time_h", "value"])
+    if variable is not None:
+        rows = _variable_rows(frame, variable, needed=("time_h", "variable", "value"))
+    elif "variable" in frame.columns and frame["variable"].nunique() > 1:
+        raise DataError(f"the frame holds several variables, {_variables(frame)}: choose "
+                        f"one with variable=")
+    else:
+        rows = frame
+        if "variable" in frame.columns and not frame.empty:
+            variable = str(frame["variable"].iloc[0])
+    _check_one_curve(rows, "nca_profile")
     factor, label = _time_axis(frame, time_unit, hours_as_days=False)
     if ax is None:
         _, ax = plt.subplots()
@@ -390,17 +538,17 @@ def posterior_predictive_check(fit, variable: str, *, n: int = 200, seed=None, a
     """
     import matplotlib.pyplot as plt
 
+    low, high = _check_percentiles(percentiles)
     sims = fit.simulate_observations(n, seed=seed)
     sims = sims[sims["variable"] == variable]
     if sims.empty:
         raise ValueError(f"variable {variable!r} was not observed")
     if ax is None:
         _, ax = plt.subplots()
-    q = sims.groupby("time_h")["value"].quantile([percentiles[0] / 100, 0.5,
-                                                  percentiles[1] / 100]).unstack()
-    ax.fill_between(q.index, q.iloc[:, 0], q.iloc[:, 2], color="C0", alpha=0.2,
-                    label=f"simulated {percentiles[0]:g}-{percentiles[1]:g}th pct")
-    ax.plot(q.index, q.iloc[:, 1], color="C0", label="simulated median")
+    q = _band(sims, low, high)
+    ax.fill_between(q.index, q["low"], q["high"], color="C0", alpha=0.2,
+                    label=f"simulated {low:g}-{high:g}th pct")
+    ax.plot(q.index, q["median"], color="C0", label="simulated median")
     obs = fit.residuals[fit.residuals["variable"] == variable]
     ax.plot(obs["time_h"], obs["observed"], "o", color="k", ms=3, label="observed")
     ax.set_xlabel(time_axis_label(fit.residuals))
@@ -439,15 +587,28 @@ def tornado(sensitivity: pd.DataFrame, *, output: str | None = None,
     ----------
     sensitivity : pandas.DataFrame
         From ``sensitivity(..., method="local")``.
+    output, metric : str, optional
+        Which bars to draw; default those of the first row.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure if None.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    DataError
+        If `sensitivity` holds no local normalised sensitivities.
     """
     import matplotlib.pyplot as plt
 
     _check_columns(sensitivity, ["parameter", "output", "metric", "index", "value"])
     rows = sensitivity[sensitivity["index"] == "normalised"]
+    if rows.empty:
+        raise DataError(f"`sensitivity` holds no local normalised sensitivities (rows with "
+                        f"index 'normalised', from sensitivity(..., method='local')); its "
+                        f"index column holds {sorted(map(str, sensitivity['index'].unique()))}")
     output = output or rows["output"].iloc[0]
     metric = metric or rows["metric"].iloc[0]
     rows = rows[(rows["output"] == output) & (rows["metric"] == metric)]
@@ -475,6 +636,10 @@ def sobol_bars(sensitivity: pd.DataFrame, *, output: str | None = None,
 
     _check_columns(sensitivity, ["parameter", "output", "metric", "index", "value", "conf"])
     rows = sensitivity[sensitivity["index"].isin(["S1", "ST"])]
+    if rows.empty:
+        raise DataError(f"`sensitivity` holds no Sobol indices (rows with index 'S1' or 'ST', "
+                        f"from sensitivity(..., method='sobol')); its index column holds "
+                        f"{sorted(map(str, sensitivity['index'].unique()))}")
     output = output or rows["output"].iloc[0]
     metric = metric or rows["metric"].iloc[0]
     rows = rows[(rows["output"] == output) & (rows["metric"] == metric)]
