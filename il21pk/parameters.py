@@ -95,6 +95,22 @@ def check_value(name: str, value: object, lower: float, upper: float, unit: str)
     return value
 
 
+def check_units(specs: Iterable[ParameterSpec], params: ParameterSet, model_name: str,
+                skip: Iterable[str] = ()) -> None:
+    """A ParameterError for a value of `params` in another unit than its spec declares
+    (a set built for another model: the human set's ``kd`` in nM read as a time in
+    minutes); names in `skip` are not checked."""
+    skipped = set(skip)
+    for spec in specs:
+        if spec.name in params and spec.name not in skipped \
+                and params[spec.name].unit != spec.unit:
+            raise ParameterError(
+                f"parameter {spec.name!r} of set {params.name!r} is in "
+                f"{params[spec.name].unit!r}, but model {model_name!r} declares it in "
+                f"{spec.unit!r}; give its value in {spec.unit!r} "
+                f"(model.parameter_set({{{spec.name!r}: (value, source)}}, base=...))")
+
+
 def unknown_name_error(name: str, known: Iterable[str], what: str = "parameter") -> ParameterError:
     """A ParameterError for an unknown name, with difflib 'did you mean' suggestions."""
     known = sorted(known)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputTypeError, ParameterError, RegimenError
-from ..parameters import ParameterSet, check_value
+from ..parameters import ParameterSet, check_units, check_value
 from ..regimen import Dose, Regimen
 from ..units import is_per_body_weight
 from .model import Model
@@ -106,14 +106,7 @@ def check_against_specs(model: Model, params: ParameterSet) -> None:
     """Each value the model reads is in the unit the model declares and within its hard
     bounds (a set built for another model, such as the human set for a custom model
     whose ``kd`` is a time, would otherwise be read in the wrong unit)."""
+    check_units(model.parameter_specs, params, model.name)
     for spec in model.parameter_specs:
-        if spec.name not in params:
-            continue
-        given = params[spec.name]
-        if given.unit != spec.unit:
-            raise ParameterError(
-                f"parameter {spec.name!r} of set {params.name!r} is in {given.unit!r}, but "
-                f"model {model.name!r} declares it in {spec.unit!r}; give its value in "
-                f"{spec.unit!r} (model.parameter_set({{{spec.name!r}: (value, source)}}, "
-                "base=...))")
-        check_value(spec.name, given.value, spec.lower, spec.upper, spec.unit)
+        if spec.name in params:
+            check_value(spec.name, params[spec.name].value, spec.lower, spec.upper, spec.unit)

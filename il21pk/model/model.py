@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ParameterError
-from ..parameters import ParameterSet, ParameterSpec, build_set
+from ..parameters import ParameterSet, ParameterSpec, build_set, check_units
 from .compose import ModelDefinition, Variable
 from .definition import Drug, Stage, State
 from .stages import pk
@@ -386,16 +386,9 @@ class Model:
         merged: dict[str, tuple[float, str]] = {}
         values = dict(values or {})
         if base is not None:
-            units = {spec.name: spec.unit for spec in self.parameter_specs}
-            for n, p in base.items():
-                if n not in units or n in values:
-                    continue
-                if p.unit != units[n]:
-                    raise ParameterError(
-                        f"parameter {n!r} of set {base.name!r} is in {p.unit!r}, but model "
-                        f"{self.name!r} declares it in {units[n]!r}; give it in `values` "
-                        f"({{{n!r}: (value, source)}})")
-                merged[n] = (p.value, p.source)
+            check_units(self.parameter_specs, base, self.name, skip=values)
+            merged.update({n: (p.value, p.source) for n, p in base.items()
+                           if n in self.parameter_names})
         merged.update(values)
         return build_set(self.parameter_specs, merged,
                          name=name or (base.name if base is not None and not values else
