@@ -607,7 +607,7 @@ def test_metrics_treat_a_dose_as_a_jump_not_a_ramp(tmp_path):
     AUC ramped over the hour before each later dose (+7 % for 3 doses, +17.5 % for IL-15
     at 24 h in the default model) and cmin missed the trough just before a dose (5 %
     high, an hour early) (sixth review, 2026-11-30). Closed forms, 1-compartment IV."""
-    from il21pk.analysis.metrics import DosePoints, summarise
+    from il21pk.analysis.metrics import summarise
     from il21pk.analysis.simulate import run_batch
     from il21pk.model.inputs import parameter_columns
 
@@ -624,19 +624,18 @@ def test_metrics_treat_a_dose_as_a_jump_not_a_ramp(tmp_path):
     grid = np.arange(0.0, 72.0 + 1e-9, 1.0)
     batch = run_batch(pk, regimen, parameter_columns(pk, params), t_eval=grid, t_end=72.0,
                       rtol=1e-10, atol=1e-14)
-    plasma = {"il21_plasma": batch.outputs["il21_plasma"]}  # no exact AUC given: trapezoid
-    trapezoid = summarise(batch.times, plasma, None, None,
-                          batch.dose_points)["il21_plasma"]["auc"][0]
+    times, curves = batch.curves()
+    plasma = {"il21_plasma": curves["il21_plasma"]}  # no exact AUC given: trapezoid
+    trapezoid = summarise(times, plasma)["il21_plasma"]["auc"][0]
     closed = 10.0 / k * (3 - sum(np.exp(-k * (72.0 - t)) for t in (0.0, 24.0, 48.0)))
     assert trapezoid == pytest.approx(closed, rel=1e-3)  # the trapezoid's own error
-    ramped = summarise(batch.times, plasma)["il21_plasma"]["auc"][0]
+    ramped = summarise(batch.times, {"il21_plasma": batch.outputs["il21_plasma"]}
+                       )["il21_plasma"]["auc"][0]
     # the grid alone ramps over the hour before each later dose: 2 x 1/2 x 10 nM x 1 h
     # (against the grid with the jumps only, without the points after each dose)
-    points = batch.dose_points
-    at = np.isin(points.times, (24.0, 48.0))
-    jumps = DosePoints(points.where[at], points.times[at],
-                       {name: v[..., at] for name, v in points.outputs.items()})
-    jumped = summarise(batch.times, plasma, None, None, jumps)["il21_plasma"]["auc"][0]
+    jumps = np.isin(np.arange(times.size), batch.full_curves.grid) | np.isin(times, (24., 48.))
+    jumped = summarise(times[jumps], {"il21_plasma": plasma["il21_plasma"][:, jumps]}
+                       )["il21_plasma"]["auc"][0]
     assert ramped - jumped == pytest.approx(10.0, rel=1e-6)
     # the default model: IL-15's AUC is its il15_auc state's
     both = ip.simulate(ip.Model(), ip.Dose(10.0, drug="il15", time=24.0), t_end=48.0)

@@ -28,16 +28,47 @@ METRICS = {
 
 
 @dataclass(frozen=True)
-class DosePoints:
-    """Points a curve's metrics need beside the output grid: at each bolus time in
-    ``(0, t_end]`` within the grid, the value just before the dose (and just after
-    it, where the grid lacks the time). ``np.insert(grid, where, times)`` and
-    ``np.insert(values, where, outputs[v], axis=1)`` give the full curve, each jump
-    as two points at one time."""
+class FullCurves:
+    """The curves a simulation's metrics read: the output grid plus the points the
+    engine adds around each bolus in ``(0, t_end]`` within the grid (the value just
+    before the dose, the value just after it where the grid lacks the time, and
+    points between the dose and the next grid time), each jump as two points at one
+    time.
 
-    where: np.ndarray
+    Attributes
+    ----------
+    times : numpy.ndarray, shape (F,)
+        Sorted; at a bolus time, the point before the dose comes first.
+    outputs : dict of str to numpy.ndarray of shape (N, F)
+    grid : numpy.ndarray of int, shape (T,)
+        Where the output grid's times are in `times`.
+    """
+
     times: np.ndarray
     outputs: dict[str, np.ndarray]
+    grid: np.ndarray
+
+    def on_grid(self) -> Mapping[str, np.ndarray]:
+        """The outputs at the output grid's times (each variable taken on first use:
+        a summary sweep reads only the full curves)."""
+        return _OnGrid(self)
+
+
+class _OnGrid(Mapping):
+    def __init__(self, curves: FullCurves) -> None:
+        self._curves = curves
+        self._taken: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._taken:
+            self._taken[name] = np.take(self._curves.outputs[name], self._curves.grid, axis=-1)
+        return self._taken[name]
+
+    def __iter__(self):
+        return iter(self._curves.outputs)
+
+    def __len__(self) -> int:
+        return len(self._curves.outputs)
 
 
 def metric_unit(metric: str, unit: str, time_unit: str | None) -> str:
@@ -72,23 +103,20 @@ def trapezoid_auc(times: np.ndarray, values: np.ndarray) -> np.ndarray:
 def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
               exact_auc: Mapping[str, np.ndarray] | None = None,
               baseline: Mapping[str, np.ndarray] | None = None,
-              dose_points: DosePoints | None = None,
               ) -> dict[str, dict[str, np.ndarray]]:
     """Metrics per variable, each an array of shape (N,).
 
     Parameters
     ----------
     times : numpy.ndarray, shape (T,)
-        Output times (in the model's time unit).
+        Times of the curves (in the model's time unit), sorted. A bolus is a jump
+        where two points share its time (:class:`FullCurves`); otherwise the
+        trapezoid ramps over the step before it.
     outputs : mapping of str to numpy.ndarray of shape (N, T)
     exact_auc : mapping of str to numpy.ndarray of shape (N,), optional
         AUCs integrated by the solver (used instead of the trapezoid rule).
     baseline : mapping of str to numpy.ndarray of shape (N,), optional
-        Values before any dose (default: the first output value).
-    dose_points : DosePoints, optional
-        Values at bolus times beside the grid (:class:`DosePoints`):
-        inserted, so that a dose is a jump at its time rather than a ramp over
-        the grid step before it (trapezoid AUC, cmin/tmin at the troughs).
+        Values before any dose (default: the first value).
 
     Returns
     -------
@@ -98,28 +126,18 @@ def summarise(times: np.ndarray, outputs: Mapping[str, np.ndarray],
     baseline = baseline or {}
     result = {}
     times = np.asarray(times, dtype=float)
-    full = times if dose_points is None else \
-        np.insert(times, dose_points.where, dose_points.times)
-    # a point before a dose at a grid time that equals the grid's value there (a
-    # variable the dose does not move) changes no metric: such curves skip the insert
-    on_grid = dose_points is not None and bool(np.isin(dose_points.times, times).all())
     for name, v in outputs.items():
         v2 = np.asarray(v, dtype=float)
         v2 = v2 if v2.ndim == 2 else v2.reshape(-1, v2.shape[-1])
-        grid = times
-        if dose_points is not None:
-            extra = dose_points.outputs[name].reshape(v2.shape[0], -1)
-            if not (on_grid and np.array_equal(extra, v2[:, dose_points.where])):
-                v2, grid = np.insert(v2, dose_points.where, extra, axis=1), full
-        stats = _curve_statistics(grid, v2)
+        stats = _curve_statistics(times, v2)
         cmax, imax, cmin, imin, auc = (x.reshape(v.shape[:-1]) for x in stats)
         base = baseline[name] if name in baseline else v[..., 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             peak = np.where(base != 0, cmax / base, np.nan)
             nadir = np.where(base != 0, cmin / base, np.nan)
         result[name] = {
-            "baseline": base, "cmax": cmax, "tmax": grid[imax], "cmin": cmin,
-            "tmin": grid[imin], "auc": exact_auc[name] if name in exact_auc else auc,
+            "baseline": base, "cmax": cmax, "tmax": times[imax], "cmin": cmin,
+            "tmin": times[imin], "auc": exact_auc[name] if name in exact_auc else auc,
             "peak_fold_change": peak, "nadir_fold_change": nadir,
         }
     return result

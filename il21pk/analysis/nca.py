@@ -27,7 +27,7 @@ A frame is analysed as samples: between two samples the curve is the AUC rule's
 interpolation, so a dose given after the first sample is a ramp from the sample
 before it. A :class:`~il21pk.analysis.results.SimulationResult` is analysed on the
 full curve its metrics use (the output grid plus the points :func:`il21pk.simulate`
-adds around bolus doses, :class:`~il21pk.analysis.metrics.DosePoints`): each bolus is
+adds around bolus doses, :class:`~il21pk.analysis.metrics.FullCurves`): each bolus is
 a jump, two points at one time, the value just before the dose then the one after
 it. An interval starting at a dose starts on the value after it, one ending at a
 dose ends on the trough before it, and the BLQ rules apply to each stretch
@@ -509,16 +509,12 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
 
 def _full_curves(result: SimulationResult) -> pd.DataFrame:
     """The tidy frame of `result` on the full curve its metrics use: the output grid plus
-    its :class:`~il21pk.analysis.metrics.DosePoints` (the value just before each bolus,
-    a row before the one after it at the same time, and the points after a bolus)."""
-    batch = result._batch
-    points = batch.dose_points
-    if points is None:
+    the points around each bolus (:class:`~il21pk.analysis.metrics.FullCurves`: the value
+    just before each bolus, a row before the one after it at the same time, and the
+    points after a bolus)."""
+    if result._batch.full_curves is None:
         return result.frame
-    times = np.insert(batch.times, points.where, points.times)
-    outputs = {name: np.insert(values, points.where, points.outputs[name], axis=1)
-               for name, values in batch.outputs.items()}
-    return tidy_frame(times, outputs, result.model)
+    return tidy_frame(*result._batch.curves(), result.model)
 
 
 def _curve_constant(column: pd.Series, name: str, where: dict, what: str) -> float:

@@ -3,6 +3,7 @@ tidy frame of one simulation plus what produced it (:class:`SimulationResult`)."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ import pandas as pd
 
 from ..units import time_unit_label
 from . import metrics as _metrics
-from .metrics import DosePoints
+from .metrics import FullCurves
 
 if TYPE_CHECKING:
     from ..model import Model
@@ -29,7 +30,7 @@ class BatchResult:
     Attributes
     ----------
     times : numpy.ndarray, shape (T,)
-    outputs : dict of str to numpy.ndarray of shape (N, T)
+    outputs : mapping of str to numpy.ndarray of shape (N, T)
         Reported variables in the model's order.
     exact_auc : dict of str to numpy.ndarray of shape (N,)
         Solver-integrated AUC over ``[times[0], times[-1]]``.
@@ -38,20 +39,26 @@ class BatchResult:
     success : numpy.ndarray of bool, shape (N,)
     message : list of str
     t_fail : numpy.ndarray, shape (N,)
-    dose_points : DosePoints, optional
-        Values at bolus times that the grid does not hold (the value just
-        before each dose, and after it where the grid lacks the time), for
-        the metrics.
+    full_curves : FullCurves, optional
+        The outputs on the grid plus the points around each bolus, which the
+        metrics read (see :meth:`curves`).
     """
 
     times: np.ndarray
-    outputs: dict[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
     exact_auc: dict[str, np.ndarray]
     baseline: dict[str, np.ndarray]
     success: np.ndarray
     message: list[str]
     t_fail: np.ndarray
-    dose_points: DosePoints | None = None
+    full_curves: FullCurves | None = None
+
+    def curves(self) -> tuple[np.ndarray, Mapping[str, np.ndarray]]:
+        """``(times, outputs)`` of the curves the metrics read: :attr:`full_curves`
+        where the engine added points around the doses, else the grid's."""
+        if self.full_curves is None:
+            return self.times, self.outputs
+        return self.full_curves.times, self.full_curves.outputs
 
 
 def _labels(values: list[str], n_repeat: int) -> pd.Categorical:
@@ -191,8 +198,7 @@ class SimulationResult:
         days).
         """
         b = self._batch
-        summary = _metrics.summarise(b.times, b.outputs, b.exact_auc, b.baseline,
-                                     b.dose_points)
+        summary = _metrics.summarise(*b.curves(), b.exact_auc, b.baseline)
         frame = _metrics.to_frame(summary, {v.name: v.unit for v in self.model.variables},
                                   time_unit=self.time_unit)
         return with_time_unit(frame, self.time_unit)

@@ -21,7 +21,7 @@ from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
-from .metrics import DosePoints
+from .metrics import FullCurves
 from .results import BatchResult, SimulationResult
 
 #: Variables whose AUC the solver integrates exactly (variable -> AUC state).
@@ -154,22 +154,22 @@ def run_batch(model: Model, regimen: Regimen, columns: Mapping[str, np.ndarray],
                            method=method, rtol=rtol, atol=atol, max_step=max_step,
                            max_steps=max_steps, predose=marked)
     clip_undershoot(model, sol.states, atol)
-    states, dose_points = sol.states, None
+    outputs, full = report(model, sol.states, k), None
+    first, last = 0, grid.size - 1
     if public is not None and not public.all():
-        states = sol.states[:, public]
-        extra = report(model, np.ascontiguousarray(sol.states[:, ~public]), k)
-        dose_points = DosePoints(np.searchsorted(t_eval, grid[~public], side="left"),
-                                 grid[~public], extra)
-    outputs = report(model, states, k)
+        on_grid = np.flatnonzero(public)
+        full = FullCurves(grid, outputs, on_grid)
+        outputs = full.on_grid()
+        first, last = on_grid[0], on_grid[-1]
     names = model.state_names
     integrated = {**EXACT_AUC, **{f"{d.name}_plasma": f"{d.name}_auc" for d in model.drugs}}
     exact = {
-        var: states[:, -1, names.index(state)] - states[:, 0, names.index(state)]
+        var: sol.states[:, last, names.index(state)] - sol.states[:, first, names.index(state)]
         for var, state in integrated.items() if var in outputs and state in names
     }
     baseline = {name: v[:, 0] for name, v in report(model, y0[:, None, :], k).items()}
     return BatchResult(t_eval, outputs, exact, baseline, sol.success, sol.message, sol.t_fail,
-                       dose_points)
+                       full)
 
 
 def trough_grid(times: np.ndarray, before: np.ndarray

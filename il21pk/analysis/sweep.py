@@ -352,9 +352,9 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     units = {v.name: v.unit for v in chunk.model.variables}
     variables = list(chunk.variables)
     if chunk.output == "summary":
-        outputs = {v: batch.outputs[v] for v in variables}
-        summary = summarise(batch.times, outputs, batch.exact_auc, batch.baseline,
-                            batch.dose_points)
+        times, curves = batch.curves()
+        summary = summarise(times, {v: curves[v] for v in variables}, batch.exact_auc,
+                            batch.baseline)
         values = np.stack([summary[v][m] for v in variables for m in chunk.metrics], axis=1)
         var_codes = np.repeat(np.arange(len(variables)), len(chunk.metrics))
         metric_codes = np.tile(np.arange(len(chunk.metrics)), len(variables))

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..codegen.build import generated_module
 from ..model import Model
@@ -69,8 +70,20 @@ def clip_undershoot(model: Model, states: np.ndarray, atol: float) -> None:
     between its step ends, which it keeps >= 0). Larger negative values, from
     the scipy methods, are kept, so a real error still shows."""
     mask = nonnegative_mask(model)
-    if mask.any():  # one broadcast pass, no gathered copy of the states
+    if not mask.any():
+        return
+    if states.flags.c_contiguous:  # one compiled pass in place
+        _clip_rows(states.reshape(-1, states.shape[-1]), mask, atol)
+    else:
         np.copyto(states, 0.0, where=(states < 0) & (states >= -atol) & mask)
+
+
+@njit(cache=True)
+def _clip_rows(rows: np.ndarray, mask: np.ndarray, atol: float) -> None:
+    for r in range(rows.shape[0]):
+        for j in range(rows.shape[1]):
+            if mask[j] and -atol <= rows[r, j] < 0.0:
+                rows[r, j] = 0.0
 
 
 def report(model: Model, states: np.ndarray, k: np.ndarray) -> dict[str, np.ndarray]:
