@@ -145,11 +145,12 @@ class Dose:
         """The same dose given at `time` [h]."""
         return replace(self, time=time)
 
-    def describe(self) -> str:
-        """``"30 ug/kg IV bolus"``-style text."""
+    def describe(self, time_unit: str = "h") -> str:
+        """``"30 ug/kg IV bolus"``-style text; an infusion's duration in `time_unit`
+        (the model's)."""
         kind = {"iv": "IV bolus", "sc": "SC"}[self.route]
         if self.is_infusion:
-            kind = f"IV infusion over {self.duration:g} h"
+            kind = f"IV infusion over {self.duration:g} {time_unit}"
         drug = f" of {self.drug}" if self.drug is not None else ""
         return f"{self.amount:g} {self.unit}{drug} {kind}"
 
@@ -278,7 +279,7 @@ class Regimen:
         times = [
             dose.time + day * (c * length + d - 1) for c in range(courses) for d in day_list
         ]
-        _check_infusion_gaps(dose, times)
+        _check_infusion_gaps(dose, times, time_unit)
         return cls(tuple(dose.at(t) for t in times), time_unit)
 
     @classmethod
@@ -405,14 +406,14 @@ class Regimen:
         return self.in_words()
 
 
-def _check_infusion_gaps(dose: Dose, times: Sequence[float]) -> None:
+def _check_infusion_gaps(dose: Dose, times: Sequence[float], unit: str = "h") -> None:
     """Copies of an infusion at `times` may not overlap (each builder's rule); an
     interval equal to the duration but for rounding (23.999999999999996 h) is no
     overlap."""
     gaps = np.diff(times)
     if dose.is_infusion and gaps.size and dose.duration > gaps.min() * (1 + 1e-9):
-        raise RegimenError(f"infusion duration {dose.duration:.10g} h is longer than the "
-                           f"dosing interval, {gaps.min():.10g} h at the shortest")
+        raise RegimenError(f"infusion duration {dose.duration:.10g} {unit} is longer than the "
+                           f"dosing interval, {gaps.min():.10g} {unit} at the shortest")
 
 
 def _describe_runs(doses: Sequence[Dose], unit: str) -> list[str]:
@@ -427,7 +428,7 @@ def _describe_runs(doses: Sequence[Dose], unit: str) -> list[str]:
             while j + 1 < len(doses) and math.isclose(doses[j + 1].time - doses[j].time, step):
                 j += 1
             j += 1
-        text = f"{doses[i].describe()} at t={doses[i].time:g} {unit}"
+        text = f"{doses[i].describe(unit)} at t={doses[i].time:g} {unit}"
         if j - i > 1:
             text += (f", repeated every {doses[i + 1].time - doses[i].time:g} {unit}, "
                      f"{j - i} doses")

@@ -199,3 +199,15 @@ def test_schedules_in_other_time_units_do_not_combine():
         hours + ip.Regimen.weekly(dose, weeks=2, time_unit="d")
     with pytest.raises(ValueError, match=r"time_unit must be one of .* got 'days'"):
         ip.Regimen.weekly(dose, time_unit="days")
+
+
+def test_infusion_text_is_in_the_regimens_time_unit():
+    """A clinical schedule built for a model in days described its infusion's duration
+    in hours ("IV infusion over 0.5 h at t=0 d") and its overlap error too."""
+    weekly = ip.Regimen.weekly(ip.Dose(10.0, duration=0.5), weeks=2, time_unit="d")
+    assert weekly.in_words() == ("10 ug/kg IV infusion over 0.5 d at t=0 d, repeated every "
+                                 "7 d, 2 doses")
+    with pytest.raises(ip.RegimenError, match="duration 2 d is longer than the dosing "
+                                              "interval, 1 d"):
+        ip.Regimen.days(ip.Dose(10.0, duration=2.0), days=(1, 2), time_unit="d")
+    assert ip.Dose(10.0, duration=2.0).describe() == "10 ug/kg IV infusion over 2 h"
