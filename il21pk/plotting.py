@@ -455,11 +455,11 @@ def goodness_of_fit(fit, kind: str = "observed_vs_predicted", *, variable: str |
     import matplotlib.pyplot as plt
 
     if kind not in GOF_KINDS:
-        raise ValueError(f"kind must be one of {list(GOF_KINDS)}; got {kind!r}")
+        raise OptionError(f"goodness_of_fit: kind must be one of {list(GOF_KINDS)}; got "
+                          f"{kind!r}")
     res = fit.residuals
     if variable is not None:
-        if variable not in set(res["variable"]):
-            raise ValueError(f"variable {variable!r} was not observed")
+        _check_observed(res, "goodness_of_fit", variable)
         res = res[res["variable"] == variable]
     if ax is None:
         _, ax = plt.subplots()
@@ -490,6 +490,13 @@ def goodness_of_fit(fit, kind: str = "observed_vs_predicted", *, variable: str |
     return ax
 
 
+def _check_observed(residuals: pd.DataFrame, where: str, variable: object) -> None:
+    observed = sorted(map(str, residuals["variable"].unique()))
+    if not isinstance(variable, str) or variable not in observed:
+        raise DataError(f"{where}: variable {variable!r} was not observed; the fit's "
+                        f"observed variables: {observed}")
+
+
 def individual_fit(fit, subject, variable: str, *, ax=None, t_end: float | None = None):
     """Observations of one subject and variable with the fitted curve.
 
@@ -500,9 +507,12 @@ def individual_fit(fit, subject, variable: str, *, ax=None, t_end: float | None 
     import matplotlib.pyplot as plt
 
     res = fit.residuals
+    _check_observed(res, "individual_fit", variable)
     rows = res[(res["subject"] == subject) & (res["variable"] == variable)]
     if rows.empty:
-        raise ValueError(f"no observations of {variable!r} for subject {subject!r}")
+        having = [str(s) for s in res.loc[res["variable"] == variable, "subject"].unique()]
+        raise DataError(f"individual_fit: subject {subject!r} has no observations of "
+                        f"{variable!r}; the first subjects with some: {having[:10]}")
     if ax is None:
         _, ax = plt.subplots()
     end = t_end or float(rows["time_h"].max())
@@ -539,10 +549,9 @@ def posterior_predictive_check(fit, variable: str, *, n: int = 200, seed=None, a
     import matplotlib.pyplot as plt
 
     low, high = _check_percentiles(percentiles)
+    _check_observed(fit.residuals, "posterior_predictive_check", variable)
     sims = fit.simulate_observations(n, seed=seed)
     sims = sims[sims["variable"] == variable]
-    if sims.empty:
-        raise ValueError(f"variable {variable!r} was not observed")
     if ax is None:
         _, ax = plt.subplots()
     q = _band(sims, low, high)

@@ -40,6 +40,26 @@ def test_goodness_of_fit_plots(pk_fit):
     plt.close("all")
 
 
+def test_fit_plots_name_what_was_observed(pk_fit, monkeypatch):
+    """goodness_of_fit, individual_fit and posterior_predictive_check said only that a
+    variable "was not observed" (the last after simulating all its replicates), and
+    individual_fit blamed the variable for a subject that does not exist."""
+    from il21pk.errors import DataError
+    for call in (lambda: ip.plotting.goodness_of_fit(pk_fit, variable="nk_blood"),
+                 lambda: ip.plotting.individual_fit(pk_fit, 1, "nk_blood")):
+        with pytest.raises(DataError, match=r"'nk_blood' was not observed; the fit's observed "
+                                            r"variables: \['il21_plasma'\]"):
+            call()
+    with pytest.raises(DataError, match=r"subject 99 has no observations of 'il21_plasma'; "
+                                        r"the first subjects with some: \['0', '1', '2'\]"):
+        ip.plotting.individual_fit(pk_fit, 99, "il21_plasma")
+    monkeypatch.setattr(type(pk_fit), "simulate_observations",
+                        lambda *a, **k: pytest.fail("simulated before checking the variable"))
+    with pytest.raises(DataError, match="posterior_predictive_check: variable 'A' was not"):
+        ip.plotting.posterior_predictive_check(pk_fit, "A", n=200, seed=2)
+    plt.close("all")
+
+
 def test_posterior_predictive_bands_are_seeded_and_cover_the_data(pk_fit):
     a = pk_fit.simulate_observations(50, seed=1)
     pd.testing.assert_frame_equal(a, pk_fit.simulate_observations(50, seed=1))
