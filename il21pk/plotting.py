@@ -415,8 +415,15 @@ def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None
     t, c = rows["time_h"].to_numpy(), rows["value"].to_numpy()
     shown = c > 0
     ax.plot(t[shown] * factor, c[shown], "o-", color="C0", ms=3, label="observed")
+    needed = ["lambda_z", "lambda_z_t_first", "lambda_z_t_last", "lambda_z_n", "half_life"]
+    missing = [key for key in needed if key not in nca_row]
+    if missing:
+        raise DataError(f"nca_profile: nca_row lacks {missing}; pass a row of il21pk.nca")
     lo, hi = nca_row["lambda_z_t_first"], nca_row["lambda_z_t_last"]
     used = (t >= lo) & (t <= hi) & shown
+    if np.isfinite(nca_row["lambda_z"]) and not used.any():
+        raise DataError(f"nca_profile: the frame has no value > 0 in nca_row's terminal phase "
+                        f"[{lo:g}, {hi:g}] (time_h); pass the NCA row of this curve")
     ax.plot(t[used] * factor, c[used], "o", color="C3", ms=7, mfc="none",
             label=f"terminal phase (n={int(nca_row['lambda_z_n'])})")
     if np.isfinite(nca_row["lambda_z"]):

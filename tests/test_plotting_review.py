@@ -88,6 +88,18 @@ def test_nca_profile_needs_one_known_variable(pk_curve):
     assert ax.get_ylabel() == "il21_plasma [nM]"
 
 
+def test_nca_profile_refuses_a_row_of_another_curve(pk_curve):
+    """A row whose terminal phase lies outside the frame's times raised IndexError from
+    deep inside (c[used][0]); a Series without the NCA columns raised KeyError."""
+    frame, row = pk_curve
+    curve = frame[frame["variable"] == "il21_plasma"]
+    early = curve[curve["time_h"] < row["lambda_z_t_first"]]
+    with pytest.raises(DataError, match=r"no value > 0 in nca_row's terminal phase \[.*\]"):
+        ip.plotting.nca_profile(early, row)
+    with pytest.raises(DataError, match=r"nca_row lacks \['lambda_z', "):
+        ip.plotting.nca_profile(curve, pd.Series({"auc_last": 1.0}))
+
+
 @pytest.mark.parametrize("column", ["run", "subject"])
 def test_one_curve_plots_refuse_several_runs(column):
     frame = _trajectories(column)
