@@ -64,6 +64,24 @@ def test_nonmem_header_commented_with_hash_names_the_columns(tmp_path):
         ip.read_csv(path, nonmem=True)
 
 
+def test_plain_csv_comment_lines_are_refused_not_read(tmp_path):
+    """A '#' line in a plain CSV was read as a record ("row 1: unknown variable nan") or,
+    before the header, as the only column name; either now says what it is."""
+    body = "subject,time_h,variable,value,unit\n1,1,il21_plasma,2.0,nM\n"
+    inside = tmp_path / "inside.csv"
+    inside.write_text(body + "# repeat sample\n1,2,il21_plasma,1.0,nM\n")
+    with pytest.raises(DataError, match=r"inside.csv: data row 2 starts with '#' \('# repeat "
+                                        r"sample.*no comment lines; remove them"):
+        ip.read_csv(inside)
+    above = tmp_path / "above.csv"
+    above.write_text("# exported 2026-11-30\n" + body)
+    with pytest.raises(DataError, match=r"above.csv: the header starts with '#'"):
+        ip.read_csv(above)
+    plain = tmp_path / "plain.csv"
+    plain.write_text(body)
+    assert len(ip.read_csv(plain, regimen=ip.Dose(10.0)).observations) == 1
+
+
 def test_nonmem_data_without_records_are_refused(tmp_path):
     """A header and nothing else (every record commented out) crashed with IndexError."""
     path = tmp_path / "empty.csv"

@@ -461,7 +461,8 @@ def read_csv(path: str | Path | io.IOBase, *, nonmem: bool = False, **kwargs) ->
         NONMEM records (:meth:`Dataset.from_nonmem`); lines whose first
         non-blank character is ``#`` are skipped, as NM-TRAN skips them
         (its default ``IGNORE=#``), and a header written ``#ID,TIME,...`` gives
-        the column names. Default False: :meth:`Dataset.from_frame`.
+        the column names. Default False: :meth:`Dataset.from_frame`, and a
+        line starting with ``#`` is refused (it would be read as a record).
     **kwargs
         Passed to :meth:`Dataset.from_nonmem` or :meth:`Dataset.from_frame`.
 
@@ -520,7 +521,25 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
     dup = sorted({name for name in named if named.count(name) > 1})
     if dup:
         raise DataError(f"{path}: duplicate column(s) {dup} in the header")
+    if not nonmem:
+        _refuse_comment_lines(path, header, frame)
     return frame
+
+
+def _refuse_comment_lines(path: object, header: list[str], frame: pd.DataFrame) -> None:
+    """A plain CSV's line starting with ``#`` would be read as a header or a record."""
+    first = frame.iloc[:, 0].astype(str).str.lstrip() if frame.shape[1] else pd.Series([])
+    commented = np.flatnonzero(first.str.startswith("#").to_numpy(dtype=bool))
+    if header and str(header[0]).lstrip().startswith("#"):
+        where, text = "the header", ",".join(header)
+    elif commented.size:
+        where, text = f"data row {commented[0] + 1}", ",".join(
+            map(str, frame.iloc[commented[0]].tolist()))
+    else:
+        return
+    raise DataError(f"{path}: {where} starts with '#' ({text[:60]!r}): a plain CSV has no "
+                    f"comment lines; remove them (a NONMEM file: read_csv(..., nonmem=True) "
+                    f"skips them)")
 
 
 def _lines(source: str | Path | io.IOBase) -> list[str]:
