@@ -48,7 +48,7 @@ def _iv_data(baseline: float | None, *, lloq: float | None = None) -> ip.Dataset
 
 
 # -- 1. an observation predicted 0 -----------------------------------------------------------
-@pytest.mark.parametrize("baseline", [0.0, 1e-3])
+@pytest.mark.parametrize("baseline", [1e-3, 0.2])
 def test_fit_refuses_an_observation_predicted_zero_under_proportional_error(baseline):
     """A pre-dose sample (prediction exactly 0) under proportional error had an SD
     floored at 1e-100: y = 0 moved -2 log L by -459 (-495.4 instead of -36.7),
@@ -59,6 +59,27 @@ def test_fit_refuses_an_observation_predicted_zero_under_proportional_error(base
             rf"{baseline:g} \(predicted 0; proportional error: residual SD 0; row 0\)"
             r".*MDV=1.*combined error model")):
         ip.fit(PK, _iv_data(baseline), START, free=FREE)
+
+
+def test_a_measured_zero_is_refused_under_proportional_error_blq_is_not():
+    """A quantified 0 under proportional error scores 2 log f + 1/b^2, which falls without
+    bound as the prediction f there goes to 0: the last of six samples (3 h) set to 0
+    was fitted with success, the proportional SD 0.46 instead of 0.058 and cl 5.57
+    instead of 4.95. Pre-dose or late, it is refused; marked BLQ it is not (M3), under
+    log-normal error too."""
+    late = _iv_data(None).observations.copy()
+    late.loc[late.index[-1], "value"] = 0.0
+    data = ip.Dataset.from_frame(late.drop(columns=["predose"]), regimen=IV, model=PK,
+                                 lloq="lloq")
+    for dataset in (data, _iv_data(0.0)):
+        with pytest.raises(DataError, match=r"proportional error for 'il21_plasma' cannot "
+                                            r"take a measured 0 .*1 row\(s\), the first row "
+                                            r"\d \(subject 0, time [03]\).*BLQ.*MDV=1.*"
+                                            r"combined error model"):
+            ip.fit(PK, dataset, START, free=FREE)
+    blq = ip.fit(PK, _iv_data(0.0, lloq=0.01), START, free=FREE, error_model="lognormal")
+    without = ip.fit(PK, _iv_data(None), START, free=FREE, error_model="lognormal")
+    assert blq.objective == pytest.approx(without.objective, rel=1e-9)
 
 
 def test_an_observed_zero_predicted_zero_is_refused_under_combined_error_too():
@@ -141,7 +162,7 @@ def test_fit_population_refuses_an_observation_predicted_zero(method, settings):
     """A time-0 sample of each subject taken with the SC dose: FOCEi returned the
     initial values with m2ll 8e196 and success=True (y = 0.01) or m2ll -3443.6
     instead of 225.8 (y = 0); SAEM a vague FitError (review 2026-12, t12)."""
-    for baseline in (0.0, 0.01):
+    for baseline in (0.001, 0.01):
         with pytest.raises(DataError, match=(
                 rf"4 observation\(s\) are predicted 0 .*subject 1, time 0 h, il21_plasma = "
                 rf"{baseline:g} \(predicted 0; proportional error: residual SD 0; row 0\); "
@@ -149,6 +170,11 @@ def test_fit_population_refuses_an_observation_predicted_zero(method, settings):
             ip.fit_population(OneCompartmentOral(), _population_data(baseline), POP_START,
                               free=["ka", "cl"], iiv={"cl": 0.3}, method=method,
                               settings=settings, seed=1)
+    with pytest.raises(DataError, match=r"cannot take a measured 0 .*4 row\(s\), the first "
+                                        r"row 0 \(subject 1, time 0\)"):
+        ip.fit_population(OneCompartmentOral(), _population_data(0.0), POP_START,
+                          free=["ka", "cl"], iiv={"cl": 0.3}, method=method,
+                          settings=settings, seed=1)
     with pytest.raises(DataError, match=r"combined error: -2 log L unbounded"):
         ip.fit_population(OneCompartmentOral(), _population_data(0.0), POP_START,
                           free=["ka", "cl"], iiv={"cl": 0.3}, method=method,
@@ -207,7 +233,7 @@ def _two_endpoint_data(predose_b: bool = False) -> ip.Dataset:
                        depot * [1.02, 0.97, 1.05]]})
     if predose_b:
         frame = pd.concat([frame.iloc[:3], pd.DataFrame({
-            "subject": ["B"], "time_h": [0.0], "variable": ["il21_plasma"], "value": [0.0]}),
+            "subject": ["B"], "time_h": [0.0], "variable": ["il21_plasma"], "value": [1e-3]}),
             frame.iloc[3:]], ignore_index=True)
     return ip.Dataset.from_frame(frame, regimen=SC, model=PK)
 
