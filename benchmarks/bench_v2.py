@@ -14,7 +14,10 @@ and rhIL-15 0.3 ug/kg IV once daily for 5 days every 14 days, 2 cycles, 0 to
    state of set 0 is compared between the two.
 2. A 10,000-run virtual population (log-normal ``il21_cl_ref``,
    ``kp_nk_il15``, ``kon_il21``, CV 30 %, seed 1) swept on 2 worker processes,
-   summary output of every variable and metric. Target: <= 15 s.
+   summary output of every variable and metric. Target: <= 15 s. Because
+   this machine's speed varies by up to a third from hour to hour, the sweep
+   is also printed against the libRoadRunner loop of target 1 (its time per
+   set times 10,000 over 2 workers), a ratio that carries across hours.
 
 Engine step counts per set are printed beside the times, and the same for
 model v1 on its own 5-on/9-off case, so a difference in speed can be told
@@ -162,6 +165,7 @@ def main() -> None:
               f"{last[worst]:.8g})")
 
     per_set = seconds / n_sets  # run_batch on one thread, above
+    rr_per_set = rr / n_sets if roadrunner is not None else None
     seconds = sweep_seconds(v2, params, n_sweep)
     target = 15.0 * n_sweep / 10_000
     print(f"\n2. {n_sweep}-run sweep, 2 workers: {seconds:.1f} s "
@@ -172,6 +176,11 @@ def main() -> None:
           f"run_batch's {1e3 * per_set:.2f} ms per set above (start-up, summaries and two "
           f"processes sharing the machine included); the target needs "
           f"{2e3 * target / n_sweep:.2f} ms")
+    if rr_per_set is not None:
+        # the machine's speed this hour varies by a third: the same sweep against
+        # libRoadRunner's loop above, as if it ran on the 2 workers
+        print(f"   against libRoadRunner's {1e3 * rr_per_set:.2f} ms per set on 2 workers "
+              f"({rr_per_set * n_sweep / 2:.0f} s): {seconds / (rr_per_set * n_sweep / 2):.3f} x")
 
 
 if __name__ == "__main__":
