@@ -61,8 +61,13 @@ class _OnGrid(Mapping):
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._taken:
-            self._taken[name] = np.take(self._curves.outputs[name], self._curves.grid, axis=-1)
+            taken = np.take(self._curves.outputs[name], self._curves.grid, axis=-1)
+            taken.flags.writeable = False  # as the reported views: results are not edited
+            self._taken[name] = taken
         return self._taken[name]
+
+    def __contains__(self, name: object) -> bool:  # without taking the values
+        return name in self._curves.outputs
 
     def __iter__(self):
         return iter(self._curves.outputs)
