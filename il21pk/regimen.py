@@ -145,12 +145,12 @@ class Dose:
         """The same dose given at `time` [h]."""
         return replace(self, time=time)
 
-    def describe(self, time_unit: str = "h") -> str:
+    def describe(self, time_unit: str | None = "h") -> str:
         """``"30 ug/kg IV bolus"``-style text; an infusion's duration in `time_unit`
-        (the model's)."""
+        (the model's; None, undeclared, reads as hours)."""
         kind = {"iv": "IV bolus", "sc": "SC"}[self.route]
         if self.is_infusion:
-            kind = f"IV infusion over {self.duration:g} {time_unit}"
+            kind = f"IV infusion over {self.duration:g} {time_unit or 'h'}"
         drug = f" of {self.drug}" if self.drug is not None else ""
         return f"{self.amount:g} {self.unit}{drug} {kind}"
 

@@ -1247,24 +1247,23 @@ def check_data(model: object, dataset: Dataset, error_model: str | Mapping[str, 
         else dict(error_model)
     quantified = obs[~obs["blq"]]  # M3 reads only the LLOQ of a BLQ observation
     for var in dataset.variables:
-        if kinds.get(var) == "lognormal":
-            rows = quantified[(quantified["variable"] == var) & (quantified["value"] <= 0)]
-            if len(rows):
-                raise DataError(f"log-normal error for {var!r} needs observations > 0 (mark "
-                                f"values below the LLOQ as BLQ); row {rows.index[0]} has "
-                                f"{rows['value'].iloc[0]:g}")
-        if kinds.get(var) == "proportional":
+        values = quantified["value"].where(quantified["variable"] == var)
+        if kinds.get(var) == "lognormal" and (values <= 0).any():
+            rows = quantified[values <= 0]
+            raise DataError(f"log-normal error for {var!r} needs observations > 0 (mark "
+                            f"values below the LLOQ as BLQ); row {rows.index[0]} has "
+                            f"{rows['value'].iloc[0]:g}")
+        if kinds.get(var) == "proportional" and (values == 0).any():
             # residual SD b f: a measured 0 scores 2 log f + 1/b^2, which falls without
             # bound as the prediction there goes to 0, so it pulls the fit towards f = 0
-            rows = quantified[(quantified["variable"] == var) & (quantified["value"] == 0)]
-            if len(rows):
-                raise DataError(
-                    f"proportional error for {var!r} cannot take a measured 0 (its -2 log L "
-                    f"falls without bound as the prediction there goes to 0); "
-                    f"{len(rows)} row(s), the first row {rows.index[0]} (subject "
-                    f"{rows['subject'].iloc[0]}, time {rows['time_h'].iloc[0]:g}): mark "
-                    f"values below the LLOQ as BLQ with their LLOQ, drop them (MDV=1), or use "
-                    f"the combined error model")
+            rows = quantified[values == 0]
+            raise DataError(
+                f"proportional error for {var!r} cannot take a measured 0 (its -2 log L "
+                f"falls without bound as the prediction there goes to 0); "
+                f"{len(rows)} row(s), the first row {rows.index[0]} (subject "
+                f"{rows['subject'].iloc[0]}, time {rows['time_h'].iloc[0]:g}): mark "
+                f"values below the LLOQ as BLQ with their LLOQ, drop them (MDV=1), or use "
+                f"the combined error model")
 
 
 def _starting_points(problem: _Problem, x0: np.ndarray, n_starts: int,

@@ -95,7 +95,7 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
             end = start + dose.duration
             if end[0] == start[0]:
                 raise RegimenError(
-                    f"the infusion of {dose.describe(model.time_unit or 'h')} ends when it "
+                    f"the infusion of {dose.describe(model.time_unit)} ends when it "
                     f"starts (duration {dose.duration!r} is below the float resolution at time "
                     f"{dose.time!r}); give a bolus (duration 0) or a longer infusion")
             rate = nmol / (end - start)

@@ -528,7 +528,7 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
 
 def _refuse_comment_lines(path: object, header: list[str], frame: pd.DataFrame) -> None:
     """A plain CSV's line starting with ``#`` would be read as a header or a record."""
-    first = frame.iloc[:, 0].astype(str).str.lstrip() if frame.shape[1] else pd.Series([])
+    first = frame.iloc[:, 0].astype(str).str.lstrip()  # pandas reads at least one column
     commented = np.flatnonzero(first.str.startswith("#").to_numpy(dtype=bool))
     if header and str(header[0]).lstrip().startswith("#"):
         where, text = "the header", ",".join(header)

@@ -81,7 +81,7 @@ def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Reg
             if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
                 raise RegimenError(
                     f"an in vitro model takes IV bolus doses in ng, ug or nmol (cytokine added to "
-                    f"the well); got {d.describe(model.time_unit or 'h')}")
+                    f"the well); got {d.describe(model.time_unit)}")
     return regimen
 
 
