@@ -117,7 +117,7 @@ def test_observed_variable_the_model_does_not_report_is_a_data_error(truth):
 
 
 def test_overflowing_likelihood_is_a_fit_error_not_scipys_message(truth):
-    df = pd.DataFrame({"t": [1.0, 2.0], "conc": [0.0, 1e250]})
+    df = pd.DataFrame({"t": [1.0, 2.0], "conc": [1.0, 1e250]})
     data = ip.Dataset.from_frame(df, time="t", value="conc", variable="il21_plasma",
                                  subject=None, regimen=SC, model=PK)
     # used to be scipy's "ValueError: array must not contain infs or NaNs"
