@@ -82,6 +82,34 @@ def test_blq_trough_before_a_dose_counts_as_0_not_as_a_ramp_to_the_dose():
     assert row["lambda_z"] == pytest.approx(np.log(2) / 2, rel=1e-12)
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.1], ids=["hours", "tenths (times rounded)"])
+def test_sampled_blq_trough_at_a_dose_counts_as_0_for_both_intervals(scale):
+    # observed samples every 2 h, halving every 2 h after doses at 0 and 24 h; the
+    # sample at 24 h is the trough before the second dose. LLOQ 0.75: 16, 8, 4, 2, 1,
+    # then BLQ from 10 h to the trough at 24 h; after it 8, 4, 2, 1, then BLQ to 48 h
+    # (times x `scale`: 2.4000000000000004 is the trough, start + tau is 2.4)
+    t = np.arange(0.0, 49.0, 2.0) * scale
+    hours = np.arange(0.0, 49.0, 2.0)
+    c = np.where(hours < 24.0, 16.0 * 0.5 ** (hours / 2), 16.0 * 0.5 ** ((hours - 24.0) / 2))
+    c[hours == 24.0] = 16.0 * 0.5 ** 12  # the trough, before the dose
+    frame = pd.DataFrame({"time_h": t, "value": c})
+    row = ip.nca(frame, tau=24.0 * scale, start=24.0 * scale, lloq=0.75).iloc[0]
+    # first interval: log-down 16 -> 1 over 0..8 h, then 1 -> 0 (trailing BLQ) over
+    # 8..10 h; second: 0 (the trough, leading BLQ) -> 8 over 24..26 h (linear up),
+    # log-down 8 -> 1 over 26..32 h, 1 -> 0 over 32..34 h
+    first = scale * (2 * 15 / np.log(2) + 1.0)
+    second = scale * (8.0 + 2 * 7 / np.log(2) + 1.0)
+    assert row["auc_tau_first"] == pytest.approx(first, rel=1e-13)
+    assert row["auc_tau"] == pytest.approx(second, rel=1e-13)
+    assert row["accumulation_ratio"] == pytest.approx(second / first, rel=1e-13)
+    assert (row["cmin_tau"], row["cmax_tau"]) == (0.0, 8.0)
+    # each BLQ sample counted once: 10..24 h and 34..48 h
+    assert row["n_blq"] == 16
+    # without tau the trough is between quantifiable samples and left out
+    plain = ip.nca(frame, lloq=0.75).iloc[0]
+    assert plain["auc_last"] > first + second
+
+
 @pytest.fixture(scope="module")
 def one_compartment(human) -> tuple[ip.Model, ip.ParameterSet]:
     model = ip.Model.pk_only(compartments=1)

@@ -25,7 +25,12 @@ auc_inf``) are then NaN: the curve's AUC0-inf holds every dose given.
 
 A frame is analysed as samples: between two samples the curve is the AUC rule's
 interpolation, so a dose given after the first sample is a ramp from the sample
-before it. A :class:`~il21pk.analysis.results.SimulationResult` is analysed on the
+before it. With ``tau``, the doses are taken at ``start + j tau`` and the BLQ
+rules apply to each stretch between them: a sample at a dose time is the
+trough before that dose and the value the next interval starts from, so a BLQ
+trough counts as 0 at both (trailing and leading) instead of being left out,
+which would ramp the curve across the trough from the last quantifiable sample
+to the first after the dose. A :class:`~il21pk.analysis.results.SimulationResult` is analysed on the
 full curve its metrics use (the output grid plus the points :func:`il21pk.simulate`
 adds around bolus doses, :class:`~il21pk.analysis.metrics.FullCurves`): each bolus is
 a jump, two points at one time, the value just before the dose then the one after
@@ -204,37 +209,52 @@ def terminal_slope(time: np.ndarray, conc: np.ndarray, *, points: Sequence[float
     return best or nan
 
 
-def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
+def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float,
+                    doses: Sequence[float] = ()) -> tuple[np.ndarray, np.ndarray, int]:
     """PKNCA's default BLQ rules: leading and trailing BLQ -> 0, BLQ in between dropped.
 
     A value is BLQ when it is below `lloq`, or <= 0 (zeros and the small
-    negative values solvers produce count as not quantifiable). A curve with
-    jumps (two points at one time: boluses) takes the rules per stretch between
-    jumps, as PKNCA per dosing interval: a BLQ trough before a dose is trailing
-    (0), not dropped, which would ramp the curve up to the dose. Returns the
-    kept times, the kept values and the number of BLQ samples.
+    negative values solvers produce count as not quantifiable). The rules apply
+    per stretch between doses, as PKNCA's per dosing interval, so a BLQ trough
+    before a dose is trailing (0), not dropped, which would ramp the curve up
+    to the dose. A curve with jumps (two points at one time: boluses) is cut at
+    each jump; a sampled curve at the `doses` given (times of no jump): a sample
+    at a dose time is the trough before that dose and the value the interval
+    after it starts from, so it ends one stretch and starts the next (it is
+    kept twice, a jump of 0); a dose between two samples cuts between them.
+    Returns the kept times, the kept values and the number of BLQ samples.
     """
-    cuts = np.flatnonzero(np.diff(time) == 0) + 1
-    parts = [_blq_stretch(t, c, lloq) for t, c in zip(np.split(time, cuts),
-                                                     np.split(conc, cuts), strict=True)]
-    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-            sum(p[2] for p in parts))
+    # (end of one stretch, exclusive; start of the next)
+    cuts = [(int(i), int(i)) for i in np.flatnonzero(np.diff(time) == 0) + 1]
+    jump_times = time[[i for i, _ in cuts]]
+    for dose in doses:
+        # a sample at the dose time, up to the rounding of start + j tau
+        at = np.flatnonzero(np.abs(time - dose) <= 1e-9 * max(1.0, abs(dose)))
+        if at.size and np.any(jump_times == time[at[0]]):
+            continue
+        cuts.append((int(at[0]) + 1, int(at[0])) if at.size else
+                    (int(np.searchsorted(time, dose, side="right")),) * 2)
+    parts, begin = [], 0
+    for end, next_begin in sorted(cuts):
+        parts.append(_blq_stretch(time[begin:end], conc[begin:end], lloq))
+        begin = next_begin
+    parts.append(_blq_stretch(time[begin:], conc[begin:], lloq))
+    n_blq = int(np.sum(~(conc >= lloq) | ~(conc > 0)))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), n_blq
 
 
 def _blq_stretch(time: np.ndarray, conc: np.ndarray, lloq: float
-                 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`apply_blq_rules` on a stretch without jumps."""
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`apply_blq_rules` on a stretch without jumps or doses."""
     blq = ~(conc >= lloq) | ~(conc > 0)
-    n_blq = int(blq.sum())
     quantifiable = np.flatnonzero(~blq)
     if quantifiable.size == 0:
-        return time, np.zeros_like(conc), n_blq
+        return time, np.zeros_like(conc)
     keep = ~blq
     keep[: quantifiable[0]] = True
     keep[quantifiable[-1] + 1:] = True
     values = np.where(blq, 0.0, conc)
-    return time[keep], values[keep], n_blq
+    return time[keep], values[keep]
 
 
 def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
@@ -247,7 +267,12 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
     cmax_raw = float(np.max(conc)) if conc.size else np.nan
     limit = (AUTO_LLOQ * cmax_raw if cmax_raw > 0 else 0.0) if lloq == "auto" else \
         (0.0 if lloq is None else float(lloq))
-    time, conc, n_blq = apply_blq_rules(time, conc, limit)
+    doses = ()
+    if tau is not None:  # doses at start + j tau, inside the sampled times
+        origin = float(time[0]) if start is None else float(start)
+        j = np.arange(np.ceil((time[0] - origin) / tau), np.floor((time[-1] - origin) / tau) + 1)
+        doses = [d for d in origin + j * tau if time[0] < d < time[-1]]
+    time, conc, n_blq = apply_blq_rules(time, conc, limit, doses)
     imax = int(np.argmax(conc))
     positive = np.flatnonzero(conc > 0)
     last = int(positive[-1]) if positive.size else conc.shape[0] - 1
@@ -376,6 +401,8 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         docstring for the BLQ rules.
     tau : float, optional
         Dosing interval for multiple-dose statistics (in the data's time unit).
+        The doses are taken at ``start + j tau``, and the BLQ rules apply per
+        interval between them (a BLQ trough sampled at a dose is 0).
     start : float, optional
         Start of the interval analysed (e.g. the last dose, at steady
         state); default the first sampling time. The first interval starts
