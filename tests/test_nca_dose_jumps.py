@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import il21pk as ip
-from il21pk.analysis.nca import nca_curve
+from il21pk.analysis.nca import apply_blq_rules, nca_curve
 
 # one compartment, V 10 L, CL 2 L/h (k 0.2 /h), 100 nmol IV every 24 h at 0, 24, ..., 96 h
 V, CL, D, TAU, N = 10.0, 2.0, 100.0, 24.0, 5
@@ -108,6 +108,15 @@ def test_sampled_blq_trough_at_a_dose_counts_as_0_for_both_intervals(scale):
     # without tau the trough is between quantifiable samples and left out
     plain = ip.nca(frame, lloq=0.75).iloc[0]
     assert plain["auc_last"] > first + second
+    # nothing BLQ: the trough is a sample like any other, with or without tau
+    # (returned once: lambda_z's regression and the AUCs see it once)
+    every = ip.nca(frame, lloq=None).iloc[0]
+    with_tau = ip.nca(frame, lloq=None, tau=24.0 * scale, start=24.0 * scale).iloc[0]
+    for column in ("auc_last", "auc_inf", "lambda_z", "lambda_z_n", "tlast", "n_blq"):
+        assert with_tau[column] == every[column], column
+    kept_t, kept_c, _ = apply_blq_rules(t, c, 0.75, doses=[24.0 * scale])
+    assert np.all(np.diff(kept_t) > 0)  # no sample twice
+    assert kept_c[np.argmin(np.abs(kept_t - 24.0 * scale))] == 0.0
 
 
 @pytest.fixture(scope="module")

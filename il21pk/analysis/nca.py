@@ -220,8 +220,8 @@ def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float,
     to the dose. A curve with jumps (two points at one time: boluses) is cut at
     each jump; a sampled curve at the `doses` given (times of no jump): a sample
     at a dose time is the trough before that dose and the value the interval
-    after it starts from, so it ends one stretch and starts the next (it is
-    kept twice, a jump of 0); a dose between two samples cuts between them.
+    after it starts from, so it ends one stretch and starts the next (and is
+    returned once); a dose between two samples cuts between them.
     Returns the kept times, the kept values and the number of BLQ samples.
     """
     # (end of one stretch, exclusive; start of the next)
@@ -234,11 +234,13 @@ def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float,
             continue
         cuts.append((int(at[0]) + 1, int(at[0])) if at.size else
                     (int(np.searchsorted(time, dose, side="right")),) * 2)
-    parts, begin = [], 0
-    for end, next_begin in sorted(cuts):
-        parts.append(_blq_stretch(time[begin:end], conc[begin:end], lloq))
-        begin = next_begin
-    parts.append(_blq_stretch(time[begin:], conc[begin:], lloq))
+    parts, begin, shared = [], 0, False
+    for end, next_begin in [*sorted(cuts), (time.shape[0], time.shape[0])]:
+        t, c = _blq_stretch(time[begin:end], conc[begin:end], lloq)
+        # a shared sample is first and last of a stretch, so kept, with one value
+        # in both (0 if BLQ): it is returned once
+        parts.append((t[1:], c[1:]) if shared else (t, c))
+        begin, shared = next_begin, next_begin < end
     n_blq = int(np.sum(~(conc >= lloq) | ~(conc > 0)))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), n_blq
 
