@@ -119,6 +119,34 @@ def test_sampled_blq_trough_at_a_dose_counts_as_0_for_both_intervals(scale):
     assert kept_c[np.argmin(np.abs(kept_t - 24.0 * scale))] == 0.0
 
 
+def test_sampled_doses_are_counted_from_time_0_and_a_misaligned_start_is_told():
+    # the curve above sampled from 2 h: without `start` the doses are still at 0 and
+    # 24 h (time 0 is the first dose), so the trough at 24 h is BLQ and 0; the first
+    # interval starts at the first sample: [2, 26] h: log-down 8 -> 1 over 2..8 h,
+    # 1 -> 0 over 8..10 h, 0 -> 8 over 24..26 h (doses taken from 2 h: 101)
+    hours = np.arange(2.0, 49.0, 2.0)
+    c = np.where(hours < 24.0, 16.0 * 0.5 ** (hours / 2), 16.0 * 0.5 ** ((hours - 24.0) / 2))
+    c[hours == 24.0] = 16.0 * 0.5 ** 12
+    frame = pd.DataFrame({"time_h": hours, "value": c})
+    with pytest.warns(UserWarning, match="start after time 0"):
+        row = ip.nca(frame, tau=24.0, lloq=0.75).iloc[0]
+    assert row["auc_tau_first"] == pytest.approx(2 * 7 / np.log(2) + 1.0 + 8.0, rel=1e-13)
+    with pytest.warns(UserWarning) as record:
+        ip.nca(frame, tau=24.0, start=5.0, lloq=0.75)
+    assert any("`start` 5 is not a whole number of `tau` (24)" in str(w.message)
+               for w in record)
+
+
+def test_sampled_tiny_tau_cuts_every_gap_once():
+    # a dose in every gap between samples: each sample its own stretch, so every
+    # BLQ sample is leading or trailing (0), none left out
+    t = np.linspace(0.0, 100.0, 101)
+    c = np.where(np.arange(101) % 2 == 0, 10.0, 0.1)
+    row = nca_curve(t, c, lloq=1.0, tau=1e-6, start=0.0)
+    assert row["auc_last"] == pytest.approx(5.0 * 100, rel=1e-13)  # 10 -> 0 or 0 -> 10 per gap
+    assert row["n_blq"] == 50
+
+
 @pytest.fixture(scope="module")
 def one_compartment(human) -> tuple[ip.Model, ip.ParameterSet]:
     model = ip.Model.pk_only(compartments=1)
@@ -167,6 +195,20 @@ def test_simulated_troughs_below_the_auto_lloq_are_not_ramped(one_compartment):
     assert row["auc_last"] == pytest.approx(3 * D / 20.0 - row["clast"] / 2.0, rel=1e-8)
     assert row["auc_inf"] == pytest.approx(3 * D / 20.0, rel=1e-8)
     assert row["lambda_z"] == pytest.approx(2.0, rel=1e-8)
+
+
+def test_simulated_sc_troughs_below_the_lloq_are_0_per_interval(one_compartment):
+    # SC doses: plasma has no jump at a dose, so the doses come from `tau`. ka 0.5 /h,
+    # k 2 /h: what is left of a dose after 24 h is e^-12 of it, so the accumulation
+    # ratio is 1 to about 1e-5. Left out as middle BLQ, the troughs below the LLOQ
+    # ramped the first interval's end up to the next absorption peak (ratio 0.75)
+    model, params = one_compartment
+    regimen = ip.Regimen.repeat(ip.Dose(D, unit="nmol", route="sc"), every=TAU, count=5)
+    res = ip.simulate(model, regimen, params.with_values(cl=20.0, source="test"),
+                      t_end=120.0, rtol=1e-10, atol=1e-14)
+    row = ip.nca(res, tau=TAU, start=96.0, lloq=0.05).set_index("variable").loc["il21_plasma"]
+    assert row["accumulation_ratio"] == pytest.approx(1.0, abs=1e-3)
+    assert row["cmin_tau"] == 0.0
 
 
 def test_nca_names_what_it_takes():

@@ -10,7 +10,8 @@ columns ``cl_f`` and ``vz_f``).
 Values below the lower limit of quantification (LLOQ) follow PKNCA's default
 rules (``conc.blq``: first "keep", middle "drop", last "keep"): BLQ values
 before the first quantifiable value and after the last one count as 0, BLQ
-values between quantifiable values are left out. Tlast/Clast are the last
+values between quantifiable values are left out, each rule within a stretch
+between doses where the doses are known (jumps, or ``tau``: below). Tlast/Clast are the last
 quantifiable sample and lambda_z uses quantifiable samples only. Without an
 assay LLOQ (``lloq="auto"``) values below :data:`AUTO_LLOQ` x Cmax of the
 curve count as BLQ: simulated curves
@@ -25,12 +26,14 @@ auc_inf``) are then NaN: the curve's AUC0-inf holds every dose given.
 
 A frame is analysed as samples: between two samples the curve is the AUC rule's
 interpolation, so a dose given after the first sample is a ramp from the sample
-before it. With ``tau``, the doses are taken at ``start + j tau`` and the BLQ
-rules apply to each stretch between them: a sample at a dose time is the
+before it. With ``tau``, the doses are taken at ``start + j tau`` (``j tau``
+without `start`: time 0 is the first dose) and the BLQ rules apply to each
+stretch between them, for every statistic: a sample at a dose time is the
 trough before that dose and the value the next interval starts from, so a BLQ
 trough counts as 0 at both (trailing and leading) instead of being left out,
 which would ramp the curve across the trough from the last quantifiable sample
-to the first after the dose. A :class:`~il21pk.analysis.results.SimulationResult` is analysed on the
+to the first after the dose (AUC0-last and AUC0-inf too, unlike PKNCA's
+whole-curve rules). A :class:`~il21pk.analysis.results.SimulationResult` is analysed on the
 full curve its metrics use (the output grid plus the points :func:`il21pk.simulate`
 adds around bolus doses, :class:`~il21pk.analysis.metrics.FullCurves`): each bolus is
 a jump, two points at one time, the value just before the dose then the one after
@@ -224,18 +227,26 @@ def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float,
     returned once); a dose between two samples cuts between them.
     Returns the kept times, the kept values and the number of BLQ samples.
     """
+    n = time.shape[0]
     # (end of one stretch, exclusive; start of the next)
-    cuts = [(int(i), int(i)) for i in np.flatnonzero(np.diff(time) == 0) + 1]
-    jump_times = time[[i for i, _ in cuts]]
-    for dose in doses:
-        # a sample at the dose time, up to the rounding of start + j tau
-        at = np.flatnonzero(np.abs(time - dose) <= 1e-9 * max(1.0, abs(dose)))
-        if at.size and np.any(jump_times == time[at[0]]):
-            continue
-        cuts.append((int(at[0]) + 1, int(at[0])) if at.size else
-                    (int(np.searchsorted(time, dose, side="right")),) * 2)
+    jumps = np.flatnonzero(np.diff(time) == 0) + 1
+    cuts = {(int(i), int(i)) for i in jumps}
+    d = np.asarray(doses, dtype=float)
+    if d.size:
+        # a sample at a dose time, up to the rounding of start + j tau
+        tol = 1e-9 * np.maximum(1.0, np.abs(d))
+        right = np.searchsorted(time, d, side="right")  # the first sample after it
+        below, above = np.clip(right - 1, 0, n - 1), np.clip(right, 0, n - 1)
+        at = np.where(np.abs(time[below] - d) <= tol, below,
+                      np.where((right < n) & (np.abs(time[above] - d) <= tol), above, -1))
+        jump_times = time[jumps]
+        for i, r in zip(at.tolist(), right.tolist(), strict=True):
+            if i < 0:
+                cuts.add((r, r))
+            elif not np.any(jump_times == time[i]):  # a jump is cut already
+                cuts.add((i + 1, i))
     parts, begin, shared = [], 0, False
-    for end, next_begin in [*sorted(cuts), (time.shape[0], time.shape[0])]:
+    for end, next_begin in [*sorted(cuts), (n, n)]:
         t, c = _blq_stretch(time[begin:end], conc[begin:end], lloq)
         # a shared sample is first and last of a stretch, so kept, with one value
         # in both (0 if BLQ): it is returned once
@@ -269,11 +280,8 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
     cmax_raw = float(np.max(conc)) if conc.size else np.nan
     limit = (AUTO_LLOQ * cmax_raw if cmax_raw > 0 else 0.0) if lloq == "auto" else \
         (0.0 if lloq is None else float(lloq))
-    doses = ()
-    if tau is not None:  # doses at start + j tau, inside the sampled times
-        origin = float(time[0]) if start is None else float(start)
-        j = np.arange(np.ceil((time[0] - origin) / tau), np.floor((time[-1] - origin) / tau) + 1)
-        doses = [d for d in origin + j * tau if time[0] < d < time[-1]]
+    doses = _dose_cuts(time, tau, 0.0 if start is None else float(start)) \
+        if tau is not None else ()
     time, conc, n_blq = apply_blq_rules(time, conc, limit, doses)
     imax = int(np.argmax(conc))
     positive = np.flatnonzero(conc > 0)
@@ -297,6 +305,21 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
         out.update(_interval(raw_t, raw_c, time, conc, tau, start, method, dose, route, lz,
                              time_unit_label(time_unit)))
     return out
+
+
+def _dose_cuts(time: np.ndarray, tau: float, origin: float) -> np.ndarray:
+    """The doses at ``origin + j tau`` that cut a curve sampled at `time`: those
+    at an inner sample, and one per gap between samples that holds any (more
+    cut it no further), so a small `tau` costs no more than the samples."""
+    k = (time - origin) / tau
+    whole = np.round(k)
+    at = np.abs(k - whole) * tau <= 1e-9 * np.maximum(1.0, np.abs(time))
+    k = np.where(at, whole, k)
+    inner = at.copy()
+    inner[[0, -1]] = False
+    first = np.floor(k[:-1]) + 1  # the first dose after each sample
+    between = first < k[1:]
+    return np.concatenate([time[inner], origin + first[between] * tau])
 
 
 def _interval(raw_t, raw_c, time, conc, tau, start, method, dose, route, lz,
@@ -403,8 +426,9 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         docstring for the BLQ rules.
     tau : float, optional
         Dosing interval for multiple-dose statistics (in the data's time unit).
-        The doses are taken at ``start + j tau``, and the BLQ rules apply per
-        interval between them (a BLQ trough sampled at a dose is 0).
+        The doses are taken at ``start + j tau`` (``j tau`` without `start`),
+        and the BLQ rules apply per interval between them, for every statistic
+        (a BLQ trough sampled at a dose is 0).
     start : float, optional
         Start of the interval analysed (e.g. the last dose, at steady
         state); default the first sampling time. The first interval starts
@@ -459,6 +483,13 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         tau = _positive_number(tau, "tau")
     if start is not None:
         start = _positive_number(start, "start", allow_zero=True)
+        if tau is not None and abs(start / tau - round(start / tau)) * tau > 1e-9 * max(1.0,
+                                                                                        start):
+            warnings.warn(f"nca: `start` {start:g} is not a whole number of `tau` ({tau:g}) "
+                          "after time 0, taken as the first dose: the doses are taken at start "
+                          "+ j tau (where the BLQ rules restart), while the first interval "
+                          "(auc_tau_first, accumulation_ratio) starts at the first sample",
+                          UserWarning, stacklevel=2)
     if isinstance(lloq, str) and lloq != "auto" and lloq not in data.columns:
         raise DataError(f"`lloq` {lloq!r} is neither 'auto' nor a column; got columns "
                         f"{list(data.columns)}")
