@@ -109,14 +109,38 @@ def test_sampled_blq_trough_at_a_dose_counts_as_0_for_both_intervals(scale):
     plain = ip.nca(frame, lloq=0.75).iloc[0]
     assert plain["auc_last"] > first + second
     # nothing BLQ: the trough is a sample like any other, with or without tau
-    # (returned once: lambda_z's regression and the AUCs see it once)
+    # (returned once: the AUCs see it once); lambda_z, of one exponential, from
+    # the points after the last dose with tau
     every = ip.nca(frame, lloq=None).iloc[0]
     with_tau = ip.nca(frame, lloq=None, tau=24.0 * scale, start=24.0 * scale).iloc[0]
-    for column in ("auc_last", "auc_inf", "lambda_z", "lambda_z_n", "tlast", "n_blq"):
+    for column in ("auc_last", "tlast", "n_blq"):
         assert with_tau[column] == every[column], column
+    assert with_tau["lambda_z"] == pytest.approx(np.log(2) / (2 * scale), rel=1e-13)
+    assert with_tau["lambda_z_t_first"] > 24.0 * scale
     kept_t, kept_c, _ = apply_blq_rules(t, c, 0.75, doses=[24.0 * scale])
     assert np.all(np.diff(kept_t) > 0)  # no sample twice
     assert kept_c[np.argmin(np.abs(kept_t - 24.0 * scale))] == 0.0
+
+
+@pytest.mark.parametrize("tau", [None, 24.0], ids=["jumps", "sampled with tau"])
+def test_terminal_phase_is_after_the_last_dose(tau):
+    # peaks 10 then 8 or 6: after the global Tmax (0 h) the regression ran across the
+    # dose at 24 h (5 at 4 h, 6 at 28 h, 3 at 32 h: lambda_z 0.0092 /h). After the last
+    # dose only 28 and 32 h are quantifiable: too few for a terminal phase
+    if tau is None:  # a simulation's full curve: the dose at 24 h a jump
+        t = np.array([0.0, 4.0, 8.0, 24.0, 24.0, 28.0, 32.0, 48.0])
+        c = np.array([10.0, 5.0, 0.0, 0.0, 8.0, 6.0, 3.0, 0.0])
+    else:
+        t = np.array([0.0, 4.0, 8.0, 24.0, 28.0, 32.0, 48.0])
+        c = np.array([10.0, 5.0, 0.0, 0.0, 6.0, 3.0, 0.0])
+    row = nca_curve(t, c, lloq=0.5, tau=tau, start=None if tau is None else 0.0)
+    assert np.isnan(row["lambda_z"]) and row["lambda_z_n"] == 0
+    # with two more points after the dose: its decline (t1/2 4 h), from the points
+    # after its Tmax (the jump's 24 h; the sampled curve's 28 h)
+    t, c = np.append(t[:-1], [36.0, 40.0, 48.0]), np.append(c[:-1], [1.5, 0.75, 0.0])
+    row = nca_curve(t, c, lloq=0.5, tau=tau, start=None if tau is None else 0.0)
+    assert row["lambda_z"] == pytest.approx(np.log(2) / 4.0, rel=1e-13)
+    assert row["lambda_z_t_first"] == (28.0 if tau is None else 32.0)
 
 
 def test_sampled_doses_are_counted_from_time_0_and_a_misaligned_start_is_told():

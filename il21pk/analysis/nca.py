@@ -11,11 +11,12 @@ Values below the lower limit of quantification (LLOQ) follow PKNCA's default
 rules (``conc.blq``: first "keep", middle "drop", last "keep"): BLQ values
 before the first quantifiable value and after the last one count as 0, BLQ
 values between quantifiable values are left out, each rule within a stretch
-between doses where the doses are known (jumps, or ``tau``: below). Tlast/Clast are the last
-quantifiable sample and lambda_z uses quantifiable samples only. Without an
-assay LLOQ (``lloq="auto"``) values below :data:`AUTO_LLOQ` x Cmax of the
-curve count as BLQ: simulated curves
-decay into solver noise (1e-16 and below), which is not a terminal phase.
+between doses where the doses are known (jumps, or ``tau``: below).
+Tlast/Clast are the last quantifiable sample and lambda_z uses quantifiable
+samples only, after the Tmax of the last dosing interval where the doses are
+known. Without an assay LLOQ (``lloq="auto"``) values below
+:data:`AUTO_LLOQ` x Cmax of the curve count as BLQ: simulated curves decay
+into solver noise (1e-16 and below), which is not a terminal phase.
 
 With a dosing interval ``tau`` the table adds the interval statistics of
 multiple dosing: AUC over ``[start, start + tau]``, Cmax/Cmin/Cavg in it,
@@ -287,7 +288,15 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
     positive = np.flatnonzero(conc > 0)
     last = int(positive[-1]) if positive.size else conc.shape[0] - 1
     auc_last = auc(time[: last + 1], conc[: last + 1], method)
-    slope = terminal_slope(time[: last + 1], conc[: last + 1], points=points)
+    # the automatic terminal phase lies after the last dose (a jump, or of `tau`)
+    last_dose = max(np.max(time[1:][np.diff(time) == 0], initial=-np.inf),
+                    np.max(doses, initial=-np.inf))
+    begin = 0
+    if points is None and np.isfinite(last_dose):
+        begin = int(np.searchsorted(time, last_dose - 1e-9 * max(1.0, abs(last_dose))))
+        if begin + 1 < time.shape[0] and time[begin + 1] == time[begin]:
+            begin += 1  # a jump: from the value after the dose
+    slope = terminal_slope(time[begin: last + 1], conc[begin: last + 1], points=points)
     lz = slope["lambda_z"]
     auc_inf = auc_last + conc[last] / lz if np.isfinite(lz) else np.nan
     out = {"cmax": float(conc[imax]), "tmax": float(time[imax]), "clast": float(conc[last]),
