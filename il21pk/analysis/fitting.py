@@ -1215,9 +1215,10 @@ def check_data(model: object, dataset: Dataset, error_model: str | Mapping[str, 
     Raises
     ------
     DataError
-        No observations, an observed variable the model does not report, a
-        covariate the model reads that is missing, <= 0 or outside its hard
-        bounds, or an observation <= 0 with log-normal error.
+        No observations, an observed variable the model does not report, mass
+        concentrations converted with a molecular weight other than the
+        parameters', a covariate the model reads that is missing, <= 0 or
+        outside its hard bounds, or an observation <= 0 with log-normal error.
     ParameterError
         A covariate column the model does not read (unless `unread_covariates`).
     """
@@ -1229,6 +1230,12 @@ def check_data(model: object, dataset: Dataset, error_model: str | Mapping[str, 
     if foreign:
         raise DataError(f"the data observe {foreign}, which {model!r} does not report; fit a "
                         f"model that does, or drop those rows (it reports {reported})")
+    for var, (name, kda) in getattr(dataset, "molecular_weights", {}).items():
+        if name in params and not np.isclose(params.value(name), kda, rtol=1e-12, atol=0.0):
+            raise DataError(
+                f"the observations of {var!r} were converted to nM with {name} = {kda:g} kDa, "
+                f"but the parameters give {name} = {params.value(name):g} kDa; read the data "
+                "with these parameters (mw=<the ParameterSet>) or in a molar unit")
     cov = dataset.covariates
     for name in cov.columns.drop("subject"):
         if name not in readable:

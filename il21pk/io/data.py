@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -126,17 +126,20 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
     return cov
 
 
-def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | None) -> float:
-    """kDa converting mass concentrations of `variable`: `mw` if a number, else that of
-    the model's drug the variable is named after (``<drug>_...``): the model's fixed
-    value, else the value in `mw` (a ParameterSet), else the model's default. A
-    variable named after no drug (``ada_titer``, a receptor) has no molecular weight
-    to assume: a DataError asks for a number."""
-    if mw is not None and not isinstance(mw, ParameterSet):
-        return float(mw)
+def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | None
+                      ) -> tuple[str | None, float]:
+    """kDa converting mass concentrations of `variable`, and the molecular-weight
+    parameter of the model's drug the variable is named after (``<drug>_...``; None
+    for no drug): `mw` if a number, else the model's fixed value, else the value in
+    `mw` (a ParameterSet), else the model's default. A variable named after no drug
+    (``ada_titer``, a receptor) has no molecular weight to assume: a DataError asks
+    for a number."""
     # the longest drug name the variable starts with (il21_mut_plasma: il21_mut, not il21)
     named = sorted((d for d in model.drugs if variable.startswith(f"{d.name}_")),
                    key=lambda d: len(d.name), reverse=True)
+    name = named[0].mw if named else None
+    if mw is not None and not isinstance(mw, ParameterSet):
+        return name, float(mw)
     if not named:
         drugs = [d.name for d in model.drugs]
         raise DataError(
@@ -145,28 +148,33 @@ def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | No
             "il21pk cannot tell whose molecular weight converts them to nM (an anti-drug "
             "antibody's is not the drug's); give them in a molar unit (nM, pM, uM) or, "
             "from Python, pass mw=<kDa>")
-    drug = named[0]
-    name = drug.mw
     if model.fixed_value(name) is not None:
-        return float(model.fixed_value(name))
+        return name, float(model.fixed_value(name))
     if isinstance(mw, ParameterSet) and name in mw:
-        return float(mw.value(name))
+        return name, float(mw.value(name))
     value = model.default_value(name)
     if value is None:
         raise DataError(f"mass concentrations of {variable!r} need the molecular weight of "
-                        f"drug {drug.name!r} (parameter {name!r}), which has no default value: "
-                        "pass mw=<kDa> or mw=<ParameterSet>")
-    return value
+                        f"drug {named[0].name!r} (parameter {name!r}), which has no default "
+                        "value: pass mw=<kDa> or mw=<ParameterSet>")
+    return name, value
 
 
 def _convert(values: np.ndarray, variable: str, unit: str | None, model: Model,
-             model_units: dict[str, str], mw: float | ParameterSet | None) -> np.ndarray:
+             model_units: dict[str, str], mw: float | ParameterSet | None,
+             used: dict) -> np.ndarray:
+    """`values` of `variable` from `unit` to the model's; a molecular weight used is
+    recorded in `used` (``variable -> (parameter, kDa)``)."""
     target = model_units[variable]
     if unit is None or unit == target:
         return values
     if target == "nM" and unit in CONCENTRATION_UNITS:
-        return concentration_to_nM(values, unit, mw=_molecular_weight(model, variable, mw)
-                                   if is_mass_concentration(unit) else None)
+        kda = None
+        if is_mass_concentration(unit):
+            name, kda = _molecular_weight(model, variable, mw)
+            if name is not None:
+                used[variable] = (name, kda)
+        return concentration_to_nM(values, unit, mw=kda)
     raise DataError(f"observations of {variable!r} are in {unit!r}, which il21pk cannot convert "
                     f"to the model's {target!r}; give them in {target!r}"
                     + (f" or one of {list(CONCENTRATION_UNITS)}" if target == "nM" else ""))
@@ -188,11 +196,16 @@ class Dataset:
         ``subject -> Regimen``.
     covariates : pandas.DataFrame
         ``subject`` plus covariate columns named like parameters (``body_weight``).
+    molecular_weights : dict
+        ``variable -> (parameter, kDa)``: the molecular weight that converted a
+        drug's mass concentrations to nM, and the parameter it stands for
+        (fitting refuses parameters that give that drug another one).
     """
 
     observations: pd.DataFrame
     regimens: dict
     covariates: pd.DataFrame
+    molecular_weights: dict = field(default_factory=dict)
 
     @property
     def subjects(self) -> list:
@@ -215,7 +228,8 @@ class Dataset:
             raise DataError(f"unknown subject(s) {unknown}; the data hold {self.subjects}")
         obs = self.observations[self.observations["subject"].isin(keep)].reset_index(drop=True)
         cov = self.covariates[self.covariates["subject"].isin(keep)].reset_index(drop=True)
-        return Dataset(obs, {s: self.regimens[s] for s in keep}, cov)
+        return Dataset(obs, {s: self.regimens[s] for s in keep}, cov,
+                       dict(self.molecular_weights))
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, *, time: str = "time_h", value: str = "value",
@@ -308,16 +322,15 @@ class Dataset:
         frame = pd.DataFrame({"subject": subjects, "time": df[time].to_numpy(),
                               "variable": variables, "value": df[value].to_numpy(),
                               "lloq": df[lloq].to_numpy() if lloq else np.nan})
-        obs = _validate(frame, model, time_unit, units or {}, mw, value_col=value, time_col=time)
+        obs, used = _validate(frame, model, time_unit, units or {}, mw, value_col=value,
+                              time_col=time)
         regimens = _regimens(list(dict.fromkeys(subjects)), regimen, df, subject, dose, model)
         # a sample at a dosing time is taken before that dose (a trough)
-        dose_times = {s: {d.time for d in r.doses} for s, r in regimens.items()}
-        obs["predose"] = [t in dose_times[s] for s, t in zip(obs["subject"], obs["time_h"],
-                                                             strict=True)]
+        obs["predose"] = _at_doses(obs, regimens)
         cov = _covariate_table(list(regimens), subjects, {
             column: (name, df[column]) for column, name in (covariates or {}).items()},
             missing_marker=False)
-        return cls(obs, regimens, cov)
+        return cls(obs, regimens, cov, used)
 
     @classmethod
     def from_nonmem(cls, df: pd.DataFrame, *, dvid: Mapping[int, str] | None = None,
@@ -405,20 +418,46 @@ class Dataset:
             # a flagged row without LLOQ uses its DV as the limit
             frame.loc[flagged & frame["lloq"].isna(), "lloq"] = frame["value"]
             frame["flag"] = flagged
-        obs = _validate(frame, model, time_unit, units or {}, mw, value_col="DV", time_col="TIME")
-        obs["predose"] = _predose_rows(rows, is_obs)
+        obs, used = _validate(frame, model, time_unit, units or {}, mw, value_col="DV",
+                              time_col="TIME")
         factor = model_time_factor(time_unit, model.time_unit)
         regimens = build_regimens(rows, amount_unit, factor, DataError, Dose, Regimen,
                                   model=model)
+        _at_doses(obs, regimens)  # a sample at an ADDL dose's time: at its time exactly
+        obs["predose"] = _predose_rows(rows, is_obs)
         cov = _covariate_table(list(regimens), rows["ID"].to_numpy(), {
             upper[column]: (name, df[upper[column]]) for column, name in COVARIATES.items()
             if column in upper}, missing_marker=True)
-        return cls(obs, regimens, cov)
+        return cls(obs, regimens, cov, used)
 
 
 #: A sample and an additional (ADDL) dose are at one time when they differ by at most
 #: this fraction of the time (at least absolute): rounding of TIME + k II, not minutes.
 _SAME_TIME = 1e-9
+
+
+def _at_doses(obs: pd.DataFrame, regimens: Mapping) -> np.ndarray:
+    """Which samples are at a dose time of their subject (within :data:`_SAME_TIME`:
+    the rounding of start + k every, or of a time unit's conversion); those get the
+    dose's time exactly, in place, so that the solver, which compares the two, sees
+    one time."""
+    times = obs["time_h"].to_numpy(dtype=float).copy()
+    at = np.zeros(times.shape[0], dtype=bool)
+    subjects = obs["subject"].to_numpy()
+    for subject, regimen in regimens.items():
+        doses = np.unique([d.time for d in regimen.doses])
+        rows = np.flatnonzero(subjects == subject)
+        if not doses.size or not rows.size:
+            continue
+        t = times[rows]
+        nearest = doses[np.clip(np.searchsorted(doses, t), 1, doses.size) - 1]
+        after = doses[np.clip(np.searchsorted(doses, t), 0, doses.size - 1)]
+        nearest = np.where(np.abs(after - t) < np.abs(nearest - t), after, nearest)
+        close = np.abs(nearest - t) <= _SAME_TIME * np.maximum(1.0, np.abs(t))
+        times[rows[close]] = nearest[close]
+        at[rows[close]] = True
+    obs["time_h"] = times
+    return at
 
 
 def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
@@ -572,7 +611,9 @@ def _nonmem_records(lines: list[str], path: object) -> str:
 def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
               units: Mapping[str, str],
               mw: float | ParameterSet | None, *, value_col: str,
-              time_col: str) -> pd.DataFrame:
+              time_col: str) -> tuple[pd.DataFrame, dict]:
+    """The observations in model units, and the molecular weights that converted them
+    (``variable -> (parameter, kDa)``)."""
     model_units = _model_units(model)
     for row, var in zip(frame.index, frame["variable"], strict=True):
         if var not in model_units:
@@ -627,12 +668,13 @@ def _validate(frame: pd.DataFrame, model: Model, time_unit: str | None,
     out = pd.DataFrame({"subject": subjects, "time_h": times,
                         "variable": variables, "value": value, "lloq": lloq, "blq": blq,
                         "predose": False})
+    used: dict = {}
     for var in out["variable"].unique():
         rows = out["variable"] == var
         for col in ("value", "lloq"):
             out.loc[rows, col] = _convert(out.loc[rows, col].to_numpy(), var, units.get(var),
-                                          model, model_units, mw)
-    return out[OBSERVATION_COLUMNS]
+                                          model, model_units, mw, used)
+    return out[OBSERVATION_COLUMNS], used
 
 
 def _numbers(values: pd.Series, raw: pd.Series, index: pd.Index, column: str) -> np.ndarray:
