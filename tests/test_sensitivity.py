@@ -111,3 +111,32 @@ def test_default_ranges_stay_within_hard_bounds(model, human):
                           t_end=24.0, executor="serial", seed=1)
     mu = sens[sens["index"] == "mu_star"].set_index("parameter")["value"]
     assert mu["f_sc"] > 0 and mu["cl"] > 0
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
+def test_a_non_finite_output_is_refused_not_an_index_of_0(method):
+    # SALib's Sobol estimator turned one NaN in 3,072 evaluations into S1 = ST = 0
+    # for every input (Morris: masked values); the indices here are 0.2 and 0.8
+    def f(x: pd.DataFrame) -> np.ndarray:
+        y = np.log(x["a"].to_numpy()) + 2 * np.log(x["b"].to_numpy())
+        y[3] = np.nan
+        return y
+
+    bounds = {"a": (1.0, np.e), "b": (1.0, np.e)}
+    with pytest.raises(ValueError, match=r"returned 1 non-finite value\(s\) of \d+ \(first: "
+                                         r"output 0 at sample 3"):
+        ip.global_indices(f, bounds, method=method, n=64, seed=1)
+    with pytest.raises(ValueError, match=r"one output .* per sample: \d+ samples gave an "
+                                         r"array of shape \(3,\)"):
+        ip.global_indices(lambda x: np.ones(3), bounds, method=method, n=64, seed=1)
+
+
+def test_sensitivity_with_failed_runs_is_an_error_naming_them(drug):
+    # with max_steps too small every run fails; the indices were all 0 +- 0 before
+    model = ip.Model.pk_only(compartments=1)
+    with pytest.raises(ip.SimulationError, match=r"sensitivity: 8 of 8 runs failed \(first: "
+                                                 r"\{'cl': .*too many steps"):
+        ip.sensitivity(model, ip.Regimen.single(ip.Dose(50.0, unit="nmol", route="sc")), drug,
+                       outputs=["il21_plasma"], metrics=["auc"], method="sobol", n=2,
+                       bounds={"cl": (2.5, 10.0), "ka": (0.1, 30.0)}, t_end=48.0,
+                       executor="serial", max_steps=3)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import is_real
-from ..errors import InputTypeError, ParameterError
+from ..errors import InputTypeError, ParameterError, SimulationError
 from ..model import Model
 from ..model.inputs import resolve_params
 from ..parameters import ParameterSet, unknown_name_error
@@ -67,6 +67,12 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     pandas.DataFrame
         parameter, output (column number), index (``S1``, ``ST`` or ``mu_star``,
         ``sigma``), value, conf.
+
+    Raises
+    ------
+    ValueError
+        `evaluate` returned another shape, or a NaN or inf at any sample (the
+        estimators would turn it into indices of 0).
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
@@ -86,7 +92,19 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
         x = morris_sample.sample(problem, n, num_levels=num_levels, seed=seed)
     inputs = pd.DataFrame(np.exp(x) if scale == "log" else x, columns=problem["names"])
     y = np.asarray(evaluate(inputs), dtype=float)
+    if y.ndim not in (1, 2) or y.shape[0] != len(inputs):
+        raise ValueError(f"`evaluate` must return one output (or one row of outputs) per "
+                         f"sample: {len(inputs)} samples gave an array of shape {y.shape}")
     y = y[:, None] if y.ndim == 1 else y
+    bad = ~np.isfinite(y)
+    if bad.any():
+        # SALib's estimators turn a single NaN into indices of 0
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        raise ValueError(f"`evaluate` returned {int(bad.sum())} non-finite value(s) of "
+                         f"{y.size} (first: output {j} at sample {i}, "
+                         f"{inputs.iloc[i].to_dict()}); {method} indices need a finite output "
+                         "at every sample: narrow `bounds`, or choose an output defined "
+                         "over all of them")
     rows = []
     for j in range(y.shape[1]):
         if method == "sobol":
@@ -166,6 +184,14 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     pandas.DataFrame
         ``parameter, output, metric, index, value, conf``; for the local
         method ``index = "normalised"`` and ``conf`` is NaN.
+
+    Raises
+    ------
+    SimulationError
+        A run failed (its metrics would be NaN).
+    ValueError
+        A metric is NaN or inf at a sample of the global methods (a fold
+        change of a variable with baseline 0); see :func:`global_indices`.
     """
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
@@ -197,6 +223,14 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     def evaluate(samples: pd.DataFrame) -> np.ndarray:
         df = sweep(model, regimen, params, samples=samples, t_end=t_end, variables=outputs,
                    metrics=metrics, executor=executor, **options)
+        failed = df.loc[~df["success"]].drop_duplicates("run")
+        if len(failed):
+            first = failed.iloc[0]
+            raise SimulationError(
+                f"sensitivity: {len(failed)} of {len(samples)} runs failed (first: "
+                f"{ {k: first[k] for k in samples.columns} }: {first['message']}); "
+                "their metrics would be NaN, which no index can use: narrow `bounds` (or "
+                "`span`), or raise `max_steps`")
         table = df.pivot_table(index="run", columns=["variable", "metric"], values="value",
                                observed=True, dropna=False)
         return np.column_stack([table[(o, m)].to_numpy() for o, m in pairs])
