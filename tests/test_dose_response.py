@@ -134,3 +134,38 @@ def test_a_response_below_the_solver_tolerance_does_not_change(human):
     with pytest.raises(ip.FitError, match=r"no more than the solver's absolute tolerance"):
         ip.dose_response(ip.Model(), ip.Regimen.single(ip.Dose(30.0)), human,
                          doses=[0.0, 10.0], response="il15_plasma", metric="auc", t_end=24.0)
+
+
+@pytest.mark.parametrize("units", [1e-8, 1e8])
+def test_wald_intervals_do_not_depend_on_the_response_units(rng, units):
+    # the test for an undetermined direction compared e0's column (1) with ED50's
+    # (which scales with Emax): responses in 1e-8 units lost every interval
+    doses = np.geomspace(0.3, 300, 12)
+    noisy = hill(doses, 2.0, 10.0, 15.0, 1.4) + rng.normal(0, 0.1, doses.shape)
+    plain = fit_emax(doses, noisy).table.set_index("name")
+    scaled = fit_emax(doses, noisy * units).table.set_index("name")
+    for name in ("e0", "emax"):
+        for column in ("estimate", "ci_low", "ci_high"):
+            assert scaled.loc[name, column] == pytest.approx(plain.loc[name, column] * units,
+                                                             rel=1e-5), (name, column)
+    for name in ("ed50", "hill"):
+        for column in ("estimate", "ci_low", "ci_high"):
+            assert scaled.loc[name, column] == pytest.approx(plain.loc[name, column],
+                                                             rel=1e-5), (name, column)
+
+
+def test_a_fit_over_failed_doses_is_refused(drug):
+    # doses whose runs failed were left out of the fit without a word (ED50 5.7 -> 0.15)
+    model = ip.Model.pk_only(compartments=1)
+    args = {"doses": [0.0, 1.0, 10.0, 100.0, 1000.0], "response": "il21_plasma",
+            "metric": "auc", "t_end": 24.0, "max_steps": 3}
+    regimen = ip.Regimen.single(ip.Dose(1.0, unit="nmol", route="sc"))
+    with pytest.raises(ip.FitError, match=r"the runs at 5 dose\(s\) failed \(0, 1, 10, "
+                                          r"100, 1000 nmol; first: too many steps"):
+        ip.dose_response(model, regimen, drug, **args)
+    values = ip.dose_response(model, regimen, drug, fit=None, **args).frame
+    assert not values["success"].any() and values["value"].isna().all()
+    draws = pd.DataFrame({"cl": [1.5, 2.0, 2.5]})
+    with pytest.warns(UserWarning, match=r"up to 3 of 3 draws failed at a dose"):
+        drawn = ip.dose_response(model, regimen, drug, fit=None, uncertainty=draws, **args)
+    assert drawn.frame["draws_ok"].tolist() == [0] * 5

@@ -231,7 +231,12 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
     dof = max(dose.shape[0] - n_par, 1)
     if wald:
         jac = sol.jac * scale  # in (e0, emax, log ed50[, log hill])
-        singular = np.linalg.svd(jac, compute_uv=False)
+        # columns scaled to norm 1: e0's column is 1 and ED50's scales with Emax, so
+        # the raw singular values would call a fit in small units undetermined
+        norms = np.linalg.norm(jac, axis=0)
+        norms = np.where(norms > 0, norms, 1.0)
+        scaled = jac / norms
+        singular = np.linalg.svd(scaled, compute_uv=False)
         if singular[-1] <= np.sqrt(np.finfo(float).eps) * singular[0]:
             # a direction the data do not determine (a step between two doses: ED50
             # and Hill move nothing); pinv gave it variance 0, so zero-width intervals
@@ -239,7 +244,8 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
                           "curve is flat in some direction, e.g. a step between two doses); "
                           "no Wald intervals", UserWarning, stacklevel=2)
         else:
-            cov[:n_par, :n_par] = rss / dof * np.linalg.inv(jac.T @ jac)
+            cov[:n_par, :n_par] = rss / dof * np.linalg.inv(scaled.T @ scaled) \
+                / np.outer(norms, norms)
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))  # NaN for a fixed Hill
         t = stats.t.ppf(0.5 + level / 2, dof)
         fitted = np.array([e0, emax, np.log(ed50), np.log(n_h)])
@@ -261,7 +267,9 @@ class DoseResponseResult:
     frame : pandas.DataFrame
         One row per dose: dose, unit, response, endpoint, value, value_unit,
         success, message; with ``uncertainty=`` also ci_low and ci_high, the
-        percentile interval of the endpoint over the parameter draws.
+        percentile interval of the endpoint over the parameter draws, and
+        draws_ok, the draws that gave a value there (a warning says when some
+        did not).
     fit : EmaxFit or None
         The Emax/Hill fit (None if ``fit=None``).
     response, endpoint, unit : str
@@ -358,6 +366,13 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     Returns
     -------
     DoseResponseResult
+
+    Raises
+    ------
+    FitError
+        With `fit`: a dose whose run failed (the frame's ``success``; the
+        curve would be fitted to the others), or a response that does not
+        change with dose.
     """
     if not isinstance(metric, str) or metric not in ENDPOINTS:
         raise OptionError(f"`metric` must be one of {list(ENDPOINTS)}; got {metric!r}")
@@ -413,11 +428,19 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     fitted = None
     if fit is not None:
         hill_fixed = 1.0 if fit == "emax" else None
+        _check_succeeded(frame, unit)
         _check_resolved(values, options.get("atol", 1e-9), response, metric)
         fitted = fit_emax(doses, values, hill_fixed=hill_fixed, wald=False, level=level)
         _warn_if_not_spanned(fitted, doses, unit)
     if draws is not None:
         per_draw = run.draws(doses, draws)
+        frame["draws_ok"] = np.isfinite(per_draw).sum(axis=0)
+        lost = int(len(draws) - frame["draws_ok"].min())
+        if lost:
+            warnings.warn(f"dose_response: up to {lost} of {len(draws)} draws failed at a dose "
+                          "(column draws_ok): the intervals there are over the other draws "
+                          "only and narrower than they should be; raise `max_steps`",
+                          UserWarning, stacklevel=2)
         tail = 100 * (1 - level) / 2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN doses stay NaN
@@ -426,6 +449,20 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         if fitted is not None:
             fitted = _propagate(fitted, doses, per_draw, hill_fixed, level)
     return DoseResponseResult(frame, fitted, response, metric, unit, run.value_unit)
+
+
+def _check_succeeded(frame: pd.DataFrame, unit: str) -> None:
+    """A FitError naming the doses whose runs failed: a curve fitted to the others
+    would look like a result (doses 100-10,000 ug/kg failing took ED50 from 5.7 to
+    0.15)."""
+    failed = frame[~frame["success"]]
+    if len(failed):
+        shown = ", ".join(f"{d:g}" for d in failed["dose"].iloc[:8]) + (
+            ", ..." if len(failed) > 8 else "")
+        raise FitError(f"dose_response: the runs at {len(failed)} dose(s) failed ({shown} "
+                       f"{unit}; first: {failed['message'].iloc[0]}); a curve fitted to the "
+                       "other doses would be biased: raise `max_steps`, leave those doses "
+                       "out, or pass fit=None for the values")
 
 
 def _check_resolved(values: np.ndarray, atol: float, response: str, metric: str) -> None:
