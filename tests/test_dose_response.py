@@ -115,6 +115,7 @@ def test_the_wald_band_uses_the_t_quantile_of_the_parameter_intervals():
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"dose": [-1.0, 0.0, 1.0, 10.0, 100.0]}, r"doses >= 0"),
+    ({"dose": [0.0, 1.0, 3.0, 10.0, np.inf]}, r"finite doses"),  # was dropped silently
     ({"hill_fixed": -1.0}, r"`hill_fixed` must be a finite number > 0; got -1.0"),
     ({"hill_fixed": np.nan}, r"`hill_fixed` must be a finite number > 0"),
     ({"response": [1.0, 2.0, np.inf, 8.0, 9.0]}, r"finite responses"),

@@ -197,6 +197,11 @@ def test_regimen_labels_must_differ_as_text(model, human):
     ({"grid": {"dose": [np.nan]}}, ip.ParameterError, r"swept 'dose' must be finite"),
     ({"grid": {"cl": "1.0"}}, ip.ParameterError, r"grid\['cl'\] must be numbers; got '1.0'"),
     ({"grid": {"cl": [1.0, "2"]}}, ip.ParameterError, r"grid\['cl'\] must be numbers"),
+    # samples took "1" and True as 1.0 where grid refuses them
+    ({"samples": pd.DataFrame({"cl": [1.0, "1"]})}, ip.ParameterError,
+     r"swept 'cl' must be numbers; run 1 has '1' \(str\)"),
+    ({"samples": pd.DataFrame({"cl": [True, False]})}, ip.ParameterError,
+     r"swept 'cl' must be numbers; run 0 has (np\.)?(True|np\.True_)"),
     ({}, ValueError, r"give exactly one of `grid`"),
     ({"grid": {"cl": [1.0]}, "output": "wide"}, ValueError, r"`output` must be one of"),
     ({"grid": {"cl": [1.0]}, "executor": "threads"}, ValueError, r"`executor` must be"),

@@ -183,8 +183,8 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
     if dose.shape != response.shape or dose.ndim != 1:
         raise FitError(f"Emax fit needs matching 1-D doses and responses; got shapes "
                        f"{dose.shape} and {response.shape}")
-    if np.any(dose < 0) or np.any(np.isnan(dose)):
-        raise FitError(f"Emax fit needs doses >= 0; got {dose.tolist()}"[:300])
+    if np.any(dose < 0) or not np.all(np.isfinite(dose)):
+        raise FitError(f"Emax fit needs finite doses >= 0; got {dose.tolist()}"[:300])
     if hill_fixed is not None and not (is_real(hill_fixed) and 0 < hill_fixed < np.inf):
         raise FitError(f"`hill_fixed` must be a finite number > 0; got {hill_fixed!r}")
     if np.any(np.isinf(response)):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..checks import is_real
 from ..errors import InputTypeError, OptionError, ParameterError
 from ..model import Model
 from ..model.inputs import check_regimen, model_inputs, parameter_columns, resolve_params
@@ -258,6 +259,12 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         if name not in dose_keys and name not in readable:
             raise ParameterError(f"{model!r} does not use parameter {name!r}, so sweeping it "
                                  "would change nothing")
+        if runs[name].dtype.kind not in "iuf":  # text and bools are no numbers here
+            wrong = [i for i, v in enumerate(runs[name]) if not is_real(v)]
+            if wrong:
+                value = runs[name].iloc[wrong[0]]
+                raise ParameterError(f"swept {name!r} must be numbers; run {wrong[0]} has "
+                                     f"{value!r} ({type(value).__name__})")
         values = as_floats(runs[name])
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
