@@ -228,7 +228,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
             first = failed.iloc[0]
             raise SimulationError(
                 f"sensitivity: {len(failed)} of {len(samples)} runs failed (first: "
-                f"{ {k: first[k] for k in samples.columns} }: {first['message']}); "
+                f"{ {k: float(first[k]) for k in samples.columns} }: {first['message']}); "
                 "their metrics would be NaN, which no index can use: narrow `bounds` (or "
                 "`span`), or raise `max_steps`")
         table = df.pivot_table(index="run", columns=["variable", "metric"], values="value",
