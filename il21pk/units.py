@@ -206,6 +206,16 @@ def model_time_factor(time_unit: str | None, model_time_unit: str | None,
     return time_factor(check_time_unit(time_unit, field), model_time_unit, field)
 
 
+#: Two times are one when they differ by at most this fraction of the time (at least
+#: absolute): the rounding of start + k every, TIME + k II or a unit conversion.
+SAME_TIME = 1e-9
+
+
+def same_time_tolerance(t: npt.ArrayLike) -> np.ndarray | float:
+    """How far apart two times around `t` may be and still be one (:data:`SAME_TIME`)."""
+    return SAME_TIME * np.maximum(1.0, np.abs(t))
+
+
 def time_unit_label(unit: str | None) -> str:
     """A time unit as labels and messages show it: ``'d'``, or ``'model time unit'``
     for a model that declares none (``None``)."""

@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, InputTypeError, OptionError
-from ..units import as_floats, show, time_unit_label
+from ..units import as_floats, same_time_tolerance, show, time_unit_label
 from .metrics import trapezoid_auc
 from .results import SimulationResult, frame_time_unit, tidy_frame, with_time_unit
 
@@ -235,7 +235,7 @@ def apply_blq_rules(time: np.ndarray, conc: np.ndarray, lloq: float,
     d = np.asarray(doses, dtype=float)
     if d.size:
         # a sample at a dose time, up to the rounding of start + j tau
-        tol = 1e-9 * np.maximum(1.0, np.abs(d))
+        tol = same_time_tolerance(d)
         right = np.searchsorted(time, d, side="right")  # the first sample after it
         below, above = np.clip(right - 1, 0, n - 1), np.clip(right, 0, n - 1)
         at = np.where(np.abs(time[below] - d) <= tol, below,
@@ -293,7 +293,7 @@ def nca_curve(time: np.ndarray, conc: np.ndarray, *, dose: float | None = None,
                     np.max(doses, initial=-np.inf))
     begin = 0
     if points is None and np.isfinite(last_dose):
-        begin = int(np.searchsorted(time, last_dose - 1e-9 * max(1.0, abs(last_dose))))
+        begin = int(np.searchsorted(time, last_dose - same_time_tolerance(last_dose)))
         if begin + 1 < time.shape[0] and time[begin + 1] == time[begin]:
             begin += 1  # a jump: from the value after the dose
     slope = terminal_slope(time[begin: last + 1], conc[begin: last + 1], points=points)
@@ -322,7 +322,7 @@ def _dose_cuts(time: np.ndarray, tau: float, origin: float) -> np.ndarray:
     cut it no further), so a small `tau` costs no more than the samples."""
     k = (time - origin) / tau
     whole = np.round(k)
-    at = np.abs(k - whole) * tau <= 1e-9 * np.maximum(1.0, np.abs(time))
+    at = np.abs(k - whole) * tau <= same_time_tolerance(time)
     k = np.where(at, whole, k)
     inner = at.copy()
     inner[[0, -1]] = False
@@ -492,8 +492,8 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         tau = _positive_number(tau, "tau")
     if start is not None:
         start = _positive_number(start, "start", allow_zero=True)
-        if tau is not None and abs(start / tau - round(start / tau)) * tau > 1e-9 * max(1.0,
-                                                                                        start):
+        if tau is not None and abs(start / tau - round(start / tau)) * tau > \
+                same_time_tolerance(start):
             warnings.warn(f"nca: `start` {start:g} is not a whole number of `tau` ({tau:g}) "
                           "after time 0, taken as the first dose: the doses are taken at start "
                           "+ j tau (where the BLQ rules restart), while the first interval "

@@ -37,6 +37,7 @@ from ..units import (
     concentration_to_nM,
     is_mass_concentration,
     model_time_factor,
+    same_time_tolerance,
     time_unit_label,
 )
 
@@ -431,14 +432,9 @@ class Dataset:
         return cls(obs, regimens, cov, used)
 
 
-#: A sample and an additional (ADDL) dose are at one time when they differ by at most
-#: this fraction of the time (at least absolute): rounding of TIME + k II, not minutes.
-_SAME_TIME = 1e-9
-
-
 def _at_doses(obs: pd.DataFrame, regimens: Mapping) -> np.ndarray:
-    """Which samples are at a dose time of their subject (within :data:`_SAME_TIME`:
-    the rounding of start + k every, or of a time unit's conversion); those get the
+    """Which samples are at a dose time of their subject (within
+    :func:`~il21pk.units.same_time_tolerance`); those get the
     dose's time exactly, in place, so that the solver, which compares the two, sees
     one time."""
     times = obs["time_h"].to_numpy(dtype=float).copy()
@@ -453,7 +449,7 @@ def _at_doses(obs: pd.DataFrame, regimens: Mapping) -> np.ndarray:
         nearest = doses[np.clip(np.searchsorted(doses, t), 1, doses.size) - 1]
         after = doses[np.clip(np.searchsorted(doses, t), 0, doses.size - 1)]
         nearest = np.where(np.abs(after - t) < np.abs(nearest - t), after, nearest)
-        close = np.abs(nearest - t) <= _SAME_TIME * np.maximum(1.0, np.abs(t))
+        close = np.abs(nearest - t) <= same_time_tolerance(t)
         times[rows[close]] = nearest[close]
         at[rows[close]] = True
     obs["time_h"] = times
@@ -476,7 +472,7 @@ def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
         for j in np.flatnonzero((ids == ids[i]) & (evid == 1) & (addl > 0)):
             k = round((time[i] - time[j]) / ii[j])
             implied |= 1 <= k <= addl[j] and \
-                abs(time[j] + k * ii[j] - time[i]) <= _SAME_TIME * max(1.0, abs(time[i]))
+                abs(time[j] + k * ii[j] - time[i]) <= same_time_tolerance(time[i])
         after = bool((dosed_now & (order > i)).any() or implied)
         if after and (dosed_now & (order < i)).any():
             raise DataError(
