@@ -184,7 +184,9 @@ class OneCompartmentOral:
     ``Model.pk_only(compartments=1)`` and reports ``il21_plasma`` [nM].
     Parameters: ``ka`` [1/h], ``cl`` [L/h], ``v_central`` [L], ``f_sc`` [1],
     ``tlag_sc`` [h]; doses are converted with ``mw`` and ``body_weight`` as
-    in the engine. IV infusions are not supported.
+    in the engine. A covariate of the dataset named like one of these
+    parameters is the subject's value, as in the engine. IV infusions are not
+    supported.
     """
 
     parameter_names = ("ka", "cl", "v_central", "f_sc", "tlag_sc", "mw", "body_weight")
@@ -216,8 +218,9 @@ class _ClosedFormPredictor:
         cov = dataset.covariates.set_index("subject")
         self.fixed = {n: float(params[n].value) for n in OneCompartmentOral.parameter_names
                       if n in params}
-        bw = np.array([float(cov.loc[s, "body_weight"]) if "body_weight" in cov.columns
-                       else self.fixed.get("body_weight", np.nan) for s in subjects])
+        # a covariate named like a parameter is that subject's value (as in the engine)
+        per_subject = {n: np.array([float(cov.loc[s, n]) for s in subjects])
+                       for n in OneCompartmentOral.parameter_names if n in cov.columns}
         row, tau, sc, base, per_kg, mass = [], [], [], [], [], []
         for s in subjects:
             rows = np.flatnonzero(subject == position[s])
@@ -246,7 +249,7 @@ class _ClosedFormPredictor:
         self.base = cat(base, float)
         self.per_kg = cat(per_kg, bool)
         self.mass = cat(mass, bool)
-        self.bw = bw[self.subject]
+        self.per_subject = {n: v[self.subject][None, :] for n, v in per_subject.items()}
         self.unique_rows = np.unique(self.row).size == self.row.size
         self.scatter = sparse.csr_matrix(
             (np.ones(self.row.size), (self.row, np.arange(self.row.size))),
@@ -258,8 +261,10 @@ class _ClosedFormPredictor:
         def get(name):
             if name in values:
                 return values[name][:, self.subject]
+            if name in self.per_subject:
+                return self.per_subject[name]
             if name == "body_weight":
-                return self.bw[None, :]
+                return self.fixed.get(name, np.nan)
             return self.fixed[name]
 
         ka, cl, v = get("ka"), get("cl"), get("v_central")
