@@ -194,12 +194,35 @@ def test_fit_population_runs_the_data_checks_of_fit():
         ip.fit_population(PK, foreign, POP_START, **focei)
     heavy = _population_data(None, weight=1000.0)
     with pytest.raises(DataError, match=r"covariate 'body_weight' must be given and within its "
-                                        r"hard bounds \[0.01, 500\] kg .*\[4\] have \[1000.0\]"):
+                                        r"hard bounds \[0.01, 500\] kg; subject\(s\) \[4\] "
+                                        r"have \[1000.0\]"):
         ip.fit_population(OneCompartmentOral(), heavy, POP_START, **focei)
     with pytest.raises(DataError, match=r"log-normal error for 'il21_plasma' needs observations "
                                         r"> 0 .*row 0 has 0"):
         ip.fit_population(OneCompartmentOral(), _population_data(0.0), POP_START, **focei,
                           error_model="lognormal")
+
+
+def test_a_covariate_at_zero_is_taken_where_its_hard_bounds_allow_zero():
+    """A lag of 0 h for some subjects (tlag_sc's hard bounds are [0, 48] h) was
+    refused by fit and fit_population with 'within its hard bounds [0, 48] h (and
+    > 0)' (probe of population fitting, 2026-12-01). Now it is taken, and a
+    subject's fit with the covariate 0 is the fit with the parameter 0."""
+    frame = pd.DataFrame({"id": 1, "t": [0.5, 1.0, 2.0, 4.0, 8.0],
+                          "conc": [3.1, 4.9, 5.6, 4.4, 2.5], "TLAG": 0.0})
+    with_covariate = ip.Dataset.from_frame(frame, time="t", value="conc", subject="id",
+                                           variable="il21_plasma", regimen=SC, model=PK,
+                                           covariates={"TLAG": "tlag_sc"})
+    without = ip.Dataset.from_frame(frame.drop(columns="TLAG"), time="t", value="conc",
+                                    subject="id", variable="il21_plasma", regimen=SC, model=PK)
+    start = POP_START.with_values(tlag_sc=0.25)
+    a = ip.fit(PK, with_covariate, start, free=["ka", "cl"])
+    b = ip.fit(PK, without, start.with_values(tlag_sc=0.0), free=["ka", "cl"])
+    assert a.success and b.success
+    np.testing.assert_allclose(a.parameters.value("cl"), b.parameters.value("cl"), rtol=1e-9)
+    np.testing.assert_allclose(a.parameters.value("ka"), b.parameters.value("ka"), rtol=1e-9)
+    assert a.parameters.value("cl") != pytest.approx(
+        ip.fit(PK, without, start, free=["ka", "cl"]).parameters.value("cl"), rel=1e-3)
 
 
 @pytest.mark.parametrize("make,match", [

@@ -1242,12 +1242,18 @@ def check_data(model: object, dataset: Dataset, error_model: str | Mapping[str, 
             if unread_covariates:
                 continue
             raise ParameterError(f"covariate {name!r} is not a parameter {model!r} uses")
+        # the parameter's own hard bounds (0 is allowed where they allow it: a lag of 0);
+        # a parameter without a spec here must be > 0
+        known = name in params
         low, high, unit = (params[name].lower, params[name].upper, params[name].unit) \
-            if name in params else (0.0, np.inf, "")
-        bad = cov[name].isna() | ~((cov[name] >= low) & (cov[name] <= high)) | (cov[name] <= 0)
+            if known else (0.0, np.inf, "")
+        bad = cov[name].isna() | ~((cov[name] >= low) & (cov[name] <= high))
+        if not known:
+            bad |= cov[name] <= 0
         if bad.any():
+            rule = f"[{low:g}, {high:g}] {unit}" if known else "(0, inf)"
             raise DataError(f"covariate {name!r} must be given and within its hard bounds "
-                            f"[{low:g}, {high:g}] {unit} (and > 0); subject(s) "
+                            f"{rule}; subject(s) "
                             f"{cov.loc[bad, 'subject'].tolist()} have "
                             f"{cov.loc[bad, name].tolist()}")
     kinds = {v: error_model for v in dataset.variables} if isinstance(error_model, str) \
