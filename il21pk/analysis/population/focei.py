@@ -44,7 +44,7 @@ from .inner import conditional_modes
 from .marginal import laplace_terms
 from .problem import PopulationProblem
 from .saem import SaemState, _snapshot, check_setting
-from .uncertainty import to_rho
+from .uncertainty import condition_number, to_rho
 
 
 @dataclass(frozen=True)
@@ -313,9 +313,8 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
                 covariances[kind] = cov
                 if kind == settings.standard_errors:
                     cov_rho = cov
-                    sd = np.sqrt(np.diag(cov_x))
-                    eig = np.linalg.eigvalsh(cov_x / np.outer(sd, sd))
-                    condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
+                    condition = condition_number(cov_x) if np.all(np.isfinite(cov)) \
+                        else float("nan")
             except (np.linalg.LinAlgError, FloatingPointError):
                 covariances[kind] = np.full_like(cov_rho, np.nan)
     t2 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..sampling import as_generator
 from . import diagnostics
 from .problem import PopulationProblem
 from .saem import SaemState
-from .uncertainty import parameter_table, rho_names, to_rho
+from .uncertainty import condition_number, parameter_table, rho_names, to_rho
 
 SE_METHODS = {
     "saem": "linearisation of the model around the conditional modes (expected Fisher "
@@ -66,6 +67,16 @@ class PopulationFitResult:
     condition_number : float
         Largest over smallest eigenvalue of the correlation matrix of the
         estimates.
+    covariance_ok : bool
+        Whether the covariance step gave a covariance matrix with positive
+        variances (if not, standard errors and intervals are NaN, with a
+        warning; also False when FOCEi's covariance step was switched off).
+    success : bool
+        False when BFGS failed (FOCEi), when SAEM had no smoothing iterations
+        (``k2 = 0``), or when the individual predictions of a variable
+        describe its quantified observations worse than their mean does (the
+        fit has not found the data: most often a local optimum from starting
+        values far from them); `message` says which, with a warning.
     r_matrix, s_matrix : pandas.DataFrame or None
         FOCEi only: R (half the Hessian of the OFV) and S (sum of outer
         products of the per-subject half-gradients) on the outer parameters
@@ -102,6 +113,7 @@ class PopulationFitResult:
     n_subjects: int
     success: bool = True
     message: str = ""
+    covariance_ok: bool = True
     r_matrix: pd.DataFrame | None = None
     s_matrix: pd.DataFrame | None = None
     details: dict = field(default_factory=dict)
@@ -175,6 +187,8 @@ class PopulationFitResult:
                  f"    BIC                  = {self.bic:.4f}",
                  f"    standard errors      : {self.standard_errors}",
                  f"    condition number     = {self.condition_number:.4g}",
+                 f"    covariance           = "
+                 f"{'ok' if self.covariance_ok else 'not available (standard errors NaN)'}",
                  f"    success              = {self.success} ({self.message})",
                  "    elapsed [s]          = " + ", ".join(
                      f"{k} {v:.2f}" for k, v in self.elapsed.items()),
@@ -298,10 +312,14 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
         out = run["saem"]
         convergence = out.history
         success, message = True, f"{out.iterations} iterations, {out.chains} chain(s)"
+        if settings.k2 == 0:
+            success = False
+            message += ("; no smoothing iterations (k2 = 0): the estimates are one noisy "
+                        "iterate of the exploration phase")
         r_mat = s_mat = None
         details = {"chains": out.chains, "acceptance": out.acceptance,
                    "conditional_mean": out.s1, "conditional_variance": out.s3 - out.s1 ** 2}
-        condition = _condition(cov)
+        condition = condition_number(cov)
     else:
         out = run["focei"]
         cov = out.cov_rho
@@ -318,8 +336,30 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
                     "converged_modes": modes.converged[0], "calls": run["calls"],
                     "members": run["members"], "rho": to_rho(problem, state.coef, state.omega,
                                                              state.sigma)})
-    table = parameter_table(problem, state.coef, state.omega, state.sigma, cov, initial,
-                            shrinkage, units)
+    covariance_ok = bool(cov.size) and bool(np.all(np.isfinite(cov))) \
+        and bool(np.all(np.diag(cov) > 0))
+    if not covariance_ok and (method == "saem" or settings.covariance):
+        how = SE_METHODS["saem" if method == "saem" else settings.standard_errors]
+        message += "; no standard errors: the covariance step failed"
+        warnings.warn(f"fit_population ({method}): the covariance step ({how}) gave no "
+                      "covariance matrix with positive variances, so standard errors and "
+                      "confidence intervals are NaN (result.covariance_ok is False); the "
+                      "estimates stand. Most often a variance estimated near 0 or a parameter "
+                      "the data do not determine: see result.table and result.convergence",
+                      UserWarning, stacklevel=3)
+    for var, sse, sst in _worse_than_the_mean(frame, ipred):
+        success = False
+        message += (f"; the individual predictions of {var!r} describe the data worse than "
+                    "their mean")
+        warnings.warn(f"fit_population ({method}): the individual predictions of {var!r} "
+                      f"describe its quantified observations worse than their mean does (sum "
+                      f"of squared residuals {sse:.4g} against {sst:.4g} about the mean), so "
+                      "the fit has not found the data (result.success is False). Most often "
+                      "a local optimum from starting values far from the data: start nearer "
+                      "them, or try n_starts > 1", UserWarning, stacklevel=3)
+    with np.errstate(over="ignore"):  # an interval beyond the float range is inf
+        table = parameter_table(problem, state.coef, state.omega, state.sigma, cov, initial,
+                                shrinkage, units)
     return PopulationFitResult(
         method=method, table=table, m2ll=isamp.m2ll, m2ll_se=isamp.se, is_draws=isamp.draws,
         objective=float(run["objective"]), individual=individual, predictions=predictions,
@@ -329,14 +369,26 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
         shrinkage=shrinkage, condition_number=condition,
         elapsed=dict(run["timing"]), settings=settings, starts=pd.DataFrame(starts),
         n_obs=obs.n_obs, n_subjects=problem.n_subjects, success=success, message=message,
+        covariance_ok=covariance_ok,
         r_matrix=r_mat, s_matrix=s_mat, details=details, _problem=problem, _state=state,
         _eta=eta)
 
 
-def _condition(cov: np.ndarray) -> float:
-    if not np.all(np.isfinite(cov)) or cov.size == 0:
-        return float("nan")
-    sd = np.sqrt(np.diag(cov))
-    eig = np.linalg.eigvalsh(cov / np.outer(sd, sd))
-    return float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
-
+def _worse_than_the_mean(observations: pd.DataFrame, ipred: np.ndarray) -> list:
+    """(variable, squared residuals of `ipred`, squared deviations from the mean) for
+    each variable whose individual predictions are further from its quantified
+    observations (3 or more, not all equal) than their mean is."""
+    out = []
+    value = observations["value"].to_numpy(dtype=float)
+    usable = ~observations["blq"].to_numpy(dtype=bool) & np.isfinite(ipred)
+    variable = observations["variable"].to_numpy()
+    for var in pd.unique(variable):
+        rows = usable & (variable == var)
+        if rows.sum() < 3:
+            continue
+        y = value[rows]
+        sse = float(np.sum((y - ipred[rows]) ** 2))
+        sst = float(np.sum((y - y.mean()) ** 2))
+        if sst > 0 and sse > sst:
+            out.append((var, sse, sst))
+    return out

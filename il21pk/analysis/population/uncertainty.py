@@ -141,6 +141,17 @@ def cv_percent(omega_sd: float, transform: str) -> float:
     return float(100.0 * np.sqrt(np.expm1(omega_sd ** 2)))
 
 
+def condition_number(cov: np.ndarray) -> float:
+    """Largest over smallest eigenvalue of the correlation matrix of `cov`; NaN when
+    `cov` is empty, not finite or has a variance <= 0, inf when it is singular."""
+    cov = np.asarray(cov, dtype=float)
+    if cov.size == 0 or not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+        return float("nan")
+    sd = np.sqrt(np.diag(cov))
+    eig = np.linalg.eigvalsh(cov / np.outer(sd, sd))
+    return float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
+
+
 def parameter_table(problem: PopulationProblem, coef, omega, sigma, cov_rho: np.ndarray,
                     initial: dict, shrinkage: dict, units: dict, level: float = 0.95
                     ) -> pd.DataFrame:

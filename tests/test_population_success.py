@@ -1,0 +1,101 @@
+"""What a population fit's `success` and `covariance_ok` claim, against fits that
+fail: SAEM reported success=True whatever happened, and a failed covariance step
+was reported only by a numpy RuntimeWarning (probe of population fitting,
+2026-12-01). Closed-form one-compartment model; data simulated here with numpy."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import il21pk as ip
+from il21pk.analysis.population import OneCompartmentOral, SaemSettings
+
+TIMES = np.array([0.25, 0.5, 1.0, 2.0, 3.5, 5.0, 7.0, 9.0, 12.0, 24.0])
+DOSE = 320.0  # nmol SC
+TRUE = {"ka": 1.5, "v_central": 32.0, "cl": 2.8}
+OMEGA = {"ka": 0.4, "v_central": 0.2, "cl": 0.3}
+PK1 = ip.Model.pk_only(compartments=1)
+START = ip.parameter_sets.load("human").with_values(mw=1.0, f_sc=1.0, tlag_sc=0.0, ka=1.0,
+                                                    v_central=25.0, cl=2.0)
+SETTINGS = SaemSettings(k1=150, k2=80, is_draws=500)
+FIT = dict(free=["ka", "v_central", "cl"], iiv={"ka": 0.3, "v_central": 0.3, "cl": 0.3},
+           seed=1)
+
+
+def _data(seed: int, n: int = 10) -> ip.Dataset:
+    rng = np.random.default_rng(seed)
+    eta = rng.standard_normal((n, 3)) * np.array([OMEGA[k] for k in TRUE])
+    ka, v, cl = (TRUE[k] * np.exp(eta[:, j])[:, None] for j, k in enumerate(TRUE))
+    k = cl / v
+    f = DOSE * ka / (v * (ka - k)) * (np.exp(-k * TIMES) - np.exp(-ka * TIMES))
+    y = f * (1 + 0.12 * rng.standard_normal(f.shape))
+    frame = pd.DataFrame({"id": np.repeat(np.arange(1, n + 1), TIMES.size),
+                          "t": np.tile(TIMES, n), "conc": y.ravel()})
+    return ip.Dataset.from_frame(frame, time="t", value="conc", variable="il21_plasma",
+                                 subject="id", model=PK1,
+                                 regimen=ip.Regimen.single(ip.Dose(DOSE, unit="nmol",
+                                                                   route="sc")))
+
+
+def _fit(data, params, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ip.fit_population(OneCompartmentOral(), data, params, **{**FIT, **kw})
+    return result, [w for w in caught]
+
+
+def test_saem_from_a_start_far_from_the_data_is_not_a_success():
+    """Starting CL at 5,000 L/h (within its hard bounds) SAEM settles where the
+    residual SD is about 1,500 (150,000 % CV) and the individual predictions are
+    about 1,000 times below the data; it said success=True. The same data from a
+    start near them is a success, with no warning."""
+    data = _data(5)
+    good, caught = _fit(data, START, settings=SETTINGS)
+    assert good.success and good.covariance_ok, good.message
+    assert not caught
+    bad, caught = _fit(data, START.with_values(cl=5000.0), settings=SETTINGS)
+    assert bad.sigma()["sigma_prop_il21_plasma"] > 100  # the local optimum, as before
+    assert not bad.success
+    assert "describe the data worse than their mean" in bad.message
+    messages = [str(w.message) for w in caught]
+    assert any("individual predictions of 'il21_plasma' describe its quantified observations "
+               "worse than their mean" in m for m in messages), messages
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], messages
+
+
+def test_saem_without_smoothing_iterations_is_not_a_success():
+    """k1 = 1, k2 = 0: one noisy iterate of the exploration phase was success=True."""
+    result, _ = _fit(_data(5), START, settings=SaemSettings(k1=1, k2=0, is_draws=100))
+    assert not result.success
+    assert "no smoothing iterations (k2 = 0)" in result.message
+
+
+def test_a_failed_covariance_step_is_reported():
+    """FOCEi with the residual SD fixed: omega_ka goes to 0.002 and the covariance
+    matrix has a variance <= 0. Every standard error was NaN with success=True, the
+    report claiming standard errors from R^-1, and only numpy's 'invalid value
+    encountered in sqrt'. Now covariance_ok is False, with a warning and a line in
+    the report; the estimates stand."""
+    result, caught = _fit(_data(9), START, method="focei",
+                          sigma={"sigma_prop_il21_plasma": 0.3})
+    assert result.table["stderr"].isna().all()
+    assert not result.covariance_ok
+    assert "no standard errors: the covariance step failed" in result.message
+    assert "covariance           = not available" in result.report()
+    messages = [str(w.message) for w in caught]
+    assert any("the covariance step" in m and "result.covariance_ok is False" in m
+               for m in messages), messages
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], messages
+
+
+@pytest.mark.parametrize("method", ["saem", "focei"])
+def test_covariance_ok_on_a_good_fit(method):
+    result, caught = _fit(_data(5), START, method=method,
+                          settings=SETTINGS if method == "saem" else None)
+    assert result.covariance_ok and result.success, result.message
+    assert np.isfinite(result.table["stderr"]).all()
+    assert not caught
