@@ -20,6 +20,7 @@ value; the linear model is not, and is estimated numerically.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -282,6 +283,9 @@ def bind_terms(covariates: dict | None, frame: pd.DataFrame, parameters: Sequenc
                 names = (f"beta_{parameter}_{column}",)
                 starts = tuple(effect.starts())
             if design.shape[1] == 0:
+                warnings.warn(f"covariate {effect.covariate!r} on {parameter!r}: every subject "
+                              f"has the level {raw.tolist()[0]!r}, so it has no coefficient to "
+                              "estimate and is left out", UserWarning, stacklevel=4)
                 continue
             terms.append(Term(parameter, effect, design, names, starts))
     seen: set[str] = set()

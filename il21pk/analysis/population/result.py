@@ -150,6 +150,11 @@ class PopulationFitResult:
         key = f"covariance_{standard_errors}"
         if key not in self.details:
             known = [k.split("_", 1)[1] for k in self.details if k.startswith("covariance_")]
+            if not known:
+                raise ValueError(f"table_with is for FOCEi fits with their covariance step "
+                                 f"('sandwich', 'r' or 's'); this {self.method} fit has only "
+                                 f"its own standard errors ({self.standard_errors}), in "
+                                 "result.table")
             raise ValueError(f"standard_errors must be one of {known} for this {self.method} "
                              f"fit; got {standard_errors!r}")
         state = self._state
