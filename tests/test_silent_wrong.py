@@ -112,6 +112,34 @@ def test_bad_covariates_are_data_errors(wt, match):
                               covariates={"WT": "body_weight"})
 
 
+@pytest.mark.parametrize("wt,row,shown", [([0.0] * 4, 0, "0.0"),
+                                          ([".", -70.0, ".", "."], 1, "-70.0")])
+def test_a_body_weight_of_0_or_less_is_refused_when_read(wt, row, shown):
+    # WT <= 0 was read without a word (the ug/kg dose converted with it), and only fit
+    # refused the data
+    match = (rf"row {row} \(subject 1\): covariate column 'WT' is the body weight, which "
+             rf"must be finite and > 0 kg; got {shown}")
+    with pytest.raises(ip.DataError, match=match):
+        ip.Dataset.from_nonmem(_nonmem(WT=wt))
+    df = pd.DataFrame({"id": [1] * 4, "time_h": [1.0, 2.0, 3.0, 4.0],
+                       "value": [5.0, 3.0, 2.0, 1.0], "WT": [np.nan if w == "." else w
+                                                             for w in wt]})
+    with pytest.raises(ip.DataError, match=match):
+        ip.Dataset.from_frame(df, variable="il21_plasma", subject="id", regimen=ip.Dose(1.0),
+                              covariates={"WT": "body_weight"})
+
+
+def test_a_subject_dosed_per_kg_needs_a_body_weight():
+    # a WT missing on every row of a subject dosed in ug/kg was read as NaN
+    with pytest.raises(ip.DataError, match=r"subject 1 is dosed in ug/kg \(per kg of body "
+                                           r"weight\) and has no body weight: covariate column "
+                                           r"'WT' is missing on every row of it"):
+        ip.Dataset.from_nonmem(_nonmem(WT=["."] * 4))
+    # a dose in nmol does not need one: the weight stays missing
+    data = ip.Dataset.from_nonmem(_nonmem(WT=["."] * 4), amount_unit="nmol")
+    assert np.isnan(data.covariates["body_weight"]).all()
+
+
 def test_infinite_or_text_observations_are_errors_not_blq():
     df = pd.DataFrame({"time_h": [1.0, 2.0], "value": [np.inf, 3.0], "lloq": [0.1, 0.1]})
     # inf used to be read as missing and, with an LLOQ, as a BLQ sample at the LLOQ

@@ -36,6 +36,7 @@ from ..units import (
     check_dose_unit,
     concentration_to_nM,
     is_mass_concentration,
+    is_per_body_weight,
     model_time_factor,
     same_time_tolerance,
     time_unit_label,
@@ -96,15 +97,16 @@ def _check_plain_numbers(series: pd.Series, column: object, role: str) -> None:
                     f"{series.dtype}{hint}")
 
 
-def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.Series],
+def _covariate_table(regimens: Mapping, ids: np.ndarray, columns: Mapping[str, pd.Series],
                      missing_marker: bool) -> pd.DataFrame:
-    """One row per subject: the covariate value, constant within the subject.
+    """One row per subject of `regimens`: the covariate value, constant within the subject.
 
     Missing values (NaN, and ``"."`` in NONMEM data) are skipped; a subject with
-    none stays NaN. Text, infinite values and values that change within a
-    subject are DataErrors.
+    none stays NaN, unless the covariate is the body weight and the subject
+    is dosed per kg. Text, infinite values, values that change within a
+    subject and a body weight <= 0 are DataErrors.
     """
-    cov = pd.DataFrame({"subject": subjects})
+    cov = pd.DataFrame({"subject": list(regimens)})
     for column, (name, series) in columns.items():
         _check_plain_numbers(series, column, f"covariate {name}")
         raw = series.to_numpy(dtype=object)
@@ -114,8 +116,13 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
             raise DataError(f"row {i}: covariate column {column!r} must be a number; got "
                             f"{display_id(raw[i])}")
         for i in np.flatnonzero(np.isinf(values)):
-            raise DataError(f"row {i}: covariate column {column!r} must be finite; got "
-                            f"{display_id(raw[i])}")
+            raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
+                            f"{column!r} must be finite; got {display_id(raw[i])}")
+        if name == "body_weight":  # it converts the doses per kg: 0 would dose nothing
+            for i in np.flatnonzero(values <= 0):
+                raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
+                                f"{column!r} is the body weight, which must be finite and > 0 "
+                                f"kg; got {display_id(raw[i])}")
         per = pd.Series(values).groupby(ids, sort=False)
         spread = per.max() - per.min()
         varying = spread[spread > 0]
@@ -124,7 +131,21 @@ def _covariate_table(subjects: list, ids: np.ndarray, columns: Mapping[str, pd.S
                             f"{display_id(varying.index[0])}; time-varying covariates are not "
                             "supported (one value per subject)")
         cov[name] = per.first().reindex(cov["subject"]).to_numpy(dtype=float)
+        if name == "body_weight":
+            _check_weighed(regimens, cov, column)
     return cov
+
+
+def _check_weighed(regimens: Mapping, cov: pd.DataFrame, column: object) -> None:
+    """A DataError for a subject dosed per kg whose body weight is missing on every row:
+    its doses could not be converted (fitting would refuse the data later)."""
+    for subject, weight in zip(cov["subject"], cov["body_weight"], strict=True):
+        per_kg = [d.unit for d in regimens[subject].doses if is_per_body_weight(d.unit)]
+        if per_kg and np.isnan(weight):
+            raise DataError(f"subject {display_id(subject)} is dosed in {per_kg[0]} (per kg of "
+                            f"body weight) and has no body weight: covariate column "
+                            f"{column!r} is missing on every row of it; give its weight, "
+                            "finite and > 0 kg")
 
 
 def _molecular_weight(model: Model, variable: str, mw: float | ParameterSet | None
@@ -328,7 +349,7 @@ class Dataset:
         regimens = _regimens(list(dict.fromkeys(subjects)), regimen, df, subject, dose, model)
         # a sample at a dosing time is taken before that dose (a trough)
         obs["predose"] = _at_doses(obs, regimens)
-        cov = _covariate_table(list(regimens), subjects, {
+        cov = _covariate_table(regimens, subjects, {
             column: (name, df[column]) for column, name in (covariates or {}).items()},
             missing_marker=False)
         return cls(obs, regimens, cov, used)
@@ -347,7 +368,8 @@ class Dataset:
         and observation rows with different ``CMT`` values (other than 0 or
         ``"."``) are refused: ``CMT`` does not pick the variable. ``BLQ=1`` or
         ``DV < LLOQ`` marks a BLQ value. ``WT`` becomes the ``body_weight``
-        covariate. An observation recorded before a dose record at the same
+        covariate: finite and > 0 kg, and given (on some row) for a subject
+        dosed per kg. An observation recorded before a dose record at the same
         TIME, or at the time of an ADDL dose, is a pre-dose sample; one recorded after
         a dose record and before another dose of its TIME is refused. ``TIME``
         and ``II`` are in `time_unit` (default None: the model's time unit),
@@ -426,7 +448,7 @@ class Dataset:
                                   model=model)
         _at_doses(obs, regimens)  # a sample at an ADDL dose's time: at its time exactly
         obs["predose"] = _predose_rows(rows, is_obs)
-        cov = _covariate_table(list(regimens), rows["ID"].to_numpy(), {
+        cov = _covariate_table(regimens, rows["ID"].to_numpy(), {
             upper[column]: (name, df[upper[column]]) for column, name in COVARIATES.items()
             if column in upper}, missing_marker=True)
         return cls(obs, regimens, cov, used)
