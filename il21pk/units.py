@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .checks import is_integer, is_real
-from .errors import OptionError
+from .errors import OptionError, RegimenError
 
 #: Dose units: (factor to ug or nmol, base, per body weight?)
 _DOSE_UNITS: dict[str, tuple[float, str, bool]] = {
@@ -120,7 +120,8 @@ def dose_nmol_expression(amount, unit: str, *, mw, body_weight):
 
 
 def dose_to_nmol(
-    amount: npt.ArrayLike, unit: str, *, mw: npt.ArrayLike, body_weight: npt.ArrayLike
+    amount: npt.ArrayLike, unit: str, *, mw: npt.ArrayLike, body_weight: npt.ArrayLike,
+    field: str = "amount"
 ) -> np.ndarray:
     """Convert a dose to nanomoles.
 
@@ -134,15 +135,33 @@ def dose_to_nmol(
         Molecular weight [kDa]; used for mass units.
     body_weight : array_like of float
         Body weight [kg]; used for ``.../kg`` units.
+    field : str, optional
+        What `amount` is, for the error (``"Dose.amount"``).
 
     Returns
     -------
     numpy.ndarray
         Dose [nmol], broadcast over `amount`, `mw` and `body_weight`.
+
+    Raises
+    ------
+    RegimenError
+        If a dose in nmol is not a finite float (an amount so large that the
+        conversion overflows).
     """
-    return np.asarray(dose_nmol_expression(
-        np.asarray(amount, dtype=float), unit, mw=np.asarray(mw, dtype=float),
-        body_weight=np.asarray(body_weight, dtype=float)), dtype=float)
+    amount = np.asarray(amount, dtype=float)
+    with np.errstate(over="ignore"):
+        nmol = np.asarray(dose_nmol_expression(
+            amount, unit, mw=np.asarray(mw, dtype=float),
+            body_weight=np.asarray(body_weight, dtype=float)), dtype=float)
+    bad = np.flatnonzero(~np.isfinite(nmol))
+    if bad.size:
+        i = bad[0]
+        raise RegimenError(f"{field} = {np.broadcast_to(amount, nmol.shape).flat[i]:g} {unit} "
+                           f"is {nmol.flat[i]} nmol: the conversion to the model's amounts "
+                           f"overflows the float range (at most {np.finfo(float).max:.4g}); "
+                           f"give a smaller {field}")
+    return nmol
 
 
 def time_to_hours(value: npt.ArrayLike, unit: str) -> np.ndarray:

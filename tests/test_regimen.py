@@ -158,6 +158,23 @@ def test_a_very_short_infusion_gives_its_whole_dose():
                     t_end=200.0)
 
 
+@pytest.mark.parametrize("regimen,match", [
+    (ip.Dose(1e306, unit="mg"), r"Dose.amount = 1e\+306 mg is inf nmol: the conversion to "
+                                r"the model's amounts overflows the float range"),
+    (ip.Dose(1e307, unit="ug/kg"), r"Dose.amount = 1e\+307 ug/kg is inf nmol"),
+    (ip.Dose(1e300, unit="umol", duration=1e-300),
+     r"the infusion of 1e\+303 nmol over Dose.duration = 1e-300 h \(at t=0\) has a rate "
+     r"beyond the float range"),
+    (ip.Regimen((ip.Dose(1e308, unit="nmol"),) * 2),
+     r"the doses at t=0 h add up to more than the float range"),
+])
+def test_a_dose_that_overflows_in_nmol_is_a_regimen_error(regimen, match):
+    # the conversion overflowed to inf with numpy's RuntimeWarning, and the solver failed
+    # ("the right-hand side returned NaN or inf")
+    with pytest.raises(ip.RegimenError, match=match):
+        ip.simulate(ip.Model.pk_only(compartments=1), regimen, t_end=24.0)
+
+
 DAYS_MODEL = """
 unit time_unit = 86400 second
 compartment V = 5

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import RegimenError
 from ..model import Model
 from ..regimen import Regimen
-from ..units import dose_to_nmol
+from ..units import dose_to_nmol, time_unit_label
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
         nmol = np.broadcast_to(dose_to_nmol(
             given, dose.unit, mw=parameter_value(model, values, drug.mw, n),
             body_weight=parameter_value(model, values, "body_weight", n)
-            if dose.unit.endswith("/kg") else np.ones(n)), (n,))
+            if dose.unit.endswith("/kg") else np.ones(n), field="Dose.amount"), (n,))
         start = np.full(n, dose.time)
         if dose.route == "sc":
             lag = parameter_value(model, values, drug.lag, n) if drug.lag else 0.0
@@ -98,7 +98,15 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
                     f"the infusion of {dose.describe(model.time_unit)} ends when it "
                     f"starts (duration {dose.duration!r} is below the float resolution at time "
                     f"{dose.time!r}); give a bolus (duration 0) or a longer infusion")
-            rate = nmol / (end - start)
+            with np.errstate(over="ignore"):
+                rate = nmol / (end - start)
+            if not np.isfinite(rate).all():
+                raise RegimenError(
+                    f"the infusion of {nmol[~np.isfinite(rate)][0]:g} nmol over Dose.duration = "
+                    f"{dose.duration:g} {time_unit_label(model.time_unit)} (at t="
+                    f"{dose.time:g}) has a rate beyond the float range (at most "
+                    f"{np.finfo(float).max:.4g} nmol per time unit); give a longer "
+                    "Dose.duration or a smaller Dose.amount")
             index = drugs.index(drug)
             records.append((start, "rate", index, rate))
             records.append((end, "rate", index, -rate))
@@ -109,10 +117,17 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
     bolus = np.zeros((k, n, len(targets)))
     rate_change = np.zeros((k, n, max(len(drugs), 1)))
     members = np.arange(n)
-    for when, kind, index, value in records:
-        target = bolus if kind == "bolus" else rate_change
-        np.add.at(target, (np.searchsorted(times, when), members, index), value)
-    rates = np.cumsum(rate_change, axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for when, kind, index, value in records:
+            target = bolus if kind == "bolus" else rate_change
+            np.add.at(target, (np.searchsorted(times, when), members, index), value)
+        rates = np.cumsum(rate_change, axis=0)
+    summed = ~np.isfinite(bolus).all(axis=(1, 2)) | ~np.isfinite(rates).all(axis=(1, 2))
+    if summed.any():
+        raise RegimenError(f"the doses at t={times[np.argmax(summed)]:g} "
+                           f"{time_unit_label(model.time_unit)} add up to more than the float "
+                           f"range (at most {np.finfo(float).max:.4g} nmol, or nmol per time "
+                           "unit for infusions running together); give smaller doses")
     if k:  # clear the round-off left where overlapping infusions end (each member's and
         # drug's own scale: a member dosed 1e12 times less than another keeps its rate)
         rates[np.abs(rates) < 1e-12 * np.abs(rate_change).max(axis=0, keepdims=True)] = 0.0
