@@ -114,6 +114,20 @@ def test_default_ranges_stay_within_hard_bounds(model, human):
 
 
 @pytest.mark.parametrize("method", ["sobol", "morris"])
+@pytest.mark.parametrize("bounds,match", [
+    ({"f_sc": (0.5, 1.5)}, r"bounds\['f_sc'\] = \(0.5, 1.5\) leave the hard bounds \[0, 1\]"),
+    ({"cl": (-1.0, 2.0)}, r"bounds\['cl'\] = \(-1.0, 2.0\) leave the hard bounds \[0, "),
+])
+def test_bounds_outside_the_hard_bounds_are_named(model, human, method, bounds, match):
+    # the error was the sweep's about a run: "swept 'f_sc' must be within [0, 1] 1; run 1
+    # has 1.5", naming neither `bounds` nor the range given
+    with pytest.raises(ip.ParameterError, match=match):
+        ip.sensitivity(model, ip.Regimen.single(ip.Dose(10.0, route="sc")), human,
+                       outputs=["il21_plasma"], method=method, bounds=bounds, n=4,
+                       t_end=24.0, scale="linear")
+
+
+@pytest.mark.parametrize("method", ["sobol", "morris"])
 def test_a_non_finite_output_is_refused_not_an_index_of_0(method):
     # SALib's Sobol estimator turned one NaN in 3,072 evaluations into S1 = ST = 0
     # for every input (Morris: masked values); the indices here are 0.2 and 0.8

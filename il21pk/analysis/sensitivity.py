@@ -162,8 +162,8 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         Parameters to vary (default: the keys of `bounds`, else every
         parameter with a positive value); one name may be a string.
     bounds : mapping, optional
-        Ranges for the global methods (default: value / `span` .. value x `span`,
-        within the parameter's hard bounds).
+        Ranges for the global methods, each within the parameter's hard bounds
+        (default: value / `span` .. value x `span`, within them).
     span : float, optional
         Factor of the default ranges of the global methods (default 2).
     n : int
@@ -272,6 +272,8 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         out = [(name, o, m, "normalised", coef[i, j], np.nan)
                for i, name in enumerate(names) for j, (o, m) in enumerate(pairs)]
         return pd.DataFrame(out, columns=COLUMNS)
+    if bounds:  # within the hard bounds, else a sweep error about a run the user never named
+        check_bounds(bounds, params, scale)
     ranges = dict(bounds) if bounds else {
         k: (max(params.value(k) / span, params[k].lower), min(params.value(k) * span,
                                                                params[k].upper))
