@@ -170,3 +170,37 @@ def test_a_fit_over_failed_doses_is_refused(drug):
     with pytest.warns(UserWarning, match=r"up to 3 of 3 draws failed at a dose"):
         drawn = ip.dose_response(model, regimen, drug, fit=None, uncertainty=draws, **args)
     assert drawn.frame["draws_ok"].tolist() == [0] * 5
+
+
+# the default dose grid (0, then 30 x 10^-3 .. 30 x 10^2 ug/kg, two a decade)
+DEFAULT_DOSES = np.concatenate([[0.0], 30.0 * 10.0 ** np.arange(-3.0, 2.01, 0.5)])
+
+
+@pytest.mark.parametrize("wald", [False, True])
+def test_an_ed50_run_off_to_the_float_range_is_a_fit_error(wald):
+    # a response that keeps changing as a power of the dose: the fit ran ED50 and Emax
+    # off together and reported ED50 = 1.797e+308 (with Wald intervals, numpy's overflow
+    # warning); an ED50 10 times smaller fits as well
+    response = np.array([0.0, 2.0, 2.0, 0.0, 2.0, 2.0, 1.0, 1.0, 0.0, 2.0, 2.0, 2.0])
+    with pytest.raises(ip.FitError, match=r"the data do not determine the ED50: the fit "
+                                          r"ended at ED50 = .* times (larger|smaller) fits "
+                                          r"them as well"):
+        fit_emax(DEFAULT_DOSES, response, wald=wald)
+
+
+def test_dose_response_refuses_an_ed50_the_doses_do_not_determine(human):
+    # NK-cell tmax falls from 168 h to 0 only at the highest dose: the Emax fit ran to
+    # ED50 = 1.8e10 ug/kg (Emax -2.8e9 h) with only the extrapolation warning
+    with pytest.raises(ip.FitError, match=r"the data do not determine the ED50: the fit "
+                                          r"ended at ED50 = 1\.\d+e\+10 .* an ED50 10 times "
+                                          r"larger fits them as well"):
+        ip.dose_response(ip.Model(), ip.Dose(30.0, route="sc"), human,
+                         doses=[1, 3, 10, 30, 100, 300, 1000], response="nk_blood",
+                         metric="tmax", t_end=168.0, fit="emax")
+
+
+def test_an_unbounded_wald_interval_of_ed50_reaches_inf_without_a_warning():
+    # noise fitted with a step: log ED50 +/- t SE overflowed exp, with numpy's warning
+    response = np.array([1.0, 1.0, 0.0, 0.0, 2.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 1.0])
+    table = fit_emax(DEFAULT_DOSES, response).table.set_index("name")
+    assert table.loc["ed50", "ci_high"] == np.inf and table.loc["hill", "ci_high"] == np.inf

@@ -43,8 +43,29 @@ GRID_PER_DECADE = 2
 GRID_DECADES = (-3.0, 2.0)
 GRID_EXTENSIONS = 4
 GRID_COVERAGE = (0.1, 0.9)
+#: The data do not determine the ED50 when one this many times larger or smaller (the
+#: other parameters refitted) fits them as well: a residual sum of squares within
+#: :data:`SAME_FIT` of the fit's, relative (or 1e-12 of the response's sum of squares
+#: about its mean, for a fit with no residual).
+ED50_PROFILE_FACTOR = 10.0
+SAME_FIT = 1e-4
 #: Options passed on to :func:`il21pk.sweep`.
 SWEEP_OPTIONS = ("method", "rtol", "atol", "max_steps", "t_eval", "chunk_size", "progress")
+
+
+class UndeterminedED50(FitError):
+    """An Emax fit whose ED50 the data do not determine (see :func:`fit_emax`).
+
+    Attributes
+    ----------
+    towards : {'larger', 'smaller'}
+        Which way an ED50 fits the data as well: where the doses would have to
+        go to show it.
+    """
+
+    def __init__(self, message: str, *, towards: str) -> None:
+        super().__init__(message)
+        self.towards = towards
 
 
 def hill(dose: np.ndarray, e0: float, emax: float, ed50: float, hill_n: float) -> np.ndarray:
@@ -174,8 +195,13 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
     ------
     FitError
         Fewer distinct doses than the curve has parameters, fewer than two
-        doses > 0, a response that does not change with dose, or no
-        convergence.
+        doses > 0, a response that does not change with dose, no
+        convergence, or (:class:`UndeterminedED50`) an ED50 the data do not
+        determine: one :data:`ED50_PROFILE_FACTOR` times larger or smaller
+        fits them as well. A response that still changes as a power of the
+        dose at the highest dose ran ED50 and Emax off together, up to the
+        largest float (ED50 1.8e308); one already at its plateau at the
+        lowest dose > 0 ran ED50 towards 0.
     """
     level = _check_level(level)
     dose = np.asarray(dose, dtype=float)
@@ -212,18 +238,41 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
         return x[0], x[1], np.exp(x[2]), (hill_fixed if hill_fixed is not None else np.exp(x[3]))
 
     scale = max(float(np.abs(response).max()), 1e-300)
+
+    def least_squares(start, log_ed50=None):
+        """The fit from `start`, or with log ED50 fixed at `log_ed50` (then `start`
+        lacks it)."""
+        def residuals(x):
+            x = x if log_ed50 is None else np.insert(x, 2, log_ed50)
+            return np.nan_to_num((hill(dose, *unpack(x)) - response) / scale, nan=1e10,
+                                 posinf=1e10, neginf=-1e10)
+        return optimize.least_squares(residuals, start, method="lm", xtol=1e-12, ftol=1e-12,
+                                      max_nfev=20_000)
+
     try:
         with np.errstate(all="ignore"):
-            sol = optimize.least_squares(
-                lambda x: np.nan_to_num((hill(dose, *unpack(x)) - response) / scale, nan=1e10,
-                                        posinf=1e10, neginf=-1e10),
-                start, method="lm", xtol=1e-12, ftol=1e-12, max_nfev=20_000)
+            sol = least_squares(start)
+            # the rank test below misses a fit that ran off along a direction flat only in
+            # the limit (ED50 -> inf with Emax): refit with ED50 a factor larger and smaller
+            profile = [least_squares(np.delete(sol.x, 2), sol.x[2] + step).cost
+                       for step in np.log(ED50_PROFILE_FACTOR) * np.array([1.0, -1.0])]
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise FitError(f"Emax fit failed: {exc}") from None
     if not sol.success:
         raise FitError(f"Emax fit did not converge: {sol.message}")
     e0, emax, ed50, n_h = unpack(sol.x)
     rss = float(np.sum((sol.fun * scale) ** 2))
+    same = sol.cost * (1.0 + SAME_FIT) + 0.5e-12 * np.sum((response - response.mean()) ** 2) \
+        / scale ** 2
+    if min(profile) <= same:
+        towards = "larger" if profile[0] <= same else "smaller"
+        raise UndeterminedED50(
+            f"the data do not determine the ED50: the fit ended at ED50 = {ed50:.4g} (E0 "
+            f"{e0:.4g}, Emax {emax:.4g}, Hill {n_h:.4g}; doses > 0 from {positive.min():g} to "
+            f"{positive.max():g}), and an ED50 {ED50_PROFILE_FACTOR:g} times {towards} fits "
+            "them as well: the doses do not show where the response turns from its baseline "
+            "to its plateau. Give doses that do, or report the values without an Emax fit",
+            towards=towards)
     est = np.array([e0, emax, ed50, n_h])
     table = pd.DataFrame({"name": NAMES, "estimate": est, "stderr": np.nan,
                           "ci_low": np.nan, "ci_high": np.nan})
@@ -250,7 +299,8 @@ def fit_emax(dose: np.ndarray, response: np.ndarray, *, hill_fixed: float | None
         t = stats.t.ppf(0.5 + level / 2, dof)
         fitted = np.array([e0, emax, np.log(ed50), np.log(n_h)])
         low, high = fitted - t * se, fitted + t * se
-        low[2:], high[2:] = np.exp(low[2:]), np.exp(high[2:])
+        with np.errstate(over="ignore"):  # an interval unbounded in float: up to inf
+            low[2:], high[2:] = np.exp(low[2:]), np.exp(high[2:])
         table["stderr"] = se * np.array([1.0, 1.0, ed50, n_h])
         table["ci_low"], table["ci_high"] = low, high
     if hill_fixed is not None:
@@ -322,8 +372,9 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         Dose amounts (> 0 for the fit's log scale; 0 is allowed as a control).
         Default: 0 plus a log grid from 1e-3 to 1e2 times the regimen's dose,
         widened a decade at a time until the fitted curve goes from below
-        10 % to above 90 % of Emax (see :data:`GRID_COVERAGE`). Doses that do
-        not bracket the fitted ED50 give a UserWarning.
+        10 % to above 90 % of Emax (see :data:`GRID_COVERAGE`), or towards
+        the side where the ED50 lies when the doses do not determine it. Doses
+        that do not bracket the fitted ED50 give a UserWarning.
     unit : str, optional
         Dose unit (default: the regimen's first dose unit).
     response : str
@@ -371,8 +422,9 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     ------
     FitError
         With `fit`: a dose whose run failed (the frame's ``success``; the
-        curve would be fitted to the others), or a response that does not
-        change with dose.
+        curve would be fitted to the others), a response that does not
+        change with dose, or an ED50 the doses do not determine (see
+        :func:`fit_emax`).
     """
     if not isinstance(metric, str) or metric not in ENDPOINTS:
         raise OptionError(f"`metric` must be one of {list(ENDPOINTS)}; got {metric!r}")
@@ -595,14 +647,17 @@ def _spanning_grid(run: _Runner, reference: float, fit: str | None):
         try:
             fitted = fit_emax(doses, values, hill_fixed=1.0 if fit == "emax" else None,
                               wald=False)
+        except UndeterminedED50 as exc:  # the response turns beyond the doses: go there
+            below, above = exc.towards == "smaller", exc.towards == "larger"
         except FitError:
             break
-        _, _, ed50, n_h = fitted.table["estimate"].to_numpy()
-        positive = doses[doses > 0]
-        below = fraction_of_emax(positive.min(), ed50, n_h) > GRID_COVERAGE[0]
-        above = fraction_of_emax(positive.max(), ed50, n_h) < GRID_COVERAGE[1]
-        if not (below or above):
-            break
+        else:
+            _, _, ed50, n_h = fitted.table["estimate"].to_numpy()
+            positive = doses[doses > 0]
+            below = fraction_of_emax(positive.min(), ed50, n_h) > GRID_COVERAGE[0]
+            above = fraction_of_emax(positive.max(), ed50, n_h) < GRID_COVERAGE[1]
+            if not (below or above):
+                break
         extra = np.concatenate([grid(low - 1, low - step) if below else [],
                                 grid(high + step, high + 1) if above else []])
         low, high = low - below, high + above
