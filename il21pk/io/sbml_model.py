@@ -21,8 +21,15 @@ and the compiled engine runs it:
   central=...)`` and adds the infusion input ``infusion_x`` to the rate of
   ``S1``; a parameter or constant species named as a drug becomes a state
   (its SBML value, still a parameter under its id, is the initial value).
+  Assignment rules, reaction rates, events and reports read the dosed state;
+  an initial value (an initial assignment, or a constant species' amount from
+  its concentration) is evaluated once at the start, so it reads the value
+  before any dose, as an SBML event changing the constant would leave it.
   It declares no NONMEM ``CMT`` number: records dose it by its state's
-  position (:func:`il21pk.nonmem.cmt_routes`).
+  position (:func:`il21pk.nonmem.cmt_routes`). The parameters doses read
+  have the built-in models' units and hard bounds: ``mw_x`` [kDa] (not in
+  the SBML: 1 kDa is assumed) and, with drugs, an SBML parameter
+  ``body_weight`` [kg] (per-kg doses).
 
 Results name variables as libRoadRunner does (``S`` the amount of species
 ``S``, ``[S]`` its concentration, parameters and compartments by id; an id
@@ -36,8 +43,9 @@ from __future__ import annotations
 import hashlib
 import keyword
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 from sympy.core.relational import Relational
@@ -46,7 +54,7 @@ from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 from ..model.compose import ModelDefinition, Variable
 from ..model.definition import TIME, Drug, Quantity, Stage, State, as_expression
 from ..parameters import ParameterSpec
-from .ode_system import OdeSystem
+from .ode_system import OdeSystem, ParamDef
 from .sbml_errors import SbmlError
 
 #: The stage name of an imported model (the ``stage`` column of results).
@@ -55,6 +63,10 @@ STAGE = "sbml"
 SOURCE = "SBML"
 #: Default molecular weight [kDa] of a declared drug (a mass dose of 1 ug is 1 nmol).
 DEFAULT_MW = 1.0
+#: Hard bounds of a drug's molecular weight [kDa] and of the body weight [kg] per-kg
+#: doses read, as the built-in models declare them (:mod:`il21pk.model.stages.pk`).
+MW_BOUNDS = (1e-3, 1e4)
+BODY_WEIGHT_BOUNDS = (0.01, 500.0)
 #: Version of the code generated for imported models (events, SBML functions),
 #: part of their key and of the fingerprint of events: bumped whenever that code
 #: changes, so a stale cached module is never imported (the built-in models use
@@ -252,6 +264,16 @@ def _bounds(kind: str, value: float) -> tuple[float, float]:
     return -math.inf, math.inf
 
 
+def _body_weight_spec(p: ParamDef) -> ParameterSpec:
+    """The spec of an SBML parameter ``body_weight`` of a model with drugs: per-kg
+    doses read it in kg, so it has the built-in models' unit and hard bounds."""
+    if p.unit not in (None, "kg"):
+        raise SbmlError(f"parameter 'body_weight' is in {p.unit!r} in the SBML; per-kg doses "
+                        "read it in kg, so declare it in kg (or undeclared)")
+    return ParameterSpec("body_weight", "kg", *BODY_WEIGHT_BOUNDS,
+                         p.description or "body weight (per-kg doses)")
+
+
 def _check_boolean(expr: sp.Basic, where: str) -> None:
     if isinstance(expr, (Relational, BooleanAtom)):
         return
@@ -263,7 +285,8 @@ def _check_boolean(expr: sp.Basic, where: str) -> None:
 
 
 def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = None,
-                      report: Report = None, name: str | None = None
+                      report: Report = None, name: str | None = None,
+                      rules: Collection[str] | None = None
                       ) -> tuple[ImportedDefinition, str]:
     """Convert an imported system into an il21pk model definition.
 
@@ -279,6 +302,12 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
         that changes in time; ``"all"``: also the constants and reaction rates.
     name : str, optional
         Model name (default: the SBML model id).
+    rules : collection of str, optional
+        The ids the SBML sets by an assignment rule. Their assignments and
+        the reaction rates read a dosed constant's dosed value; every other
+        assignment is an initial value (evaluated once at the start) and
+        reads its value before doses. The system does not tell them apart,
+        so None is refused when an assignment reads a dosed constant.
 
     Returns
     -------
@@ -288,8 +317,10 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
     Raises
     ------
     SbmlError
-        An unknown drug target or report name, or a name clash with a drug's
-        generated names.
+        An unknown drug target or report name, a name clash with a drug's
+        generated names, `rules` None where an assignment reads a dosed
+        constant, or, with drugs, a parameter ``body_weight`` in a unit other
+        than kg.
     """
     namer = _Namer([*system.state_names, *system.parameter_names,
                     *(n for n, _ in system.assignments)])
@@ -348,9 +379,9 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
             raise SbmlError(f"drug {drug_name!r}: the model has no species or parameter "
                             f"{target!r}; ids: {sorted(states) + sorted(params)}")
         rates[state] = rates[state] + sp.Symbol(infusion)
-        extra_params.append(ParameterSpec(mw, "kDa", 1e-9, math.inf,
-                                          f"molecular weight of drug {drug_name} (converts mass "
-                                          "doses to nmol)"))
+        extra_params.append(ParameterSpec(
+            mw, "kDa", *MW_BOUNDS, f"molecular weight of drug {drug_name} (converts mass doses "
+            f"to nmol); not in the SBML file: {DEFAULT_MW:g} kDa assumed, set it for mass doses"))
         values[mw] = DEFAULT_MW
         drug_objects.append(Drug(drug_name, mw=mw, central=state,
                                  description=f"doses go to {target}"))
@@ -363,23 +394,38 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
     def in_model(expr: sp.Basic) -> sp.Basic:
         return rename(expr).xreplace(alias) if alias else rename(expr)
 
-    # parameters: SBML values, bounds, non-finite values fixed
+    # parameters: SBML values, bounds, non-finite values fixed; per-kg doses read
+    # body_weight, so with drugs it has the built-in models' unit and bounds
     specs: list[ParameterSpec] = []
     fixed: dict[str, float] = {}
     for p in system.parameters:
-        lower, upper = _bounds(p.kind, p.value) if math.isfinite(p.value) else (-math.inf,
-                                                                                 math.inf)
-        specs.append(ParameterSpec(internal[p.name], p.unit or "", lower, upper,
-                                   p.description or p.name))
-        if math.isfinite(p.value):
+        per_kg = bool(drug_objects) and internal[p.name] == "body_weight"
+        if per_kg:
+            specs.append(_body_weight_spec(p))
+        else:
+            lower, upper = _bounds(p.kind, p.value) if math.isfinite(p.value) else (-math.inf,
+                                                                                     math.inf)
+            specs.append(ParameterSpec(internal[p.name], p.unit or "", lower, upper,
+                                       p.description or p.name))
+        if math.isfinite(p.value) or per_kg:
             values[internal[p.name]] = float(p.value)
         else:
             fixed[internal[p.name]] = float(p.value)
     specs += extra_params
 
+    # assignment rules and reaction rates read a dosed constant's state; initial
+    # values (initial assignments, amounts of constant species) its value before doses
+    follows_doses = set(system.reactions) | set(rules or ())
+    if alias and rules is None:
+        unknown = sorted(n for n, e in system.assignments if n not in follows_doses
+                         and rename(e).free_symbols & alias.keys())
+        if unknown:
+            raise SbmlError(f"the assignments {unknown} read a dosed constant "
+                            f"{sorted(dosed_alias)}; pass `rules`, the ids an assignment rule "
+                            "sets (they follow doses; initial values do not)")
     quantities: list[Quantity] = [
-        Quantity(internal[n], in_model(e), system.units.get(n) or "",
-                 system.descriptions.get(n) or n)
+        Quantity(internal[n], in_model(e) if n in follows_doses else rename(e),
+                 system.units.get(n) or "", system.descriptions.get(n) or n)
         for n, e in system.assignments]
 
     # reported variables, in libRoadRunner's names
@@ -550,15 +596,23 @@ def _report(system: OdeSystem, report: Report, internal: Mapping[str, str], name
 def definition_from_sbml(source, *, drugs: Mapping[str, str] | None = None,
                          report: Report = None, name: str | None = None) -> ImportedDefinition:
     """Read SBML (a path or the XML text) into an :class:`ImportedDefinition`."""
+    from .sbml_document import read_document
     from .sbml_import import read_sbml
 
-    return model_from_system(read_sbml(source), drugs=drugs, report=report, name=name)[0]
+    return model_from_system(read_sbml(source), drugs=drugs, report=report, name=name,
+                             rules=_rule_variables(read_document(source)))[0]
 
 
 def definition_from_antimony(text: str, *, drugs: Mapping[str, str] | None = None,
                              report: Report = None, name: str | None = None
                              ) -> ImportedDefinition:
     """Read Antimony text into an :class:`ImportedDefinition`."""
-    from .sbml_import import read_antimony
+    from .sbml_document import sbml_from_antimony
 
-    return model_from_system(read_antimony(text), drugs=drugs, report=report, name=name)[0]
+    return definition_from_sbml(sbml_from_antimony(text), drugs=drugs, report=report, name=name)
+
+
+def _rule_variables(document: Any) -> frozenset[str]:
+    """The ids an assignment rule of the SBML `document` sets (one without math sets none)."""
+    return frozenset(rule.getVariable() for rule in document.getModel().getListOfRules()
+                     if rule.isAssignment() and rule.getMath() is not None)
