@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.core.relational import Relational
+from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..checks import is_real
 from ..errors import ParameterError
@@ -35,12 +38,109 @@ def symbols(names: str) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(name) for name in names.split())
 
 
+#: The functions an expression may call: those the code generator prints for both
+#: the compiled right-hand side (numba) and the numpy kernels, with a derivative it
+#: prints or replaces by finite differences.
+FUNCTIONS: tuple[type[sp.Basic], ...] = (
+    sp.exp, sp.log, sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.Min, sp.Max, sp.sin, sp.cos,
+    sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2, sp.sinh, sp.cosh, sp.tanh, sp.asinh,
+    sp.acosh, sp.atanh, sp.gamma)
+#: What the conditions of a Piecewise may join comparisons with.
+CONNECTIVES = (sp.And, sp.Or, sp.Not, sp.Xor, sp.Equivalent, sp.Implies, sp.ITE)
+#: Numbers a Piecewise may take where it is undefined (SBML's piecewise without
+#: an otherwise is NaN there); anywhere else they are refused.
+UNDEFINED = (sp.nan, sp.oo, -sp.oo)
+#: What an expression may be made of, as error messages say it.
+ALLOWED = ("real-valued expressions of states, parameters, inputs and time t made of finite "
+           "numbers, pi, E, +, -, *, /, powers, the functions "
+           + ", ".join(f.__name__ for f in FUNCTIONS)
+           + ", and Piecewise((value, condition), ..., (value, True)) whose conditions "
+           "compare numbers (<, <=, >, >=, Eq, Ne) joined by " +
+           ", ".join(c.__name__ for c in CONNECTIVES))
+
+
+def _unsupported(expr: sp.Basic) -> tuple[sp.Basic, str] | None:
+    """The first part of `expr` the code generator cannot compile and why, or None.
+
+    Parameters
+    ----------
+    expr : sympy.Basic
+        A rate, quantity or baseline.
+
+    Returns
+    -------
+    tuple of (sympy.Basic, str) or None
+        The offending sub-expression and what is wrong with it.
+    """
+    todo: list[tuple[sp.Basic, bool]] = [(expr, False)]  # (part, is it a condition?)
+    while todo:
+        node, condition = todo.pop()
+        if condition:
+            if isinstance(node, Relational):
+                todo += [(arg, False) for arg in node.args]
+            elif isinstance(node, CONNECTIVES):
+                todo += [(arg, True) for arg in node.args]
+            elif not isinstance(node, BooleanAtom):
+                return node, "a number or a name where a condition (a comparison) is needed"
+        elif isinstance(node, sp.Symbol):
+            continue
+        elif node.is_Atom and node.is_number:
+            if not node.is_finite:
+                return node, "not a finite number (only a Piecewise value may be nan or oo)"
+            if node.is_extended_real is False:
+                return node, "a complex number; values must be real"
+            if not (node.is_Number or node in (sp.pi, sp.E)):
+                return node, "a constant the code generator does not print"
+        elif isinstance(node, (sp.Add, sp.Mul, sp.Pow, *FUNCTIONS)):
+            todo += [(arg, False) for arg in node.args]
+        elif isinstance(node, sp.Piecewise):
+            for value, cond in node.args:
+                todo += [(cond, True)] + ([] if value in UNDEFINED else [(value, False)])
+        elif isinstance(node, (Relational, BooleanFunction, BooleanAtom)):
+            return node, ("a truth value where a number is needed (for 1 where it holds "
+                          "and 0 elsewhere, write Piecewise((1, condition), (0, True)))")
+        elif isinstance(node, AppliedUndef):
+            return node, "an undefined function"
+        elif isinstance(node, sp.Heaviside):
+            return node, ("a Heaviside step, whose derivative cannot be compiled (write "
+                          "Piecewise((1, x > 0), (0, True)))")
+        else:
+            return node, f"of a kind the code generator does not print ({type(node).__name__})"
+    return None
+
+
 def as_expression(value: Expression, where: str) -> sp.Expr:
-    """`value` as a sympy expression; a clear error for anything else."""
+    """`value` as a sympy expression the code generator can compile.
+
+    Parameters
+    ----------
+    value : sympy expression or number
+        A rate, quantity or baseline.
+    where : str
+        What `value` is, for error messages (``"Stage 'pk' rate of 'x'"``).
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    TypeError
+        If `value` is neither a sympy expression nor a number.
+    ParameterError
+        If a part of it cannot be compiled (see :data:`ALLOWED`), naming that part.
+    """
     if isinstance(value, bool) or not isinstance(value, (sp.Basic, int, float)):
         raise TypeError(f"{where} must be a sympy expression or a number; got "
                         f"{type(value).__name__} {value!r}")
-    return sp.sympify(value)
+    expr = sp.sympify(value)
+    found = _unsupported(expr)
+    if found is not None:
+        part, why = found
+        inside = "" if part == expr else f"in {str(expr)[:200]}, "
+        raise ParameterError(f"{where} cannot be compiled: {inside}{str(part)[:200]} is {why}. "
+                             f"Allowed: {ALLOWED}")
+    return expr
 
 
 def check_name(name: object, what: str) -> str:
@@ -231,6 +331,9 @@ class Stage:
             object.__setattr__(self, attribute, items)
         for spec in self.parameters:  # a parameter `t` would replace time in every stage
             check_name(spec.name, f"Stage {self.name!r} parameter")
+            if not isinstance(spec.unit, str):
+                raise ParameterError(f"Stage {self.name!r} parameter {spec.name!r} unit must be "
+                                     f"a string ('1' for none); got {spec.unit!r}")
         state_names = [s.name for s in self.states]
         kinds: dict[str, str] = {}
         for kind, names in (("state", state_names),

@@ -212,16 +212,63 @@ class Model:
                                      unit_definitions=d.unit_definitions),
                      kind="custom", culture=self.culture)
 
-    def replace_stage(self, name: str, stage: Stage) -> Model:
-        """This model with stage `name` replaced by `stage` (same place in the chain)."""
+    def replace_stage(self, name: str, stage: Stage, *,
+                      fixed: Mapping[str, float] | None = None) -> Model:
+        """This model with stage `name` replaced by `stage` (same place in the chain).
+
+        A value this model fixes stays fixed only for the same parameter: one
+        the new stages declare with the same spec (unit, bounds, description).
+        A parameter of that name in another unit is another quantity, so it is
+        no longer fixed and its value comes from the parameter set:
+        ``Model.pk_only(compartments=1)`` fixes the intercompartmental
+        clearance ``q`` [L/h] to 0; a stage of yours whose ``q`` is an
+        elimination rate constant [1/h] reads ``q`` from the set, in 1/h.
+
+        Parameters
+        ----------
+        name : str
+            The stage to replace.
+        stage : Stage
+            Its replacement.
+        fixed : mapping of str to float, optional
+            Parameters replaced by numbers, besides those carried over (a value
+            given here replaces a carried one).
+
+        Raises
+        ------
+        ParameterError
+            If `name` is not a stage of the model, or the new stages declare a
+            parameter the model fixes in the same unit but with other bounds or
+            another description (whether it is the same quantity is unknown):
+            declare it with the same spec to keep the value, fix it with
+            `fixed`, or name it differently to leave it free.
+        """
         d = self.definition
         d.stage(name)  # a clear error if unknown
         stages = [stage if s.name == name else s for s in d.stages]
-        kept = {p.name for s in stages for p in s.parameters}
-        fixed = {k: v for k, v in d.fixed.items() if k in kept}
+        specs = {p.name: p for s in stages for p in s.parameters}
+        old = {p.name: p for p in d.all_parameters}
+        given = dict(fixed or {})
+        kept = {}
+        for key, value in d.fixed.items():
+            new = specs.get(key)
+            if key in given or new is None or new.unit != old[key].unit:
+                continue
+            if new != old[key]:
+                raise ParameterError(
+                    f"model {d.name!r} fixes {key!r} = {value:g} {old[key].unit} "
+                    f"({old[key].description}, within [{old[key].lower:g}, "
+                    f"{old[key].upper:g}]), and stage {stage.name!r} declares {key!r} in "
+                    f"{new.unit} as {new.description!r} within [{new.lower:g}, "
+                    f"{new.upper:g}]: a fixed value carries over only to the same parameter. "
+                    f"Declare it with the same spec to keep {key} = {value:g}, fix it with "
+                    f"replace_stage(..., fixed={{{key!r}: value}}), or give it another name "
+                    "to leave it free")
+            kept[key] = value
         states = {s.name for st in stages for s in st.states}
         initial = {k: v for k, v in d.initial_overrides.items() if k in states}
-        return Model(ModelDefinition(stages, name=f"{d.name}~{stage.name}", fixed=fixed,
+        return Model(ModelDefinition(stages, name=f"{d.name}~{stage.name}",
+                                     fixed={**kept, **given},
                                      initial=initial, time_unit=d.time_unit,
                                      unit_definitions=d.unit_definitions),
                      kind="custom", culture=self.culture)

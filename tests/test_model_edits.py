@@ -1,0 +1,114 @@
+"""Editing models and what they are given: a replaced stage and the values the old
+model fixed, expressions the code generator cannot compile, and a changed value of
+a parameter the model fixes (found by the probe of the model core, 2026-12-01)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy as sp
+
+import il21pk as ip
+from il21pk import ParameterSpec
+from il21pk.errors import ParameterError
+
+A, Q, INFUSION = sp.symbols("il21_central q infusion_il21")
+MW = ParameterSpec("mw", "kDa", 1e-3, 1e4, "molecular weight")
+
+
+def _one_compartment(q: ParameterSpec, *extra: ParameterSpec) -> ip.Stage:
+    """One compartment of IL-21 eliminated at the rate q * amount."""
+    return ip.Stage("mypk", "one compartment",
+                    states=(ip.State("il21_central", "nmol", "amount"),),
+                    parameters=(MW, q, *extra), rates={"il21_central": INFUSION - Q * A},
+                    drugs=(ip.Drug("il21", mw="mw", central="il21_central"),))
+
+
+def test_a_fixed_value_carries_over_only_to_the_same_parameter():
+    """pk_only(1) fixes the intercompartmental clearance q [L/h] to 0; a stage put in
+    its place whose q is an elimination rate constant [1/h] kept q = 0, hidden from
+    parameter_names: 10 nmol stayed 10 nmol (no elimination, no error)."""
+    one = ip.Model.pk_only(compartments=1)
+    v_peripheral = next(p for p in ip.Model.pk_only().parameter_specs
+                        if p.name == "v_peripheral")
+    stage = _one_compartment(ParameterSpec("q", "1/h", 0.0, 10.0, "elimination rate constant"),
+                             v_peripheral)
+    model = one.replace_stage("pk", stage)
+    assert "q" in model.parameter_names
+    assert model.definition.fixed == {"v_peripheral": 1.0}  # the same spec: still fixed
+    with pytest.raises(ParameterError, match=r"'q' of set 'human' is in 'L/h'.*'1/h'"):
+        model.parameter_set(base="human")
+    params = model.parameter_set({"q": (0.5, "test")}, base="human")
+    result = ip.simulate(model, ip.Dose(10, unit="nmol"), params, t_end=2, t_eval=[2.0],
+                         rtol=1e-10, atol=1e-12)
+    assert result.wide()["il21_central [nmol]"].iloc[0] == pytest.approx(10 * math.exp(-1),
+                                                                         rel=1e-7)
+
+
+def test_a_fixed_parameter_redeclared_in_its_unit_with_another_meaning_is_refused():
+    """Same name and unit, another description: whether it is the same quantity is
+    unknown, so the fixed value neither carries over nor silently disappears."""
+    renal = ParameterSpec("q", "L/h", 0.0, 1e4, "renal clearance")
+    one = ip.Model.pk_only(compartments=1)
+    with pytest.raises(ParameterError, match=r"fixes 'q' = 0 L/h.*'renal clearance'.*"
+                                             r"carries over only to the same parameter"):
+        one.replace_stage("pk", _one_compartment(renal))
+    again = one.replace_stage("pk", _one_compartment(renal), fixed={"q": 0.25})
+    assert again.definition.fixed == {"q": 0.25}
+    assert one.definition.fixed == {"q": 0.0, "v_peripheral": 1.0}  # unchanged
+
+
+X, K, T = sp.symbols("x k t")
+
+
+@pytest.mark.parametrize(("rate", "part"), [
+    (-sp.Function("f")(X), r"f\(x\) is an undefined function"),
+    (sp.Integral(K * sp.Symbol("s"), (sp.Symbol("s"), 0, 1)), r"Integral\(.*\) is of a kind"),
+    (sp.Derivative(X**2, X), r"Derivative\(x\*\*2, x\) is of a kind"),
+    (-sp.I * K * X, r"I is a complex number"),
+    (-sp.oo * X, r"-oo is not a finite number"),
+    (sp.nan * X, r"nan is not a finite number"),
+    (sp.Gt(X, 1), r"x > 1 is a truth value where a number is needed"),
+    (K * sp.Heaviside(X - 1), r"Heaviside\(x - 1\) is a Heaviside step"),
+    (sp.Piecewise((K, X), (0, True)), r"x is a number or a name where a condition"),
+])
+def test_a_rate_the_code_generator_cannot_compile_is_refused_when_the_stage_is_built(rate,
+                                                                                      part):
+    """These were accepted and failed only in simulate(), with sympy's or numba's
+    words (a Derivative: a bare ValueError of the printer; I: a numba TypingError
+    with the generated code on stdout; oo, nan: 'try another solver'), or not at
+    all (x > 1 read as 0 or 1)."""
+    with pytest.raises(ParameterError, match=r"Stage 's' rate of 'x' cannot be compiled: .*"
+                                             + part + r".*Allowed: .*Piecewise"):
+        ip.Stage("s", "x", states=(ip.State("x", "nmol", "x", initial=1.0),),
+                 parameters=(ParameterSpec("k", "1/h", 0, 10, "k"),), rates={"x": rate})
+
+
+def test_quantities_baselines_and_parameter_units_are_checked_too():
+    with pytest.raises(ParameterError, match=r"Quantity 'y' cannot be compiled: .*zoo"):
+        ip.Quantity("y", X / 0, "nM", "a division by zero")
+    with pytest.raises(ParameterError, match=r"State 'x' initial cannot be compiled: nan"):
+        ip.State("x", "nmol", "x", initial=float("nan"))
+    with pytest.raises(ParameterError, match=r"Stage 's' parameter 'k' unit must be a string"
+                                             r".*got 5"):
+        ip.Stage("s", "x", states=(ip.State("x", "nmol", "x"),),
+                 parameters=(ParameterSpec("k", 5, 0, 10, "k"),), rates={"x": -K * X})
+
+
+def test_a_changed_value_of_a_parameter_the_model_fixes_is_refused_by_simulate():
+    """human.with_values(q=50) on pk_only(1), which fixes q = 0, gave the curve of
+    the human set: the change was ignored, while sweep refused to sweep q."""
+    human = ip.parameter_sets.load("human")
+    one = ip.Model.pk_only(compartments=1)
+    changed = human.with_values(q=50.0)
+    with pytest.raises(ParameterError, match=r"does not use parameter 'q' \(it fixes q = 0 "
+                                             r"L/h\), so its value 50 L/h in set 'human' "
+                                             r"would change nothing.*\(1 L/h\)"):
+        ip.simulate(one, ip.Dose(10), changed, t_end=4)
+    # the values the sets were loaded with are the model's to replace, and so is what
+    # the message advises
+    expected = ip.simulate(one, ip.Dose(10), human, t_end=4).wide()
+    kept = ip.simulate(one, ip.Dose(10), one.parameter_set(base=changed), t_end=4).wide()
+    assert kept.equals(expected)
+    ip.simulate(one, ip.Dose(10), ip.parameter_sets.load("cynomolgus"), t_end=4)
