@@ -150,3 +150,14 @@ def test_the_molecular_weight_the_import_assumes_has_the_built_in_bounds():
     with pytest.raises(ParameterError, match=r"'mw_x' must be within \[0\.001, 10000\] kDa"):
         ip.simulate(model, ip.Dose(1.0, unit="ug", drug="x"),
                     params.with_values(mw_x=1e-6), t_end=1.0)
+
+
+def test_the_assumed_molecular_weight_is_labelled_assumed_not_sbml():
+    """default_parameters labelled every value of an imported model "SBML", the made-up
+    molecular weight too; the project's rule: a value is sourced or "assumed:" with the
+    reason."""
+    model = ip.Model.from_antimony(WEIGHED, drugs={"x": "S"})
+    params = model.default_parameters()
+    assert params["mw_x"].source.startswith("assumed: 1 kDa, not in the SBML file")
+    others = [name for name in params if name != "mw_x"]
+    assert others and all(params[name].source == "SBML" for name in others)

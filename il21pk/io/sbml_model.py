@@ -191,6 +191,10 @@ class ImportedDefinition(ModelDefinition):
         (``k`` -> ``k_dosed``; the constant is its initial value). The export
         writes the state under the constant's id, so that id means the same
         after a round trip.
+    assumed : dict of str to str
+        Parameter -> the source of a value the import assumed because the SBML
+        does not hold it (a drug's molecular weight), ``"assumed: ..."``;
+        every other value's source is ``"SBML"``.
     engine : str
         ``"generic"``: the compiled engine shared by all imported models
         (:func:`il21pk.engine.bdf.generic_engine`), so a new model compiles
@@ -204,8 +208,10 @@ class ImportedDefinition(ModelDefinition):
                  time_unit: str | None, system: OdeSystem,
                  compartments: Mapping[str, str | None] | None = None,
                  generated: Iterable[str] = (), renamed: Mapping[str, str] | None = None,
-                 dosed: Mapping[str, str] | None = None) -> None:
+                 dosed: Mapping[str, str] | None = None,
+                 assumed: Mapping[str, str] | None = None) -> None:
         self.labels = dict(labels)
+        self.assumed = dict(assumed or {})
         self.compartments = dict(compartments or {})
         self.generated = frozenset(generated)
         self.renamed = dict(renamed or {})
@@ -350,6 +356,7 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
     extra_params: list[ParameterSpec] = []
     values: dict[str, float] = {}
     dosed_alias: dict[str, str] = {}  # parameter id -> the state that replaces it in math
+    assumed: dict[str, str] = {}  # parameter -> source of a value the SBML does not hold
     for drug_name, target in dict(drugs or {}).items():
         if not isinstance(target, str):
             raise SbmlError(f"drug {drug_name!r}: the target must be the id of a species or "
@@ -383,6 +390,8 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
             mw, "kDa", *MW_BOUNDS, f"molecular weight of drug {drug_name} (converts mass doses "
             f"to nmol); not in the SBML file: {DEFAULT_MW:g} kDa assumed, set it for mass doses"))
         values[mw] = DEFAULT_MW
+        assumed[mw] = (f"assumed: {DEFAULT_MW:g} kDa, not in the SBML file (set it for mass "
+                       "doses)")
         drug_objects.append(Drug(drug_name, mw=mw, central=state,
                                  description=f"doses go to {target}"))
     if dosed_alias:
@@ -491,7 +500,8 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
                                     compartments=_compartments(system, internal, dosed_alias),
                                     generated=generated,
                                     renamed={k: v for k, v in internal.items() if k != v},
-                                    dosed={internal[p]: s for p, s in dosed_alias.items()})
+                                    dosed={internal[p]: s for p, s in dosed_alias.items()},
+                                    assumed=assumed)
     return definition, model_name
 
 

@@ -400,8 +400,9 @@ class Model:
         """
         own = getattr(self.definition, "values", None)
         if base is None and own is not None:
-            return self.parameter_set({n: (v, "SBML") for n, v in own.items()}, base=None,
-                                      name=f"{self.name} (SBML values)")
+            assumed = getattr(self.definition, "assumed", {})
+            return self.parameter_set({n: (v, assumed.get(n, "SBML")) for n, v in own.items()},
+                                      base=None, name=f"{self.name} (SBML values)")
         return self.parameter_set(base="human" if base is None else base)
 
     def default_value(self, name: str) -> float | None:
