@@ -10,7 +10,8 @@ when they enter the library.
 
 Mass-based amounts need the molecular weight ``mw`` [kDa]; because
 1 kDa = 1000 g/mol, ``nmol = ug / mw``. Body-weight-based doses need the
-body weight ``body_weight`` [kg].
+body weight ``body_weight`` [kg]. A model declares the parameters and states
+its doses read in these units (:data:`DOSING_UNITS`), spelled as here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .checks import is_integer, is_real
-from .errors import OptionError, RegimenError
+from .errors import OptionError, ParameterError, RegimenError
 
 #: Dose units: (factor to ug or nmol, base, per body weight?)
 _DOSE_UNITS: dict[str, tuple[float, str, bool]] = {
@@ -58,6 +59,13 @@ _TIME_UNITS: dict[str, float] = {"s": 1.0 / 3600.0, "min": 1.0 / 60.0, "h": 1.0,
 DOSE_UNITS = tuple(_DOSE_UNITS)
 CONCENTRATION_UNITS = tuple(_CONCENTRATION_UNITS)
 TIME_UNITS = tuple(_TIME_UNITS)
+
+#: The units dosing reads a drug's numbers in: doses go into its states as
+#: amounts in nmol, a mass dose in ug is divided by the molecular weight in kDa,
+#: a per-kg dose multiplied by the body weight in kg and an SC dose by the
+#: bioavailability, a fraction (the SC lag is in the model's time unit).
+DOSING_UNITS: dict[str, str] = {"amount": "nmol", "mw": "kDa", "body_weight": "kg",
+                                "bioavailability": "1"}
 
 
 def _check_unit(unit: object, allowed: tuple[str, ...], field: str) -> str:
@@ -119,9 +127,51 @@ def dose_nmol_expression(amount, unit: str, *, mw, body_weight):
     return value
 
 
+def check_dosing_value(value: npt.ArrayLike, name: str, unit: str, *, positive: bool,
+                       what: str) -> np.ndarray:
+    """The values of a parameter that dosing reads, each finite and > 0 or >= 0.
+
+    Parameters
+    ----------
+    value : array_like of float
+        The parameter's value, one per simulated member (or one for all).
+    name : str
+        The parameter, for the error.
+    unit : str
+        Its unit, for the error.
+    positive : bool
+        True: each value must be > 0 (a molecular weight, a body weight);
+        False: >= 0 (a bioavailability, a lag).
+    what : str
+        What dosing does with it, for the error (``"the molecular weight mass
+        doses are divided by"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        `value` as floats.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, the first value that is not allowed (and its
+        member, when members differ) and what is allowed.
+    """
+    value = np.asarray(value, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(value) | (value <= 0 if positive else value < 0))
+    if bad.size:
+        i = bad[0]
+        member = (f" (member {i} of the {value.size} simulated together)"
+                  if np.unique(value).size > 1 else "")
+        shown = "" if unit in ("", "1") else f" {unit}"
+        raise ParameterError(f"parameter {name!r} = {value.flat[i]:g}{shown}{member}: {what} "
+                             f"must be finite and {'> 0' if positive else '>= 0'}{shown}")
+    return value
+
+
 def dose_to_nmol(
     amount: npt.ArrayLike, unit: str, *, mw: npt.ArrayLike, body_weight: npt.ArrayLike,
-    field: str = "amount"
+    field: str = "amount", mw_name: str = "mw"
 ) -> np.ndarray:
     """Convert a dose to nanomoles.
 
@@ -132,11 +182,13 @@ def dose_to_nmol(
     unit : str
         One of :data:`DOSE_UNITS`.
     mw : array_like of float
-        Molecular weight [kDa]; used for mass units.
+        Molecular weight [kDa]; used (and checked) for mass units.
     body_weight : array_like of float
-        Body weight [kg]; used for ``.../kg`` units.
+        Body weight [kg]; used (and checked) for ``.../kg`` units.
     field : str, optional
         What `amount` is, for the error (``"Dose.amount"``).
+    mw_name : str, optional
+        The parameter `mw` holds, for the error.
 
     Returns
     -------
@@ -145,10 +197,22 @@ def dose_to_nmol(
 
     Raises
     ------
+    ParameterError
+        If the dose reads a molecular weight or body weight that is not a
+        finite number > 0 (:func:`check_dosing_value`).
     RegimenError
         If a dose in nmol is not a finite float (an amount so large that the
         conversion overflows).
     """
+    _, per_kg, mass = dose_unit_parts(unit)
+    if mass:
+        mw = check_dosing_value(mw, mw_name, DOSING_UNITS["mw"], positive=True,
+                                what=f"the molecular weight a dose in {unit} is divided by")
+    if per_kg:
+        body_weight = check_dosing_value(body_weight, "body_weight",
+                                         DOSING_UNITS["body_weight"], positive=True,
+                                         what=f"the body weight a dose in {unit} is "
+                                              "multiplied by")
     amount = np.asarray(amount, dtype=float)
     with np.errstate(over="ignore"):
         nmol = np.asarray(dose_nmol_expression(

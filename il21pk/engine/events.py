@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import RegimenError
 from ..model import Model
 from ..regimen import Regimen
-from ..units import dose_to_nmol, time_unit_label
+from ..units import DOSING_UNITS, check_dosing_value, dose_to_nmol, time_unit_label
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,17 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
     ``{drug: (n,)}`` replaces the amount of every dose of that drug (each in
     its own unit) per member, key None every other dose: this is how dose
     sweeps vary doses within one batch.
+
+    Raises
+    ------
+    ParameterError
+        If a dose reads a molecular weight or body weight that is not finite
+        and > 0, or an SC dose a lag or bioavailability that is not finite and
+        >= 0 (a negative lag would move the dose before its time, even before
+        the start), naming the parameter, the value and the member.
+    RegimenError
+        If a drug cannot be given by a dose's route, or a dose or infusion
+        rate overflows the float range.
     """
     drugs = model.drugs
     targets: list[int] = []
@@ -81,11 +92,18 @@ def compile_events(model: Model, regimen: Regimen, values: Mapping[str, np.ndarr
         nmol = np.broadcast_to(dose_to_nmol(
             given, dose.unit, mw=parameter_value(model, values, drug.mw, n),
             body_weight=parameter_value(model, values, "body_weight", n)
-            if dose.unit.endswith("/kg") else np.ones(n), field="Dose.amount"), (n,))
+            if dose.unit.endswith("/kg") else np.ones(n), field="Dose.amount",
+            mw_name=drug.mw), (n,))
         start = np.full(n, dose.time)
         if dose.route == "sc":
-            lag = parameter_value(model, values, drug.lag, n) if drug.lag else 0.0
-            f = parameter_value(model, values, drug.bioavailability, n) \
+            lag = check_dosing_value(
+                parameter_value(model, values, drug.lag, n), drug.lag,
+                time_unit_label(model.time_unit), positive=False,
+                what=f"the lag of SC doses of drug {drug.name!r}") if drug.lag else 0.0
+            f = check_dosing_value(
+                parameter_value(model, values, drug.bioavailability, n), drug.bioavailability,
+                DOSING_UNITS["bioavailability"], positive=False,
+                what=f"the bioavailability of SC doses of drug {drug.name!r}") \
                 if drug.bioavailability else 1.0
             depot = slot[model.state_names.index(drug.depot)]
             records.append((start + lag, "bolus", depot, nmol * f))

@@ -20,6 +20,7 @@ import sympy as sp
 from ..checks import is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec, check_value
+from ..units import DOSING_UNITS
 from .definition import TIME, Drug, Quantity, Stage, State, as_expression
 
 #: An SBML unit definition as terms ``(kind, exponent, factor)``, meaning the
@@ -97,8 +98,10 @@ class ModelDefinition:
     ------
     ParameterError
         If a name is defined twice, a required input is provided by no stage,
-        quantities depend on each other in a cycle, or `fixed`/`initial` name
-        something the stages do not define.
+        quantities depend on each other in a cycle, `fixed`/`initial` name
+        something the stages do not define, a drug's parameters or states are
+        declared in other units than dosing reads, or its central rate does
+        not add the infusion input with coefficient 1.
     """
 
     def __init__(self, stages: Iterable[Stage], *, name: str = "custom",
@@ -213,7 +216,6 @@ class ModelDefinition:
         names = [d.name for d in self.drugs]
         if len(set(names)) != len(names):
             raise ParameterError(f"drug names must be unique; got {names}")
-        rate_of = {s.name: r for (_, s), r in zip(self.states, self.rates, strict=True)}
         for drug in self.drugs:
             for what, name in (("central", drug.central), ("depot", drug.depot)):
                 if name is not None and name not in states:
@@ -222,10 +224,8 @@ class ModelDefinition:
                                ("lag", drug.lag)):
                 if name is not None and name not in parameters:
                     raise ParameterError(f"drug {drug.name!r} {what} {name!r} is not a parameter")
-            if sp.Symbol(drug.infusion_input) not in rate_of[drug.central].free_symbols:
-                raise ParameterError(
-                    f"drug {drug.name!r}: the rate of its central state {drug.central!r} must "
-                    f"add the infusion input {drug.infusion_input!r} [nmol/h]")
+            self._check_dosing_units(drug)
+            self._check_infusion(drug)
             for cmt, state in drug.cmt.items():
                 if state not in (drug.central, drug.depot):
                     raise ParameterError(f"drug {drug.name!r} CMT {cmt} -> {state!r}: must be "
@@ -234,6 +234,69 @@ class ModelDefinition:
                     raise ParameterError(f"CMT {cmt} is claimed by drugs {seen[cmt]!r} and "
                                          f"{drug.name!r}")
                 seen[cmt] = drug.name
+
+    def _check_dosing_units(self, drug: Drug) -> None:
+        """Refuse a parameter or state `drug`'s doses read in another unit than dosing
+        uses (:data:`~il21pk.units.DOSING_UNITS`): units are free text, and a molecular
+        weight in g/mol read as kDa doses 1000 times too little.
+
+        The states doses go to and the lag are checked in a model in il21pk's units
+        (hours and nmol: every composed model); an imported model in other units or
+        none (and stages added to it) takes doses as numbers in its own substance
+        unit and lags in its own time unit, into states in the SBML's units.
+        """
+        specs = {p.name: p for p in self.all_parameters}
+        wanted = [(f"molecular weight {drug.mw!r}", specs[drug.mw].unit, DOSING_UNITS["mw"],
+                   "mass doses in ug are divided by it in kDa to give nmol (1 kDa = 1000 g/mol)",
+                   "")]
+        if drug.bioavailability is not None:
+            wanted.append((f"bioavailability {drug.bioavailability!r}",
+                           specs[drug.bioavailability].unit, DOSING_UNITS["bioavailability"],
+                           "SC doses are multiplied by it, a fraction", ""))
+        if "body_weight" in specs:
+            wanted.append(("'body_weight'", specs["body_weight"].unit,
+                           DOSING_UNITS["body_weight"], "per-kg doses are multiplied by it in kg",
+                           ""))
+        if all(self.unit_definitions.get(k) == HOURS_NMOL_LITRE[k] for k in ("time", "substance")):
+            units = {s.name: s.unit for _, s in self.states}
+            wanted += [(f"{what} state {name!r}", units[name], DOSING_UNITS["amount"],
+                        "doses add nmol to it",
+                        " (an amount; report a concentration as a Quantity amount / volume)")
+                       for what, name in (("central", drug.central), ("depot", drug.depot))
+                       if name is not None]
+            if drug.lag is not None:
+                wanted.append((f"lag {drug.lag!r}", specs[drug.lag].unit, str(self.time_unit),
+                               "it is added to SC dose times, in the model's time unit", ""))
+        for what, unit, required, why, hint in wanted:
+            if unit != required:
+                raise ParameterError(f"drug {drug.name!r}: its {what} is declared in {unit!r}, "
+                                     f"but {why}; declare it in {required!r}{hint}")
+
+    def _check_infusion(self, drug: Drug) -> None:
+        """Refuse a central rate that does not add the infusion input as it is: d rate /
+        d infusion must be 1 (quantities that read the input substituted), else an
+        infusion adds another amount than the same dose as a bolus."""
+        symbol = sp.Symbol(drug.infusion_input)
+        rate = dict(zip(self.state_names, self.rates, strict=True))[drug.central]
+        how = (f"write it as an amount [nmol] whose rate adds {drug.infusion_input!r} "
+               f"[nmol/h] as it is (`... + {drug.infusion_input}`), and report a "
+               "concentration as a quantity amount / volume")
+        if symbol not in rate.free_symbols:
+            raise ParameterError(
+                f"drug {drug.name!r}: the rate of its central state {drug.central!r} must "
+                f"add the infusion input {drug.infusion_input!r} [nmol/h]; {how}")
+        reading: dict[sp.Symbol, sp.Expr] = {}  # quantities that read the input, expanded
+        for name, expr in self.algebraic:
+            expr = expr.xreplace(reading)
+            if symbol in expr.free_symbols:
+                reading[sp.Symbol(name)] = expr
+        slope = sp.diff(rate.xreplace(reading), symbol)
+        if slope != 1 and sp.simplify(slope) != 1:
+            raise ParameterError(
+                f"drug {drug.name!r}: the rate of its central state {drug.central!r} must "
+                f"add the infusion input {drug.infusion_input!r} [nmol/h] as it is, so that "
+                f"an infusion adds the same nmol as a bolus; its derivative with respect to "
+                f"{drug.infusion_input!r} is {str(slope)[:200]}, not 1; {how}")
 
     def _variables(self) -> Iterable[Variable]:
         states = {s.name: s for _, s in self.states}
