@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import sympy as sp
 
@@ -112,3 +113,27 @@ def test_a_changed_value_of_a_parameter_the_model_fixes_is_refused_by_simulate()
     kept = ip.simulate(one, ip.Dose(10), one.parameter_set(base=changed), t_end=4).wide()
     assert kept.equals(expected)
     ip.simulate(one, ip.Dose(10), ip.parameter_sets.load("cynomolgus"), t_end=4)
+
+
+@pytest.mark.parametrize("verb", ["sweep", "sensitivity", "dose_response", "fit"])
+def test_every_verb_refuses_a_changed_value_of_a_fixed_parameter(verb):
+    """simulate refused human.with_values(q=50) on the one-compartment model, but
+    sweep (as its base set), sensitivity, dose_response and fit ran with it and
+    ignored it; they all resolve the set in one place now."""
+    model = ip.Model.pk_only(compartments=1)
+    params = ip.parameter_sets.load("human").with_values(q=50.0)
+    dose = ip.Dose(30.0)
+    calls = {
+        "sweep": lambda: ip.sweep(model, dose, params, grid={"cl": [1.0, 2.0]}, t_end=24.0),
+        "sensitivity": lambda: ip.sensitivity(model, dose, params, parameters=["cl"],
+                                              t_end=24.0),
+        "dose_response": lambda: ip.dose_response(model, dose, params, doses=[1.0, 10.0],
+                                                  response="il21_plasma", t_end=24.0),
+        "fit": lambda: ip.fit(model, ip.Dataset.from_frame(
+            pd.DataFrame({"id": 1, "time_h": [1.0, 2.0], "value": [1.0, 0.5]}), time="time_h",
+            subject="id",
+            value="value", variable="il21_plasma", regimen=dose, model=model), params,
+            free=["cl"]),
+    }
+    with pytest.raises(ParameterError, match=r"does not use parameter 'q' \(it fixes q = 0"):
+        calls[verb]()

@@ -16,7 +16,7 @@ from ..checks import is_integer, is_real
 from ..engine import integrate as engine
 from ..engine.events import compile_events
 from ..engine.kernels import clip_undershoot, prepare, report
-from ..errors import InputTypeError, OptionError, ParameterError, SimulationError
+from ..errors import InputTypeError, OptionError, SimulationError
 from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
@@ -114,45 +114,6 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
         raise OptionError(f"`t_eval` must lie within [0, t_end={t_end:g}] h; got "
                           f"[{grid[0]:g}, {grid[-1]:g}]")
     return t_end, grid.copy()
-
-
-def check_fixed_values(model: Model, params: ParameterSet) -> None:
-    """Refuse a value of `params` that `model` would ignore because it fixes the parameter.
-
-    A set built for several models carries values of parameters a model fixes:
-    the human set's ``q`` = 1 L/h, which ``Model.pk_only(compartments=1)``
-    fixes to 0. Such a value is the model's to replace, as long as it is the
-    one the set was loaded with (the built-in set the set is named after, else
-    the model's default, :meth:`Model.default_value`). A value changed from it
-    (``human.with_values(q=50)``) would change nothing, as a swept one would.
-
-    Parameters
-    ----------
-    model : Model
-    params : ParameterSet
-
-    Raises
-    ------
-    ParameterError
-        If `params` changes a parameter `model` fixes, naming it, its fixed
-        value and the set's.
-    """
-    from ..parameter_sets import available, load
-
-    fixed = model.definition.fixed
-    changed = [n for n in fixed if n in params and params.value(n) != fixed[n]]
-    origin = load(params.name) if changed and params.name in available() else None
-    for name in changed:
-        loaded = origin.value(name) if origin is not None and name in origin else \
-            model.default_value(name)
-        if params.value(name) != loaded:
-            unit = params[name].unit
-            raise ParameterError(
-                f"{model!r} does not use parameter {name!r} (it fixes {name} = "
-                f"{fixed[name]:g} {unit}), so its value {params.value(name):g} {unit} in set "
-                f"{params.name!r} would change nothing. Keep the value the set was loaded "
-                f"with ({loaded:g} {unit}), or keep only the parameters the model reads: "
-                "model.parameter_set(base=params)")
 
 
 def default_grid(regimen: Regimen, t_end: float, step: float = 1.0) -> np.ndarray:
@@ -308,7 +269,7 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
         If a dose does not suit the model (e.g. per-kg doses in vitro).
     ParameterError
         If `params` changes a parameter the model fixes (see
-        :func:`check_fixed_values`).
+        :func:`il21pk.model.inputs.check_fixed_values`).
     SimulationError
         If the solver fails and `raise_on_failure` is True.
 
@@ -323,7 +284,6 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
     if not isinstance(model, Model):
         raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
-    check_fixed_values(model, params)
     t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
                                 max_step=max_step, max_steps=max_steps)
     regimen = check_regimen(model, regimen)

@@ -38,6 +38,8 @@ def resolve_params(model: Model, params: object) -> ParameterSet:
     ------
     InputTypeError
         If `params` is neither a ParameterSet nor None.
+    ParameterError
+        If `params` changes a parameter `model` fixes (:func:`check_fixed_values`).
     """
     from ..parameter_sets import load
 
@@ -47,7 +49,47 @@ def resolve_params(model: Model, params: object) -> ParameterSet:
     if not isinstance(params, ParameterSet):
         raise InputTypeError(f"`params` must be an il21pk ParameterSet (or None: the model's "
                              f"own values); got {type(params).__name__} {params!r}"[:300])
+    check_fixed_values(model, params)
     return params
+
+
+def check_fixed_values(model: Model, params: ParameterSet) -> None:
+    """Refuse a value of `params` that `model` would ignore because it fixes the parameter.
+
+    A set built for several models carries values of parameters a model fixes:
+    the human set's ``q`` = 1 L/h, which ``Model.pk_only(compartments=1)``
+    fixes to 0. Such a value is the model's to replace, as long as it is the
+    one the set was loaded with (the built-in set the set is named after, else
+    the model's default, :meth:`Model.default_value`). A value changed from it
+    (``human.with_values(q=50)``) would change nothing, as a swept one would.
+
+    Parameters
+    ----------
+    model : Model
+    params : ParameterSet
+
+    Raises
+    ------
+    ParameterError
+        If `params` changes a parameter `model` fixes, naming it, its fixed
+        value and the set's.
+    """
+    from ..parameter_sets import available, load
+
+    fixed = model.definition.fixed
+    changed = [n for n in fixed if n in params and params.value(n) != fixed[n]]
+    origin = load(params.name) if changed and params.name in available() else None
+    for name in changed:
+        loaded = origin.value(name) if origin is not None and name in origin else \
+            model.default_value(name)
+        if params.value(name) != loaded:
+            unit = params[name].unit
+            raise ParameterError(
+                f"{model!r} does not use parameter {name!r} (it fixes {name} = "
+                f"{fixed[name]:g} {unit}), so its value {params.value(name):g} {unit} in set "
+                f"{params.name!r} would change nothing. Keep the value the set was loaded "
+                f"with ({loaded:g} {unit}), or keep only the parameters the model reads: "
+                "model.parameter_set(base=params)")
 
 
 def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Regimen:
