@@ -38,13 +38,6 @@ def symbols(names: str) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(name) for name in names.split())
 
 
-#: The functions an expression may call: those the code generator prints for both
-#: the compiled right-hand side (numba) and the numpy kernels, with a derivative it
-#: prints or replaces by finite differences.
-FUNCTIONS: tuple[type[sp.Basic], ...] = (
-    sp.exp, sp.log, sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.Min, sp.Max, sp.sin, sp.cos,
-    sp.tan, sp.asin, sp.acos, sp.atan, sp.atan2, sp.sinh, sp.cosh, sp.tanh, sp.asinh,
-    sp.acosh, sp.atanh, sp.gamma)
 #: What the conditions of a Piecewise may join comparisons with.
 CONNECTIVES = (sp.And, sp.Or, sp.Not, sp.Xor, sp.Equivalent, sp.Implies, sp.ITE)
 #: Numbers a Piecewise may take where it is undefined (SBML's piecewise without
@@ -52,11 +45,22 @@ CONNECTIVES = (sp.And, sp.Or, sp.Not, sp.Xor, sp.Equivalent, sp.Implies, sp.ITE)
 UNDEFINED = (sp.nan, sp.oo, -sp.oo)
 #: What an expression may be made of, as error messages say it.
 ALLOWED = ("real-valued expressions of states, parameters, inputs and time t made of finite "
-           "numbers, pi, E, +, -, *, /, powers, the functions "
-           + ", ".join(f.__name__ for f in FUNCTIONS)
-           + ", and Piecewise((value, condition), ..., (value, True)) whose conditions "
-           "compare numbers (<, <=, >, >=, Eq, Ne) joined by " +
-           ", ".join(c.__name__ for c in CONNECTIVES))
+           "real numbers and constants, +, -, *, /, powers, sympy's functions (exp, log, "
+           "Abs, Min, Max, floor, Mod, trigonometric, ...; Heaviside is taken as a "
+           "Piecewise), and Piecewise((value, condition), ..., (value, True)) whose "
+           "conditions compare numbers (<, <=, >, >=, Eq, Ne) joined by "
+           + ", ".join(c.__name__ for c in CONNECTIVES))
+
+
+def steps_as_piecewise(expr: sp.Basic) -> sp.Basic:
+    """`expr` with each ``Heaviside(x, h0)`` as ``Piecewise((0, x < 0), (h0, Eq(x, 0)),
+    (1, True))`` (``h0`` 1/2 unless given, as sympy's): the same values, and a
+    derivative the code generator prints (a Heaviside's is a DiracDelta). SBML
+    imports make them from ``max``/``min`` of time."""
+    def piecewise(x, *h0):
+        return sp.Piecewise((sp.Integer(0), x < 0), (h0[0] if h0 else sp.S.Half, sp.Eq(x, 0)),
+                            (sp.Integer(1), True))
+    return expr.replace(sp.Heaviside, piecewise) if expr.has(sp.Heaviside) else expr
 
 
 def _unsupported(expr: sp.Basic) -> tuple[sp.Basic, str] | None:
@@ -89,21 +93,18 @@ def _unsupported(expr: sp.Basic) -> tuple[sp.Basic, str] | None:
                 return node, "not a finite number (only a Piecewise value may be nan or oo)"
             if node.is_extended_real is False:
                 return node, "a complex number; values must be real"
-            if not (node.is_Number or node in (sp.pi, sp.E)):
-                return node, "a constant the code generator does not print"
-        elif isinstance(node, (sp.Add, sp.Mul, sp.Pow, *FUNCTIONS)):
-            todo += [(arg, False) for arg in node.args]
+        elif isinstance(node, AppliedUndef):
+            return node, "an undefined function"
+        elif isinstance(node, sp.DiracDelta):
+            return node, "a DiracDelta, which has no value to compile"
         elif isinstance(node, sp.Piecewise):
             for value, cond in node.args:
                 todo += [(cond, True)] + ([] if value in UNDEFINED else [(value, False)])
+        elif isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Min, sp.Max, sp.Function)):
+            todo += [(arg, False) for arg in node.args]
         elif isinstance(node, (Relational, BooleanFunction, BooleanAtom)):
             return node, ("a truth value where a number is needed (for 1 where it holds "
                           "and 0 elsewhere, write Piecewise((1, condition), (0, True)))")
-        elif isinstance(node, AppliedUndef):
-            return node, "an undefined function"
-        elif isinstance(node, sp.Heaviside):
-            return node, ("a Heaviside step, whose derivative cannot be compiled (write "
-                          "Piecewise((1, x > 0), (0, True)))")
         else:
             return node, f"of a kind the code generator does not print ({type(node).__name__})"
     return None
@@ -133,7 +134,7 @@ def as_expression(value: Expression, where: str) -> sp.Expr:
     if isinstance(value, bool) or not isinstance(value, (sp.Basic, int, float)):
         raise TypeError(f"{where} must be a sympy expression or a number; got "
                         f"{type(value).__name__} {value!r}")
-    expr = sp.sympify(value)
+    expr = steps_as_piecewise(sp.sympify(value))
     found = _unsupported(expr)
     if found is not None:
         part, why = found
