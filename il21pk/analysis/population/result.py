@@ -15,6 +15,11 @@ from .problem import PopulationProblem
 from .saem import SaemState
 from .uncertainty import condition_number, parameter_table, rho_names, to_rho
 
+#: A fit has not found the data of a variable whose individual predictions leave more
+#: than this many times the squared deviations of its observations about their mean (a
+#: good fit of a flat variable leaves about 1 time: the mean is the best constant; a
+#: prediction off by more than one SD of the data leaves more than 2).
+FAR_FROM_THE_DATA = 2.0
 SE_METHODS = {
     "saem": "linearisation of the model around the conditional modes (expected Fisher "
             "information, as saemix)",
@@ -73,10 +78,11 @@ class PopulationFitResult:
         warning; also False when FOCEi's covariance step was switched off).
     success : bool
         False when BFGS failed (FOCEi), when SAEM had no smoothing iterations
-        (``k2 = 0``), or when the individual predictions of a variable
-        describe its quantified observations worse than their mean does (the
-        fit has not found the data: most often a local optimum from starting
-        values far from them); `message` says which, with a warning.
+        (``k2 = 0``), or when the individual predictions of a variable leave
+        more than :data:`FAR_FROM_THE_DATA` (2) times the squared deviations
+        of its quantified observations about their mean (the fit has not
+        found the data: most often a local optimum from starting values far
+        from them); `message` says which, with a warning.
     r_matrix, s_matrix : pandas.DataFrame or None
         FOCEi only: R (half the Hessian of the OFV) and S (sum of outer
         products of the per-subject half-gradients) on the outer parameters
@@ -352,16 +358,17 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
                       "estimates stand. Most often a variance estimated near 0 or a parameter "
                       "the data do not determine: see result.table and result.convergence",
                       UserWarning, stacklevel=3)
-    for var, sse, sst in _worse_than_the_mean(frame, ipred):
+    for var, sse, sst in _far_from_the_data(frame, ipred):
         success = False
-        message += (f"; the individual predictions of {var!r} describe the data worse than "
+        message += (f"; the individual predictions of {var!r} are further from the data than "
                     "their mean")
-        warnings.warn(f"fit_population ({method}): the individual predictions of {var!r} "
-                      f"describe its quantified observations worse than their mean does (sum "
-                      f"of squared residuals {sse:.4g} against {sst:.4g} about the mean), so "
-                      "the fit has not found the data (result.success is False). Most often "
-                      "a local optimum from starting values far from the data: start nearer "
-                      "them, or try n_starts > 1", UserWarning, stacklevel=3)
+        warnings.warn(f"fit_population ({method}): the individual predictions of {var!r} are "
+                      f"further from its quantified observations than their mean is (sum of "
+                      f"squared residuals {sse:.4g}, more than {FAR_FROM_THE_DATA:g} times the "
+                      f"{sst:.4g} about the mean), so the fit has not found the data "
+                      "(result.success is False). Most often a local optimum from starting "
+                      "values far from the data: start nearer them, or try n_starts > 1",
+                      UserWarning, stacklevel=3)
     with np.errstate(over="ignore"):  # an interval beyond the float range is inf
         table = parameter_table(problem, state.coef, state.omega, state.sigma, cov, initial,
                                 shrinkage, units)
@@ -379,10 +386,11 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
         _eta=eta)
 
 
-def _worse_than_the_mean(observations: pd.DataFrame, ipred: np.ndarray) -> list:
+def _far_from_the_data(observations: pd.DataFrame, ipred: np.ndarray) -> list:
     """(variable, squared residuals of `ipred`, squared deviations from the mean) for
     each variable whose individual predictions are further from its quantified
-    observations (3 or more, not all equal) than their mean is."""
+    observations (3 or more, not all equal) than their mean is, by more than
+    :data:`FAR_FROM_THE_DATA` in the sums of squares."""
     out = []
     value = observations["value"].to_numpy(dtype=float)
     usable = ~observations["blq"].to_numpy(dtype=bool) & np.isfinite(ipred)
@@ -394,6 +402,6 @@ def _worse_than_the_mean(observations: pd.DataFrame, ipred: np.ndarray) -> list:
         y = value[rows]
         sse = float(np.sum((y - ipred[rows]) ** 2))
         sst = float(np.sum((y - y.mean()) ** 2))
-        if sst > 0 and sse > sst:
+        if sst > 0 and sse > FAR_FROM_THE_DATA * sst:
             out.append((var, sse, sst))
     return out
