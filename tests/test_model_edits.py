@@ -163,7 +163,8 @@ def test_a_changed_value_of_a_parameter_the_model_fixes_is_refused_by_simulate()
     changed = human.with_values(q=50.0)
     with pytest.raises(ParameterError, match=r"does not use parameter 'q' \(it fixes q = 0 "
                                              r"L/h\), so its value 50 L/h in set 'human' "
-                                             r"would change nothing.*\(1 L/h\)"):
+                                             r"would change nothing. Leave it at a built-in "
+                                             r"set's value \((\d+, )*1(, \d+)* L/h\)"):
         ip.simulate(one, ip.Dose(10), changed, t_end=4)
     # the values the sets were loaded with are the model's to replace, and so is what
     # the message advises
@@ -171,6 +172,25 @@ def test_a_changed_value_of_a_parameter_the_model_fixes_is_refused_by_simulate()
     kept = ip.simulate(one, ip.Dose(10), one.parameter_set(base=changed), t_end=4).wide()
     assert kept.equals(expected)
     ip.simulate(one, ip.Dose(10), ip.parameter_sets.load("cynomolgus"), t_end=4)
+
+
+def test_sets_taken_from_built_in_sets_are_not_refused_for_their_fixed_values():
+    """A set a model builds on a built-in base is renamed '<model> parameters', and
+    the first check compared its fixed values with the human set's: the cynomolgus
+    two-compartment set on the one-compartment model, and the cynomolgus default
+    set on the in-vitro model (body weight 3 kg), were refused (review of
+    2026-12-01). A NaN fixed value reads 'does not read it', not 'fixes ... = nan'."""
+    cyno = ip.parameter_sets.load("cynomolgus")
+    two = ip.Model.pk_only(compartments=2).parameter_set({"cl": (cyno.value("cl"), "same")},
+                                                          base="cynomolgus")
+    ip.simulate(ip.Model.pk_only(compartments=1), ip.Dose(10, unit="nmol"), two, t_end=4)
+    default = ip.Model().parameter_set({"mw": (cyno.value("mw"), "same")}, base="cynomolgus")
+    ip.simulate(ip.Model.in_vitro(), ip.Dose(10, unit="ng"), default, t_end=4)
+    in_vitro_v1 = ip.Model.in_vitro_v1()
+    assert np.isnan(in_vitro_v1.definition.fixed["body_weight"])
+    with pytest.raises(ParameterError, match=r"'body_weight' \(it does not read it\)"):
+        ip.simulate(in_vitro_v1, ip.Dose(10, unit="ng"),
+                    ip.parameter_sets.load("human").with_values(body_weight=60.0), t_end=4)
 
 
 @pytest.mark.parametrize("verb", ["sweep", "sensitivity", "dose_response", "fit"])

@@ -6,6 +6,8 @@ set or a regimen is checked against a model in one place.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import InputTypeError, ParameterError, RegimenError
@@ -58,9 +60,9 @@ def check_fixed_values(model: Model, params: ParameterSet) -> None:
 
     A set built for several models carries values of parameters a model fixes:
     the human set's ``q`` = 1 L/h, which ``Model.pk_only(compartments=1)``
-    fixes to 0. Such a value is the model's to replace, as long as it is the
-    one the set was loaded with (the built-in set the set is named after, else
-    the model's default, :meth:`Model.default_value`). A value changed from it
+    fixes to 0. Such a value is the model's to replace as long as it is one a
+    built-in set holds or the model's default (:meth:`Model.default_value`):
+    the set was taken from one, not changed for this model. Any other value
     (``human.with_values(q=50)``) would change nothing, as a swept one would.
 
     Parameters
@@ -71,25 +73,36 @@ def check_fixed_values(model: Model, params: ParameterSet) -> None:
     Raises
     ------
     ParameterError
-        If `params` changes a parameter `model` fixes, naming it, its fixed
-        value and the set's.
+        If `params` gives a parameter `model` fixes a value of its own, naming
+        it, the model's fixed value and the set's.
     """
+    fixed = model.definition.fixed
+    for name in fixed:
+        if name not in params:
+            continue
+        value = params.value(name)
+        if value == fixed[name]:
+            continue
+        taken = _built_in_values(name) | {model.default_value(name)}
+        if value in taken:
+            continue
+        unit = params[name].unit
+        reads = "it does not read it" if np.isnan(fixed[name]) else \
+            f"it fixes {name} = {fixed[name]:g} {unit}"
+        kept = ", ".join(f"{v:g}" for v in sorted(v for v in taken if v is not None))
+        raise ParameterError(
+            f"{model!r} does not use parameter {name!r} ({reads}), so its value {value:g} "
+            f"{unit} in set {params.name!r} would change nothing. Leave it at a built-in "
+            f"set's value ({kept} {unit}), or keep only the parameters the model reads: "
+            "model.parameter_set(base=params)")
+
+
+@functools.cache
+def _built_in_values(name: str) -> frozenset[float]:
+    """The values the built-in parameter sets give `name`."""
     from ..parameter_sets import available, load
 
-    fixed = model.definition.fixed
-    changed = [n for n in fixed if n in params and params.value(n) != fixed[n]]
-    origin = load(params.name) if changed and params.name in available() else None
-    for name in changed:
-        loaded = origin.value(name) if origin is not None and name in origin else \
-            model.default_value(name)
-        if params.value(name) != loaded:
-            unit = params[name].unit
-            raise ParameterError(
-                f"{model!r} does not use parameter {name!r} (it fixes {name} = "
-                f"{fixed[name]:g} {unit}), so its value {params.value(name):g} {unit} in set "
-                f"{params.name!r} would change nothing. Keep the value the set was loaded "
-                f"with ({loaded:g} {unit}), or keep only the parameters the model reads: "
-                "model.parameter_set(base=params)")
+    return frozenset(float(s.value(name)) for s in map(load, available()) if name in s)
 
 
 def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Regimen:
