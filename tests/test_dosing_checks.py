@@ -128,6 +128,30 @@ def test_the_central_rate_must_add_the_infusion_input_with_coefficient_1(rate, q
         ip.Model.compose(one_compartment(rate=rate, quantities=quantities), name="infusion")
 
 
+@pytest.mark.parametrize("rate,quantities", [
+    ((INF - K * A) * sp.Float(1.0), ()),
+    (sp.Float(0.3) * INF + sp.Float(0.7) * INF - K * A, ()),
+    (sp.Symbol("influx") - K * A, (ip.Quantity("influx", INF, "nmol/h", "the input"),)),
+])
+def test_a_coefficient_of_1_in_floats_or_through_a_quantity_is_taken(rate, quantities):
+    """(inf - k a) * 1.0 and 0.3 inf + 0.7 inf were refused with 'its derivative ... is
+    1.00000000000000, not 1' (sympy's Float(1.0) != 1), and an input added through a
+    quantity ('influx' = infusion_d), which the check's own docstring allows, with
+    'must add the infusion input' (review of 2026-12-01)."""
+    model = ip.Model.compose(one_compartment(rate=rate, quantities=quantities),
+                             name="coefficient_1")
+    params = model.parameter_set({name: (value, "test") for name, value in dict(
+        mw_d=10.0, body_weight=70.0, f_d=0.5, lag_d=0.0, v=10.0, k=0.1, ka=1.0).items()},
+        base=None)
+    bolus = ip.simulate(model, ip.Dose(10.0, unit="nmol", drug="d"), params, t_end=4.0,
+                        t_eval=np.array([4.0]))
+    infused = ip.simulate(model, ip.Dose(10.0, unit="nmol", drug="d", duration=1e-6), params,
+                          t_end=4.0, t_eval=np.array([4.0]))
+    # the same 10 nmol as a bolus and as an infusion of a microsecond
+    np.testing.assert_allclose(infused.frame["value"].to_numpy(),
+                               bolus.frame["value"].to_numpy(), rtol=1e-5)
+
+
 def test_a_concentration_state_dosed_like_an_amount_is_refused():
     # the probe's model: a central state in nM whose rate adds infusion/V
     with pytest.raises(ParameterError, match=r"central state 'd_central' is declared in 'nM'"):
