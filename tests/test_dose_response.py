@@ -9,6 +9,7 @@ import pytest
 
 import il21pk as ip
 from il21pk.analysis.dose_response import fit_emax, hill
+from il21pk.errors import OptionError
 
 matplotlib.use("Agg")
 
@@ -204,3 +205,27 @@ def test_an_unbounded_wald_interval_of_ed50_reaches_inf_without_a_warning():
     response = np.array([1.0, 1.0, 0.0, 0.0, 2.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 1.0])
     table = fit_emax(DEFAULT_DOSES, response).table.set_index("name")
     assert table.loc["ed50", "ci_high"] == np.inf and table.loc["hill", "ci_high"] == np.inf
+
+
+def test_doses_of_two_drugs_or_units_are_not_scaled_as_one():
+    """IL-21 10 ug/kg with IL-15 0.07 mg: without `drug=` every dose was given the
+    first dose's unit, so the IL-15 Cmax at 'dose 10' was that of 10 ug/kg of IL-15
+    (19.4 nM) where sweep's dose 10 (each dose in its own unit) gave 10 mg (277 nM),
+    and which unit won depended on the order of the doses (probe of 2026-12-01)."""
+    model = ip.Model()
+    both = ip.Regimen.single(ip.Dose(10.0)) + ip.Regimen.single(
+        ip.Dose(0.07, unit="mg", drug="il15"))
+    with pytest.raises(OptionError, match=r"holds doses of the drugs \['il15', 'il21'\]: "
+                                             r"name the one to scale with `drug=`"):
+        ip.dose_response(model, both, doses=[0.0, 10.0], response="il15_plasma",
+                         metric="cmax", t_end=24.0)
+    mixed = ip.Regimen.single(ip.Dose(10.0)) + ip.Regimen.single(
+        ip.Dose(0.5, unit="mg", time=24.0))
+    with pytest.raises(OptionError, match=r"the doses to scale are in \['mg', 'ug/kg'\]: "
+                                             r"give the unit of `doses` with `unit=`"):
+        ip.dose_response(model, mixed, doses=[0.0, 10.0], response="il21_plasma",
+                         metric="cmax", t_end=48.0)
+    # one drug named: its doses are scaled, the other's stay as given
+    result = ip.dose_response(model, both, doses=[0.0, 10.0], response="il15_plasma",
+                              metric="cmax", t_end=24.0, drug="il21", fit=None)
+    assert result.frame["unit"].eq("ug/kg").all()

@@ -376,7 +376,8 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         the side where the ED50 lies when the doses do not determine it. Doses
         that do not bracket the fitted ED50 give a UserWarning.
     unit : str, optional
-        Dose unit (default: the regimen's first dose unit).
+        Dose unit, in which every scaled dose is given (default: the unit of
+        the doses scaled, which must then be one).
     response : str
         Output variable, e.g. ``"ifng_plasma"`` or ``"nk_blood"``.
     metric : str, optional
@@ -407,8 +408,10 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
     drug : str, optional
         Scale only the doses of this drug (the others stay as given: the
         dose-response of one drug on top of another's regimen). Default: every
-        dose. For a surface over two drugs' doses use :func:`il21pk.sweep`
-        with ``grid={"dose_<a>": [...], "dose_<b>": [...]}``.
+        dose, which must then be of one drug (an OptionError otherwise: the
+        doses of two drugs would be given one amount in one unit). For a
+        surface over two drugs' doses use :func:`il21pk.sweep` with
+        ``grid={"dose_<a>": [...], "dose_<b>": [...]}``.
     executor : optional
         As for :func:`il21pk.sweep`.
     **options
@@ -462,6 +465,16 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
               model.drug(drug).name]
     if not chosen:
         raise RegimenError(f"`regimen` holds no dose of drug {drug!r} to scale")
+    drugs = sorted({model.drug(d.drug).name for d in chosen})
+    if len(drugs) > 1:
+        raise OptionError(f"`regimen` holds doses of the drugs {drugs}: name the one to scale "
+                          "with `drug=` (the others stay as given), or sweep a surface over "
+                          "both with il21pk.sweep(grid={'dose_<a>': [...], 'dose_<b>': "
+                          "[...]})")
+    units = sorted({d.unit for d in chosen})
+    if unit is None and len(units) > 1:
+        raise OptionError(f"the doses to scale are in {units}: give the unit of `doses` "
+                          "with `unit=` (every scaled dose is given in it)")
     unit = unit or chosen[0].unit
     scaled = replace(regimen, doses=tuple(replace(d, amount=chosen[0].amount, unit=unit)
                                           if d in chosen else d for d in regimen.doses))
