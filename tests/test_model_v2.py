@@ -192,6 +192,24 @@ def test_ada_are_off_in_humans_and_can_be_switched_off_in_monkeys(v2, human, cyn
     assert _wide(ip.simulate(v2, reg, off, t_end=28 * 24.0))["ada_titer"].max() == 0.0
 
 
+def test_ada_act_within_the_first_cycle_as_the_ada_stage_says(v2, cyno):
+    """The ADA stage's text said antibodies are negligible in the first cycle; a
+    probe found the fifth daily dose's IL-21 AUC 20 % below the first's in
+    cynomolgus (the stage has no delay). The text now says so; this holds it to
+    the model: 15-25 % with ADA, under 0.2 % without."""
+    reg = ip.Regimen.five_on_nine_off(ip.Dose(100.0), cycles=1)
+    times = np.arange(0.0, 121.0, 1.0)
+
+    def per_dose(params):
+        auc = _wide(ip.simulate(v2, reg, params, t_end=120.0, t_eval=times))["il21_auc"]
+        return np.diff(auc.to_numpy()[[0, 24, 96, 120]])[[0, 2]]  # doses 1 and 5
+
+    first, fifth = per_dose(cyno)
+    assert 0.15 < 1 - fifth / first < 0.25
+    first, fifth = per_dose(cyno.with_values(ada_sensitisation=0.0))
+    assert abs(1 - fifth / first) < 0.002
+
+
 def test_n803_set_changes_only_the_il15_drug(human):
     n803 = ip.parameter_sets.load("human_n803")
     changed = {k for k in human if human[k].value != n803[k].value}

@@ -13,11 +13,17 @@ CL_{ADA} = k_{on,ADA} \\, ADA \\, V_c
 $$
 
 with $C$ the plasma drug concentration. Because $S$ accumulates
-with every exposure and ADA follow with the IgG lifetime, antibodies are
-negligible in the first cycle and grow over later ones; in cynomolgus
-monkeys anti-rIL-21 antibodies reduced the PD over repeated cycles (Waggie
-2012). ``ada_titer`` is the neutralising binding capacity [nM]. The human
-set switches ADA off (``ada_sensitisation = 0``); set it > 0 to study them.
+with every exposure and ADA follow with the IgG lifetime, antibodies grow
+over the cycles; in cynomolgus monkeys anti-rIL-21 antibodies reduced the
+PD over repeated cycles (Waggie 2012). ``ada_titer`` is the neutralising
+binding capacity [nM]. Binding does not use the titre up: the clearance is
+$k_{on,ADA} \\, ADA$ whatever the drug concentration, a simplification
+that holds for antibody in excess of drug. There is no delay between the
+first exposure and the first antibodies, so they act within the first
+cycle already: with the cynomolgus set, 100 ug/kg IV daily, the IL-21 AUC
+of the fifth dose is 20 % below the first's (without ADA, the same). The
+human set switches ADA off (``ada_sensitisation = 0``); set it > 0 to study
+them.
 """
 
 from __future__ import annotations
