@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import InputTypeError, ParameterError, RegimenError
 from ..parameters import ParameterSet, check_units, check_value
 from ..regimen import Dose, Regimen
-from ..units import is_per_body_weight
+from ..units import DOSE_UNITS, is_per_body_weight
 from .model import Model
 
 
@@ -134,9 +134,10 @@ def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Reg
     if model.culture is not None:  # in vitro, also after with_stage / replace_stage
         for d in regimen.doses:
             if is_per_body_weight(d.unit) or d.route != "iv" or d.is_infusion:
+                amounts = [u for u in DOSE_UNITS if not is_per_body_weight(u)]
                 raise RegimenError(
-                    f"an in vitro model takes IV bolus doses in ng, ug or nmol (cytokine added to "
-                    f"the well); got {d.describe(model.time_unit)}")
+                    f"an in vitro model takes IV bolus doses of an amount ({', '.join(amounts)}: "
+                    f"cytokine added to the well); got {d.describe(model.time_unit)}")
     return regimen
 
 
