@@ -215,3 +215,32 @@ def test_every_verb_refuses_a_changed_value_of_a_fixed_parameter(verb):
     }
     with pytest.raises(ParameterError, match=r"does not use parameter 'q' \(it fixes q = 0"):
         calls[verb]()
+
+
+def test_a_reported_quantity_that_reads_time_is_refused_when_composed():
+    """Reports are computed from states and parameters: a reported t * x failed in
+    simulate() with "NameError: name 't' is not defined" from the generated
+    outputs (review of 2026-12-01). A rate may read t; a report through a quantity
+    that reads it is refused too; the clock state the message advises works."""
+    stage = ip.Stage("s", "x", states=(ip.State("x", "1", "x", initial=1.0),),
+                     parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "k"),),
+                     quantities=(ip.Quantity("weighted", T * X, "h", "t x"),
+                                 ip.Quantity("q", 2 * sp.Symbol("weighted"), "h", "2 t x",
+                                             reported=True),),
+                     rates={"x": -K * X * (1 + sp.sin(T))}, report=("x", "q"))
+    with pytest.raises(ParameterError, match=r"reported quantity 'q' reads time t \(through "
+                                             r"'weighted'\): reports are computed from states "
+                                             r"and parameters; add a state that counts time"):
+        ip.Model.compose(stage, name="report_reads_time")
+    clock = sp.Symbol("clock")
+    counted = ip.Stage("s", "x", states=(ip.State("x", "1", "x", initial=1.0),
+                                         ip.State("clock", "h", "time", initial=0.0)),
+                       parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "k"),),
+                       quantities=(ip.Quantity("q", 2 * clock * X, "h", "2 t x",
+                                               reported=True),),
+                       rates={"x": -K * X, "clock": sp.Integer(1)}, report=("x", "q"))
+    model = ip.Model.compose(counted, name="report_reads_clock")
+    result = ip.simulate(model, None, model.parameter_set({"k": (0.5, "test")}, base=None),
+                         t_end=2.0, t_eval=np.array([2.0]), rtol=1e-10, atol=1e-12)
+    got = result.frame.query("variable == 'q'")["value"].iloc[0]
+    assert got == pytest.approx(2 * 2.0 * np.exp(-0.5 * 2.0), rel=1e-7)

@@ -210,6 +210,31 @@ class ModelDefinition:
             raise ParameterError(f"a model needs at least one reported variable; stages "
                                  f"{[stage.name for stage in self.stages]} report none "
                                  "(list states or quantities in a stage's `report`)")
+        self._check_reports_read_no_time()
+
+    def _check_reports_read_no_time(self) -> None:
+        """Refuse a reported quantity that reads time: reports are computed from the
+        states and parameters alone (the generated ``outputs(y, k)``), so it failed
+        in simulate() with a NameError."""
+        quantities = dict(self.algebraic)
+        sources = getattr(self, "sources", {})  # result label -> quantity (imported models)
+        for variable in self.variables:
+            todo_root = sources.get(variable.name, variable.name)
+            todo, seen = [todo_root], set()
+            while todo:
+                name = todo.pop()
+                if name in seen or name not in quantities:
+                    continue
+                seen.add(name)
+                symbols = quantities[name].free_symbols
+                if TIME in symbols:
+                    raise ParameterError(
+                        f"reported quantity {variable.name!r} reads time t"
+                        f"{'' if name == todo_root else f' (through {name!r})'}: reports "
+                        "are computed from states and parameters; add a state that counts "
+                        "time (State('clock', 'h', 'time', initial=0.0) with rate 1) and "
+                        "read it instead")
+                todo += [sym.name for sym in symbols]
 
     def _check_drugs(self, states: set[str], parameters: set[str]) -> None:
         seen: dict[int, str] = {}
