@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -124,26 +123,7 @@ class ModelDefinition:
         self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
                                   for k, v in dict(initial or {}).items()}
         self._key: str | None = None
-        self._check_time_units()
         self._flatten()
-
-    def _check_time_units(self) -> None:
-        """Refuse a stage that declares a unit in hours in a model whose rates run in
-        another time unit: its per-hour rates would be read per that unit (il21pk's
-        stages, in hours, added to an SBML model in days ran 24 times too slowly)."""
-        if self.time_unit in (None, "h"):
-            return
-        hours = re.compile(r"(?<![A-Za-z_])h(?![A-Za-z_0-9])")
-        for stage in self.stages:
-            declared = [("parameter", p.name, p.unit) for p in stage.parameters] + \
-                [("state", s.name, s.unit) for s in stage.states]
-            for what, name, unit in declared:
-                if isinstance(unit, str) and hours.search(unit):
-                    raise ParameterError(
-                        f"stage {stage.name!r} declares {what} {name!r} in {unit!r}, but the "
-                        f"model's time t runs in {self.time_unit!r}: its rates would be read "
-                        f"per {self.time_unit}. Declare the stage's units and values in "
-                        f"{self.time_unit!r}, or compose it with a model in hours")
 
     # -- composition ---------------------------------------------------------
     def _flatten(self) -> None:
