@@ -244,3 +244,15 @@ def test_a_reported_quantity_that_reads_time_is_refused_when_composed():
                          t_end=2.0, t_eval=np.array([2.0]), rtol=1e-10, atol=1e-12)
     got = result.frame.query("variable == 'q'")["value"].iloc[0]
     assert got == pytest.approx(2 * 2.0 * np.exp(-0.5 * 2.0), rel=1e-7)
+
+
+def test_the_clock_advice_is_in_the_models_time_unit():
+    """In a model in days the advice said State('clock', 'h', ...) (second review of
+    2026-12-01): a clock in h counting days."""
+    days = ip.Model.from_antimony("unit time_unit = 86400 second\nA = 1\nk = 0.3\nA' = -k*A")
+    stage = ip.Stage("s", "x", states=(ip.State("x", "1", "x", initial=1.0),),
+                     parameters=(ParameterSpec("k_x", "1/d", 0.0, 10.0, "k"),),
+                     quantities=(ip.Quantity("q", T * X, "d", "t x", reported=True),),
+                     rates={"x": -sp.Symbol("k_x") * X}, report=("q",))
+    with pytest.raises(ParameterError, match=r"State\('clock', 'd', 'time'"):
+        days.with_stage(stage)

@@ -232,8 +232,8 @@ class ModelDefinition:
                         f"reported quantity {variable.name!r} reads time t"
                         f"{'' if name == todo_root else f' (through {name!r})'}: reports "
                         "are computed from states and parameters; add a state that counts "
-                        "time (State('clock', 'h', 'time', initial=0.0) with rate 1) and "
-                        "read it instead")
+                        f"time (State('clock', {self.time_unit or 'h'!r}, 'time', "
+                        "initial=0.0) with rate 1) and read it instead")
                 todo += [sym.name for sym in symbols]
 
     def _check_drugs(self, states: set[str], parameters: set[str]) -> None:

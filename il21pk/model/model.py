@@ -187,8 +187,8 @@ class Model:
         The default chain without anti-drug antibodies and toxicity; the
         culture volume is both cytokines' volume, only the cells' receptors
         remove them, cells do not marginate or contract, IFN-gamma and sCD25
-        start at 0. Doses are IV boluses in ``ng``, ``ug`` or ``nmol`` with
-        ``drug="il21"`` or ``drug="il15"``.
+        start at 0. Doses are IV boluses of an amount (``ng``, ``ug``,
+        ``nmol``, ...; not per kg) with ``drug="il21"`` or ``drug="il15"``.
         """
         culture = Culture(float(volume_ml), float(nk_cells), float(cd8_cells))
         definition = ModelDefinition(
