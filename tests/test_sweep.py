@@ -195,7 +195,8 @@ def test_regimen_labels_must_differ_as_text(model, human):
     ({"grid": {"cll": [1.0]}}, ip.ParameterError, r"unknown parameter 'cll'; did you mean 'cl'"),
     ({"grid": {"cl": [-1.0]}}, ip.ParameterError, r"swept 'cl' must be within \[0, 10000\]"),
     ({"grid": {"dose": [np.nan]}}, ip.ParameterError, r"swept 'dose' must be finite"),
-    ({"grid": {"cl": "1.0"}}, ip.ParameterError, r"grid\['cl'\] must be numbers; got '1.0'"),
+    ({"grid": {"cl": "1.0"}}, ip.ParameterError,
+     r"grid\['cl'\] must be numbers \(not text or bools\); got '1.0'"),
     ({"grid": {"cl": [1.0, "2"]}}, ip.ParameterError, r"grid\['cl'\] must be numbers"),
     # samples took "1" and True as 1.0 where grid refuses them
     ({"samples": pd.DataFrame({"cl": [1.0, "1"]})}, ip.ParameterError,

@@ -138,6 +138,10 @@ def as_generator(seed: object) -> np.random.Generator:
     """A Generator from `seed`: what ``numpy.random.default_rng`` takes (None, an
     integer >= 0 or a sequence of them, a SeedSequence, a BitGenerator or a
     Generator), but no bool, float or string; else an OptionError."""
+    if isinstance(seed, np.random.RandomState):
+        raise OptionError("`seed` is a numpy RandomState, the legacy generator (scipy's "
+                          "quasi-random samplers cannot draw from it); pass "
+                          "numpy.random.default_rng(seed) or an integer instead")
     if not isinstance(seed, (bool, float, np.floating, str, bytes)):
         try:
             return np.random.default_rng(seed)
@@ -167,6 +171,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         Number of individuals.
     variability : mapping of str to float
         :math:`\omega` (SD of :math:`\eta`) per parameter; 0.3 is about 30 % CV.
+        A parameter whose typical value is 0 cannot vary (refused).
     correlations : mapping of (str, str) to float, optional
         :math:`\rho` between pairs of varied parameters.
     body_weight : mapping, optional
@@ -175,7 +180,8 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         :data:`ALLOMETRY`) relative to the set's ``body_weight``, on top of
         their own variability.
     allometry : mapping of str to float, optional
-        Exponents of the parameters scaled with body weight; default
+        Exponents of the parameters scaled with body weight (only with
+        `body_weight`; ``body_weight`` itself is not an entry); default
         :data:`ALLOMETRY`, restricted to the parameters of `params` (and of
         `model`, if given).
     model : Model, optional
@@ -208,6 +214,13 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         omega = variability[name]
         if not (is_real(omega) and np.isfinite(omega) and omega >= 0):
             raise ParameterError(f"variability[{name!r}] must be a number >= 0; got {omega!r}")
+        if omega > 0 and params.value(name) <= 0:
+            raise ParameterError(
+                f"variability[{name!r}] = {omega!r}, but its typical value is "
+                f"{params.value(name):g} {params[name].unit}: log-normal variability "
+                "(value x exp(eta)) would leave every individual at that value. Give the "
+                "set a typical value > 0 first (params.with_values(...)), or draw it "
+                "yourself (latin_hypercube) and add the column")
     omegas = np.array([float(variability[k]) for k in names])
     if correlations is not None and not isinstance(correlations, Mapping):
         raise InputTypeError(f"`correlations` must be a mapping {{(a, b): rho}}; got "
@@ -253,13 +266,18 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
                                  "floating point; use larger omegas or weaker correlations"
                                  ) from None
     out: dict[str, np.ndarray] = {"subject": np.arange(n)}
-    for j, name in enumerate(names):
-        p = params[name]
-        if p.lower == 0.0 and p.upper == 1.0 and 0 < p.value < 1:
-            logit = np.log(p.value / (1 - p.value)) + eta[:, j]
-            out[name] = 1.0 / (1.0 + np.exp(-logit))
-        else:
-            out[name] = p.value * np.exp(eta[:, j])
+    with np.errstate(over="ignore"):  # an overflow is refused below, by name
+        for j, name in enumerate(names):
+            p = params[name]
+            if p.lower == 0.0 and p.upper == 1.0 and 0 < p.value < 1:
+                logit = np.log(p.value / (1 - p.value)) + eta[:, j]
+                out[name] = 1.0 / (1.0 + np.exp(-logit))
+            else:
+                out[name] = p.value * np.exp(eta[:, j])
+    if body_weight is None and allometry is not None:
+        raise ParameterError("`allometry` scales parameters with body weights drawn by "
+                             "`body_weight`, and none is given; give body_weight={'median': "
+                             "kg, 'cv': fraction} or drop `allometry`")
     if body_weight is not None:
         if not isinstance(body_weight, Mapping) or "median" not in body_weight \
                 or set(body_weight) - {"median", "cv"}:
@@ -281,6 +299,10 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
             raise InputTypeError(f"`allometry` must be a mapping {{parameter: exponent}}; got "
                                  f"{type(allometry).__name__}")
         for name, exponent in allometry.items():
+            if name == "body_weight":
+                raise ParameterError("allometry names 'body_weight', the weight every other "
+                                     "entry scales with; it is drawn by `body_weight` "
+                                     "{'median', 'cv'}, so drop it from `allometry`")
             if name not in params:
                 raise unknown_name_error(name, params)
             if not (is_real(exponent) and np.isfinite(exponent)):
@@ -290,16 +312,17 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         omega_wt = np.sqrt(np.log1p(cv * cv))
         wt = median * np.exp(omega_wt * rng.standard_normal(n))
         out["body_weight"] = wt
-        for name, exponent in allometry.items():
-            base = out.get(name, np.full(n, params.value(name)))
-            out[name] = base * (wt / params.value("body_weight")) ** exponent
+        with np.errstate(over="ignore"):  # an overflow is refused below, by name
+            for name, exponent in allometry.items():
+                base = out.get(name, np.full(n, params.value(name)))
+                out[name] = base * (wt / params.value("body_weight")) ** exponent
     frame = pd.DataFrame(out)
     for name in frame.columns.drop("subject"):
         p = params[name]
-        bad = (frame[name] < p.lower) | (frame[name] > p.upper)
+        bad = (frame[name] < p.lower) | (frame[name] > p.upper) | ~np.isfinite(frame[name])
         if bad.any():
-            raise ParameterError(f"virtual_population: {int(bad.sum())} samples of {name!r} fall "
-                                 f"outside its hard bounds [{p.lower:g}, {p.upper:g}] {p.unit}; "
-                                 "reduce its variability")
+            raise ParameterError(f"virtual_population: {int(bad.sum())} samples of {name!r} are "
+                                 f"not finite or fall outside its hard bounds [{p.lower:g}, "
+                                 f"{p.upper:g}] {p.unit}; reduce its variability")
     return frame
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..checks import is_real
+from ..checks import is_integer, is_real
 from ..errors import InputTypeError, OptionError, ParameterError
 from ..model import Model
 from ..model.inputs import check_regimen, model_inputs, parameter_columns, resolve_params
@@ -110,7 +110,11 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         Runs per chunk sent to a worker (default 250).
     out : str or pathlib.Path, optional
         Directory to stream finished chunks to as parquet parts. A rerun with
-        the same arguments skips the parts already there.
+        the same arguments skips the parts already there. Parts follow the
+        chunks, which group runs by regimen: when ``grid`` sweeps
+        ``"regimen"`` after another key, ``pandas.read_parquet(out)`` gives
+        the rows out of run order; ``.sort_values("run", kind="stable")``
+        restores the in-memory frame's order.
     progress : bool, optional
         Show a progress bar (default: only on a terminal with several chunks).
 
@@ -127,8 +131,9 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
     executors.check(executor)
     if not isinstance(output, str) or output not in OUTPUTS:
         raise OptionError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+    if not is_integer(chunk_size) or chunk_size < 1:
         raise OptionError(f"`chunk_size` must be an integer >= 1; got {chunk_size!r}")
+    chunk_size = int(chunk_size)
     if out is not None and not isinstance(out, (str, Path)):
         raise InputTypeError(f"`out` must be a directory path (str or Path); got "
                              f"{type(out).__name__}")
@@ -217,13 +222,17 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
                 axes[name] = [str(k) for k in labelled]
             else:
                 try:
+                    # the elements as given: an array of [True, 1.0] no longer holds a bool
+                    given = values if isinstance(values, (list, tuple)) else \
+                        np.atleast_1d(values)
                     if isinstance(values, (str, bytes)) or any(
-                            isinstance(v, (str, bytes)) for v in np.atleast_1d(values)):
-                        raise TypeError("text is not a number")
+                            isinstance(v, (str, bytes, bool, np.bool_)) for v in given):
+                        raise TypeError("text and bools are not numbers here")
                     axes[name] = list(np.atleast_1d(np.asarray(values, dtype=float)))
                 except (TypeError, ValueError, OverflowError):
                     raise ParameterError(
-                        f"grid[{name!r}] must be numbers; got {values!r}"[:300]) from None
+                        f"grid[{name!r}] must be numbers (not text or bools); got "
+                        f"{values!r}"[:300]) from None
                 if not axes[name]:
                     raise ParameterError(f"grid[{name!r}] must hold at least one value")
                 if np.ndim(values) > 1:
