@@ -16,6 +16,7 @@ pytest.importorskip("antimony")
 
 import libsbml  # noqa: E402
 
+import il21pk as ip  # noqa: E402
 from il21pk.errors import Il21pkError, ParameterError  # noqa: E402
 from il21pk.io import (  # noqa: E402
     OdeSystem,
@@ -501,3 +502,13 @@ def test_math_failures_are_simulation_errors():
     system = read_antimony("x = 1; x' = -1; y := ln(x)")
     with pytest.raises(SimulationError, match="domain"):
         simulate_reference(system, [0.0, 2.0], variables=["y"])
+
+
+def test_an_infinite_constant_imports_as_it_is():
+    # SBML suite case 00950: constants P = INF and Q = -INF were refused as "fixed P must
+    # be finite" since the fixed values were checked against their (unbounded) specs
+    model = ip.Model.from_antimony("const P = INF\nconst Q = -INF\n", report="all")
+    assert model.definition.fixed == {"P": np.inf, "Q": -np.inf}
+    frame = ip.simulate(model, None, t_end=1.0, t_eval=np.array([0.0, 1.0])).frame
+    assert frame.loc[frame["variable"] == "P", "value"].tolist() == [np.inf, np.inf]
+    assert frame.loc[frame["variable"] == "Q", "value"].tolist() == [-np.inf, -np.inf]

@@ -8,14 +8,17 @@ default output and the data readers all follow ``Model.time_unit``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import sympy as sp
 
 import il21pk as ip
+from il21pk import ParameterSpec
 from il21pk.errors import DataError, OptionError
 
 matplotlib.use("Agg")
@@ -67,8 +70,34 @@ def test_models_state_their_time_unit(days, undeclared):
     res = ip.simulate(days, None, t_end=5.0, t_eval=TIMES)
     assert res.time_unit == res.options["time_unit"] == res.frame.attrs["time_unit"] == "d"
     assert "t_end=5 d" in repr(res)
-    composed = days.with_stage(ip.Model.pk_only().definition.stages[0])
+    composed = days.with_stage(_drug_in_days())
     assert composed.time_unit == "d"  # composing keeps the imported model's unit
+    # il21pk's own stages run in hours: added to a model in days, their rates were read
+    # per day (24 times too slow), without a word
+    with pytest.raises(ip.ParameterError, match=r"stage 'pk' runs in 'h' \(its rates and "
+                                                r"parameters are per h\), but the model's "
+                                                r"time t runs in 'd'"):
+        days.with_stage(ip.Model.pk_only().definition.stages[0])
+    # and the other way: the imported stage in days composed into a model in hours
+    with pytest.raises(ip.ParameterError, match=r"stage 'sbml' runs in 'd'.* the model's "
+                                                r"time t runs in 'h'"):
+        ip.Model.compose(*days.definition.stages)
+    # a stage that declares no time unit takes the model's
+    undeclared_stage = dataclasses.replace(_drug_in_days(), time_unit=None)
+    assert days.with_stage(undeclared_stage).time_unit == "d"
+
+
+def _drug_in_days() -> ip.Stage:
+    """A one-compartment drug declared in days, with NONMEM CMT 2 for its central state."""
+    amount, k, infusion = sp.symbols("d_central k_d infusion_d")
+    return ip.Stage(
+        "pk_days", "a drug declared in days",
+        states=(ip.State("d_central", "nmol", "amount"),),
+        parameters=(ParameterSpec("mw_d", "kDa", 1e-3, 1e4, "molecular weight"),
+                    ParameterSpec("k_d", "1/d", 0.0, 100.0, "elimination rate constant")),
+        rates={"d_central": infusion - k * amount},
+        drugs=(ip.Drug("d", mw="mw_d", central="d_central", cmt={2: "d_central"}),),
+        time_unit="d")
 
 
 # -- 1. plots ------------------------------------------------------------------------
@@ -253,7 +282,7 @@ def test_undeclared_time_unit_takes_no_conversion(undeclared):
 
 def test_nonmem_dosing_times_are_converted_to_the_models_time_unit(days):
     # a model in days with a drug that declares NONMEM CMT numbers
-    model = days.with_stage(ip.Model.pk_only().definition.stages[0])
+    model = days.with_stage(_drug_in_days())
     rows = pd.DataFrame({"ID": [1, 1], "TIME": [0.0, 36.0], "AMT": [5.0, 5.0],
                          "EVID": [1, 1], "CMT": [2, 2]})
     regimen = ip.Regimen.from_nonmem(rows, unit="nmol", time_unit="h", model=model)

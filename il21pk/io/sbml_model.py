@@ -493,7 +493,7 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
         STAGE, f"SBML model {system.name!r}" if system.name else "SBML model",
         states=tuple(state_list), parameters=tuple(specs), quantities=tuple(quantities),
         rates=rates, drugs=tuple(drug_objects), report=tuple(report_names),
-        events=tuple(events))
+        time_unit=system.time_unit, events=tuple(events))
     model_name = name or _model_name(system.name)
     definition = ImportedDefinition([stage], name=model_name, fixed=fixed, labels=labels,
                                     values=values, time_unit=system.time_unit, system=system,

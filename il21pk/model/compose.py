@@ -88,7 +88,8 @@ class ModelDefinition:
         Baselines that replace the stages' own.
     time_unit : str or None, optional
         The unit of time ``t`` in the rates (``'h'`` for il21pk's stages; an
-        imported model's own, None if it declares none).
+        imported model's own, None if it declares none). Every stage that
+        declares a time unit must declare this one.
     unit_definitions : mapping of str to UnitTerms, optional
         The model-wide ``"time"``, ``"substance"`` and ``"volume"`` units as
         the SBML export declares them (undeclared ones left out); default
@@ -97,7 +98,8 @@ class ModelDefinition:
     Raises
     ------
     ParameterError
-        If a name is defined twice, a required input is provided by no stage,
+        If a stage declares another time unit than the model's, a name is
+        defined twice, a required input is provided by no stage,
         quantities depend on each other in a cycle, `fixed`/`initial` name
         something the stages do not define, a drug's parameters or states are
         declared in other units than dosing reads, or its central rate does
@@ -118,6 +120,14 @@ class ModelDefinition:
                                 f"{type(stage).__name__} {stage!r}")
         if not self.stages:
             raise ParameterError("a model needs at least one stage")
+        for stage in self.stages:  # a rate per hour read per day would be 24 times too slow
+            if None not in (stage.time_unit, time_unit) and stage.time_unit != time_unit:
+                raise ParameterError(
+                    f"stage {stage.name!r} runs in {stage.time_unit!r} (its rates and "
+                    f"parameters are per {stage.time_unit}), but the model's time t runs in "
+                    f"{time_unit!r}: they would be read per {time_unit}. Compose it with "
+                    f"stages in {time_unit!r}, or declare a stage of your own in "
+                    f"{time_unit!r} (Stage(..., time_unit={time_unit!r}))")
         self.name = name
         self.fixed = dict(fixed or {})
         self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
@@ -143,10 +153,13 @@ class ModelDefinition:
         if unknown:
             raise ParameterError(f"`fixed` names {unknown}, which are not parameters of the "
                                  f"stages; parameters: {sorted(specs)}")
-        for name, value in self.fixed.items():  # NaN: not available (a culture's body weight)
+        for name, value in self.fixed.items():
             spec = specs[name]
-            missing = is_real(value) and math.isnan(value)
-            self.fixed[name] = float(value) if missing else check_value(
+            # as it is: NaN, not available (a culture's body weight), or an infinity
+            # the bounds reach (an SBML constant INF, unbounded once imported)
+            as_is = is_real(value) and (math.isnan(value) or (
+                math.isinf(value) and spec.lower <= value <= spec.upper))
+            self.fixed[name] = float(value) if as_is else check_value(
                 f"fixed {name}", value, spec.lower, spec.upper, spec.unit)
         defaults: dict[str, sp.Expr] = {}
         for stage in self.stages:

@@ -308,6 +308,12 @@ class Stage:
     report : sequence of str, optional
         Order of the reported states and quantities in results (default:
         reported states, then reported quantities).
+    time_unit : str or None, optional
+        The unit of time ``t`` in the stage's rates and parameters (``"h"``
+        for il21pk's stages; an imported model's own). A model refuses a
+        stage whose time unit differs from its own, which would read its
+        rates in the wrong unit. None (default): the stage takes the model's
+        time unit, whatever it is.
     """
 
     name: str
@@ -319,9 +325,14 @@ class Stage:
     inputs: Mapping[str, float | None] = field(default_factory=dict)
     drugs: tuple[Drug, ...] = ()
     report: tuple[str, ...] | None = None
+    time_unit: str | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name, "Stage")
+        if self.time_unit is not None and not (isinstance(self.time_unit, str)
+                                               and self.time_unit.strip()):
+            raise ParameterError(f"Stage {self.name!r} time_unit must be a unit such as 'h' "
+                                 f"or 'd', or None (the model's); got {self.time_unit!r}")
         for attribute, kind in (("states", State), ("parameters", ParameterSpec),
                                 ("quantities", Quantity), ("drugs", Drug)):
             items = tuple(getattr(self, attribute))

@@ -64,4 +64,5 @@ def ada(drug: str = "il21", *, volume: str = "il21_v_central") -> Stage:
         rates={"ada_sensitisation_state": k_s * conc / (conc + ec50),
                "ada_titer": k_syn * s - k_el * titre},
         inputs={f"{drug}_plasma": None, volume: None},
+        time_unit="h",
     )

@@ -125,4 +125,5 @@ def allometric_pk(drug: str = "il21", *, prefix: str = "il21_", description: str
                     bioavailability=names["f_sc"], lag=names["tlag_sc"], cmt=dict(cmt or {}),
                     description=description),),
         report=(f"{d}_depot", f"{d}_plasma", f"{d}_peripheral", f"{d}_auc"),
+        time_unit="h",
     )

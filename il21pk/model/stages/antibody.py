@@ -125,4 +125,5 @@ def antibody() -> Stage:
         drugs=(Drug("mab", mw="mab_mw", central="mab_central", cmt={5: "mab_central"},
                     description="therapeutic antibody"),),
         report=("mab_plasma", "mab_occupancy", "b_cells"),
+        time_unit="h",
     )

@@ -93,4 +93,5 @@ def binding() -> Stage:
             "il21_degraded": (kint1 * c1 + kint2 * c2) * vc,
         },
         inputs={"il21_plasma": None, "v_central": None, "cell_fold": 1.0},
+        time_unit="h",
     )

@@ -125,4 +125,5 @@ def cells() -> Stage:
         inputs={"receptor_occupancy": 0.0, "pstat3": 0.0},
         report=("nk_blood", "nk_marginated", "cd8_blood", "cd8_marginated", "effector_fraction",
                 "nk_total", "cd8_total", "adcc_index"),
+        time_unit="h",
     )

@@ -180,4 +180,5 @@ def effectors() -> Stage:
         inputs={"pstat3": 0.0, "pstat5": 0.0, "il21_plasma": 0.0},
         report=("nk_blood", "nk_marginated", "cd8_blood", "cd8_marginated", "effector_fraction",
                 "nk_total", "cd8_total", "adcc_index"),
+        time_unit="h",
     )

@@ -40,4 +40,5 @@ def ifn() -> Stage:
         parameters=IFNG_PARAMETERS,
         rates={"ifng_plasma": k_el * (ifng_0 * activity - ifng), "ifng_auc": ifng},
         inputs={"nk_fold": None, "cd8_fold": None, "activated_fold": None},
+        time_unit="h",
     )

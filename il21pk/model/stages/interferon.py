@@ -52,4 +52,5 @@ def interferon() -> Stage:
         rates={"ifng_plasma": k_el * (ifng_0 * cells * stimulus - ifng), "ifng_auc": ifng},
         inputs={"nk_fold": None, "cd8_fold": None, "pstat3": 0.0, "pstat5": 0.0,
                 "adcc_engagement": 0.0},
+        time_unit="h",
     )

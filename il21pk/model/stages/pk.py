@@ -99,4 +99,5 @@ def pk(drug: str = "il21", *, prefix: str = "", compartments: int = 2, uptake: s
                     cmt={1: f"{d}_depot", 2: f"{d}_central"} if not prefix else {},
                     description=description),),
         report=(f"{d}_depot", f"{d}_plasma", f"{d}_peripheral", f"{d}_auc"),
+        time_unit="h",
     )

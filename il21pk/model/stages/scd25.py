@@ -49,4 +49,5 @@ def scd25() -> Stage:
                "scd25_plasma": k_s * (s0 * fold * (1 + gain * a) - s)},
         inputs={"pstat3": None, "pstat5": 0.0, "cell_fold": 1.0},
         report=("scd25_plasma",),
+        time_unit="h",
     )

@@ -54,4 +54,5 @@ def signalling() -> Stage:
             "pstat3": ktr * (t2 - p3),
         },
         inputs={"complexes_per_cell": None},
+        time_unit="h",
     )

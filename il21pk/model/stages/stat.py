@@ -62,4 +62,5 @@ def stat() -> Stage:
         rates={"pstat3": k * (sp.Symbol("pstat3_drive") - p3),
                "pstat5": k * (sp.Symbol("pstat5_drive") - p5)},
         inputs={"complexes_per_cell": None, "il15_complexes_per_cell": 0.0},
+        time_unit="h",
     )

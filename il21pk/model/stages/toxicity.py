@@ -81,4 +81,5 @@ def toxicity(drug: str = "il21") -> Stage:
             "platelets": k_tr * tr - k_plt * (1 + s_plt * x) * plt,
         },
         inputs={f"{drug}_plasma": None},
+        time_unit="h",
     )

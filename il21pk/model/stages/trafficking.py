@@ -206,5 +206,6 @@ def trafficking() -> Stage:
         report=("receptor_occupancy", "complexes_per_cell", "il15_complexes_per_cell",
                 "il21r_fraction", "il21_bound", "il15_bound", "il21_degraded",
                 "il15_degraded"),
+        time_unit="h",
     )
 

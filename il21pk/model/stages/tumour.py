@@ -66,4 +66,5 @@ def tumour() -> Stage:
             ((r * sp.log(k_cap / size) - k_kill * (index - 1) - loss) * t, True))},
         inputs={"nk_fold": None, "cd8_fold": None, "activated_fold": None,
                 "tumour_adcc_kill_rate": 0.0},
+        time_unit="h",
     )
