@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import sympy as sp
 
 import il21pk as ip
 from il21pk.errors import InputTypeError, OptionError
@@ -187,3 +188,32 @@ def test_nonmem_cmt_doses_the_nth_state_of_an_imported_model():
                                                                        2: ("il21", "iv")}
     assert ip.Regimen.from_nonmem(rows.drop(columns="CMT"), unit="nmol",
                                   model=both).doses[0].drug == "il21"
+
+
+def _follower() -> ip.Stage:
+    """x follows the amount A at rate kx: x(t) = 20 kx (e^{-0.06 t} - e^{-kx t}) / (kx - 0.06)."""
+    x, kx, a = sp.symbols("x kx A")
+    return ip.Stage("follower", "x follows A", states=(ip.State("x", "nmol", "follower"),),
+                    parameters=(ip.ParameterSpec("kx", "1/h", 0.0, 10.0, "rate"),),
+                    rates={"x": kx * (a - x)}, inputs={"A": None})
+
+
+def test_a_stage_added_to_an_imported_model_keeps_its_values_and_names(model):
+    # with_stage used to build a plain definition: the SBML's values (V, ke) and its
+    # result names ([A]) were lost, and simulate asked for V and ke from the human set
+    combined = model.with_stage(_follower())
+    assert [v.name for v in combined.variables] == ["A", "[A]", "x"]
+    with pytest.raises(ip.ParameterError, match=r"no values of its own for \['kx'\].*"
+                                                r"model.default_parameters\(\{'kx'"):
+        ip.simulate(combined, None, t_end=1.0)
+    params = combined.default_parameters({"kx": (0.5, "assumed: test")})
+    assert params.values() == {"V": 5.0, "ke": 0.3, "kx": 0.5}
+    frame = ip.simulate(combined, None, params, t_end=5.0, t_eval=TIMES, rtol=1e-9,
+                        atol=1e-12).frame
+    np.testing.assert_allclose(frame.loc[frame["variable"] == "[A]", "value"],
+                               decay_amount(0.3, TIMES) / 5.0, rtol=1e-6)
+    expected = 20 * 0.5 * (np.exp(-0.06 * TIMES) - np.exp(-0.5 * TIMES)) / (0.5 - 0.06)
+    np.testing.assert_allclose(frame.loc[frame["variable"] == "x", "value"], expected,
+                               rtol=1e-6, atol=1e-9)
+    # the model's own set is unchanged by the values given for the stage
+    assert model.default_parameters().values() == {"V": 5.0, "ke": 0.3}

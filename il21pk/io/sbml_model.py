@@ -209,7 +209,8 @@ class ImportedDefinition(ModelDefinition):
                  compartments: Mapping[str, str | None] | None = None,
                  generated: Iterable[str] = (), renamed: Mapping[str, str] | None = None,
                  dosed: Mapping[str, str] | None = None,
-                 assumed: Mapping[str, str] | None = None) -> None:
+                 assumed: Mapping[str, str] | None = None,
+                 initial: Mapping[str, sp.Expr | float] | None = None) -> None:
         self.labels = dict(labels)
         self.assumed = dict(assumed or {})
         self.compartments = dict(compartments or {})
@@ -218,10 +219,29 @@ class ImportedDefinition(ModelDefinition):
         self.dosed = dict(dosed or {})
         self.sources = {label: name for name, label in self.labels.items() if label != name}
         self.engine = "generic"
-        super().__init__(stages, name=name, fixed=fixed, time_unit=time_unit,
+        super().__init__(stages, name=name, fixed=fixed, initial=initial, time_unit=time_unit,
                          unit_definitions=system.unit_definitions)
         self.values = dict(values)
         self.system = system
+
+    def derived(self, stages: Iterable[Stage], *, name: str, fixed: Mapping[str, float],
+                initial: Mapping[str, sp.Expr | float]) -> ImportedDefinition:
+        """As :meth:`ModelDefinition.derived`, keeping the SBML's values, result
+        names and export facts for the names the new stages still define."""
+        stages = tuple(stages)
+        names = set().union(*(s.names() for s in stages))
+
+        def kept(mapping: Mapping) -> dict:
+            return {k: v for k, v in mapping.items() if k in names}
+
+        return ImportedDefinition(
+            stages, name=name, fixed=fixed, initial=initial, labels=kept(self.labels),
+            values={k: v for k, v in kept(self.values).items() if k not in fixed},
+            time_unit=self.time_unit, system=self.system,
+            compartments=kept(self.compartments), generated=self.generated & names,
+            renamed={k: v for k, v in self.renamed.items() if v in names},
+            dosed={k: v for k, v in self.dosed.items() if v in names},
+            assumed=kept(self.assumed))
 
     def _variables(self) -> Iterator[Variable]:
         for v in super()._variables():

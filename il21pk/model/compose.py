@@ -135,6 +135,14 @@ class ModelDefinition:
         self._key: str | None = None
         self._flatten()
 
+    def derived(self, stages: Iterable[Stage], *, name: str, fixed: Mapping[str, float],
+                initial: Mapping[str, sp.Expr | float]) -> ModelDefinition:
+        """A definition of `stages` in this one's time unit and units (what
+        ``Model.with_stage`` and ``replace_stage`` build); an imported model's
+        keeps its own values and result names too."""
+        return ModelDefinition(stages, name=name, fixed=fixed, initial=initial,
+                               time_unit=self.time_unit, unit_definitions=self.unit_definitions)
+
     # -- composition ---------------------------------------------------------
     def _flatten(self) -> None:
         owner: dict[str, str] = {}

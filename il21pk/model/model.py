@@ -204,12 +204,16 @@ class Model:
         return cls.in_vitro(volume_ml=volume_ml, nk_cells=nk_cells, cd8_cells=cd8_cells)
 
     def with_stage(self, stage: Stage, *, fixed: Mapping[str, float] | None = None) -> Model:
-        """This model plus `stage` (appended; it reads the others' names)."""
+        """This model plus `stage` (appended; it reads the others' names).
+
+        An imported model keeps its own parameter values (``default_parameters``)
+        and result names (``[S]``); the new stage's parameters take their
+        values from the set you give (``model.parameter_set({...})``).
+        """
         d = self.definition
-        return Model(ModelDefinition([*d.stages, stage], name=f"{d.name}+{stage.name}",
-                                     fixed={**d.fixed, **dict(fixed or {})},
-                                     initial=d.initial_overrides, time_unit=d.time_unit,
-                                     unit_definitions=d.unit_definitions),
+        return Model(d.derived([*d.stages, stage], name=f"{d.name}+{stage.name}",
+                               fixed={**d.fixed, **dict(fixed or {})},
+                               initial=d.initial_overrides),
                      kind="custom", culture=self.culture)
 
     def replace_stage(self, name: str, stage: Stage, *,
@@ -267,10 +271,8 @@ class Model:
             kept[key] = value
         states = {s.name for st in stages for s in st.states}
         initial = {k: v for k, v in d.initial_overrides.items() if k in states}
-        return Model(ModelDefinition(stages, name=f"{d.name}~{stage.name}",
-                                     fixed={**kept, **given},
-                                     initial=initial, time_unit=d.time_unit,
-                                     unit_definitions=d.unit_definitions),
+        return Model(d.derived(stages, name=f"{d.name}~{stage.name}", fixed={**kept, **given},
+                               initial=initial),
                      kind="custom", culture=self.culture)
 
     @classmethod
@@ -386,24 +388,38 @@ class Model:
         """The drug called `name` (default: the first); a clear error if unknown."""
         return self.definition.drug(name)
 
-    def default_parameters(self, *, base: str | ParameterSet | None = None) -> ParameterSet:
+    def default_parameters(self, values: Mapping[str, tuple[float, str]] | None = None, *,
+                           base: str | ParameterSet | None = None) -> ParameterSet:
         """A parameter set with this model's parameters, values from `base`.
 
-        `base` None (default): the model's own values if it has them (an
-        imported model's SBML values), else the human set.
+        Parameters
+        ----------
+        values : mapping of str to (float, str), optional
+            ``{name: (value, source)}`` replacing or adding to the defaults:
+            the values of a stage added to an imported model, which has none.
+        base : str or ParameterSet, optional
+            None (default): the model's own values if it has them (an imported
+            model's SBML values), else the human set.
 
         Raises
         ------
         ParameterError
-            If `base` lacks values for some of this model's parameters (give
-            them with :meth:`parameter_set`).
+            If some of this model's parameters have no value (give them in
+            `values`).
         """
         own = getattr(self.definition, "values", None)
         if base is None and own is not None:
             assumed = getattr(self.definition, "assumed", {})
-            return self.parameter_set({n: (v, assumed.get(n, "SBML")) for n, v in own.items()},
-                                      base=None, name=f"{self.name} (SBML values)")
-        return self.parameter_set(base="human" if base is None else base)
+            merged = {n: (v, assumed.get(n, "SBML")) for n, v in own.items()}
+            merged.update(dict(values or {}))
+            missing = [n for n in self.parameter_names if n not in merged]
+            if missing:
+                raise ParameterError(
+                    f"model {self.name!r} has no values of its own for {missing} (parameters "
+                    "of a stage added to the imported model); give them: "
+                    f"model.default_parameters({{{missing[0]!r}: (value, 'source'), ...}})")
+            return self.parameter_set(merged, base=None, name=f"{self.name} (SBML values)")
+        return self.parameter_set(values, base="human" if base is None else base)
 
     def default_value(self, name: str) -> float | None:
         """The default value of one parameter, as :meth:`default_parameters` takes it
