@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import il21pk as ip
 from il21pk.analysis.population import OneCompartmentOral
@@ -41,3 +42,24 @@ def test_closed_form_reads_covariates_named_like_its_parameters():
     obs = data.observations
     first = [closed[0, np.flatnonzero(obs["subject"].to_numpy() == s)] for s in range(1, n + 1)]
     assert first[0][0] > 0 and first[3][TIMES < 2.0].max() == 0.0  # lag 2 h: nothing before
+
+
+@pytest.mark.parametrize(("column", "name", "value"), [("F", "f_sc", -0.5),
+                                                       ("TLAG", "tlag_sc", -1.0),
+                                                       ("F", "f_sc", 1.5)])
+def test_a_covariate_outside_its_parameters_bounds_is_refused_by_both(column, name, value):
+    # the closed form used a bioavailability of -0.5 (negative concentrations) or a lag
+    # of -1 h (absorption before the dose) without a word; the engine refused the first
+    # two only when dosing, naming a batch member, and took F = 1.5
+    frame = pd.DataFrame({"id": np.repeat([1, 2], TIMES.size), "t": np.tile(TIMES, 2),
+                          "conc": 1.0, column: np.repeat([0.5, value], TIMES.size)})
+    regimen = ip.Regimen.single(ip.Dose(30.0, unit="ug/kg", route="sc"))
+    data = ip.Dataset.from_frame(frame, time="t", value="conc", variable="il21_plasma",
+                                 subject="id", model=PK1, regimen=regimen,
+                                 covariates={column: name})
+    params = ip.parameter_sets.load("human")
+    message = rf"subject 2: covariate '{name}' = {value:g} is read as parameter '{name}'"
+    with pytest.raises(ip.ParameterError, match=message):
+        OneCompartmentOral().bind(data, params)
+    with pytest.raises(ip.ParameterError, match=message):
+        ModelPredictor(PK1, data, params, ["cl"])
