@@ -151,3 +151,22 @@ def test_a_good_fit_of_a_flat_variable_is_a_success():
     assert kin_hat / 0.1 == pytest.approx(mark.mean(), rel=1e-3)
     assert result.success, result.message
     assert not [w for w in caught if "further from" in str(w.message)]
+
+
+def test_focei_gradient_falls_back_to_one_side_where_the_other_is_not_finite():
+    # f(x) = x^2 + y^3 at (1, 2), h = 1e-3: one-sided differences where a step leaves
+    # the finite objective; the gradient used to be set to 0 there, which BFGS and the
+    # "gradient small" success rule read as stationary
+    from il21pk.analysis.population.focei import fd_gradient
+
+    h, x, y = 1e-3, 1.0, 2.0
+    f = x**2 + y**3
+    plus = np.array([(x + h) ** 2 + y**3, x**2 + (y + h) ** 3])
+    minus = np.array([(x - h) ** 2 + y**3, x**2 + (y - h) ** 3])
+    np.testing.assert_allclose(fd_gradient(f, plus, minus, h), [2 * x, 3 * y**2], rtol=1e-6)
+    forward = fd_gradient(f, np.array([plus[0], plus[1]]), np.array([np.inf, minus[1]]), h)
+    np.testing.assert_allclose(forward, [2 * x, 3 * y**2], rtol=1e-3)  # O(h) one-sided
+    backward = fd_gradient(f, np.array([np.nan, plus[1]]), minus, h)
+    np.testing.assert_allclose(backward, [2 * x, 3 * y**2], rtol=1e-3)
+    neither = fd_gradient(f, np.array([np.inf, plus[1]]), np.array([np.nan, minus[1]]), h)
+    assert np.isnan(neither[0]) and np.isfinite(neither[1])

@@ -258,15 +258,16 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
     history = []
     im = problem.individual
 
-    def fun_and_grad(x):
+    def fun_and_grad(x, *, usable: list | None = None):
         points = np.vstack([x, x + h * np.eye(k), x - h * np.eye(k)])
         total, _ = ofv(points, remember=True)
         f = total[0]
         if not np.isfinite(f):
             return 1e300, np.zeros(k)
-        grad = (total[1:k + 1] - total[k + 1:]) / (2 * h)
-        grad = np.where(np.isfinite(grad), grad, 0.0)
-        return float(f), grad
+        grad = fd_gradient(f, total[1:k + 1], total[k + 1:], h)
+        if usable is not None:
+            usable.append(np.isfinite(grad))
+        return float(f), np.where(np.isfinite(grad), grad, 0.0)
 
     def record(x):
         coef, omega, sigma = layout.from_x(x[None])
@@ -284,10 +285,18 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
     res = optimize.minimize(fun_and_grad, x0, jac=True, method="BFGS", callback=record,
                             options={"maxiter": settings.max_iter, "gtol": settings.gtol})
     x = res.x
-    objective, grad = fun_and_grad(x)
+    usable: list[np.ndarray] = []
+    objective, grad = fun_and_grad(x, usable=usable)
     # BFGS reports "precision loss" when differences of the OFV reach their
     # noise floor; the fit is still at the optimum if the gradient is small
-    success = bool(res.success) or bool(np.max(np.abs(grad)) < 10 * settings.gtol)
+    # (every component of it: one the objective gives no difference for is unknown)
+    known = bool(usable and usable[0].all())
+    success = known and (bool(res.success) or bool(np.max(np.abs(grad)) < 10 * settings.gtol))
+    message = str(res.message)
+    if usable and not known:
+        unknown = [n for n, ok in zip(layout.names, usable[0], strict=True) if not ok]
+        message += (f"; the objective is not finite on either side of the final point in "
+                    f"{unknown}, so its gradient there is unknown")
     coef, omega, sigma = layout.from_x(x[None])
     state = SaemState(coef[0], omega[0], {n: float(v[0]) for n, v in sigma.items()})
     t1 = time.perf_counter()
@@ -319,9 +328,21 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
                 covariances[kind] = np.full_like(cov_rho, np.nan)
     t2 = time.perf_counter()
     frame = pd.DataFrame(history).set_index("iteration") if history else pd.DataFrame()
-    return FoceiOutput(state, objective, success, str(res.message), int(res.nit),
+    return FoceiOutput(state, objective, success, message, int(res.nit),
                        frame, cov_rho, r_matrix, s_matrix, layout.names, condition,
                        {"estimation": t1 - t0, "covariance": t2 - t1}, covariances)
+
+
+def fd_gradient(f: float, plus: np.ndarray, minus: np.ndarray, h: float) -> np.ndarray:
+    """Central differences of the objective; one-sided where one side is not finite
+    (a step that leaves where the model can be evaluated), NaN where neither is."""
+    with np.errstate(invalid="ignore"):
+        central = (plus - minus) / (2 * h)
+        forward = (plus - f) / h
+        backward = (f - minus) / h
+    return np.where(np.isfinite(central), central,
+                    np.where(np.isfinite(forward), forward,
+                             np.where(np.isfinite(backward), backward, np.nan)))
 
 
 def _covariance_matrices(ofv: _Objective, x: np.ndarray, h: float):
