@@ -226,3 +226,36 @@ def test_sweep_input_errors(model, human, kwargs, error, match):
 def test_sampler_errors(human, call, match):
     with pytest.raises(ip.ParameterError, match=match):
         call(human)
+
+
+def test_a_model_is_unpickled_once_per_process_and_round_trips():
+    # every chunk of a sweep carries the model; rebuilding model v2's sympy took about
+    # 20 ms per chunk in each worker
+    import pickle
+
+    from il21pk.model import model as model_module
+
+    for original in (ip.Model.v2(), ip.Model.pk_only(compartments=1),
+                     ip.Model.in_vitro(volume_ml=0.5, nk_cells=3e4)):
+        model_module._UNPICKLED.clear()
+        first = pickle.loads(pickle.dumps(original))
+        assert pickle.loads(pickle.dumps(original)) is first  # built once
+        assert first == original and first is not original
+        assert (first.kind, first.culture, first.compartments, first.definition.fixed) == (
+            original.kind, original.culture, original.compartments, original.definition.fixed)
+        assert pickle.loads(pickle.dumps(first)) is first  # and its own pickle is the same
+
+
+def test_the_tail_of_a_long_sweep_is_cut_finer_and_changes_nothing(model, human):
+    from il21pk.analysis.sweep import chunk_bounds
+
+    bounds = chunk_bounds(10_000, 250, taper=True)
+    sizes = np.diff(bounds)
+    assert bounds[0] == 0 and bounds[-1] == 10_000 and sizes.sum() == 10_000
+    assert (sizes[:38] == 250).all() and (sizes[38:] <= 62).all() and sizes[38:].sum() == 500
+    assert chunk_bounds(1_000, 250, taper=True) == [0, 250, 500, 750, 1000]  # 4 chunks: as is
+    assert chunk_bounds(10_000, 250, taper=False) == list(range(0, 10_001, 250))
+    grid = {"cl": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]}
+    tapered = ip.sweep(model, REG, human, grid=grid, t_end=48.0, chunk_size=2)  # 2,2,1,1,1,1,1
+    whole = ip.sweep(model, REG, human, grid=grid, t_end=48.0, chunk_size=9)
+    pd.testing.assert_frame_equal(tapered, whole)

@@ -11,6 +11,7 @@ are the same kind of object: stages composed by name; every verb
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,6 +53,26 @@ class Culture:
                 "k_return": 0.0, "emax_margination": 0.0,
                 "receptor_cells": self.nk_cells + self.cd8_cells,
                 "body_weight": float("nan"), "f_sc": 1.0, "tlag_sc": 0.0}
+
+
+#: Models unpickled in this process, by their pickled bytes: a worker that receives
+#: the same model with every chunk of a sweep rebuilds its sympy expressions once
+#: (about 20 ms for model v2), not once per chunk. A few models at most.
+_UNPICKLED: dict[bytes, Model] = {}
+_UNPICKLED_MAX = 8
+
+
+def _unpickle(blob: bytes) -> Model:
+    model = _UNPICKLED.get(blob)
+    if model is None:
+        cls, state = pickle.loads(blob)
+        model = cls.__new__(cls)
+        model.__dict__.update(state)
+        model.__dict__["_pickled"] = blob
+        if len(_UNPICKLED) >= _UNPICKLED_MAX:
+            _UNPICKLED.pop(next(iter(_UNPICKLED)))
+        _UNPICKLED[blob] = model
+    return model
 
 
 class Model:
@@ -329,6 +350,15 @@ class Model:
             extra = f", name={self.definition.name!r}, stages=" \
                     f"{[s.name for s in self.definition.stages]}"
         return f"Model(kind={self.kind!r}{extra})"
+
+    def __reduce__(self):
+        # pickled once (a model does not change); unpickled once per process
+        blob = self.__dict__.get("_pickled")
+        if blob is None:
+            state = {k: v for k, v in self.__dict__.items() if k != "_pickled"}
+            blob = pickle.dumps((type(self), state), pickle.HIGHEST_PROTOCOL)
+            self.__dict__["_pickled"] = blob
+        return _unpickle, (blob,)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and other.definition.key() == self.definition.key()
