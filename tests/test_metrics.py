@@ -65,3 +65,23 @@ def test_metrics_see_a_peak_between_a_dose_and_the_next_output_time():
     assert m[("c", "cmax")] == pytest.approx(c_max, rel=1e-2)  # 8 points a decade
     assert m[("c", "tmax")] == pytest.approx(t_max, rel=0.15)
     assert m[("c", "auc")] == pytest.approx(auc, rel=2e-3)
+
+
+def test_state_columns_are_summarised_in_one_pass_with_the_same_numbers():
+    # a batch's states are columns of one (N, T, S) array; the one-pass kernel must give
+    # exactly what the per-curve kernel gives on contiguous copies, NaN and inf included
+    from il21pk.analysis.metrics import _statistics_of_state_columns, summarise
+
+    rng = np.random.default_rng(0)
+    states = rng.standard_normal((40, 30, 7))
+    states[3, 7, 2] = states[4, 0, 1] = np.nan
+    states[5, 2, 3], states[5, 3, 3], states[6, 9, 0] = np.inf, -np.inf, np.inf
+    times = np.cumsum(rng.random(30))
+    views = {f"s{c}": states[:, :, c] for c in range(7)}
+    views["twice"] = 2 * states[:, :, 4]  # a quantity: its own array
+    assert sorted(_statistics_of_state_columns(times, views)) == [f"s{c}" for c in range(7)]
+    copies = {name: np.array(v, order="C") for name, v in views.items()}
+    one_pass, per_curve = summarise(times, views), summarise(times, copies)
+    for name in views:
+        for metric, values in per_curve[name].items():
+            np.testing.assert_array_equal(one_pass[name][metric], values, err_msg=name + metric)
