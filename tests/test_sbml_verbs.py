@@ -217,3 +217,26 @@ def test_a_stage_added_to_an_imported_model_keeps_its_values_and_names(model):
                                rtol=1e-6, atol=1e-9)
     # the model's own set is unchanged by the values given for the stage
     assert model.default_parameters().values() == {"V": 5.0, "ke": 0.3}
+
+
+def test_replacing_the_imported_stage_drops_its_sbml_facts(model):
+    # a stage of yours that reuses SBML names (ke in 1/d, a report conc_A) is yours: the
+    # first derived() kept ke = 0.3 (1/h) from the SBML and reported conc_A as [A]
+    amount, ke, vol = sp.symbols("A ke vol")
+    mine = ip.Stage("mine", "my own A", states=(ip.State("A", "nmol", "amount", initial=10.0),),
+                    parameters=(ip.ParameterSpec("ke", "1/d", 0.0, 10.0, "loss per day"),
+                                ip.ParameterSpec("vol", "L", 0.1, 10.0, "volume")),
+                    quantities=(ip.Quantity("conc_A", amount / vol, "nM", "concentration",
+                                            reported=True),),
+                    rates={"A": -ke * amount})
+    replaced = model.replace_stage("sbml", mine)
+    assert [v.name for v in replaced.variables] == ["A", "conc_A"]
+    with pytest.raises(ip.ParameterError, match=r"missing values for \['ke'\]"):
+        replaced.default_parameters({"vol": (2.0, "assumed: test")})
+    params = replaced.default_parameters({"vol": (2.0, "assumed: test"),
+                                          "ke": (0.5, "assumed: test")})
+    back = ip.Model.from_sbml(replaced.to_sbml(params))  # exports and re-imports
+    assert back.default_parameters().values() == {"ke": 0.5, "vol": 2.0, "body": 1.0}
+    # a stage added beside the imported one keeps the SBML's facts (the test above)
+    assert model.with_stage(_follower()).replace_stage("follower", _follower()).variables \
+        == model.with_stage(_follower()).variables

@@ -225,11 +225,15 @@ class ImportedDefinition(ModelDefinition):
         self.system = system
 
     def derived(self, stages: Iterable[Stage], *, name: str, fixed: Mapping[str, float],
-                initial: Mapping[str, sp.Expr | float]) -> ImportedDefinition:
+                initial: Mapping[str, sp.Expr | float]) -> ModelDefinition:
         """As :meth:`ModelDefinition.derived`, keeping the SBML's values, result
-        names and export facts for the names the new stages still define."""
+        names and export facts of the imported stages the new model keeps as
+        they are. A model that replaced them has none: a stage of yours that
+        reuses an SBML name (``ke`` in 1/d, a report ``conc_A``) is yours."""
         stages = tuple(stages)
-        names = set().union(*(s.names() for s in stages))
+        names = set().union(*(s.names() for s in stages if s in self.stages))
+        if not names:
+            return super().derived(stages, name=name, fixed=fixed, initial=initial)
 
         def kept(mapping: Mapping) -> dict:
             return {k: v for k, v in mapping.items() if k in names}
@@ -238,7 +242,9 @@ class ImportedDefinition(ModelDefinition):
             stages, name=name, fixed=fixed, initial=initial, labels=kept(self.labels),
             values={k: v for k, v in kept(self.values).items() if k not in fixed},
             time_unit=self.time_unit, system=self.system,
-            compartments=kept(self.compartments), generated=self.generated & names,
+            compartments={k: v for k, v in kept(self.compartments).items()
+                          if v is None or v in names},
+            generated=self.generated & names,
             renamed={k: v for k, v in self.renamed.items() if v in names},
             dosed={k: v for k, v in self.dosed.items() if v in names},
             assumed=kept(self.assumed))
