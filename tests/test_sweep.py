@@ -230,20 +230,34 @@ def test_sampler_errors(human, call, match):
 
 def test_a_model_is_unpickled_once_per_process_and_round_trips():
     # every chunk of a sweep carries the model; rebuilding model v2's sympy took about
-    # 20 ms per chunk in each worker
+    # 20 ms per chunk in each worker. The definition is built once per process; each
+    # load is a new Model, and copies are copies
+    import copy
     import pickle
 
     from il21pk.model import model as model_module
 
     for original in (ip.Model.v2(), ip.Model.pk_only(compartments=1),
                      ip.Model.in_vitro(volume_ml=0.5, nk_cells=3e4)):
-        model_module._UNPICKLED.clear()
-        first = pickle.loads(pickle.dumps(original))
-        assert pickle.loads(pickle.dumps(original)) is first  # built once
+        model_module._DEFINITIONS.clear()
+        first, second = (pickle.loads(pickle.dumps(original)) for _ in range(2))
+        assert first is not second and first.definition is second.definition  # built once
         assert first == original and first is not original
-        assert (first.kind, first.culture, first.compartments, first.definition.fixed) == (
-            original.kind, original.culture, original.compartments, original.definition.fixed)
-        assert pickle.loads(pickle.dumps(first)) is first  # and its own pickle is the same
+        for loaded in (first, second, copy.copy(original), copy.deepcopy(original)):
+            assert (loaded.kind, loaded.culture, loaded.compartments, loaded.definition.fixed
+                    ) == (original.kind, original.culture, original.compartments,
+                          original.definition.fixed)
+        assert copy.copy(original).definition is original.definition
+        deep = copy.deepcopy(original)
+        assert deep.definition is not original.definition and deep == original
+        deep.definition.fixed["__probe__"] = 1.0  # a deep copy is its own
+        assert "__probe__" not in original.definition.fixed
+        assert "__probe__" not in pickle.loads(pickle.dumps(original)).definition.fixed
+    # attributes set after a pickle are in the next one
+    model = ip.Model.v2()
+    pickle.dumps(model)
+    model.kind = "custom"
+    assert pickle.loads(pickle.dumps(model)).kind == "custom"
 
 
 def test_the_tail_of_a_long_sweep_is_cut_finer_and_changes_nothing(model, human):

@@ -135,6 +135,10 @@ class ModelDefinition:
         self._key: str | None = None
         self._flatten()
 
+    def __getstate__(self) -> dict:
+        # without the pickled copy of itself a Model keeps on it (model.py)
+        return {k: v for k, v in self.__dict__.items() if k != "_pickled"}
+
     def derived(self, stages: Iterable[Stage], *, name: str, fixed: Mapping[str, float],
                 initial: Mapping[str, sp.Expr | float]) -> ModelDefinition:
         """A definition of `stages` in this one's time unit and units (what

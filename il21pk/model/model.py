@@ -11,6 +11,7 @@ are the same kind of object: stages composed by name; every verb
 
 from __future__ import annotations
 
+import copy
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,24 +56,32 @@ class Culture:
                 "body_weight": float("nan"), "f_sc": 1.0, "tlag_sc": 0.0}
 
 
-#: Models unpickled in this process, by their pickled bytes: a worker that receives
-#: the same model with every chunk of a sweep rebuilds its sympy expressions once
-#: (about 20 ms for model v2), not once per chunk. A few models at most.
-_UNPICKLED: dict[bytes, Model] = {}
-_UNPICKLED_MAX = 8
+#: Model definitions unpickled in this process, by their pickled bytes: a worker
+#: that receives the same model with every chunk of a sweep rebuilds its sympy
+#: expressions once (about 20 ms for model v2), not once per chunk. A definition
+#: does not change once built, so loads share it; each load is a new Model.
+_DEFINITIONS: dict[bytes, ModelDefinition] = {}
+_DEFINITIONS_MAX = 8
 
 
-def _unpickle(blob: bytes) -> Model:
-    model = _UNPICKLED.get(blob)
-    if model is None:
-        cls, state = pickle.loads(blob)
-        model = cls.__new__(cls)
-        model.__dict__.update(state)
-        model.__dict__["_pickled"] = blob
-        if len(_UNPICKLED) >= _UNPICKLED_MAX:
-            _UNPICKLED.pop(next(iter(_UNPICKLED)))
-        _UNPICKLED[blob] = model
-    return model
+def _definition_blob(definition: ModelDefinition) -> bytes:
+    """`definition` pickled, once (kept on it, left out of its own pickle)."""
+    blob = definition.__dict__.get("_pickled")
+    if blob is None:
+        blob = pickle.dumps(definition, pickle.HIGHEST_PROTOCOL)
+        definition.__dict__["_pickled"] = blob
+    return blob
+
+
+def _restore(blob: bytes, kind: str, culture: Culture | None, compartments: int) -> Model:
+    definition = _DEFINITIONS.get(blob)
+    if definition is None:
+        definition = pickle.loads(blob)
+        definition.__dict__["_pickled"] = blob
+        if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
+            _DEFINITIONS.pop(next(iter(_DEFINITIONS)))
+        _DEFINITIONS[blob] = definition
+    return Model(definition, kind=kind, culture=culture, compartments=compartments)
 
 
 class Model:
@@ -352,13 +361,22 @@ class Model:
         return f"Model(kind={self.kind!r}{extra})"
 
     def __reduce__(self):
-        # pickled once (a model does not change); unpickled once per process
-        blob = self.__dict__.get("_pickled")
-        if blob is None:
-            state = {k: v for k, v in self.__dict__.items() if k != "_pickled"}
-            blob = pickle.dumps((type(self), state), pickle.HIGHEST_PROTOCOL)
-            self.__dict__["_pickled"] = blob
-        return _unpickle, (blob,)
+        # the definition is pickled once and unpickled once per process
+        return _restore, (_definition_blob(self.definition), self.kind, self.culture,
+                          self.compartments)
+
+    def __copy__(self) -> Model:
+        return Model(self.definition, kind=self.kind, culture=self.culture,
+                     compartments=self.compartments)
+
+    def __deepcopy__(self, memo: dict) -> Model:
+        # a copy of its own (an unpickled definition is shared)
+        definition = copy.deepcopy({k: v for k, v in vars(self.definition).items()
+                                    if k != "_pickled"}, memo)
+        clone = type(self.definition).__new__(type(self.definition))
+        clone.__dict__.update(definition)
+        return Model(clone, kind=self.kind, culture=self.culture,
+                     compartments=self.compartments)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and other.definition.key() == self.definition.key()
