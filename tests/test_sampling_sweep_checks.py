@@ -55,12 +55,22 @@ def test_allometry_with_body_weights_still_scales(human):
 
 
 def test_a_huge_omega_is_refused_by_name_without_a_numpy_warning(human):
-    # exp(1000 eta) overflowed with numpy's RuntimeWarning before the bounds error
+    # exp(1000 eta) overflowed with numpy's RuntimeWarning before the bounds error, and
+    # underflowed to a silent 0 (seed 5) or 2e-284 (seed 4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ip.ParameterError, match=r"samples of 'ka' are not finite or fall "
-                                                    r"outside its hard bounds"):
-            ip.virtual_population(human, 200, {"ka": 1000.0}, seed=1)
+        for n, seed in ((200, 1), (1, 5)):
+            with pytest.raises(ip.ParameterError, match=r"samples of 'ka' are not finite, 0 "
+                                                        r"\(from a typical value of"):
+                ip.virtual_population(human, n, {"ka": 1000.0}, seed=seed)
+
+
+def test_a_negative_typical_value_varies_in_magnitude():
+    # an imported parameter may be negative (unbounded): its sign stays, its size varies
+    model = ip.Model.from_antimony("base = -2\nx = 0\nx' = base\n")
+    pop = ip.virtual_population(model.default_parameters(), 500, {"base": 0.3}, seed=1)
+    assert (pop["base"] < 0).all()
+    np.testing.assert_allclose(np.log(-pop["base"]).std(), 0.3, rtol=0.1)
 
 
 @pytest.mark.parametrize("sample", [
@@ -69,10 +79,16 @@ def test_a_huge_omega_is_refused_by_name_without_a_numpy_warning(human):
     lambda seed: ip.virtual_population(ip.parameter_sets.load("human"), 8, {"cl": 0.3},
                                        seed=seed),
 ])
-def test_a_legacy_random_state_is_refused_by_every_sampler(sample):
+def test_a_legacy_random_state_seeds_every_sampler_reproducibly(sample):
     # the quasi-random samplers raised scipy's AttributeError ('NoneType' has no 'spawn')
-    with pytest.raises(OptionError, match=r"`seed` is a numpy RandomState"):
-        sample(np.random.RandomState(0))
+    first = sample(np.random.RandomState(0))
+    pd.testing.assert_frame_equal(first, sample(np.random.RandomState(0)))
+    assert not first.equals(sample(np.random.RandomState(1)))
+
+
+def test_allometry_without_weights_may_be_empty(human):
+    pop = ip.virtual_population(human, 5, {"ka": 0.3}, allometry={}, seed=1)
+    assert list(pop.columns) == ["subject", "ka"]
 
 
 # -- sweep -------------------------------------------------------------------------------

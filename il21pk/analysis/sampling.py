@@ -106,7 +106,7 @@ def latin_hypercube(bounds: Mapping[str, tuple[float, float]], n: int, *,
     """
     names, lows, highs, logs = check_bounds(bounds, params, scale)
     n = _check_n(n)
-    sampler = qmc.LatinHypercube(d=len(names), rng=as_generator(seed))
+    sampler = qmc.LatinHypercube(d=len(names), rng=_qmc_generator(seed))
     return _to_frame(sampler.random(n), names, lows, highs, logs)
 
 
@@ -118,7 +118,7 @@ def sobol_samples(bounds: Mapping[str, tuple[float, float]], n: int, *,
     n = _check_n(n)
     if n & (n - 1):
         raise ParameterError(f"Sobol samples need n to be a power of 2 (balance); got {n}")
-    sampler = qmc.Sobol(d=len(names), scramble=True, rng=as_generator(seed))
+    sampler = qmc.Sobol(d=len(names), scramble=True, rng=_qmc_generator(seed))
     return _to_frame(sampler.random_base2(int(np.log2(n))), names, lows, highs, logs)
 
 
@@ -138,10 +138,6 @@ def as_generator(seed: object) -> np.random.Generator:
     """A Generator from `seed`: what ``numpy.random.default_rng`` takes (None, an
     integer >= 0 or a sequence of them, a SeedSequence, a BitGenerator or a
     Generator), but no bool, float or string; else an OptionError."""
-    if isinstance(seed, np.random.RandomState):
-        raise OptionError("`seed` is a numpy RandomState, the legacy generator (scipy's "
-                          "quasi-random samplers cannot draw from it); pass "
-                          "numpy.random.default_rng(seed) or an integer instead")
     if not isinstance(seed, (bool, float, np.floating, str, bytes)):
         try:
             return np.random.default_rng(seed)
@@ -149,6 +145,16 @@ def as_generator(seed: object) -> np.random.Generator:
             pass
     raise OptionError(f"`seed` must be None, an integer >= 0 (or a sequence of them), a "
                       f"numpy SeedSequence or Generator; got {seed!r}"[:300])
+
+
+def _qmc_generator(seed: object) -> np.random.Generator:
+    """:func:`as_generator` for scipy's quasi-random samplers, which spawn from the
+    generator's seed sequence: a legacy RandomState has none, so a new generator
+    is seeded from it (the same RandomState state gives the same samples)."""
+    rng = as_generator(seed)
+    if getattr(rng.bit_generator, "seed_seq", None) is None:
+        rng = np.random.default_rng(rng.integers(2**63))
+    return rng
 
 
 def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, float], *,
@@ -214,12 +220,12 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
         omega = variability[name]
         if not (is_real(omega) and np.isfinite(omega) and omega >= 0):
             raise ParameterError(f"variability[{name!r}] must be a number >= 0; got {omega!r}")
-        if omega > 0 and params.value(name) <= 0:
+        if omega > 0 and params.value(name) == 0:
             raise ParameterError(
                 f"variability[{name!r}] = {omega!r}, but its typical value is "
                 f"{params.value(name):g} {params[name].unit}: log-normal variability "
                 "(value x exp(eta)) would leave every individual at that value. Give the "
-                "set a typical value > 0 first (params.with_values(...)), or draw it "
+                "set a typical value other than 0 first (params.with_values(...)), or draw it "
                 "yourself (latin_hypercube) and add the column")
     omegas = np.array([float(variability[k]) for k in names])
     if correlations is not None and not isinstance(correlations, Mapping):
@@ -274,7 +280,7 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
                 out[name] = 1.0 / (1.0 + np.exp(-logit))
             else:
                 out[name] = p.value * np.exp(eta[:, j])
-    if body_weight is None and allometry is not None:
+    if body_weight is None and allometry:
         raise ParameterError("`allometry` scales parameters with body weights drawn by "
                              "`body_weight`, and none is given; give body_weight={'median': "
                              "kg, 'cv': fraction} or drop `allometry`")
@@ -319,10 +325,13 @@ def virtual_population(params: ParameterSet, n: int, variability: Mapping[str, f
     frame = pd.DataFrame(out)
     for name in frame.columns.drop("subject"):
         p = params[name]
-        bad = (frame[name] < p.lower) | (frame[name] > p.upper) | ~np.isfinite(frame[name])
+        # a draw that overflowed, or underflowed to 0 from a typical value that is not
+        bad = (frame[name] < p.lower) | (frame[name] > p.upper) | ~np.isfinite(frame[name]) \
+            | ((frame[name] == 0) & (p.value != 0))
         if bad.any():
             raise ParameterError(f"virtual_population: {int(bad.sum())} samples of {name!r} are "
-                                 f"not finite or fall outside its hard bounds [{p.lower:g}, "
-                                 f"{p.upper:g}] {p.unit}; reduce its variability")
+                                 f"not finite, 0 (from a typical value of {p.value:g}) or "
+                                 f"outside its hard bounds [{p.lower:g}, {p.upper:g}] {p.unit}; "
+                                 "reduce its variability")
     return frame
 
