@@ -85,6 +85,13 @@ def test_models_state_their_time_unit(days, undeclared):
     # a stage that declares no time unit takes the model's
     undeclared_stage = dataclasses.replace(_drug_in_days(), time_unit=None)
     assert days.with_stage(undeclared_stage).time_unit == "d"
+    # a time unit is read in the usual spellings, as the models state theirs
+    assert days.with_stage(dataclasses.replace(_drug_in_days(), time_unit=" Days ")) \
+        .time_unit == "d"
+    hours = dataclasses.replace(_drug_in_days(), time_unit="hours")
+    assert hours.time_unit == "h" and ip.Model.compose(hours).time_unit == "h"
+    with pytest.raises(ip.ParameterError, match=r"stage 'pk_days' runs in 'h'"):
+        days.with_stage(hours)
 
 
 def _drug_in_days() -> ip.Stage:

@@ -27,6 +27,16 @@ from ..checks import is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec
 
+#: Spellings of a stage's time unit read as the units models state theirs in
+#: (an SBML model's, formatted by il21pk.io.sbml_units, and il21pk's "h").
+TIME_UNIT_SPELLINGS = {
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
+    **dict.fromkeys(("d", "day", "days"), "d"),
+    **dict.fromkeys(("min", "minute", "minutes"), "min"),
+    **dict.fromkeys(("s", "sec", "second", "seconds"), "s"),
+    **dict.fromkeys(("week", "weeks", "wk"), "week"),
+}
+
 #: The symbol of time [h] since the start of the simulation.
 TIME = sp.Symbol("t")
 
@@ -329,10 +339,13 @@ class Stage:
 
     def __post_init__(self) -> None:
         check_name(self.name, "Stage")
-        if self.time_unit is not None and not (isinstance(self.time_unit, str)
-                                               and self.time_unit.strip()):
-            raise ParameterError(f"Stage {self.name!r} time_unit must be a unit such as 'h' "
-                                 f"or 'd', or None (the model's); got {self.time_unit!r}")
+        if self.time_unit is not None:
+            if not (isinstance(self.time_unit, str) and self.time_unit.strip()):
+                raise ParameterError(f"Stage {self.name!r} time_unit must be a unit such as "
+                                     f"'h' or 'd', or None (the model's); got "
+                                     f"{self.time_unit!r}")
+            unit = self.time_unit.strip()
+            object.__setattr__(self, "time_unit", TIME_UNIT_SPELLINGS.get(unit.lower(), unit))
         for attribute, kind in (("states", State), ("parameters", ParameterSpec),
                                 ("quantities", Quantity), ("drugs", Drug)):
             items = tuple(getattr(self, attribute))

@@ -293,7 +293,9 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
     known = bool(usable and usable[0].all())
     success = known and (bool(res.success) or bool(np.max(np.abs(grad)) < 10 * settings.gtol))
     message = str(res.message)
-    if usable and not known:
+    if not usable:
+        message += "; the objective is not finite at the final point"
+    elif not known:
         unknown = [n for n, ok in zip(layout.names, usable[0], strict=True) if not ok]
         message += (f"; the objective is not finite on either side of the final point in "
                     f"{unknown}, so its gradient there is unknown")
