@@ -360,3 +360,34 @@ def test_stage_declarations_are_checked(kwargs, match):
                  **{"inputs": {"e": 1.0}, **kwargs})
     with pytest.raises(ip.ParameterError, match=r"unit must be a string"):
         ip.State("w", 5, "w")
+
+
+def _switch(*branches) -> ip.Model:
+    x, k = sp.symbols("x k")
+    return ip.Model.compose(ip.Stage(
+        "switch", "x grows at k while a branch holds", states=(ip.State("x", "1", "x"),),
+        parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "growth"),),
+        rates={"x": k * sp.Piecewise(*branches)}, time_unit="h"))
+
+
+def test_a_piecewise_without_a_branch_for_every_value_names_the_rate():
+    # Piecewise((1, t < 5)) has no value from t = 5: the compiled code returned None
+    # (numba's "TypeError: expected float64, got None" from deep inside the engine) or
+    # the solver said only "step size became too small"
+    from il21pk.analysis.simulate import run_batch
+
+    t = sp.Symbol("t")
+    model = _switch((1.0, t < 5))
+    params = model.parameter_set({"k": (1.0, "assumed: test")}, base=None)
+    with pytest.raises(ip.SimulationError, match=r"at t=5 h .* the rates of x are NaN or inf"):
+        ip.simulate(model, None, params, t_end=10.0, t_eval=np.array([0.0, 10.0]))
+    batch = run_batch(model, ip.Regimen.none(), {"k": np.ones(8)},  # 8: the compiled engine
+                      t_eval=np.array([0.0, 4.0, 10.0]), t_end=10.0)
+    assert not batch.success.any()
+    assert all("the rates of x are NaN or inf" in m for m in batch.message)
+    # conditions that cover every value (no final True) work as before
+    covered = _switch((1.0, t < 5), (0.0, t >= 5))
+    frame = ip.simulate(covered, None, params, t_end=10.0, t_eval=np.array([0.0, 4.0, 10.0])
+                        ).frame
+    # (rtol 1e-6 across the switch, which the solver is not told of)
+    assert frame["value"].tolist() == pytest.approx([0.0, 4.0, 5.0], rel=1e-5)

@@ -136,6 +136,12 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
                 messages[m] += f"; rate below 0 at 0: {', '.join(names)}"
             else:  # no state to name: a model within the rule that ran out of steps
                 messages[m] = _MESSAGES[TOO_MANY_STEPS]
+        for m in np.flatnonzero(status == STEP_TOO_SMALL):
+            names = _not_finite_rates(model, compiled.module, k[m], states[m], t_fail[m])
+            if names:
+                messages[m] += (f"; the rates of {', '.join(names)} are NaN or inf there (at "
+                                "the last reported state): a Piecewise with no branch for "
+                                "these values, or a log, power or division outside its domain")
         solution = Solution(states, status == OK, messages, t_fail,
                             dict(zip(COUNTS, counts.tolist(), strict=True)))
     else:
@@ -171,6 +177,25 @@ def _pushed_below_zero(model: Model, module: types.ModuleType, mask: np.ndarray,
         if rate[i] < 0.0:
             names.append(model.state_names[i])
     return names
+
+
+def _not_finite_rates(model: Model, module: types.ModuleType, k: np.ndarray,
+                      states: np.ndarray, t: float) -> list[str]:
+    """States whose rate is NaN or inf at the last state reported before a failure,
+    at the failure time or just after it (infusions left out)."""
+    reported = states[np.isfinite(states).all(axis=1)]
+    if not reported.shape[0] or not np.isfinite(t):
+        return []
+    y = np.ascontiguousarray(reported[-1])
+    rate = np.empty_like(y)
+    k = np.ascontiguousarray(k)
+    no_infusion = np.zeros(module.N_INPUTS)
+    bad = np.zeros(y.shape[0], dtype=bool)
+    with np.errstate(all="ignore"):
+        for when in (t, t + 1e-9 * max(1.0, abs(t))):
+            module.rhs(float(when), y, rate, k, no_infusion)
+            bad |= ~np.isfinite(rate)
+    return [model.state_names[i] for i in np.flatnonzero(bad)]
 
 
 def _scipy_batch(stacked_rhs, k, y0, breaks, event_at, events, t_eval, predose, lo, hi, method,

@@ -73,6 +73,18 @@ def steps_as_piecewise(expr: sp.Basic) -> sp.Basic:
     return expr.replace(sp.Heaviside, piecewise) if expr.has(sp.Heaviside) else expr
 
 
+def _complete_piecewise(expr: sp.Basic) -> sp.Basic:
+    """`expr` with a final ``(nan, True)`` in each Piecewise that has no branch for
+    every value: NaN where none holds (as sympy evaluates it), which the solver
+    reports as rates that are not finite; compiled code had returned nothing."""
+    def incomplete(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Piecewise) and e.args[-1].cond is not sp.true
+
+    if not expr.has(sp.Piecewise):
+        return expr
+    return expr.replace(incomplete, lambda e: sp.Piecewise(*e.args, (sp.nan, True)))
+
+
 def _unsupported(expr: sp.Basic) -> tuple[sp.Basic, str] | None:
     """The first part of `expr` the code generator cannot compile and why, or None.
 
@@ -144,7 +156,7 @@ def as_expression(value: Expression, where: str) -> sp.Expr:
     if isinstance(value, bool) or not isinstance(value, (sp.Basic, int, float)):
         raise TypeError(f"{where} must be a sympy expression or a number; got "
                         f"{type(value).__name__} {value!r}")
-    expr = steps_as_piecewise(sp.sympify(value))
+    expr = _complete_piecewise(steps_as_piecewise(sp.sympify(value)))
     found = _unsupported(expr)
     if found is not None:
         part, why = found
