@@ -22,7 +22,9 @@ import sympy as sp
 
 import il21pk as ip
 from il21pk import ParameterSpec
+from il21pk.analysis.simulate import run_batch
 from il21pk.errors import ParameterError, RegimenError
+from il21pk.model.inputs import parameter_columns
 
 
 def one_compartment(*, mw="kDa", bw="kg", f="1", lag="h", central="nmol", depot="nmol",
@@ -208,9 +210,16 @@ def test_a_dosing_parameter_value_dosing_cannot_use_is_refused(permissive, dose,
 
 def test_a_wrong_value_in_a_batch_names_its_member(permissive):
     model, params = permissive
+    # a sweep names its run (it named "member 1 of the 2 simulated together", a member of
+    # the chunk of runs 2 and 3)
+    with pytest.raises(ParameterError, match=r"parameter 'lag_d' = -5 h \(sweep run 3\)"):
+        ip.sweep(model, SC, params, grid={"lag_d": [1.0, 2.0, 3.0, -5.0]}, t_end=4.0,
+                 chunk_size=2)
     with pytest.raises(ParameterError, match=r"parameter 'lag_d' = -5 h \(member 1 of the 2 "
                                              r"simulated together\)"):
-        ip.sweep(model, SC, params, grid={"lag_d": [1.0, -5.0]}, t_end=4.0)
+        run_batch(model, ip.Regimen.single(SC), {**parameter_columns(model, params),
+                                                 "lag_d": np.array([1.0, -5.0])},
+                  t_eval=np.array([0.0, 4.0]), t_end=4.0)  # a batch names its member
     # F = 2 is within this stage's bounds: 20 nmol into the depot
     res = _run(model, params, ip.Dose(10.0, unit="nmol", route="sc", drug="d"), f_d=2.0)
     assert res.wide()["d_depot [nmol]"].iloc[0] == pytest.approx(20.0)

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,8 +382,15 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     keys = dose_columns(chunk.model)
     dose = {keys[name]: chunk.runs[name].to_numpy(dtype=float)
             for name in chunk.runs.columns if name in keys} or None
-    batch = run_batch(chunk.model, chunk.regimen, columns, t_eval=chunk.t_eval,
-                      t_end=chunk.t_end, dose=dose, **chunk.options)
+    try:
+        batch = run_batch(chunk.model, chunk.regimen, columns, t_eval=chunk.t_eval,
+                          t_end=chunk.t_end, dose=dose, **chunk.options)
+    except ParameterError as error:  # a dosing value: name the run, not the chunk's member
+        member = _MEMBER.search(str(error))
+        if member is None:
+            raise
+        run = int(chunk.runs["run"].iloc[int(member.group(1))])
+        raise ParameterError(_MEMBER.sub(f"(sweep run {run})", str(error))) from None
     units = {v.name: v.unit for v in chunk.model.variables}
     variables = list(chunk.variables)
     if chunk.output == "summary":
@@ -421,6 +429,10 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     frame["success"] = np.repeat(batch.success, per_run)
     frame["message"] = np.repeat(np.asarray(batch.message, dtype=object), per_run)
     return frame
+
+
+#: How a dosing value's error names the member of a batch (units.check_dosing_value).
+_MEMBER = re.compile(r"\(member (\d+) of the \d+ simulated together\)")
 
 
 def _categorical(labels, repeats: int) -> pd.Categorical:
