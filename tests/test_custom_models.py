@@ -391,3 +391,25 @@ def test_a_piecewise_without_a_branch_for_every_value_names_the_rate():
                         ).frame
     # (rtol 1e-6 across the switch, which the solver is not told of)
     assert frame["value"].tolist() == pytest.approx([0.0, 4.0, 5.0], rel=1e-5)
+
+
+
+@pytest.mark.parametrize("wrap", ["abs", "min", "max"])
+def test_a_covering_piecewise_inside_max_min_abs_compiles(wrap):
+    # a first fix put NaN into the maths, and the Jacobian's rewrites of Max, Min and
+    # Abs compared it ("Invalid NaN comparison"); the NaN is now added when printing
+    from il21pk.analysis.simulate import run_batch
+
+    x, k, t = sp.symbols("x k t")
+    p = sp.Piecewise((2.0, t < 5), (3.0, t > 5), (2.5, sp.Eq(t, 5)))  # covers every t
+    rate = {"abs": -k * sp.Abs(x - p), "min": -k * sp.Min(x, p), "max": -k * sp.Max(x, p)}
+    model = ip.Model.compose(ip.Stage(
+        f"wrapped_{wrap}", "x decays", states=(ip.State("x", "1", "x", initial=1.0),),
+        parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "rate"),),
+        rates={"x": rate[wrap]}, time_unit="h"))
+    for n in (1, 8):  # interpreted and compiled
+        batch = run_batch(model, ip.Regimen.none(), {"k": np.full(n, 0.1)},
+                          t_eval=np.array([0.0, 4.0]), t_end=4.0)
+        assert batch.success.all()
+    exact = {"abs": 2.0 - np.exp(0.4), "min": np.exp(-0.4), "max": 1.0 - 0.8}
+    assert batch.outputs["x"][0, -1] == pytest.approx(exact[wrap], rel=1e-5)

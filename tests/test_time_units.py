@@ -92,6 +92,9 @@ def test_models_state_their_time_unit(days, undeclared):
     assert hours.time_unit == "h" and ip.Model.compose(hours).time_unit == "h"
     with pytest.raises(ip.ParameterError, match=r"stage 'pk_days' runs in 'h'"):
         days.with_stage(hours)
+    from il21pk.model.compose import ModelDefinition
+
+    assert ModelDefinition([hours], time_unit="Hours").time_unit == "h"  # the model's too
 
 
 def _drug_in_days() -> ip.Stage:

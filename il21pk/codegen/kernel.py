@@ -40,7 +40,7 @@ from ..model.definition import TIME
 from .sparse_lu import PIVOT_THRESHOLD, column_groups, lu_source
 
 #: Bumped whenever the generated text changes for the same definition.
-CODEGEN_VERSION = 11
+CODEGEN_VERSION = 12
 
 
 def _integer(expr: sp.Integer) -> str:
@@ -80,6 +80,15 @@ class _ScalarPrinter(PythonCodePrinter):
         return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
     # booleans of imported (SBML) models
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        # no branch for every value: NaN where none holds, as sympy evaluates it (and
+        # numpy's select); sympy prints None there, which the compiled code cannot
+        # return. Added when printing: a nan inside the maths breaks the Jacobian's
+        # rewrites, which compare the branches (Max, Min, Abs)
+        if expr.args[-1].cond is not sp.true:
+            expr = sp.Piecewise(*expr.args, (sp.nan, True))
+        return super()._print_Piecewise(expr)
+
     def _print_BooleanTrue(self, expr: sp.Basic) -> str:
         return "True"
 

@@ -91,8 +91,8 @@ class _AntimonyPrinter(StrPrinter):
                 parts.append(self._print(value))
             else:
                 parts += [self._print(value), self._print(condition)]
-        if expr.args[-1][1] != sp.true:
-            parts.append("0")
+        if expr.args[-1][1] != sp.true:  # undefined where no branch holds: NaN, as simulated
+            parts.append(self._print(sp.nan))
         return "piecewise(" + ", ".join(parts) + ")"
 
     def _print_Max(self, expr: sp.Max) -> str:

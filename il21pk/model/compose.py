@@ -21,7 +21,15 @@ from ..checks import is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec, check_value
 from ..units import DOSING_UNITS
-from .definition import TIME, Drug, Quantity, Stage, State, as_expression
+from .definition import (
+    TIME,
+    Drug,
+    Quantity,
+    Stage,
+    State,
+    as_expression,
+    normal_time_unit,
+)
 
 #: An SBML unit definition as terms ``(kind, exponent, factor)``, meaning the
 #: product of ``(factor * kind) ** exponent`` (SBML's multiplier x 10^scale).
@@ -112,6 +120,7 @@ class ModelDefinition:
                  time_unit: str | None = "h",
                  unit_definitions: Mapping[str, UnitTerms] = HOURS_NMOL_LITRE) -> None:
         self.stages: tuple[Stage, ...] = tuple(stages)
+        time_unit = normal_time_unit(time_unit) if isinstance(time_unit, str) else time_unit
         self.time_unit = time_unit
         self.unit_definitions = dict(unit_definitions)
         for stage in self.stages:

@@ -27,15 +27,22 @@ from ..checks import is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec
 
-#: Spellings of a stage's time unit read as the units models state theirs in
-#: (an SBML model's, formatted by il21pk.io.sbml_units, and il21pk's "h").
-TIME_UNIT_SPELLINGS = {
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
-    **dict.fromkeys(("d", "day", "days"), "d"),
-    **dict.fromkeys(("min", "minute", "minutes"), "min"),
-    **dict.fromkeys(("s", "sec", "second", "seconds"), "s"),
-    **dict.fromkeys(("week", "weeks", "wk"), "week"),
-}
+#: Spellings of a time unit read as the units models state theirs in (an SBML
+#: model's, formatted by il21pk.io.sbml_units, and il21pk's "h"). Case matters
+#: for the one-letter symbols ("S" is not a second), not for words.
+_TIME_WORDS = {"h": ("hr", "hrs", "hour", "hours"), "d": ("day", "days"),
+               "min": ("minute", "minutes"), "s": ("sec", "second", "seconds"),
+               "week": ("week", "weeks", "wk")}
+TIME_UNIT_SPELLINGS = {spelling: unit for unit, words in _TIME_WORDS.items()
+                       for word in words for spelling in (word, word.capitalize(), word.upper())}
+
+
+def normal_time_unit(unit: str | None) -> str | None:
+    """`unit` in the spelling models state their time unit in (``" Hours "`` -> ``"h"``)."""
+    if unit is None:
+        return None
+    return TIME_UNIT_SPELLINGS.get(unit.strip(), unit.strip())
+
 
 #: The symbol of time [h] since the start of the simulation.
 TIME = sp.Symbol("t")
@@ -71,18 +78,6 @@ def steps_as_piecewise(expr: sp.Basic) -> sp.Basic:
         return sp.Piecewise((sp.Integer(0), x < 0), (h0[0] if h0 else sp.S.Half, sp.Eq(x, 0)),
                             (sp.Integer(1), True))
     return expr.replace(sp.Heaviside, piecewise) if expr.has(sp.Heaviside) else expr
-
-
-def _complete_piecewise(expr: sp.Basic) -> sp.Basic:
-    """`expr` with a final ``(nan, True)`` in each Piecewise that has no branch for
-    every value: NaN where none holds (as sympy evaluates it), which the solver
-    reports as rates that are not finite; compiled code had returned nothing."""
-    def incomplete(e: sp.Basic) -> bool:
-        return isinstance(e, sp.Piecewise) and e.args[-1].cond is not sp.true
-
-    if not expr.has(sp.Piecewise):
-        return expr
-    return expr.replace(incomplete, lambda e: sp.Piecewise(*e.args, (sp.nan, True)))
 
 
 def _unsupported(expr: sp.Basic) -> tuple[sp.Basic, str] | None:
@@ -156,7 +151,7 @@ def as_expression(value: Expression, where: str) -> sp.Expr:
     if isinstance(value, bool) or not isinstance(value, (sp.Basic, int, float)):
         raise TypeError(f"{where} must be a sympy expression or a number; got "
                         f"{type(value).__name__} {value!r}")
-    expr = _complete_piecewise(steps_as_piecewise(sp.sympify(value)))
+    expr = steps_as_piecewise(sp.sympify(value))
     found = _unsupported(expr)
     if found is not None:
         part, why = found
@@ -356,8 +351,7 @@ class Stage:
                 raise ParameterError(f"Stage {self.name!r} time_unit must be a unit such as "
                                      f"'h' or 'd', or None (the model's); got "
                                      f"{self.time_unit!r}")
-            unit = self.time_unit.strip()
-            object.__setattr__(self, "time_unit", TIME_UNIT_SPELLINGS.get(unit.lower(), unit))
+            object.__setattr__(self, "time_unit", normal_time_unit(self.time_unit))
         for attribute, kind in (("states", State), ("parameters", ParameterSpec),
                                 ("quantities", Quantity), ("drugs", Drug)):
             items = tuple(getattr(self, attribute))
