@@ -47,19 +47,18 @@ def test_closed_form_reads_covariates_named_like_its_parameters():
 @pytest.mark.parametrize(("column", "name", "value"), [("F", "f_sc", -0.5),
                                                        ("TLAG", "tlag_sc", -1.0),
                                                        ("F", "f_sc", 1.5)])
-def test_a_covariate_outside_its_parameters_bounds_is_refused_by_both(column, name, value):
-    # the closed form used a bioavailability of -0.5 (negative concentrations) or a lag
-    # of -1 h (absorption before the dose) without a word; the engine refused the first
-    # two only when dosing, naming a batch member, and took F = 1.5
+@pytest.mark.parametrize("model", [OneCompartmentOral(), PK1], ids=["closed form", "engine"])
+def test_a_covariate_outside_its_parameters_bounds_is_refused_for_both(model, column, name,
+                                                                        value):
+    # fit_population checks the data once (fitting.check_data) before either predictor
+    # is built: neither takes a bioavailability of -0.5 or 1.5 or a lag of -1 h
     frame = pd.DataFrame({"id": np.repeat([1, 2], TIMES.size), "t": np.tile(TIMES, 2),
                           "conc": 1.0, column: np.repeat([0.5, value], TIMES.size)})
     regimen = ip.Regimen.single(ip.Dose(30.0, unit="ug/kg", route="sc"))
     data = ip.Dataset.from_frame(frame, time="t", value="conc", variable="il21_plasma",
                                  subject="id", model=PK1, regimen=regimen,
                                  covariates={column: name})
-    params = ip.parameter_sets.load("human")
-    message = rf"subject 2: covariate '{name}' = {value:g} is read as parameter '{name}'"
-    with pytest.raises(ip.ParameterError, match=message):
-        OneCompartmentOral().bind(data, params)
-    with pytest.raises(ip.ParameterError, match=message):
-        ModelPredictor(PK1, data, params, ["cl"])
+    with pytest.raises(ip.DataError, match=rf"covariate '{name}' must be given and within its "
+                                           rf"hard bounds .*subject\(s\) \[2\] have"):
+        ip.fit_population(model, data, ip.parameter_sets.load("human"), free=["cl"],
+                          iiv={"cl": 0.3}, method="focei")

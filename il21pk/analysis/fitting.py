@@ -246,24 +246,6 @@ def sampling_grid(times: np.ndarray, predose: np.ndarray
     return grid, grid_predose, index[:-1]
 
 
-def covariate_value(covariates: pd.DataFrame, subject, name: str,
-                    params: ParameterSet) -> float:
-    """A subject's covariate that the model reads as parameter `name`, within the
-    parameter's hard bounds (else a ParameterError naming the subject).
-
-    `covariates` is ``dataset.covariates`` indexed by subject.
-    """
-    value = float(covariates.loc[subject, name])
-    if name in params:
-        p = params[name]
-        if not (np.isfinite(value) and p.lower <= value <= p.upper):
-            raise ParameterError(
-                f"subject {display_id(subject)}: covariate {name!r} = {value:g} is read as "
-                f"parameter {name!r}, which must be finite and within [{p.lower:g}, "
-                f"{p.upper:g}] {p.unit}")
-    return value
-
-
 def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[dict]:
     """Per observed subject, what every simulation of its data reuses.
 
@@ -287,7 +269,7 @@ def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[
         columns = dict(base)
         for name in cov.columns:
             if name in readable:
-                columns[name] = np.atleast_1d(covariate_value(cov, subject, name, params))
+                columns[name] = np.atleast_1d(float(cov.loc[subject, name]))
         times = obs["time_h"].to_numpy()[rows]
         grid, predose, where = sampling_grid(times, obs["predose"].to_numpy(dtype=bool)[rows])
         variables = obs["variable"].to_numpy()[rows]

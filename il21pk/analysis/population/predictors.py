@@ -36,7 +36,7 @@ from ...io.data import Dataset
 from ...model import Model
 from ...parameters import ParameterSet
 from .. import executors
-from ..fitting import covariate_value, sampling_grid, subject_plans
+from ..fitting import sampling_grid, subject_plans
 from ..simulate import run_batch
 
 
@@ -219,7 +219,7 @@ class _ClosedFormPredictor:
         self.fixed = {n: float(params[n].value) for n in OneCompartmentOral.parameter_names
                       if n in params}
         # a covariate named like a parameter is that subject's value (as in the engine)
-        per_subject = {n: np.array([covariate_value(cov, s, n, params) for s in subjects])
+        per_subject = {n: np.array([float(cov.loc[s, n]) for s in subjects])
                        for n in OneCompartmentOral.parameter_names if n in cov.columns}
         row, tau, sc, base, per_kg, mass = [], [], [], [], [], []
         for s in subjects:
