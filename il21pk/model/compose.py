@@ -120,8 +120,7 @@ class ModelDefinition:
                  time_unit: str | None = "h",
                  unit_definitions: Mapping[str, UnitTerms] = HOURS_NMOL_LITRE) -> None:
         self.stages: tuple[Stage, ...] = tuple(stages)
-        time_unit = normal_time_unit(time_unit) if isinstance(time_unit, str) else time_unit
-        self.time_unit = time_unit
+        self.time_unit = time_unit = normal_time_unit(time_unit)
         self.unit_definitions = dict(unit_definitions)
         for stage in self.stages:
             if not isinstance(stage, Stage):

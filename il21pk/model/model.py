@@ -84,6 +84,12 @@ def _restore(blob: bytes, kind: str, culture: Culture | None, compartments: int)
     return Model(definition, kind=kind, culture=culture, compartments=compartments)
 
 
+def _restore_with(definition: ModelDefinition, model: Model) -> Model:
+    """A new Model of `definition`, otherwise as `model` (kind, culture, compartments)."""
+    return Model(definition, kind=model.kind, culture=model.culture,
+                 compartments=model.compartments)
+
+
 class Model:
     """A model: stages composed by name, compiled on first use.
 
@@ -366,17 +372,12 @@ class Model:
                           self.compartments)
 
     def __copy__(self) -> Model:
-        return Model(self.definition, kind=self.kind, culture=self.culture,
-                     compartments=self.compartments)
+        return _restore_with(self.definition, self)
 
     def __deepcopy__(self, memo: dict) -> Model:
-        # a copy of its own (an unpickled definition is shared)
-        definition = copy.deepcopy({k: v for k, v in vars(self.definition).items()
-                                    if k != "_pickled"}, memo)
-        clone = type(self.definition).__new__(type(self.definition))
-        clone.__dict__.update(definition)
-        return Model(clone, kind=self.kind, culture=self.culture,
-                     compartments=self.compartments)
+        # a definition of its own (an unpickled one is shared; its pickled bytes are
+        # left out of the copy by ModelDefinition.__getstate__)
+        return _restore_with(copy.deepcopy(self.definition, memo), self)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and other.definition.key() == self.definition.key()
