@@ -157,24 +157,34 @@ def integrate(model: Model, k: np.ndarray, y0: np.ndarray, events: Events, t_eva
     return solution
 
 
+def _last_reported(states: np.ndarray) -> np.ndarray | None:
+    """The last state reported before a failure (None if there is none)."""
+    reported = states[np.isfinite(states).all(axis=1)]
+    return np.ascontiguousarray(reported[-1]) if reported.shape[0] else None
+
+
+def _rates(module: types.ModuleType, t: float, y: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The model's rates at (t, y), infusions left out."""
+    rate = np.empty_like(y)
+    with np.errstate(all="ignore"):
+        module.rhs(float(t), y, rate, np.ascontiguousarray(k), np.zeros(module.N_INPUTS))
+    return rate
+
+
 def _pushed_below_zero(model: Model, module: types.ModuleType, mask: np.ndarray,
                        k: np.ndarray, states: np.ndarray, t: float) -> list[str]:
     """Non-negative states whose rate is below 0 when they are 0, at the last state
     reported before a failure (the other non-negative states taken >= 0, as the
     kinetics of State.nonnegative would keep them; infusions left out)."""
-    reported = states[np.isfinite(states).all(axis=1)]
-    if not reported.shape[0]:
+    last = _last_reported(states)
+    if last is None:
         return []
-    y = np.where(mask, np.maximum(reported[-1], 0.0), reported[-1])
-    rate = np.empty_like(y)
-    k = np.ascontiguousarray(k)
-    no_infusion = np.zeros(module.N_INPUTS)
+    y = np.where(mask, np.maximum(last, 0.0), last)
     names = []
     for i in np.flatnonzero(mask):
         at_zero = y.copy()
         at_zero[i] = 0.0
-        module.rhs(float(t), at_zero, rate, k, no_infusion)
-        if rate[i] < 0.0:
+        if _rates(module, t, at_zero, k)[i] < 0.0:
             names.append(model.state_names[i])
     return names
 
@@ -183,18 +193,12 @@ def _not_finite_rates(model: Model, module: types.ModuleType, k: np.ndarray,
                       states: np.ndarray, t: float) -> list[str]:
     """States whose rate is NaN or inf at the last state reported before a failure,
     at the failure time or just after it (infusions left out)."""
-    reported = states[np.isfinite(states).all(axis=1)]
-    if not reported.shape[0] or not np.isfinite(t):
+    y = _last_reported(states)
+    if y is None or not np.isfinite(t):
         return []
-    y = np.ascontiguousarray(reported[-1])
-    rate = np.empty_like(y)
-    k = np.ascontiguousarray(k)
-    no_infusion = np.zeros(module.N_INPUTS)
     bad = np.zeros(y.shape[0], dtype=bool)
-    with np.errstate(all="ignore"):
-        for when in (t, t + 1e-9 * max(1.0, abs(t))):
-            module.rhs(float(when), y, rate, k, no_infusion)
-            bad |= ~np.isfinite(rate)
+    for when in (t, t + 1e-9 * max(1.0, abs(t))):
+        bad |= ~np.isfinite(_rates(module, when, y, k))
     return [model.state_names[i] for i in np.flatnonzero(bad)]
 
 
