@@ -17,6 +17,8 @@ its doses read in these units (:data:`DOSING_UNITS`), spelled as here.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -127,6 +129,20 @@ def dose_nmol_expression(amount, unit: str, *, mw, body_weight):
     return value
 
 
+#: How :func:`check_dosing_value` names the member of a batch it refuses a value of.
+_MEMBER = " (member {index} of the {size} simulated together)"
+_MEMBER_PATTERN = re.compile(r" \(member (\d+) of the \d+ simulated together\)")
+
+
+def name_member(error: ParameterError, labels: Sequence[str]) -> ParameterError:
+    """`error` from :func:`check_dosing_value` with its batch member named by
+    ``labels[member]`` (a sweep's ``"sweep run 3"``); `error` itself if it names none."""
+    found = _MEMBER_PATTERN.search(str(error))
+    if found is None:
+        return error
+    return ParameterError(_MEMBER_PATTERN.sub(f" ({labels[int(found.group(1))]})", str(error)))
+
+
 def check_dosing_value(value: npt.ArrayLike, name: str, unit: str, *, positive: bool,
                        what: str) -> np.ndarray:
     """The values of a parameter that dosing reads, each finite and > 0 or >= 0.
@@ -161,7 +177,7 @@ def check_dosing_value(value: npt.ArrayLike, name: str, unit: str, *, positive: 
     bad = np.flatnonzero(~np.isfinite(value) | (value <= 0 if positive else value < 0))
     if bad.size:
         i = bad[0]
-        member = (f" (member {i} of the {value.size} simulated together)"
+        member = (_MEMBER.format(index=i, size=value.size)
                   if np.unique(value).size > 1 else "")
         shown = "" if unit in ("", "1") else f" {unit}"
         raise ParameterError(f"parameter {name!r} = {value.flat[i]:g}{shown}{member}: {what} "

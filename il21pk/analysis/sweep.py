@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..model import Model
 from ..model.inputs import check_regimen, model_inputs, parameter_columns, resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
-from ..units import as_floats
+from ..units import as_floats, name_member
 from . import executors
 from .metrics import METRICS, metric_unit, summarise
 from .results import bolus_times, with_time_unit
@@ -386,11 +385,7 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
         batch = run_batch(chunk.model, chunk.regimen, columns, t_eval=chunk.t_eval,
                           t_end=chunk.t_end, dose=dose, **chunk.options)
     except ParameterError as error:  # a dosing value: name the run, not the chunk's member
-        member = _MEMBER.search(str(error))
-        if member is None:
-            raise
-        run = int(chunk.runs["run"].iloc[int(member.group(1))])
-        raise ParameterError(_MEMBER.sub(f"(sweep run {run})", str(error))) from None
+        raise name_member(error, [f"sweep run {r}" for r in chunk.runs["run"]]) from None
     units = {v.name: v.unit for v in chunk.model.variables}
     variables = list(chunk.variables)
     if chunk.output == "summary":
@@ -429,10 +424,6 @@ def _run_chunk(chunk: _Chunk) -> pd.DataFrame:
     frame["success"] = np.repeat(batch.success, per_run)
     frame["message"] = np.repeat(np.asarray(batch.message, dtype=object), per_run)
     return frame
-
-
-#: How a dosing value's error names the member of a batch (units.check_dosing_value).
-_MEMBER = re.compile(r"\(member (\d+) of the \d+ simulated together\)")
 
 
 def _categorical(labels, repeats: int) -> pd.Categorical:
