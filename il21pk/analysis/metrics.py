@@ -177,7 +177,8 @@ def _statistics_of_state_columns(times: np.ndarray, outputs: Mapping[str, np.nda
 
 @njit(cache=True, error_model="numpy")
 def _column_statistics(times, states, columns):
-    """:func:`_curve_statistics` of ``states[:, :, c]`` for each ``c`` in `columns`,
+    """Max, argmax, min, argmin and trapezoid AUC (numpy's NaN rules: see
+    :func:`_curve_statistics`) of ``states[:, :, c]`` for each ``c`` in `columns`,
     each array (K, N), visiting `states` (N, T, S) once in memory order."""
     n, t_len, _ = states.shape
     k_len = columns.size
@@ -215,34 +216,13 @@ def _column_statistics(times, states, columns):
     return cmax, imax, cmin, imin, auc
 
 
-@njit(cache=True, error_model="numpy")
-def _curve_statistics(times, values):
+def _curve_statistics(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
     """Max, argmax, min, argmin and trapezoid AUC of each row of `values` (N, T) in
     one pass, with numpy's NaN rules: a NaN makes max, min and AUC NaN and is
-    the first index returned by argmax/argmin."""
-    n, t_len = values.shape
-    cmax, cmin, auc = np.empty(n), np.empty(n), np.empty(n)
-    imax, imin = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    for m in range(n):
-        hi = lo = values[m, 0]
-        i_hi = i_lo = 0
-        area = 0.0
-        first_nan = 0 if np.isnan(hi) else -1
-        for j in range(1, t_len):
-            x = values[m, j]
-            if np.isnan(x):
-                if first_nan < 0:
-                    first_nan = j
-            elif x > hi:
-                hi, i_hi = x, j
-            elif x < lo:
-                lo, i_lo = x, j
-            area += 0.5 * (times[j] - times[j - 1]) * (x + values[m, j - 1])
-        if first_nan >= 0:
-            hi = lo = area = np.nan
-            i_hi = i_lo = first_nan
-        cmax[m], imax[m], cmin[m], imin[m], auc[m] = hi, i_hi, lo, i_lo, area
-    return cmax, imax, cmin, imin, auc
+    the first index returned by argmax/argmin (:func:`_column_statistics` of
+    `values` as the one column of an (N, T, 1) array)."""
+    stats = _column_statistics(times, values[:, :, None], np.zeros(1, dtype=np.int64))
+    return tuple(x[0] for x in stats)
 
 
 def to_frame(summary: Mapping[str, Mapping[str, np.ndarray]], units: Mapping[str, str],
