@@ -258,16 +258,18 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
     history = []
     im = problem.individual
 
-    def fun_and_grad(x, *, usable: list | None = None):
+    def objective_and_gradient(x):
+        """The OFV and its finite-difference gradient (None where the OFV is not finite)."""
         points = np.vstack([x, x + h * np.eye(k), x - h * np.eye(k)])
         total, _ = ofv(points, remember=True)
         f = total[0]
         if not np.isfinite(f):
-            return 1e300, np.zeros(k)
-        grad = fd_gradient(f, total[1:k + 1], total[k + 1:], h)
-        if usable is not None:
-            usable.append(np.isfinite(grad))
-        return float(f), np.where(np.isfinite(grad), grad, 0.0)
+            return 1e300, None
+        return float(f), fd_gradient(f, total[1:k + 1], total[k + 1:], h)
+
+    def fun_and_grad(x):  # for BFGS: a component without a difference is 0
+        f, grad = objective_and_gradient(x)
+        return f, np.zeros(k) if grad is None else np.where(np.isfinite(grad), grad, 0.0)
 
     def record(x):
         coef, omega, sigma = layout.from_x(x[None])
@@ -285,18 +287,17 @@ def run_focei(problem: PopulationProblem, start: SaemState, settings: FoceiSetti
     res = optimize.minimize(fun_and_grad, x0, jac=True, method="BFGS", callback=record,
                             options={"maxiter": settings.max_iter, "gtol": settings.gtol})
     x = res.x
-    usable: list[np.ndarray] = []
-    objective, grad = fun_and_grad(x, usable=usable)
+    objective, grad = objective_and_gradient(x)
     # BFGS reports "precision loss" when differences of the OFV reach their
     # noise floor; the fit is still at the optimum if the gradient is small
     # (every component of it: one the objective gives no difference for is unknown)
-    known = bool(usable and usable[0].all())
+    known = grad is not None and bool(np.isfinite(grad).all())
     success = known and (bool(res.success) or bool(np.max(np.abs(grad)) < 10 * settings.gtol))
     message = str(res.message)
-    if not usable:
+    if grad is None:
         message += "; the objective is not finite at the final point"
     elif not known:
-        unknown = [n for n, ok in zip(layout.names, usable[0], strict=True) if not ok]
+        unknown = [n for n, ok in zip(layout.names, np.isfinite(grad), strict=True) if not ok]
         message += (f"; the objective is not finite on either side of the final point in "
                     f"{unknown}, so its gradient there is unknown")
     coef, omega, sigma = layout.from_x(x[None])
