@@ -79,7 +79,6 @@ class _ScalarPrinter(PythonCodePrinter):
     def _print_Min(self, expr: sp.Min) -> str:
         return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
-    # booleans of imported (SBML) models
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         # no branch for every value: NaN where none holds, as sympy evaluates it (and
         # numpy's select); sympy prints None there, which the compiled code cannot
@@ -89,6 +88,7 @@ class _ScalarPrinter(PythonCodePrinter):
             expr = sp.Piecewise(*expr.args, (sp.nan, True))
         return super()._print_Piecewise(expr)
 
+    # booleans of imported (SBML) models
     def _print_BooleanTrue(self, expr: sp.Basic) -> str:
         return "True"
 
