@@ -49,12 +49,19 @@ from ...parameters import ParameterSpec
 from ..definition import Quantity, Stage, State, symbols
 
 
-def _pool(blood, marginated, b0, m0, growth, k_c, k_out, k_ret):
-    """Rates of a blood/marginated pool: growth and log-linear homeostasis on the total,
-    exchange between blood and the marginated pool."""
+def _contraction(blood, marginated, b0, m0, k_c):
+    """The homeostatic term of a pool, k_c ln(total / baseline total) [1/h]: a
+    death rate above the baseline, a birth rate (its negative) below it."""
     t0 = b0 + m0
     total = sp.Max(blood + marginated, 1e-12 * t0)
-    rate = growth - k_c * sp.log(total / t0)
+    return sp.Piecewise((0.0, t0 <= 0), (k_c * sp.log(total / t0), True))
+
+
+def _pool(blood, marginated, b0, m0, growth, contraction, k_out, k_ret):
+    """Rates of a blood/marginated pool: growth and homeostasis on the total,
+    exchange between blood and the marginated pool."""
+    t0 = b0 + m0
+    rate = growth - contraction
     exchange = k_out * blood - k_ret * marginated
     return (sp.Piecewise((0.0, t0 <= 0), (rate * blood - exchange, True)),
             sp.Piecewise((0.0, t0 <= 0), (rate * marginated + exchange, True)))
@@ -78,9 +85,15 @@ def effectors() -> Stage:
     g_nk = kp15_nk * s5 * (1 - r21 * p3) + kp21_nk * p3
     g_cd8 = kp15_cd8 * s5 + kp21_cd8 * p3 * (1 + s7 * il7 / (il7 + ec50_7)) + k_syn * p3 * s5
     push = 1 + e21 * m + e15 * p5
-    nk_rates = _pool(nk_b, nk_m, nk_b0, nk_m0, g_nk, k_c, out_nk * push, k_ret)
-    cd8_rates = _pool(cd8_b, cd8_m, cd8_b0, cd8_m0, g_cd8, k_c, out_cd8 * push, k_ret)
+    h_nk, h_cd8 = symbols("contraction_nk contraction_cd8")
+    nk_rates = _pool(nk_b, nk_m, nk_b0, nk_m0, g_nk, h_nk, out_nk * push, k_ret)
+    cd8_rates = _pool(cd8_b, cd8_m, cd8_b0, cd8_m0, g_cd8, h_cd8, out_cd8 * push, k_ret)
     all0 = nk_b0 + nk_m0 + cd8_b0 + cd8_m0
+    # per-cell birth and death rates of all NK + CD8 cells: proliferation and
+    # homeostatic births below baseline; homeostatic deaths above it
+    births = (g_nk + sp.Max(0, -h_nk)) * nk_total + (g_cd8 + sp.Max(0, -h_cd8)) * cd8_total
+    deaths = sp.Max(0, h_nk) * nk_total + sp.Max(0, h_cd8) * cd8_total
+    all_cells = sp.Max(nk_total + cd8_total, 1e-12 * all0)
     nk0, cd80 = nk_b0 + nk_m0, cd8_b0 + cd8_m0
     return Stage(
         name="cells",
@@ -164,12 +177,18 @@ def effectors() -> Stage:
             Quantity("cd8_fold", sp.Piecewise((cd8_total / cd80, cd80 > 0), (0.0, True)), "1",
                      "CD8+ T cells relative to baseline"),
             Quantity("activated_fold", f / f0, "1", "activated fraction relative to baseline"),
+            Quantity("contraction_nk", _contraction(nk_b, nk_m, nk_b0, nk_m0, k_c), "1/h",
+                     "homeostatic term of the NK pool (deaths above baseline)"),
+            Quantity("contraction_cd8", _contraction(cd8_b, cd8_m, cd8_b0, cd8_m0, k_c), "1/h",
+                     "homeostatic term of the CD8 pool (deaths above baseline)"),
             Quantity("cell_growth_rate",
-                     sp.Piecewise((0.0, all0 <= 0),
-                                  ((g_nk * (nk_b + nk_m) + g_cd8 * (cd8_b + cd8_m))
-                                   / sp.Max(nk_b + nk_m + cd8_b + cd8_m, 1e-12 * all0), True)),
-                     "1/h", "birth rate of NK + CD8 cells per cell (proliferation; deaths in "
-                            "the homeostatic term are not births)"),
+                     sp.Piecewise((0.0, all0 <= 0), (births / all_cells, True)),
+                     "1/h", "birth rate of NK + CD8 cells per cell (proliferation, and the "
+                            "homeostatic term below baseline)"),
+            Quantity("cell_death_rate",
+                     sp.Piecewise((0.0, all0 <= 0), (deaths / all_cells, True)),
+                     "1/h", "death rate of NK + CD8 cells per cell (the homeostatic term "
+                            "above baseline)"),
         ),
         rates={
             "nk_blood": nk_rates[0], "nk_marginated": nk_rates[1],

@@ -35,10 +35,13 @@ The number of receptor-bearing cells is ``receptor_cells`` times
 ``cell_fold`` (cells stage), so the receptor-mediated uptake of each
 cytokine [nmol/h] returned to its PK stage grows as NK and CD8 cells expand
 (the cytokine sink). Cells born at the relative rate $\\mu$
-(``cell_growth_rate``, proliferation only) arrive with the ligand-free
-receptor complement, so each per-cell species $X$ also changes by
-$\\mu (X_0 - X)$ ($X_0 = 0$ for complexes), while cells that die
-take their complexes with them: cytokine is conserved while cells divide.
+(``cell_growth_rate``) arrive with the ligand-free receptor complement, so
+each per-cell species $X$ also changes by $\\mu (X_0 - X)$ ($X_0 = 0$ for
+complexes), while cells that die (``cell_death_rate`` $\\delta$) take their
+complexes with them: the cytokine bound in them, $\\delta$ times the bound
+amount, is degraded with the cells. So cytokine is conserved however the
+cells grow and contract: dosed = in the PK stage + eliminated + bound +
+degraded.
 Complexes per cell are the reported signals read by the signalling stage.
 """
 
@@ -76,8 +79,9 @@ def trafficking() -> Stage:
         "il21r_surface il21_il21r il21_signalling il21r_endosome il21_signalling_endosome "
         "il2rb_surface il15_il2rb il15_signalling il2rb_endosome il15_signalling_endosome "
         "gc_surface gc_endosome")
-    l21, l15, fold, nk0, cd80, mu = symbols(
-        "il21_plasma il15_plasma cell_fold nk_blood_0 cd8_blood_0 cell_growth_rate")
+    l21, l15, fold, nk0, cd80, mu, death = symbols(
+        "il21_plasma il15_plasma cell_fold nk_blood_0 cd8_blood_0 cell_growth_rate "
+        "cell_death_rate")
     (kon21, kd21, kon15, kd15, r0, g0, b_nk, b_cd8, n0, kfwd, koff_g, koff_g15, k_endo, k_a21,
      k_a15, k_rec, k_deg, f_sort, w_endo) = symbols(
         "kon_il21 kd kon_il15 kd_il15 il21r_per_cell gc_per_cell il2rb_nk il2rb_cd8 "
@@ -107,9 +111,11 @@ def trafficking() -> Stage:
                   nonnegative=True),
             State("gc_endosome", "1/cell", "free gamma-c in endosomes per cell", initial=ge0,
                   nonnegative=True),
-            State("il21_degraded", "nmol", "IL-21 degraded after receptor-mediated uptake",
+            State("il21_degraded", "nmol",
+                  "IL-21 degraded after receptor-mediated uptake or with dying cells",
                   nonnegative=True),
-            State("il15_degraded", "nmol", "IL-15 degraded after receptor-mediated uptake",
+            State("il15_degraded", "nmol",
+                  "IL-15 degraded after receptor-mediated uptake or with dying cells",
                   nonnegative=True),
         ),
         parameters=(
@@ -197,11 +203,12 @@ def trafficking() -> Stage:
             "gc_surface": synth * g0 - k_endo * g + recycle * ge - recruit21 - recruit15
             + born * (g0 - g),
             "gc_endosome": k_endo * g - out * ge + born * (ge0 - ge),
-            "il21_degraded": (k_endo * c + k_deg * ae) * per_nmol,
-            "il15_degraded": (k_endo * c15 + k_deg * ae15) * per_nmol,
+            "il21_degraded": (k_endo * c + k_deg * ae + death * (c + a + ae)) * per_nmol,
+            "il15_degraded": (k_endo * c15 + k_deg * ae15 + death * (c15 + a15 + ae15))
+            * per_nmol,
         },
         inputs={"il21_plasma": None, "il15_plasma": 0.0, "cell_fold": 1.0,
-                "cell_growth_rate": 0.0,
+                "cell_growth_rate": 0.0, "cell_death_rate": 0.0,
                 "nk_blood_0": None, "cd8_blood_0": None},
         report=("receptor_occupancy", "complexes_per_cell", "il15_complexes_per_cell",
                 "il21r_fraction", "il21_bound", "il15_bound", "il21_degraded",
