@@ -338,6 +338,33 @@ def concentration_from_nM(value: npt.ArrayLike, unit: str, *, mw: float) -> np.n
     return value / factor
 
 
+def check_plain_numbers(values: npt.ArrayLike | pd.Series, what: str, error: type[Exception],
+                        *, column: object = None) -> None:
+    """Raise `error` for datetime, timedelta or complex `values`, which :func:`as_floats`
+    or ``float`` would read as nanoseconds or without their imaginary part.
+
+    `what` names the values in the message (``"column 'TIME' (time)"``); a
+    `column` name makes the hint show the pandas conversion for it.
+    """
+    dtype = values.dtype if isinstance(values, (pd.Series, np.ndarray)) else \
+        np.asarray(values).dtype
+    kind = dtype.kind
+    if kind not in "mMc":
+        return
+    if column is None:
+        hint = {"m": "; convert durations to numbers, e.g. x / np.timedelta64(1, 'h') for "
+                     "hours",
+                "M": "; give the time since a reference (e.g. the first dose) as numbers, "
+                     "e.g. (x - t0) / np.timedelta64(1, 'h') for hours"}.get(kind, "")
+    else:
+        hint = {"m": f"; convert durations to numbers, e.g. df[{column!r}].dt.total_seconds() "
+                     "/ 3600 for hours",
+                "M": f"; give the time since a reference (e.g. the first dose) as numbers, "
+                     f"e.g. (df[{column!r}] - t0).dt.total_seconds() / 3600 for hours"
+                }.get(kind, "")
+    raise error(f"{what} must hold plain real numbers; got dtype {dtype}{hint}")
+
+
 def as_floats(values: npt.ArrayLike | pd.Series) -> np.ndarray:
     """Numbers in a column as float64, the way ``pandas.to_numeric(errors="coerce")`` reads them.
 

@@ -230,3 +230,59 @@ def test_scipy_solver_exceptions_are_solver_failures(model, human):
         with pytest.raises(ip.SimulationError, match="Radau failed: .*singular"):
             ip.simulate(model, ip.Dose(30.0), human.with_values(il21r_per_cell=0.0),
                         t_end=24.0, method="Radau")
+
+
+# -- dtypes and text that were read as numbers (probe of 2026-12-01) ---------------------
+
+@pytest.mark.parametrize("column,values", [
+    ("time_h", pd.to_timedelta([0, 1, 2], unit="h")),
+    ("time_h", pd.to_datetime(["2020-01-01 00:00", "2020-01-01 01:00", "2020-01-01 02:00"])),
+    ("value", np.array([5.0, 2.5, 1.25]) + 1j),
+])
+def test_nca_refuses_datetime_timedelta_and_complex_columns(column, values):
+    # timedelta and datetime columns were read as nanosecond counts labelled hours
+    # (tlast 7.2e12 for a 2-h profile); complex values lost their imaginary part
+    frame = pd.DataFrame({"time_h": [0.0, 1.0, 2.0], "value": [5.0, 2.5, 1.25]})
+    frame[column] = values
+    with pytest.raises(ip.DataError, match=rf"nca column '{column}' must hold plain real"):
+        ip.nca(frame)
+
+
+@pytest.mark.parametrize("points", ["12", [], [24.0], [12.0, 12.0, 24.0]])
+def test_nca_points_must_be_two_or_more_different_times(points):
+    # "12" was read character by character as the times 1 and 2; [] and [24] gave a
+    # silent NaN lambda_z; a repeated time was reported as "not a sampling time"
+    t = np.array([0.0, 1.0, 2.0, 12.0, 24.0])
+    frame = pd.DataFrame({"time_h": t, "value": 10 * np.exp(-0.1 * t)})
+    with pytest.raises((TypeError, ValueError), match="`points` must be"):
+        ip.nca(frame, points=points)
+
+
+def test_dataset_dose_column_refuses_text():
+    # text in the dose column became NaN and the subject's dose came from its other rows
+    model = ip.Model.pk_only(compartments=1)
+    frame = pd.DataFrame({"subject": [1, 1, 2, 2], "time_h": [1, 2, 1, 2],
+                          "value": [1, 0.5, 2, 1], "D": [10, "x", 20, 20]})
+    with pytest.raises(ip.DataError, match=r"row 1: column 'D' \(dose\) must be a number; "
+                                           r"got 'x'"):
+        ip.Dataset.from_frame(frame, variable="il21_plasma", regimen=ip.Dose(1, unit="nmol"),
+                              dose="D", model=model)
+
+
+@pytest.mark.parametrize("t_eval", [np.array([0, 30, 60], dtype="timedelta64[m]"),
+                                    np.array([0.0, 1 + 2j, 3.0])])
+def test_simulate_refuses_timedelta_and_complex_output_times(t_eval):
+    # 0, 30 and 60 minutes ran as 0, 30 and 60 hours; a complex time lost its imaginary part
+    model = ip.Model.pk_only(compartments=1)
+    with pytest.raises(ip.errors.OptionError, match="`t_eval` must hold plain real numbers"):
+        ip.simulate(model, ip.Dose(10, unit="nmol"), None, t_end=72, t_eval=t_eval)
+
+
+def test_nca_refuses_a_dosing_interval_below_the_time_resolution():
+    # tau = 1e-320 overflowed start / tau inside the "start is a whole number of tau"
+    # check (OverflowError from round), and below it NCA ran with numpy overflow warnings
+    t = np.array([0.0, 1.0, 2.0, 4.0])
+    frame = pd.DataFrame({"time_h": t, "value": np.exp(-t)})
+    for tau in (1e-320, 1e-10):
+        with pytest.raises(ip.errors.OptionError, match="`tau` must be longer than the time"):
+            ip.nca(frame, tau=tau, start=1.0)

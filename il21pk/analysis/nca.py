@@ -51,6 +51,7 @@ dosing interval, that its first interval is taken to start at the first sample).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -58,7 +59,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, InputTypeError, OptionError
-from ..units import as_floats, same_time_tolerance, show, time_unit_label
+from ..units import (
+    SAME_TIME,
+    as_floats,
+    check_plain_numbers,
+    same_time_tolerance,
+    show,
+    time_unit_label,
+)
 from .metrics import trapezoid_auc
 from .results import SimulationResult, frame_time_unit, tidy_frame, with_time_unit
 
@@ -490,10 +498,12 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         dose = _positive_number(dose, "dose")
     if tau is not None:
         tau = _positive_number(tau, "tau")
+        if tau <= SAME_TIME:
+            raise OptionError(f"`tau` must be longer than the time resolution, {SAME_TIME:g} "
+                              f"time units; got {show(tau)}")
     if start is not None:
         start = _positive_number(start, "start", allow_zero=True)
-        if tau is not None and abs(start / tau - round(start / tau)) * tau > \
-                same_time_tolerance(start):
+        if tau is not None and abs(math.remainder(start, tau)) > same_time_tolerance(start):
             warnings.warn(f"nca: `start` {start:g} is not a whole number of `tau` ({tau:g}) "
                           "after time 0, taken as the first dose: the doses are taken at start "
                           "+ j tau (where the BLQ rules restart), while the first interval "
@@ -506,16 +516,22 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         lloq = _positive_number(lloq, "lloq", allow_zero=True)
     if points is not None:
         try:
+            if isinstance(points, (str, bytes)):
+                raise TypeError
             points = [float(p) for p in points]
         except (TypeError, ValueError):
             raise InputTypeError(f"`points` must be a sequence of times [h]; got {points!r}"
                                  ) from None
+        if len(points) < 2 or len(set(points)) != len(points):
+            raise OptionError(f"`points` must be two or more different times to fit lambda_z "
+                              f"on; got {points}")
     per_curve = [c for c in (dose, lloq) if isinstance(c, str) and c != "auto"]
     needed = [time, value, *by, *per_curve]
     missing = [c for c in needed if c not in data.columns]
     if missing:
         raise DataError(f"nca data are missing column(s) {missing}; got {list(data.columns)}")
     for col in (time, value):
+        check_plain_numbers(data[col], f"nca column {col!r}", DataError, column=col)
         numbers = as_floats(data[col])
         for kind, bad in (("numeric without NaN", np.flatnonzero(np.isnan(numbers))),
                           ("finite", np.flatnonzero(np.isinf(numbers)))):

@@ -21,6 +21,7 @@ from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
+from ..units import check_plain_numbers
 from .metrics import FullCurves
 from .results import BatchResult, SimulationResult
 
@@ -94,6 +95,7 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     if size is not None and size > MAX_TIME_POINTS:
         raise OptionError(f"`t_eval` holds {size:,} times; at most MAX_TIME_POINTS = "
                           f"{MAX_TIME_POINTS:,} are allowed")
+    check_plain_numbers(t_eval, "`t_eval`", OptionError)
     try:
         grid = np.asarray(t_eval, dtype=float)
     except (TypeError, ValueError, OverflowError):

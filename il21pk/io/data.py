@@ -34,6 +34,7 @@ from ..units import (
     CONCENTRATION_UNITS,
     as_floats,
     check_dose_unit,
+    check_plain_numbers,
     concentration_to_nM,
     is_mass_concentration,
     is_per_body_weight,
@@ -83,20 +84,6 @@ def _duplicate_columns(df: pd.DataFrame) -> None:
         raise DataError(f"data have duplicate column(s) {dup}; keep one column of each name")
 
 
-def _check_plain_numbers(series: pd.Series, column: object, role: str) -> None:
-    """A DataError for a datetime, timedelta or complex column, whose values would be
-    read as nanoseconds or lose their imaginary part."""
-    kind = series.dtype.kind
-    if kind not in "mMc":
-        return
-    hint = {"m": f"; convert durations to numbers, e.g. df[{column!r}].dt.total_seconds() / "
-                 "3600 for hours",
-            "M": f"; give the time since a reference (e.g. the first dose) as numbers, e.g. "
-                 f"(df[{column!r}] - t0).dt.total_seconds() / 3600 for hours"}.get(kind, "")
-    raise DataError(f"column {column!r} ({role}) must hold plain real numbers; got dtype "
-                    f"{series.dtype}{hint}")
-
-
 def _covariate_table(regimens: Mapping, ids: np.ndarray, columns: Mapping[str, pd.Series],
                      missing_marker: bool) -> pd.DataFrame:
     """One row per subject of `regimens`: the covariate value, constant within the subject.
@@ -108,7 +95,8 @@ def _covariate_table(regimens: Mapping, ids: np.ndarray, columns: Mapping[str, p
     """
     cov = pd.DataFrame({"subject": list(regimens)})
     for column, (name, series) in columns.items():
-        _check_plain_numbers(series, column, f"covariate {name}")
+        check_plain_numbers(series, f"column {column!r} (covariate {name})", DataError,
+                            column=column)
         raw = series.to_numpy(dtype=object)
         values = as_floats(series)
         blank = pd.isna(series).to_numpy() | (is_dot(raw) if missing_marker else False)
@@ -328,7 +316,7 @@ class Dataset:
             raise DataError(f"data are missing column(s) {missing}; got {list(df.columns)}.{hint}")
         for role, col in (("time", time), ("value", value), ("lloq", lloq), ("dose", dose)):
             if col is not None:
-                _check_plain_numbers(df[col], col, role)
+                check_plain_numbers(df[col], f"column {col!r} ({role})", DataError, column=col)
         n = len(df)
         if subject:
             raw_subjects = df[subject].to_numpy(dtype=object)
@@ -740,7 +728,12 @@ def _regimens(subjects: list, regimen: Regimen | Dose | Mapping | None, df: pd.D
     if dose is None:
         return out
     key = df[subject] if subject else pd.Series(0, index=df.index)
-    amounts = pd.Series(as_floats(df[dose])).groupby(key.to_numpy(), sort=False)
+    values = as_floats(df[dose])
+    raw = df[dose].to_numpy(dtype=object)
+    for i in np.flatnonzero(np.isnan(values) & ~pd.isna(df[dose]).to_numpy()):
+        raise DataError(f"row {i}: column {dose!r} (dose) must be a number; got "
+                        f"{display_id(raw[i])}")
+    amounts = pd.Series(values).groupby(key.to_numpy(), sort=False)
     spread = amounts.max() - amounts.min()
     varying = spread[spread > 0]
     if len(varying):
