@@ -76,8 +76,50 @@ def test_sobol_of_the_model_is_seeded(model, human):
     ({"method": "morris", "parameters": []}, r"`parameters` must name at least one"),
 ])
 def test_sensitivity_errors(model, human, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    # il21pk's own error classes (they were builtin ValueErrors)
+    with pytest.raises(ip.Il21pkError, match=match) as caught:
         ip.sensitivity(model, ip.Regimen.single(ip.Dose(1.0)), human, t_end=10.0, **kwargs)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_sensitivity_names_an_unknown_option_and_passes_the_known_ones(model, human):
+    # an unknown keyword was reported as "sweep() got an unexpected keyword argument"
+    reg = ip.Regimen.single(ip.Dose(1.0))
+    with pytest.raises(ip.errors.InputTypeError, match=r"sensitivity got unknown option\(s\) "
+                                                       r"\['foo'\]"):
+        ip.sensitivity(model, reg, human, t_end=10.0, parameters=["cl"], foo=1)
+    with pytest.raises(ip.errors.OptionError, match="`rtol`"):  # rtol reaches sweep
+        ip.sensitivity(model, reg, human, t_end=10.0, parameters=["cl"], rtol=-1.0)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    # seed -1 and num_levels 0 raised numpy's errors from inside SALib
+    ({"seed": -1}, ip.errors.OptionError, r"`seed` must be an integer >= 0; got -1"),
+    ({"seed": 1.5}, ip.errors.OptionError, r"`seed` must be an integer"),
+    ({"method": "morris", "num_levels": 0}, ip.errors.OptionError, r"`num_levels`"),
+])
+def test_global_indices_checks_its_options(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ip.global_indices(lambda df: df["a"].to_numpy(), {"a": (1, 2), "b": (1, 2)}, n=4,
+                          **kwargs)
+
+
+def test_global_indices_refuses_outputs_that_are_not_numbers():
+    # "could not convert string to float" from numpy
+    with pytest.raises(ip.errors.InputTypeError, match="`evaluate` must return real numbers"):
+        ip.global_indices(lambda df: ["x"] * len(df), {"a": (1, 2), "b": (1, 2)}, n=4)
+
+
+def test_sobol_indices_of_a_constant_output_are_undefined():
+    # SALib reported S1 = ST = 0 for an output with no variance, after a RuntimeWarning
+    def evaluate(df):
+        return np.column_stack([np.ones(len(df)), df["a"].to_numpy()])
+
+    with pytest.warns(UserWarning, match="output 0 is 1 at every sample"):
+        table = ip.global_indices(evaluate, {"a": (1, 2), "b": (1, 2)}, n=8)
+    assert table.loc[table["output"] == 0, "value"].isna().all()
+    varied = table[(table["output"] == 1) & (table["index"] == "ST")].set_index("parameter")
+    assert varied.loc["a", "value"] > 0.5 > varied.loc["b", "value"]
 
 
 def test_tornado_and_sobol_plots(drug):

@@ -17,23 +17,26 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..checks import is_real
-from ..errors import InputTypeError, ParameterError, SimulationError
+from ..checks import is_integer, is_real
+from ..errors import DataError, InputTypeError, OptionError, ParameterError, SimulationError
 from ..model import Model
 from ..model.inputs import resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
+from ..units import show
 from .sampling import check_bounds
 from .sweep import sweep
 
 METHODS = ("local", "morris", "sobol")
 COLUMNS = ["parameter", "output", "metric", "index", "value", "conf"]
+#: The options of :func:`il21pk.sweep` that `sensitivity` passes on (it sets the rest).
+_SWEEP_OPTIONS = frozenset({"t_eval", "rtol", "atol", "max_steps", "chunk_size", "progress"})
 
 
 def _problem(bounds: Mapping[str, tuple[float, float]], scale: str) -> dict:
     """SALib's problem dict (bounds on the sampling scale) from checked bounds."""
     if scale not in ("log", "linear"):
-        raise ValueError(f"`scale` must be 'log' or 'linear'; got {scale!r}")
+        raise OptionError(f"`scale` must be 'log' or 'linear'; got {scale!r}")
     names, lows, highs, logs = check_bounds(bounds, None, scale)
     edges = [[np.log(lo), np.log(hi)] if log else [lo, hi]
              for lo, hi, log in zip(lows, highs, logs, strict=True)]
@@ -68,11 +71,18 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
         parameter, output (column number), index (``S1``, ``ST`` or ``mu_star``,
         ``sigma``), value, conf.
 
+    Sobol indices of an output that is the same at every sample are NaN (with
+    a warning): there is no variance to apportion.
+
     Raises
     ------
-    ValueError
+    DataError
         `evaluate` returned another shape, or a NaN or inf at any sample (the
         estimators would turn it into indices of 0).
+    InputTypeError
+        `evaluate` returned something other than numbers.
+    OptionError
+        `method`, `n`, `scale`, `seed` or `num_levels` out of range.
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
@@ -80,34 +90,49 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     from SALib.sample import sobol as sobol_sample
 
     if method not in ("morris", "sobol"):
-        raise ValueError(f"`method` must be 'morris' or 'sobol'; got {method!r}")
+        raise OptionError(f"`method` must be 'morris' or 'sobol'; got {method!r}")
     problem = _problem(bounds, scale)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"`n` must be an integer >= 2; got {n!r}")
+    if not is_integer(n) or n < 2:
+        raise OptionError(f"`n` must be an integer >= 2; got {n!r}")
+    _check_seed(seed)
     if method == "sobol":
         if n & (n - 1):
-            raise ValueError(f"Sobol needs n to be a power of 2; got {n}")
+            raise OptionError(f"Sobol needs n to be a power of 2; got {n}")
         x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
     else:
+        if not is_integer(num_levels) or num_levels < 2:
+            raise OptionError(f"`num_levels` (Morris grid levels) must be an integer >= 2; got "
+                              f"{num_levels!r}")
         x = morris_sample.sample(problem, n, num_levels=num_levels, seed=seed)
     inputs = pd.DataFrame(np.exp(x) if scale == "log" else x, columns=problem["names"])
-    y = np.asarray(evaluate(inputs), dtype=float)
+    returned = evaluate(inputs)
+    try:
+        y = np.asarray(returned, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`evaluate` must return real numbers; got "
+                             f"{show(returned)}"[:300]) from None
     if y.ndim not in (1, 2) or y.shape[0] != len(inputs):
-        raise ValueError(f"`evaluate` must return one output (or one row of outputs) per "
+        raise DataError(f"`evaluate` must return one output (or one row of outputs) per "
                          f"sample: {len(inputs)} samples gave an array of shape {y.shape}")
     y = y[:, None] if y.ndim == 1 else y
     bad = ~np.isfinite(y)
     if bad.any():
         # SALib's estimators turn a single NaN into indices of 0
         i, j = (int(k[0]) for k in np.nonzero(bad))
-        raise ValueError(f"`evaluate` returned {int(bad.sum())} non-finite value(s) of "
+        raise DataError(f"`evaluate` returned {int(bad.sum())} non-finite value(s) of "
                          f"{y.size} (first: output {j} at sample {i}, "
                          f"{inputs.iloc[i].to_dict()}); {method} indices need a finite output "
                          "at every sample: narrow `bounds`, or choose an output defined "
                          "over all of them")
     rows = []
     for j in range(y.shape[1]):
-        if method == "sobol":
+        if method == "sobol" and np.ptp(y[:, j]) == 0:
+            # no variance to apportion: Sobol indices are 0/0 (SALib would report 0)
+            warnings.warn(f"global_indices: output {j} is {y[0, j]:g} at every sample, so its "
+                          "Sobol indices are undefined (NaN)", UserWarning, stacklevel=2)
+            for name in problem["names"]:
+                rows += [(name, j, "S1", np.nan, np.nan), (name, j, "ST", np.nan, np.nan)]
+        elif method == "sobol":
             res = sobol_analyze.analyze(problem, y[:, j], calc_second_order=False, seed=seed)
             for k, name in enumerate(problem["names"]):
                 rows.append((name, j, "S1", res["S1"][k], res["S1_conf"][k]))
@@ -120,14 +145,19 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     return pd.DataFrame(rows, columns=["parameter", "output", "index", "value", "conf"])
 
 
+def _check_seed(seed: object) -> None:
+    if not is_integer(seed) or seed < 0:
+        raise OptionError(f"`seed` must be an integer >= 0; got {seed!r}")
+
+
 def _check_outputs(model: Model, outputs: str | Sequence[str]) -> list[str]:
-    """`outputs` (one name or several) as a list, or a ValueError naming the
+    """`outputs` (one name or several) as a list, or an OptionError naming the
     argument, its value and the variables `model` reports."""
     outputs = [outputs] if isinstance(outputs, str) else list(outputs)
     reported = [v.name for v in model.variables]
     unknown = [o for o in outputs if o not in reported]
     if unknown:
-        raise ValueError(f"`outputs` = {outputs!r} names {unknown}, which model "
+        raise OptionError(f"`outputs` = {outputs!r} names {unknown}, which model "
                          f"{model.name!r} does not report; give outputs=[...] from its "
                          f"variables {reported}")
     return outputs
@@ -177,7 +207,8 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         Seeds the global methods' sampling and bootstrap (an integer >= 0).
     t_end : float
     executor, **options
-        Passed to :func:`il21pk.sweep`.
+        Passed to :func:`il21pk.sweep`: `options` may be `t_eval`, `rtol`,
+        `atol`, `max_steps`, `chunk_size` and `progress`.
 
     Returns
     -------
@@ -189,12 +220,19 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     ------
     SimulationError
         A run failed (its metrics would be NaN).
-    ValueError
+    DataError
         A metric is NaN or inf at a sample of the global methods (a fold
         change of a variable with baseline 0); see :func:`global_indices`.
+    OptionError, InputTypeError
+        An option out of range, of the wrong type, or not one of
+        :func:`il21pk.sweep`'s.
     """
+    unknown = sorted(set(options) - _SWEEP_OPTIONS)
+    if unknown:
+        raise InputTypeError(f"sensitivity got unknown option(s) {unknown}; besides its own "
+                             f"it passes these to il21pk.sweep: {sorted(_SWEEP_OPTIONS)}")
     if method not in METHODS:
-        raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
+        raise OptionError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     if not isinstance(model, Model):
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
@@ -202,16 +240,15 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     parameters = [parameters] if isinstance(parameters, str) else parameters
     if not (is_real(step) and 0 < step <= 0.5):
-        raise ValueError(f"`step` must be a relative step in (0, 0.5]; got {step!r}")
+        raise OptionError(f"`step` must be a relative step in (0, 0.5]; got {step!r}")
     if not (is_real(span) and 1 < span < math.inf):
-        raise ValueError(f"`span` must be a finite number > 1 (ranges value / span .. value x "
+        raise OptionError(f"`span` must be a finite number > 1 (ranges value / span .. value x "
                          f"span); got {span!r}")
     if parameters is not None and not parameters:
-        raise ValueError("`parameters` must name at least one parameter; got an empty list")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"`seed` must be an integer >= 0; got {seed!r}")
+        raise OptionError("`parameters` must name at least one parameter; got an empty list")
+    _check_seed(seed)
     if parameters is not None and bounds and set(parameters) != set(bounds):
-        raise ValueError("give `parameters` or `bounds` (whose keys are the parameters), or "
+        raise OptionError("give `parameters` or `bounds` (whose keys are the parameters), or "
                          f"the same names in both; got {sorted(parameters)} and {sorted(bounds)}")
     names = list(parameters) if parameters is not None else (
         list(bounds) if bounds else [k for k in model.parameter_names if params.value(k) > 0])
