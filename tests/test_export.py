@@ -30,8 +30,40 @@ def test_sbml_is_valid_level_3_with_units_and_events(model, human, tmp_path):
         for i in range(doc.getNumErrors()))
     sbml_model = doc.getModel()
     assert sbml_model.getNumEvents() == 3
-    assert sbml_model.getNumSpecies() == model.n_states
+    # amounts (nmol) are species, the other states parameters with rate rules
+    units = {s.name: s.unit for stage in model.definition.stages for s in stage.states}
+    species = {s.getId() for s in sbml_model.getListOfSpecies()}
+    assert species == {name for name, unit in units.items() if unit == "nmol"}
+    ruled = {r.getVariable() for r in sbml_model.getListOfRules() if r.isRate()}
+    assert ruled == set(model.state_names)
     assert sbml_model.getTimeUnits() == "time_unit"
+
+
+def _si(unit: str) -> tuple[float, dict[str, float]]:
+    """A unit string as (factor, {SBML kind: exponent}): equal units, equal tuples."""
+    from il21pk.codegen.sbml_units import unit_terms
+
+    factor, kinds = 1.0, {}
+    for kind, exponent, multiplier in unit_terms(unit):
+        factor *= multiplier**exponent
+        if kind != "dimensionless":
+            kinds[kind] = kinds.get(kind, 0.0) + exponent
+    return factor, kinds
+
+
+@pytest.mark.parametrize("kind", ["v1", "v2", "oncology"])
+def test_exported_units_are_each_variables_own(kind, human):
+    # every state was a species in nmol: ifng_plasma (pg/mL), pstat3 (1), nk_blood
+    # (cells/uL) and il21_auc (nM*h) came back from a round trip labelled nmol
+    model = getattr(ip.Model, kind)()
+    back = ip.Model.from_sbml(model.to_sbml(human, None))
+    theirs = {v.name: v.unit for v in back.variables}
+    for v in model.variables:
+        factor, kinds = _si(v.unit)
+        their_factor, their_kinds = _si(theirs[v.name])
+        assert their_kinds == kinds, (v.name, v.unit, theirs[v.name])
+        assert their_factor == pytest.approx(factor, rel=1e-12), (v.name, v.unit,
+                                                                   theirs[v.name])
 
 
 @pytest.mark.parametrize("name", list(REGIMENS))
@@ -114,3 +146,22 @@ def test_exported_parameters_are_the_user_level_ones(model, human):
             scale = max(np.ptp(mine), np.abs(mine).max() * 1e-9, 1e-300)
             worst = max(worst, float(np.max(np.abs(out[state] - mine)) / scale))
     assert worst <= 1e-5, worst
+
+
+@pytest.mark.parametrize("unit,terms", [
+    ("nM*h", (("mole", 1.0, 1e-9), ("litre", -1.0, 1.0), ("second", 1.0, 3600.0))),
+    ("1/(nM*h)", (("mole", -1.0, 1e-9), ("litre", 1.0, 1.0), ("second", -1.0, 3600.0))),
+    ("cells/uL", (("item", 1.0, 1.0), ("litre", -1.0, 1e-6))),
+    ("10^9/L", (("litre", -1.0, 1e-9),)),  # platelets: one per nL
+    ("kDa", (("gram", 1.0, 1e3), ("mole", -1.0, 1.0))),
+    ("1", (("dimensionless", 1.0, 1.0),)),
+    ("nmol/nmol", (("dimensionless", 1.0, 1.0),)),
+    ("h^-1", (("second", -1.0, 3600.0),)),
+    ("d", (("second", 1.0, 86400.0),)),  # a day, not a deci-
+    ("dL", (("litre", 1.0, 0.1),)),
+    ("fold", None), ("U/mL", None), ("nM)", None), ("", None), (None, None),
+])
+def test_unit_strings_read_as_sbml_terms(unit, terms):
+    from il21pk.codegen.sbml_units import unit_terms
+
+    assert unit_terms(unit) == terms

@@ -5,10 +5,14 @@ cannot drift. Parameters are the user-level ones (``v_central``, ``kd``,
 ``il21r_per_cell``, ...) with their values; constants derived from them and
 the algebraic quantities are assignment rules, baselines are initial
 assignments, so changing a parameter in libRoadRunner or COPASI rescales
-everything as in il21pk. States are species in a unit compartment (their
-numbers are amounts in nmol or concentrations in nM, as inside il21pk),
-each with a rate rule; an imported model's species are amounts in the
-compartments they came from (``hasOnlySubstanceUnits``), so ``[S]`` is
+everything as in il21pk. Each state has a rate rule: the amounts (in the
+model's substance unit, nmol) are species in a unit compartment, the other
+states (concentrations, fractions, cells, receptors per cell, AUCs)
+parameters. Every state, parameter and quantity whose unit string
+:func:`il21pk.codegen.sbml_units.unit_terms` reads carries its unit
+(``pg/mL``, ``cells/uL``, ``nM*h``, ...); one it cannot read (``fold``) carries
+none rather than a wrong one. An imported model's species are amounts in
+the compartments they came from (``hasOnlySubstanceUnits``), so ``[S]`` is
 their concentration after a round trip too, and its other states stay
 parameters or compartments with rate rules. Doses are events whose amounts
 are expressions in the body weight, molecular weight and bioavailability.
@@ -30,6 +34,7 @@ from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
 from ..units import dose_nmol_expression
+from .sbml_units import unit_terms
 
 #: Model-wide unit -> the id Antimony declares it by.
 _UNIT_IDS = {"time": "time_unit", "substance": "substance", "volume": "volume"}
@@ -188,12 +193,19 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     # an imported model's species go back to their compartments (a point one's to
     # `body`), as amounts, so that rates, events and values stay amounts and [S]
     # is S / C, and its other states (parameters, compartments) stay what they
-    # were; il21pk's states are species in the unit compartment `body` (a model
-    # id `body` is exported as `body_`)
+    # were; il21pk's amounts are species in the unit compartment `body` (a model
+    # id `body` is exported as `body_`), its other states parameters in their units
     imported = hasattr(d, "compartments")
     species = getattr(d, "compartments", {})
-    in_body = [] if imported else [name for name, _, _ in states]
+    units = {} if imported else _declared_units(d)
+    amount = d.unit_definitions.get("substance")
+    in_body = [] if imported else [name for name, _, _ in states
+                                   if unit_terms(units.get(name)) == amount]
     lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions)]
+    unit_ids = _unit_ids({unit for name, unit in units.items() if name not in in_body},
+                         d.unit_definitions, {printer.name(name) for name in names})
+    lines += [f"  unit {unit_id} = {_unit_text(unit_terms(unit))}"
+              for unit, unit_id in unit_ids.items() if unit_id not in _UNIT_IDS.values()]
     lines += ["  compartment body = 1"] if in_body or None in species.values() else []
     lines += [f"  compartment {n(c)}" for c in dict.fromkeys(species.values()) if c]
     lines += [f"  substanceOnly species {n(s)} in {n(c) if c else 'body'}"
@@ -206,6 +218,8 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     lines += [f"  {n(name)} = {float(cols[name][0])!r}" for name in d.parameter_names]
     lines += [f"  {n(name)} = {_number(value)}" for name, value in d.fixed.items()]  # model's
     lines += [f"  {n(name)} = 0" for name in d.inputs]
+    lines += [f"  {n(name)} has {unit_ids[unit]}" for name, unit in units.items()
+              if name not in in_body and name not in generated]
     lines += _model_events(model, printer)
     lines += _dose_events(model, regimen, printer,
                           {printer.name(name) for name in names})
@@ -249,12 +263,51 @@ def _with_dosed_ids(escape: dict[str, str], names: list[str],
 
 def _unit_lines(definitions: dict[str, UnitTerms]) -> list[str]:
     """``unit time_unit = 86400 second``: the model-wide units, exactly as defined."""
-    lines = []
-    for name, terms in definitions.items():
-        parts = [f"{factor!r} {kind}" + ("" if exponent == 1 else f"^{_number(exponent)}")
-                 for kind, exponent, factor in terms]
-        lines.append(f"  unit {_UNIT_IDS[name]} = {' * '.join(parts)}")
-    return lines
+    return [f"  unit {_UNIT_IDS[name]} = {_unit_text(terms)}"
+            for name, terms in definitions.items()]
+
+
+def _unit_text(terms: UnitTerms) -> str:
+    """``1e-09 mole * 1.0 litre^-1``: SBML unit terms as Antimony reads them."""
+    def power(exponent: float) -> str:
+        return "" if exponent == 1 else f"^{int(exponent) if exponent % 1 == 0 else exponent}"
+
+    return " * ".join(f"{factor!r} {kind}{power(exponent)}" for kind, exponent, factor in terms)
+
+
+def _declared_units(d: object) -> dict[str, str]:
+    """Name -> unit string of each state, quantity and parameter of il21pk's own model
+    whose unit :func:`unit_terms` reads."""
+    units = {p.name: p.unit for p in d.all_parameters}
+    units.update({x.name: x.unit for stage in d.stages
+                  for x in (*stage.states, *stage.quantities)})
+    return {name: unit for name, unit in units.items() if unit_terms(unit) is not None}
+
+
+def _unit_ids(units: set[str], definitions: dict[str, UnitTerms],
+              taken: set[str]) -> dict[str, str]:
+    """An Antimony id for each unit string: the model-wide unit's (``time_unit``) for
+    one that equals it, else a new one (``'1/(nM*h)'`` -> ``unit_per_nM_h``) none in
+    `taken` (the model's names). (Antimony would merge a second definition of the
+    model's time unit with it, under the second id.)"""
+    model_wide = {tuple(terms): _UNIT_IDS[name] for name, terms in definitions.items()}
+    taken = taken | set(model_wide.values())
+    ids: dict[str, str] = {}
+    for unit in sorted(units):
+        if unit_terms(unit) in model_wide:
+            ids[unit] = model_wide[unit_terms(unit)]
+            continue
+        stem = unit.replace(" ", "")
+        stem = "per_" + stem[2:] if stem.startswith("1/") else stem
+        for old, new in (("/", "_per_"), ("*", "_"), ("^", "e"), ("-", "m"), (".", "p"),
+                         ("µ", "u")):
+            stem = stem.replace(old, new)
+        unit_id = "unit_" + "".join(ch for ch in stem if ch.isalnum() or ch == "_")
+        while unit_id in taken:
+            unit_id += "_"
+        taken.add(unit_id)
+        ids[unit] = unit_id
+    return ids
 
 
 def _model_events(model: Model, printer: _AntimonyPrinter) -> list[str]:
