@@ -286,3 +286,41 @@ def test_nca_refuses_a_dosing_interval_below_the_time_resolution():
     for tau in (1e-320, 1e-10):
         with pytest.raises(ip.errors.OptionError, match="`tau` must be longer than the time"):
             ip.nca(frame, tau=tau, start=1.0)
+
+
+# -- options that were silently ignored (probe of 2026-12-01) ------------------------
+
+def test_options_that_do_not_apply_are_refused():
+    t = np.array([0.0, 1.0, 2.0, 4.0])
+    frame = pd.DataFrame({"time_h": t, "value": np.exp(-t)})
+    with pytest.raises(ip.errors.OptionError, match="`start` .* needs `tau`"):
+        ip.nca(frame, start=1.0)  # was ignored
+    model = ip.Model.pk_only(compartments=1)
+    dose = ip.Dose(1.0, unit="nmol")
+    with pytest.raises(ip.errors.OptionError, match="`threshold` applies to metric "
+                                                    "'time_above' only"):
+        ip.dose_response(model, dose, None, doses=[1.0, 2.0], response="il21_plasma",
+                         metric="auc", threshold=1.0, t_end=4.0, fit=None)
+    with pytest.raises(ip.errors.OptionError, match="`at` applies to metric 'value_at'"):
+        ip.dose_response(model, dose, None, doses=[1.0, 2.0], response="il21_plasma",
+                         metric="cmax", at=2.0, t_end=4.0, fit=None)
+    with pytest.raises(ip.errors.OptionError, match="`bounds` are the ranges of the global"):
+        # the local method used the bounds' names and ignored their ranges
+        ip.sensitivity(model, dose, None, outputs="il21_plasma", method="local",
+                       bounds={"cl": (1.0, 10.0)}, t_end=4.0)
+
+
+def test_read_csv_takes_a_trailing_comma_and_refuses_extra_fields(tmp_path):
+    # a trailing comma on the data lines made pandas take the first column as the index,
+    # shifting every column left (ID read as TIME, TIME as DV, ...)
+    path = tmp_path / "trailing.csv"
+    path.write_text("ID,TIME,AMT,EVID,DV,MDV\n1,0,10,1,.,1,\n1,1,0,0,2.0,0,\n"
+                    "1,2,0,0,1.0,0,\n")
+    obs = ip.read_csv(path, nonmem=True).observations
+    assert obs["time_h"].tolist() == [1.0, 2.0]
+    assert obs["value"].tolist() == [2.0, 1.0]
+    for lines in ("1,0,10,1,.,1,3\n1,1,0,0,2.0,0,7\n",  # 3 and 7 were dropped (a warning)
+                  "1,0,10,1,.,1\n1,1,0,0,2.0,0,7\n"):  # pandas' ParserError escaped
+        path.write_text("ID,TIME,AMT,EVID,DV,MDV\n" + lines)
+        with pytest.raises(ip.DataError, match="the header's 6"):
+            ip.read_csv(path, nonmem=True)

@@ -81,5 +81,7 @@ def test_in_vitro_culture_is_validated(kwargs, match):
 
 
 def test_model_arguments_are_validated():
-    with pytest.raises(ValueError, match="compartments must be 1 or 2; got 3"):
+    with pytest.raises(ip.errors.OptionError, match="`compartments` must be 1 or 2; got 3"):
         ip.Model.pk_only(compartments=3)
+    with pytest.raises(ip.errors.OptionError, match="got True"):  # was read as 1
+        ip.Model.pk_only(compartments=True)

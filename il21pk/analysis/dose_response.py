@@ -435,6 +435,10 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
         raise OptionError("metric 'time_above' needs `threshold` (in the response's unit)")
     if metric == "value_at" and at is None:
         raise OptionError("metric 'value_at' needs `at` (a time in the model's time unit)")
+    for name, value, needs in (("threshold", threshold, "time_above"), ("at", at, "value_at")):
+        if value is not None and metric != needs:
+            raise OptionError(f"`{name}` applies to metric {needs!r} only; got {name}={value!r} "
+                              f"with metric {metric!r}")
     if fit not in ("hill", "emax", None):
         raise OptionError(f"`fit` must be 'hill', 'emax' or None; got {fit!r}")
     level = _check_level(level)

@@ -688,13 +688,13 @@ class FitResult:
         if subject is not None:
             data = self._problem.dataset
             if subject not in data.regimens:
-                raise ValueError(f"subject must be one of {data.subjects}; got {subject!r}")
+                raise OptionError(f"`subject` must be one of {data.subjects}; got {subject!r}")
             regimen = data.regimens[subject] if regimen is None else regimen
             row = data.covariates.set_index("subject").loc[subject]
             if len(row):
                 params = params.with_values(row.to_dict(), source="covariate")
         if regimen is None:
-            raise ValueError("give a `regimen` or a `subject`")
+            raise OptionError("give a `regimen` or a `subject`")
         return simulate(self._problem.model, regimen, params, t_end=t_end, **kwargs)
 
     def simulate_observations(self, n: int = 200, *, seed=None) -> pd.DataFrame:

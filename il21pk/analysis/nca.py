@@ -447,8 +447,8 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
         and the BLQ rules apply per interval between them, for every statistic
         (a BLQ trough sampled at a dose is 0).
     start : float, optional
-        Start of the interval analysed (e.g. the last dose, at steady
-        state); default the first sampling time. The first interval starts
+        With `tau`: start of the interval analysed (e.g. the last dose, at
+        steady state); default the first sampling time. The first interval starts
         at the first sampling time, taken as the first dose (a curve sampled only
         from a later time gets a warning: its first interval and accumulation
         ratio are not the first dose's).
@@ -502,6 +502,9 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
             raise OptionError(f"`tau` must be longer than the time resolution, {SAME_TIME:g} "
                               f"time units; got {show(tau)}")
     if start is not None:
+        if tau is None:  # it places the doses of a dosing interval, which there is not
+            raise OptionError(f"`start` ({start!r}) needs `tau`, the dosing interval it "
+                              "starts")
         start = _positive_number(start, "start", allow_zero=True)
         if tau is not None and abs(math.remainder(start, tau)) > same_time_tolerance(start):
             warnings.warn(f"nca: `start` {start:g} is not a whole number of `tau` ({tau:g}) "

@@ -247,6 +247,9 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
     if parameters is not None and not parameters:
         raise OptionError("`parameters` must name at least one parameter; got an empty list")
     _check_seed(seed)
+    if method == "local" and bounds:
+        raise OptionError("`bounds` are the ranges of the global methods; the local method "
+                          "steps each parameter by `step`: name them with `parameters`")
     if parameters is not None and bounds and set(parameters) != set(bounds):
         raise OptionError("give `parameters` or `bounds` (whose keys are the parameters), or "
                          f"the same names in both; got {sorted(parameters)} and {sorted(bounds)}")

@@ -284,7 +284,7 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
     ['time_h', 'stage', 'variable', 'value', 'unit']
     """
     if not isinstance(model, Model):
-        raise TypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
+        raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
     t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
                                 max_step=max_step, max_steps=max_steps)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -558,7 +559,19 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
         # the header as pandas finds it (blank lines skipped), each cell as text
         header = pd.read_csv(source(), header=None, nrows=1, dtype=str,
                              keep_default_na=False).iloc[0].tolist()
-        frame = pd.read_csv(source())
+        if not nonmem:
+            _refuse_comment_lines(path, header)  # before its one column meets the data's
+        with warnings.catch_warnings():
+            # index_col=False: a trailing comma on the data lines is an empty field, not
+            # a first column pandas would make the index (shifting every column left)
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(source(), index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataError(f"{path}: a data line has more fields than the header's "
+                        f"{len(header)}; name every column in the header") from None
+    except pd.errors.ParserError as exc:  # "... C error: Expected 6 fields in line 3, saw 7"
+        raise DataError(f"{path}: not a CSV of the header's {len(header)} columns "
+                        f"({str(exc).split('C error: ')[-1].strip()})") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save "
                         "the file as UTF-8 CSV") from None
@@ -571,17 +584,21 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
     return frame
 
 
-def _refuse_comment_lines(path: object, header: list[str], frame: pd.DataFrame) -> None:
-    """A plain CSV's line starting with ``#`` would be read as a header or a record."""
-    first = frame.iloc[:, 0].astype(str).str.lstrip()  # pandas reads at least one column
-    commented = np.flatnonzero(first.str.startswith("#").to_numpy(dtype=bool))
+def _refuse_comment_lines(path: object, header: list[str],
+                          frame: pd.DataFrame | None = None) -> None:
+    """A plain CSV's line starting with ``#`` would be read as a header or a record
+    (the header alone when `frame` is None)."""
     if header and str(header[0]).lstrip().startswith("#"):
         where, text = "the header", ",".join(header)
-    elif commented.size:
+    else:
+        if frame is None:
+            return
+        first = frame.iloc[:, 0].astype(str).str.lstrip()  # pandas reads at least one column
+        commented = np.flatnonzero(first.str.startswith("#").to_numpy(dtype=bool))
+        if not commented.size:
+            return
         where, text = f"data row {commented[0] + 1}", ",".join(
             map(str, frame.iloc[commented[0]].tolist()))
-    else:
-        return
     raise DataError(f"{path}: {where} starts with '#' ({text[:60]!r}): a plain CSV has no "
                     f"comment lines; remove them (a NONMEM file: read_csv(..., nonmem=True) "
                     f"skips them)")

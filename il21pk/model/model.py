@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..errors import ParameterError
+from ..errors import OptionError, ParameterError
 from ..parameters import ParameterSet, ParameterSpec, build_set, check_units
 from .compose import ModelDefinition, Variable
 from .definition import Drug, Stage, State
@@ -166,8 +166,8 @@ class Model:
 
         Works for any drug: set ``mw`` [kDa] and the PK parameters.
         """
-        if compartments not in (1, 2):
-            raise ValueError(f"Model compartments must be 1 or 2; got {compartments!r}")
+        if isinstance(compartments, bool) or compartments not in (1, 2):
+            raise OptionError(f"`compartments` must be 1 or 2; got {compartments!r}")
         fixed = {"q": 0.0, "v_peripheral": 1.0} if compartments == 1 else {}
         return cls(ModelDefinition([pk()], name=f"pk_only_{compartments}", fixed=fixed),
                    kind="pk_only", compartments=compartments)
