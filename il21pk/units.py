@@ -346,8 +346,11 @@ def check_plain_numbers(values: npt.ArrayLike | pd.Series, what: str, error: typ
     `what` names the values in the message (``"column 'TIME' (time)"``); a
     `column` name makes the hint show the pandas conversion for it.
     """
-    dtype = values.dtype if isinstance(values, (pd.Series, np.ndarray)) else \
-        np.asarray(values).dtype
+    try:
+        dtype = values.dtype if isinstance(values, (pd.Series, np.ndarray)) else \
+            np.asarray(values).dtype
+    except (TypeError, ValueError):  # ragged: no array at all, the caller's check says so
+        return
     kind = dtype.kind
     if kind not in "mMc":
         return

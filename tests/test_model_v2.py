@@ -184,6 +184,32 @@ def test_body_conserves_il21_and_il15_while_cells_expand_and_contract(v2, human,
     assert w[f"{drug}_bound"].loc[60.0] > 1e-4 * dosed
 
 
+def test_body_conserves_the_cytokines_when_a_pool_without_baseline_holds_cells(human):
+    """A pool whose baseline is 0 does not change, so its cells are not births: they
+    diluted the complexes of every cell (found by the review of the mass balance)."""
+    from il21pk.model.v2 import v2_chain
+
+    model = ip.Model.compose(*v2_chain(), name="nk_without_baseline",
+                             initial={"nk_blood": 100.0})
+    params = human.with_values(nk_blood_0=0.0)
+    regimen = (ip.Regimen.repeat(ip.Dose(30.0), every=24, count=2)
+               + ip.Regimen.repeat(ip.Dose(1.0, drug="il15"), every=24, count=2))
+    w = _wide(ip.simulate(model, regimen, params, t_end=72.0, rtol=1e-9, atol=1e-13,
+                          t_eval=np.array([0.0, 72.0])))
+    weight = params.value("body_weight")
+    for drug, mw in (("il21", params.value("mw")), ("il15", params.value("il15_mw"))):
+        vc = params.value(f"{drug}_v_central_ref") * (weight / 70.0) ** params.value(
+            "allometric_exponent_v")
+        cl = params.value(f"{drug}_cl_ref") * (weight / 70.0) ** params.value(
+            "allometric_exponent_cl")
+        last = w.loc[72.0]
+        total = (last[f"{drug}_depot"] + last[f"{drug}_plasma"] * vc
+                 + last[f"{drug}_peripheral"] + last[f"{drug}_bound"]
+                 + cl * last[f"{drug}_auc"] + last[f"{drug}_degraded"])
+        dosed = 2 * (30.0 if drug == "il21" else 1.0) * weight / mw
+        assert total == pytest.approx(dosed, rel=1e-7), drug
+
+
 def test_receptor_downregulation_keeps_a_steady_signal(culture, human):
     """At saturating IL-21 surface IL-21R falls, but signalling complexes settle at the
     synthesis rate times their lifetime instead of running out (v1's failure)."""

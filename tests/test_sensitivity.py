@@ -196,3 +196,16 @@ def test_sensitivity_with_failed_runs_is_an_error_naming_them(drug):
                        outputs=["il21_plasma"], metrics=["auc"], method="sobol", n=2,
                        bounds={"cl": (2.5, 10.0), "ka": (0.1, 30.0)}, t_end=48.0,
                        executor="serial", max_steps=3)
+
+
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_global_indices_take_numpy_integer_seeds(method):
+    # SALib's Morris refused np.int64 seeds ("Unsupported seed type")
+    def evaluate(df):
+        return df["a"].to_numpy() + 0.1 * df["b"].to_numpy()
+
+    bounds = {"a": (1, 2), "b": (1, 2)}
+    a = ip.global_indices(evaluate, bounds, method=method, n=8, seed=np.int64(3),
+                          num_levels=np.int64(4))
+    pd.testing.assert_frame_equal(a, ip.global_indices(evaluate, bounds, method=method, n=8,
+                                                       seed=3))

@@ -269,12 +269,15 @@ def test_dataset_dose_column_refuses_text():
                               dose="D", model=model)
 
 
-@pytest.mark.parametrize("t_eval", [np.array([0, 30, 60], dtype="timedelta64[m]"),
-                                    np.array([0.0, 1 + 2j, 3.0])])
-def test_simulate_refuses_timedelta_and_complex_output_times(t_eval):
+@pytest.mark.parametrize("t_eval,match", [
+    (np.array([0, 30, 60], dtype="timedelta64[m]"), "must hold plain real numbers"),
+    (np.array([0.0, 1 + 2j, 3.0]), "must hold plain real numbers"),
+    ([0.0, [1.0, 2.0]], "must be an array of hours"),  # ragged (the review of the check)
+])
+def test_simulate_refuses_timedelta_and_complex_output_times(t_eval, match):
     # 0, 30 and 60 minutes ran as 0, 30 and 60 hours; a complex time lost its imaginary part
     model = ip.Model.pk_only(compartments=1)
-    with pytest.raises(ip.errors.OptionError, match="`t_eval` must hold plain real numbers"):
+    with pytest.raises(ip.errors.OptionError, match=f"`t_eval` {match}"):
         ip.simulate(model, ip.Dose(10, unit="nmol"), None, t_end=72, t_eval=t_eval)
 
 
@@ -319,6 +322,15 @@ def test_read_csv_takes_a_trailing_comma_and_refuses_extra_fields(tmp_path):
     obs = ip.read_csv(path, nonmem=True).observations
     assert obs["time_h"].tolist() == [1.0, 2.0]
     assert obs["value"].tolist() == [2.0, 1.0]
+    # two empty fields, a blank one, and lines without: the same records
+    path.write_text("ID,TIME,AMT,EVID,DV,MDV,\n1,0,10,1,.,1,,\n1,1,0,0,2.0,0, ,\n"
+                    "1,2,0,0,1.0,0\n")
+    again = ip.read_csv(path, nonmem=True).observations
+    pd.testing.assert_frame_equal(again, obs)
+    # an empty file: pandas' EmptyDataError escaped
+    path.write_text("")
+    with pytest.raises(ip.DataError, match="no column names: the file is empty"):
+        ip.read_csv(path, regimen=ip.Dose(1.0))
     for lines in ("1,0,10,1,.,1,3\n1,1,0,0,2.0,0,7\n",  # 3 and 7 were dropped (a warning)
                   "1,0,10,1,.,1\n1,1,0,0,2.0,0,7\n"):  # pandas' ParserError escaped
         path.write_text("ID,TIME,AMT,EVID,DV,MDV\n" + lines)

@@ -506,7 +506,7 @@ def nca(data: pd.DataFrame | SimulationResult, *, time: str = "time_h", value: s
             raise OptionError(f"`start` ({start!r}) needs `tau`, the dosing interval it "
                               "starts")
         start = _positive_number(start, "start", allow_zero=True)
-        if tau is not None and abs(math.remainder(start, tau)) > same_time_tolerance(start):
+        if abs(math.remainder(start, tau)) > same_time_tolerance(start):
             warnings.warn(f"nca: `start` {start:g} is not a whole number of `tau` ({tau:g}) "
                           "after time 0, taken as the first dose: the doses are taken at start "
                           "+ j tau (where the BLQ rules restart), while the first interval "

@@ -61,7 +61,7 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     scale : {'log', 'linear'}
         Sample the inputs uniformly on this scale.
     seed : int
-        Seeds SALib's sampling and bootstrap.
+        Seeds SALib's sampling and bootstrap (an integer >= 0).
     num_levels : int, optional
         Grid levels of the Morris method (default 4).
 
@@ -98,12 +98,12 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     if method == "sobol":
         if n & (n - 1):
             raise OptionError(f"Sobol needs n to be a power of 2; got {n}")
-        x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
+        x = sobol_sample.sample(problem, n, calc_second_order=False, seed=int(seed))
     else:
         if not is_integer(num_levels) or num_levels < 2:
             raise OptionError(f"`num_levels` (Morris grid levels) must be an integer >= 2; got "
                               f"{num_levels!r}")
-        x = morris_sample.sample(problem, n, num_levels=num_levels, seed=seed)
+        x = morris_sample.sample(problem, n, num_levels=int(num_levels), seed=int(seed))
     inputs = pd.DataFrame(np.exp(x) if scale == "log" else x, columns=problem["names"])
     returned = evaluate(inputs)
     try:
@@ -133,12 +133,14 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
             for name in problem["names"]:
                 rows += [(name, j, "S1", np.nan, np.nan), (name, j, "ST", np.nan, np.nan)]
         elif method == "sobol":
-            res = sobol_analyze.analyze(problem, y[:, j], calc_second_order=False, seed=seed)
+            res = sobol_analyze.analyze(problem, y[:, j], calc_second_order=False,
+                                        seed=int(seed))
             for k, name in enumerate(problem["names"]):
                 rows.append((name, j, "S1", res["S1"][k], res["S1_conf"][k]))
                 rows.append((name, j, "ST", res["ST"][k], res["ST_conf"][k]))
         else:
-            res = morris_analyze.analyze(problem, x, y[:, j], num_levels=num_levels, seed=seed)
+            res = morris_analyze.analyze(problem, x, y[:, j], num_levels=int(num_levels),
+                                         seed=int(seed))
             for k, name in enumerate(problem["names"]):
                 rows.append((name, j, "mu_star", res["mu_star"][k], res["mu_star_conf"][k]))
                 rows.append((name, j, "sigma", res["sigma"][k], np.nan))
@@ -186,7 +188,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         extremum by less than a grid step. The default output, ``ifng_plasma``,
         is the end of il21pk's chain: a model that does not report it (an
         imported SBML model, a PK-only model) needs `outputs`, else a
-        ValueError names the model's variables.
+        OptionError names the model's variables.
     method : {'local', 'morris', 'sobol'}
     parameters : sequence of str, optional
         Parameters to vary (default: the keys of `bounds`, else every

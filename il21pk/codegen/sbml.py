@@ -210,7 +210,7 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     lines += [f"  compartment {n(c)}" for c in dict.fromkeys(species.values()) if c]
     lines += [f"  substanceOnly species {n(s)} in {n(c) if c else 'body'}"
               for s, c in species.items()]
-    lines += [f"  species {n(name)} in body" for name in in_body]
+    lines += [f"  substanceOnly species {n(name)} in body" for name in in_body]
     lines += [f"  {n(name)}' = {printer.doprint(rate)}" for name, rate, _ in states]
     lines += [f"  {n(name)} := {printer.doprint(expr)}"
               for name, expr in d.constants + d.algebraic if name not in generated]
@@ -299,7 +299,7 @@ def _unit_ids(units: set[str], definitions: dict[str, UnitTerms],
             continue
         stem = unit.replace(" ", "")
         stem = "per_" + stem[2:] if stem.startswith("1/") else stem
-        for old, new in (("/", "_per_"), ("*", "_"), ("^", "e"), ("-", "m"), (".", "p"),
+        for old, new in (("/", "_per_"), ("*", "_"), ("^", "pow"), ("-", "m"), (".", "p"),
                          ("µ", "u")):
             stem = stem.replace(old, new)
         unit_id = "unit_" + "".join(ch for ch in stem if ch.isalnum() or ch == "_")

@@ -551,19 +551,24 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
         def source():
             return path
     try:
+        lines = _without_trailing_empty_fields(_lines(source()))
         if nonmem:
-            records = _nonmem_records(_lines(source()), path)
+            records = _nonmem_records(lines, path)
+        elif any(line.strip() for line in lines):
+            records = "\n".join(lines) + "\n"
+        else:
+            raise DataError(f"{path}: no column names: the file is empty or blank")
 
-            def source():
-                return io.StringIO(records)
+        def source():
+            return io.StringIO(records)
         # the header as pandas finds it (blank lines skipped), each cell as text
         header = pd.read_csv(source(), header=None, nrows=1, dtype=str,
                              keep_default_na=False).iloc[0].tolist()
         if not nonmem:
             _refuse_comment_lines(path, header)  # before its one column meets the data's
         with warnings.catch_warnings():
-            # index_col=False: a trailing comma on the data lines is an empty field, not
-            # a first column pandas would make the index (shifting every column left)
+            # index_col=False: a line with more fields than the header is refused below,
+            # not read with its first column as the index (every column shifted left)
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(source(), index_col=False)
     except pd.errors.ParserWarning:
@@ -613,6 +618,12 @@ def _lines(source: str | Path | io.IOBase) -> list[str]:
     except pd.errors.EmptyDataError:
         return []
     return cells[0].tolist()
+
+
+def _without_trailing_empty_fields(lines: list[str]) -> list[str]:
+    """Each line without the empty fields a trailing comma (or several) adds, which
+    pandas would count as columns (a line inside an open quote kept as it is)."""
+    return [line.rstrip(", \t") if line.count('"') % 2 == 0 else line for line in lines]
 
 
 def _nonmem_records(lines: list[str], path: object) -> str:

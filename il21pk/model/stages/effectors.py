@@ -89,12 +89,15 @@ def effectors() -> Stage:
     nk_rates = _pool(nk_b, nk_m, nk_b0, nk_m0, g_nk, h_nk, out_nk * push, k_ret)
     cd8_rates = _pool(cd8_b, cd8_m, cd8_b0, cd8_m0, g_cd8, h_cd8, out_cd8 * push, k_ret)
     all0 = nk_b0 + nk_m0 + cd8_b0 + cd8_m0
+    nk0, cd80 = nk_b0 + nk_m0, cd8_b0 + cd8_m0
     # per-cell birth and death rates of all NK + CD8 cells: proliferation and
-    # homeostatic births below baseline; homeostatic deaths above it
-    births = (g_nk + sp.Max(0, -h_nk)) * nk_total + (g_cd8 + sp.Max(0, -h_cd8)) * cd8_total
+    # homeostatic births below baseline; homeostatic deaths above it (a pool with no
+    # baseline does not change: no births)
+    births = (sp.Piecewise((0.0, nk0 <= 0), ((g_nk + sp.Max(0, -h_nk)) * nk_total, True))
+              + sp.Piecewise((0.0, cd80 <= 0),
+                             ((g_cd8 + sp.Max(0, -h_cd8)) * cd8_total, True)))
     deaths = sp.Max(0, h_nk) * nk_total + sp.Max(0, h_cd8) * cd8_total
     all_cells = sp.Max(nk_total + cd8_total, 1e-12 * all0)
-    nk0, cd80 = nk_b0 + nk_m0, cd8_b0 + cd8_m0
     return Stage(
         name="cells",
         description=__doc__,

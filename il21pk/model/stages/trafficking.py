@@ -40,8 +40,9 @@ each per-cell species $X$ also changes by $\\mu (X_0 - X)$ ($X_0 = 0$ for
 complexes), while cells that die (``cell_death_rate`` $\\delta$) take their
 complexes with them: the cytokine bound in them, $\\delta$ times the bound
 amount, is degraded with the cells. So cytokine is conserved however the
-cells grow and contract: dosed = in the PK stage + eliminated + bound +
-degraded.
+cells grow and contract: dosed = in the PK stage + cleared + bound +
+degraded (cleared: $CL$ times the AUC, and with anti-drug antibodies on, the
+drug they clear, which no state keeps).
 Complexes per cell are the reported signals read by the signalling stage.
 """
 
