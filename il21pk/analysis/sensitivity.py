@@ -24,7 +24,7 @@ from ..model.inputs import resolve_params
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Dose, Regimen
 from ..units import show
-from .sampling import check_bounds
+from .sampling import as_generator, check_bounds
 from .sweep import sweep
 
 METHODS = ("local", "morris", "sobol")
@@ -45,7 +45,7 @@ def _problem(bounds: Mapping[str, tuple[float, float]], scale: str) -> dict:
 
 def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
                    bounds: Mapping[str, tuple[float, float]], *, method: str = "sobol",
-                   n: int = 256, scale: str = "log", seed: int = 0,
+                   n: int = 256, scale: str = "log", seed: object = 0,
                    num_levels: int = 4) -> pd.DataFrame:
     """Morris or Sobol indices of any vectorised function of named inputs.
 
@@ -60,8 +60,10 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
         Morris trajectories, or the Sobol base sample size (a power of 2).
     scale : {'log', 'linear'}
         Sample the inputs uniformly on this scale.
-    seed : int
-        Seeds SALib's sampling and bootstrap (an integer >= 0).
+    seed : int, numpy.random.Generator or None
+        Seeds SALib's sampling and bootstrap: an integer >= 0 is SALib's seed;
+        anything else :func:`numpy.random.default_rng` takes (a Generator, a
+        SeedSequence, None for fresh entropy) draws it.
     num_levels : int, optional
         Grid levels of the Morris method (default 4).
 
@@ -94,16 +96,16 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
     problem = _problem(bounds, scale)
     if not is_integer(n) or n < 2:
         raise OptionError(f"`n` must be an integer >= 2; got {n!r}")
-    _check_seed(seed)
+    seed = _salib_seed(seed)
     if method == "sobol":
         if n & (n - 1):
             raise OptionError(f"Sobol needs n to be a power of 2; got {n}")
-        x = sobol_sample.sample(problem, n, calc_second_order=False, seed=int(seed))
+        x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
     else:
         if not is_integer(num_levels) or num_levels < 2:
             raise OptionError(f"`num_levels` (Morris grid levels) must be an integer >= 2; got "
                               f"{num_levels!r}")
-        x = morris_sample.sample(problem, n, num_levels=int(num_levels), seed=int(seed))
+        x = morris_sample.sample(problem, n, num_levels=int(num_levels), seed=seed)
     inputs = pd.DataFrame(np.exp(x) if scale == "log" else x, columns=problem["names"])
     returned = evaluate(inputs)
     try:
@@ -133,23 +135,28 @@ def global_indices(evaluate: Callable[[pd.DataFrame], np.ndarray],
             for name in problem["names"]:
                 rows += [(name, j, "S1", np.nan, np.nan), (name, j, "ST", np.nan, np.nan)]
         elif method == "sobol":
-            res = sobol_analyze.analyze(problem, y[:, j], calc_second_order=False,
-                                        seed=int(seed))
+            res = sobol_analyze.analyze(problem, y[:, j], calc_second_order=False, seed=seed)
             for k, name in enumerate(problem["names"]):
                 rows.append((name, j, "S1", res["S1"][k], res["S1_conf"][k]))
                 rows.append((name, j, "ST", res["ST"][k], res["ST_conf"][k]))
         else:
             res = morris_analyze.analyze(problem, x, y[:, j], num_levels=int(num_levels),
-                                         seed=int(seed))
+                                         seed=seed)
             for k, name in enumerate(problem["names"]):
                 rows.append((name, j, "mu_star", res["mu_star"][k], res["mu_star_conf"][k]))
                 rows.append((name, j, "sigma", res["sigma"][k], np.nan))
     return pd.DataFrame(rows, columns=["parameter", "output", "index", "value", "conf"])
 
 
-def _check_seed(seed: object) -> None:
-    if not is_integer(seed) or seed < 0:
-        raise OptionError(f"`seed` must be an integer >= 0; got {seed!r}")
+def _salib_seed(seed: object) -> int:
+    """SALib's integer seed: `seed` itself if an integer >= 0 (SALib refuses numpy's), else
+    one drawn from :func:`~il21pk.analysis.sampling.as_generator` of it."""
+    if is_integer(seed):
+        if seed < 0:
+            raise OptionError(f"`seed` must be an integer >= 0, a numpy Generator or None; "
+                              f"got {seed!r}")
+        return int(seed)
+    return int(as_generator(seed).integers(2**31))
 
 
 def _check_outputs(model: Model, outputs: str | Sequence[str]) -> list[str]:
@@ -171,7 +178,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
                 metrics: Sequence[str] = ("auc",),
                 method: str = "local", parameters: Sequence[str] | None = None,
                 bounds: Mapping[str, tuple[float, float]] | None = None, span: float = 2.0,
-                n: int = 64, step: float = 0.01, scale: str = "log", seed: int = 0,
+                n: int = 64, step: float = 0.01, scale: str = "log", seed: object = 0,
                 t_end: float, executor=None, **options) -> pd.DataFrame:
     """Sensitivity of output metrics to parameters.
 
@@ -205,8 +212,9 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
         one-sided where the step up (or down) would leave a parameter's bounds.
     scale : {'log', 'linear'}, optional
         Scale on which the global methods sample the ranges (default log).
-    seed : int
-        Seeds the global methods' sampling and bootstrap (an integer >= 0).
+    seed : int, numpy.random.Generator or None
+        Seeds the global methods' sampling and bootstrap (as for
+        :func:`global_indices`).
     t_end : float
     executor, **options
         Passed to :func:`il21pk.sweep`: `options` may be `t_eval`, `rtol`,
@@ -248,7 +256,7 @@ def sensitivity(model: Model, regimen: Regimen | Dose | None,
                          f"span); got {span!r}")
     if parameters is not None and not parameters:
         raise OptionError("`parameters` must name at least one parameter; got an empty list")
-    _check_seed(seed)
+    seed = _salib_seed(seed)
     if method == "local" and bounds:
         raise OptionError("`bounds` are the ranges of the global methods; the local method "
                           "steps each parameter by `step`: name them with `parameters`")
