@@ -238,10 +238,19 @@ def _parse_set(items: list[str]) -> dict[str, float]:
     return values
 
 
+#: The options that describe the regimen (`_regimen`).
+REGIMEN_OPTIONS = ("dose", "unit", "route", "duration", "schedule", "every", "count", "cycles")
+
+
+def _typed(args: argparse.Namespace) -> set[str]:
+    """The options the user gave, on the command line or in the --spec file."""
+    return getattr(args, "given", set()) | getattr(args, "from_spec", set())
+
+
 def _regimen(args: argparse.Namespace, time_unit: str | None = "h") -> Regimen:
     """The regimen the options describe; the clinical schedules count days in the
     model's `time_unit` (hours if it declares none)."""
-    typed = getattr(args, "given", set()) | getattr(args, "from_spec", set())
+    typed = _typed(args)
     unused = [o for o in ("every", "count") if o in typed and args.schedule != "repeat"]
     unused += ["cycles"] if "cycles" in typed and args.schedule in ("single", "repeat") else []
     if unused:
@@ -288,15 +297,21 @@ def _setup(args: argparse.Namespace) -> tuple[Model, ParameterSet, Regimen]:
         model, params = make(), _params(args)  # an unknown name: the set's own error
         _check_set_names(model, args.set)
         return model, params, _regimen(args)
-    if "params" in args.given | args.from_spec:
+    if "params" in _typed(args):
         raise ValueError(f"--params {args.params!r} names a built-in parameter set; the SBML "
                          f"model {args.model} uses its own values (override them with --set)")
     model = Model.from_sbml(args.model, drugs={"drug": args.drug} if args.drug else None)
     params = resolve_params(model, None).with_values(_parse_set(args.set))
     _check_set_names(model, args.set)
+    typed = sorted(_typed(args) & set(REGIMEN_OPTIONS))
+    if typed and not args.drug:
+        raise ValueError(f"--{typed[0]} describes doses, and an SBML model is dosed into the "
+                         f"species or parameter --drug names: give --drug ID")
     regimen = _regimen(args, model.time_unit) if args.drug else Regimen.none()
-    return model, params, replace(regimen, doses=tuple(replace(d, drug="drug")
-                                                       for d in regimen.doses))
+    # in the model's unit, so that the regimen describes its times in it
+    unit = model.time_unit if model.time_unit in TIME_UNITS else regimen.time_unit
+    return model, params, replace(regimen, time_unit=unit, doses=tuple(
+        replace(d, drug="drug") for d in regimen.doses))
 
 
 def _check_set_names(model: object, items: list[str]) -> None:
@@ -386,7 +401,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     out = _table_path(args.out)
     model, params, regimen = _setup(args)
-    frame = sweep(model, regimen, params, grid=_parse_grid(args.grid),
+    grid = _parse_grid(args.grid)
+    if "dose" in _typed(args) and any(k == "dose" or k.startswith("dose_") for k in grid):
+        raise ValueError("--dose is replaced by the dose values of --grid; leave it out")
+    frame = sweep(model, regimen, params, grid=grid,
                   t_end=args.t_end, output=args.output, executor=args.executor,
                   variables=args.variables or None, metrics=args.metrics or None)
     _write(frame, out)
@@ -404,14 +422,16 @@ def _default_responses(model: Model) -> str:
 
 
 def _cmd_dose_response(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)  # created by the first _write, once the options are checked
     model, params, regimen = _setup(args)
     if not regimen.doses:
         raise ValueError(f"dose-response scales doses, and the SBML model {args.model} has none "
                          "to scale: name the species or parameter to dose with --drug ID")
     frames, summaries, results = [], [], []
     doses = None if args.doses is None else _numbers(args.doses, "--doses")
+    if doses is not None and "dose" in _typed(args):
+        raise ValueError("--dose sets the default dose grid, which --doses replaces; give "
+                         "one of them")
     responses = args.responses or _default_responses(model)
     for item in responses.split(","):
         response, _, metric = item.partition(":")
@@ -472,13 +492,26 @@ def _cmd_nca(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pairs(items: list[str], flag: str) -> dict[str, str]:
-    out = {}
+def _pair_list(items: list[str], flag: str) -> list[tuple[str, str]]:
+    """``["a=1", "b=2"]`` as ``[("a", "1"), ("b", "2")]``."""
+    out = []
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"{flag} takes name=value; got {item!r}")
-        out[key.strip()] = value.strip()
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    """``["a=1", "b=2"]`` as a mapping; a name given twice is an error (the last
+    would win without a word)."""
+    out: dict[str, str] = {}
+    for key, value in _pair_list(items, flag):
+        if key in out:
+            raise ValueError(f"{flag} gives {key!r} twice ({out[key]!r} and {value!r}); give "
+                             "each name once")
+        out[key] = value
     return out
 
 
@@ -554,13 +587,18 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
     kinds = {"power": Power, "exponential": Exponential, "linear": Linear,
              "categorical": Categorical}
     covariates: dict = {}
-    for parameter, text in mapping(args.covariate, "--covariate").items():
+    given = args.covariate
+    # several effects on one parameter: repeated pairs, or a list in the --spec file
+    pairs = [(p, t) for p, texts in given.items()
+             for t in (texts if isinstance(texts, list) else [texts])] \
+        if isinstance(given, dict) else _pair_list(given or [], "--covariate")
+    for parameter, text in pairs:
         parts = str(text).split(":")
         if parts[0] not in kinds or len(parts) < 2:
-            raise ValueError(f"--covariate {parameter}: give KIND:COLUMN[:REFERENCE[:VALUE"
-                             f"[:estimate]]] with KIND one of {list(kinds)}; got {text!r}")
-        estimate = parts[-1] == "estimate"
-        numbers = [p for p in parts[2:] if p != "estimate"]
+            raise ValueError(f"--covariate {parameter}: give KIND:COLUMN[:REFERENCE[:VALUE]]"
+                             f"[:estimate|:fixed] with KIND one of {list(kinds)}; got {text!r}")
+        flag = parts[-1] if parts[-1] in ("estimate", "fixed") else None
+        numbers = parts[2:-1] if flag else parts[2:]
         try:
             values = [float(x) for x in numbers]
         except ValueError:
@@ -570,10 +608,12 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
             effect = Categorical(parts[1], reference=values[0] if values else None)
         elif parts[0] == "power":
             effect = Power(parts[1], values[0] if values else 70.0,
-                           values[1] if len(values) > 1 else 0.75, estimate)
+                           values[1] if len(values) > 1 else 0.75)
         else:
             effect = kinds[parts[0]](parts[1], values[0] if values else 0.0,
-                                     values[1] if len(values) > 1 else 0.0, True)
+                                     values[1] if len(values) > 1 else 0.0)
+        if flag:  # else the effect's own default: power fixed, the others estimated
+            effect = replace(effect, estimate=flag == "estimate")
         covariates.setdefault(parameter, []).append(effect)
     options = mapping(args.settings, "--settings")
     cls = SaemSettings if args.method == "saem" else FoceiSettings
@@ -583,10 +623,17 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
             raise ValueError(f"--settings {key}: unknown {cls.__name__} field; known: "
                              f"{sorted(fields)}")
         if isinstance(value, str):
-            value = value.strip()
-            value = {"true": True, "false": False}.get(value.lower(), value)
+            text = value.strip()
+            value = {"true": True, "false": False}.get(text.lower(), text)
             if isinstance(value, str):
-                value = float(value) if any(c in value for c in ".e") else int(value)
+                try:
+                    value = int(text)
+                except ValueError:
+                    try:
+                        value = float(text)
+                    except ValueError:
+                        raise ValueError(f"--settings {key}: value must be a number, true or "
+                                         f"false; got {text!r}") from None
         options[key] = value
     params = _params(args)
     _check_set_names(model, args.set)
@@ -758,8 +805,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--covariance", default="diagonal", choices=("diagonal", "full"),
                    help="structure of Omega")
     p.add_argument("--covariate", nargs="*", default=[], metavar="PARAM=KIND:COLUMN:...",
-                   help="e.g. cl=power:body_weight:70:0.75:estimate, "
-                        "v_central=categorical:sex:0, cl=exponential:age:50")
+                   help="KIND:COLUMN[:REFERENCE[:VALUE]][:estimate|:fixed], e.g. "
+                        "cl=power:body_weight:70:0.75:estimate, v_central=categorical:sex:0, "
+                        "cl=exponential:age:50 (power is fixed unless :estimate, the others "
+                        "estimated unless :fixed; a parameter may take several)")
     p.add_argument("--error", nargs="*", default=["proportional"],
                    help="one error model for all, or VARIABLE=MODEL pairs")
     p.add_argument("--settings", nargs="*", default=[], metavar="FIELD=VALUE",
@@ -767,7 +816,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-starts", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vpc-n", type=int, default=200, help="VPC replicates (default 200)")
-    p.add_argument("--executor", default=None, help="serial, processes or a worker count")
+    p.add_argument("--executor", default=None, type=_executor,
+                   help="serial, processes or a worker count")
     p.add_argument("--out", default="results/population", help="directory for the outputs")
     p.set_defaults(func=_cmd_fit_population)
 

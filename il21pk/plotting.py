@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis.results import frame_time_unit, time_axis_label
+from .checks import is_real
 from .errors import DataError, InputTypeError, OptionError
 from .units import time_factor, time_unit_label
 
@@ -170,10 +171,10 @@ def overview(frame: pd.DataFrame, variables: Sequence[str] = OVERVIEW, *, axes=N
     ----------
     frame : pandas.DataFrame
         Tidy frame of one curve per variable, as for :func:`time_course`.
-    variables : sequence of str, optional
+    variables : str or sequence of str, optional
         One panel each.
     axes : array of matplotlib.axes.Axes, optional
-        Where to draw; a new figure if None.
+        Where to draw (at least one per variable); a new figure if None.
     title : str, optional
         Title of a new figure.
 
@@ -185,9 +186,12 @@ def overview(frame: pd.DataFrame, variables: Sequence[str] = OVERVIEW, *, axes=N
     ------
     DataError
         If a variable is not in the frame, or the frame holds several runs or subjects.
+    OptionError
+        If `axes` has fewer panels than `variables`.
     """
     import matplotlib.pyplot as plt
 
+    variables = [variables] if isinstance(variables, str) else list(variables)
     if axes is None:
         ncols = 3
         nrows = -(-len(variables) // ncols)
@@ -196,6 +200,9 @@ def overview(frame: pd.DataFrame, variables: Sequence[str] = OVERVIEW, *, axes=N
         if title:
             fig.suptitle(title)
     axes = np.atleast_1d(axes).ravel()
+    if len(axes) < len(variables):
+        raise OptionError(f"overview draws one panel per variable: {len(variables)} variables "
+                          f"need {len(variables)} axes; got {len(axes)}")
     for variable, ax in zip(variables, axes, strict=False):
         time_course(frame, variable, ax=ax, color="C0")
     for ax in axes[len(variables):]:
@@ -351,6 +358,9 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, *, variable: str, metric:
     table = rows.pivot(index=y, columns=x, values="value")
     values = table.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
+    if not finite.size:
+        raise DataError(f"every {metric} of {variable} is NaN or inf (failed runs, or a "
+                        f"metric the variable does not have): nothing to draw")
     if log and (finite <= 0).any():
         raise DataError(f"log=True (the default) needs every {metric} of {variable} > 0; "
                         f"the smallest is {finite.min():g}: pass log=False for a linear "
@@ -360,13 +370,19 @@ def sweep_heatmap(frame: pd.DataFrame, x: str, y: str, *, variable: str, metric:
     mesh = ax.pcolormesh(np.arange(table.shape[1] + 1), np.arange(table.shape[0] + 1),
                          np.ma.masked_invalid(values), cmap=cmap, shading="flat",
                          norm=LogNorm() if log else None)
-    ax.set_xticks(np.arange(table.shape[1]) + 0.5, [f"{v:g}" for v in table.columns])
-    ax.set_yticks(np.arange(table.shape[0]) + 0.5, [f"{v:g}" for v in table.index])
+    ax.set_xticks(np.arange(table.shape[1]) + 0.5, [_tick(v) for v in table.columns])
+    ax.set_yticks(np.arange(table.shape[0]) + 0.5, [_tick(v) for v in table.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     bar = ax.figure.colorbar(mesh, ax=ax)
     bar.set_label(f"{metric} of {variable} [{rows['unit'].iloc[0]}]")
     return ax
+
+
+def _tick(value: object) -> str:
+    """A swept value as a tick label: a number compactly, anything else (a regimen
+    label) as it is."""
+    return f"{value:g}" if is_real(value) else str(value)
 
 
 def nca_profile(frame: pd.DataFrame, nca_row: pd.Series, *, variable: str | None = None,

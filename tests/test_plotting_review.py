@@ -160,3 +160,27 @@ def test_sensitivity_plots_refuse_frames_without_their_indices():
         ip.plotting.tornado(empty)
     with pytest.raises(DataError, match="no Sobol indices"):
         ip.plotting.sobol_bars(empty)
+
+
+def test_overview_draws_every_variable_or_says_why_not():
+    # three variables on two axes drew two, without a word; one name was read letter by
+    # letter ("variable 'i' is not in the frame")
+    model = ip.Model.pk_only(compartments=1)
+    frame = ip.simulate(model, ip.Dose(10.0, unit="nmol"), None, t_end=4.0).frame
+    axes = ip.plotting.overview(frame, "il21_plasma")
+    assert axes[0].get_lines() and axes[0].get_visible()
+    _, two = plt.subplots(1, 2)
+    with pytest.raises(OptionError, match="3 variables need 3 axes; got 2"):
+        ip.plotting.overview(frame, ["il21_plasma", "il21_depot", "il21_auc"], axes=two)
+
+
+def test_sweep_heatmap_labels_text_columns_and_refuses_nothing_to_draw():
+    frame = _summary({(d, c, 1.0): d * c for d in (1.0, 10.0) for c in (1.0, 2.0)})
+    frame["regimen"] = frame["dose"].map({1.0: "weekly", 10.0: "daily"})
+    ax = ip.plotting.sweep_heatmap(frame, "regimen", "il21_cl_ref", variable="nk_blood",
+                                   metric="cmax")  # a format error on the text labels
+    assert sorted(t.get_text() for t in ax.get_xticklabels()) == ["daily", "weekly"]
+    frame["value"] = np.nan  # every run failed: matplotlib's "Invalid vmin or vmax"
+    with pytest.raises(DataError, match="every cmax of nk_blood is NaN or inf"):
+        ip.plotting.sweep_heatmap(frame, "dose", "il21_cl_ref", variable="nk_blood",
+                                  metric="cmax")

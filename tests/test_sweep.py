@@ -168,6 +168,33 @@ def test_parquet_streaming_resumes(model, human, tmp_path):
         ip.sweep(model, REG, human, out=out, **nearly)  # exact values, not rounded JSON
 
 
+def test_streaming_refuses_a_folder_of_other_files_or_a_file(model, human, tmp_path):
+    # the parts were written beside the user's own parquet file, and
+    # pandas.read_parquet(out) then returned that file's rows only, without a word
+    kwargs = dict(grid={"dose": [1.0, 3.0]}, t_end=24.0, variables=["il21_plasma"],
+                  executor="serial")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    pd.DataFrame({"x": [1, 2]}).to_parquet(folder / "mine.parquet")
+    with pytest.raises(ip.errors.OptionError, match="holds files that are not a sweep's"):
+        ip.sweep(model, REG, human, out=folder, **kwargs)
+    assert sorted(p.name for p in folder.iterdir()) == ["mine.parquet"]
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(ip.errors.OptionError, match="is a file"):  # FileExistsError
+        ip.sweep(model, REG, human, out=afile, **kwargs)
+    empty = tmp_path / "empty"
+    empty.mkdir()  # an empty folder is fine
+    assert ip.sweep(model, REG, human, out=empty, **kwargs) == empty
+
+
+def test_metrics_apply_to_the_summary_only(model, human):
+    # metrics= was ignored with output="trajectories"
+    with pytest.raises(ip.errors.OptionError, match="`metrics` apply to output='summary'"):
+        ip.sweep(model, REG, human, grid={"dose": [1.0]}, t_end=24.0,
+                 output="trajectories", metrics=["cmax"])
+
+
 def test_streaming_tells_wells_of_other_volumes_apart(tmp_path):
     # two culture wells differ only in a fixed value (the volume), which the model's key
     # leaves out: the second sweep into the same directory read the first one's parts

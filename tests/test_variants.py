@@ -85,3 +85,6 @@ def test_model_arguments_are_validated():
         ip.Model.pk_only(compartments=3)
     with pytest.raises(ip.errors.OptionError, match="got True"):  # was read as 1
         ip.Model.pk_only(compartments=True)
+    for value in ("0.2", True, None, "abc"):  # "0.2" and True were read as 0.2 and 1 mL
+        with pytest.raises(ip.errors.InputTypeError, match="volume_ml must be a number"):
+            ip.Model.in_vitro(volume_ml=value)

@@ -102,7 +102,7 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         unit (``Model.time_unit``; ``frame.attrs["time_unit"]``).
     variables, metrics : sequence of str, optional
         Restrict the output (default: every reported variable; every metric of
-        :data:`il21pk.analysis.metrics.METRICS`).
+        :data:`il21pk.analysis.metrics.METRICS`; metrics with ``"summary"`` only).
     executor : optional
         ``None``, ``"serial"``, ``"processes"``, a worker count, a
         ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
@@ -111,8 +111,9 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         than 4 chunks the last ``2 chunk_size`` runs go in chunks of
         ``chunk_size // 4``, so that the workers finish together.
     out : str or pathlib.Path, optional
-        Directory to stream finished chunks to as parquet parts. A rerun with
-        the same arguments skips the parts already there. Parts follow the
+        Directory to stream finished chunks to as parquet parts: a new or
+        empty one, or one this sweep wrote (a rerun with the same arguments
+        skips the parts already there). Parts follow the
         chunks, which group runs by regimen: when ``grid`` sweeps
         ``"regimen"`` after another key, ``pandas.read_parquet(out)`` gives
         the rows out of run order; ``.sort_values("run", kind="stable")``
@@ -143,6 +144,9 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         raise InputTypeError(f"`progress` must be True, False or None; got {progress!r}")
     regimen = check_regimen(model, regimen)
     variables = _choose(variables, [v.name for v in model.variables], "variables")
+    if metrics is not None and output != "summary":
+        raise OptionError(f"`metrics` apply to output='summary' only; got metrics={metrics!r} "
+                          f"with output={output!r}")
     metrics = _choose(metrics, list(METRICS), "metrics")
     runs, regimens = _runs(model, regimen, params, grid, samples)
     base = parameter_columns(model, params)
@@ -470,6 +474,13 @@ def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str) -> Pa
             raise OptionError(f"`out` {str(out)!r} holds parts of a different sweep; choose a new "
                              "path or delete it")
     else:
+        if out.exists() and not out.is_dir():
+            raise OptionError(f"`out` {str(out)!r} is a file; give a directory for the "
+                              "parquet parts")
+        if out.exists() and any(out.iterdir()):
+            # pandas.read_parquet(out) would read those files too (or only them)
+            raise OptionError(f"`out` {str(out)!r} holds files that are not a sweep's; "
+                              "choose a new or empty directory")
         out.mkdir(parents=True, exist_ok=True)
         meta.write_text(json.dumps({"key": key, "chunks": len(chunks)}))
     todo = [c for c in chunks if not (out / f"part-{c.index:05d}.parquet").exists()]

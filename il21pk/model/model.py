@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..errors import OptionError, ParameterError
+from ..checks import is_real
+from ..errors import InputTypeError, OptionError, ParameterError
 from ..parameters import ParameterSet, ParameterSpec, build_set, check_units
 from .compose import ModelDefinition, Variable
 from .definition import Drug, Stage, State
@@ -39,6 +40,11 @@ class Culture:
     def __post_init__(self) -> None:
         for name in ("volume_ml", "nk_cells", "cd8_cells"):
             value = getattr(self, name)
+            if not is_real(value):  # "0.2" or True would be read as 0.2 mL or 1 cell
+                raise InputTypeError(f"Model.in_vitro {name} must be a number; got "
+                                     f"{type(value).__name__} {value!r}")
+            value = float(value)
+            object.__setattr__(self, name, value)
             if not np.isfinite(value) or value < 0 or (name == "volume_ml" and value == 0):
                 allowed = "> 0" if name == "volume_ml" else ">= 0"
                 raise ParameterError(f"Model.in_vitro {name} must be {allowed}; got {value!r}")
@@ -181,7 +187,7 @@ class Model:
         clearance, no margination, and IFN-gamma starts from 0. Give the
         cytokine as an IV dose at t=0 in mass or molar units (``ng``, ``nmol``).
         """
-        culture = Culture(float(volume_ml), float(nk_cells), float(cd8_cells))
+        culture = Culture(volume_ml, nk_cells, cd8_cells)
         definition = ModelDefinition(il21_chain(), name="in_vitro",
                                      fixed=culture.fixed_parameters(),
                                      initial={"ifng_plasma": 0.0})
@@ -226,7 +232,7 @@ class Model:
         start at 0. Doses are IV boluses of an amount (``ng``, ``ug``,
         ``nmol``, ...; not per kg) with ``drug="il21"`` or ``drug="il15"``.
         """
-        culture = Culture(float(volume_ml), float(nk_cells), float(cd8_cells))
+        culture = Culture(volume_ml, nk_cells, cd8_cells)
         definition = ModelDefinition(
             v2_chain(safety=False), name="in_vitro_v2",
             fixed=culture_fixed(culture.volume_ml, culture.nk_cells, culture.cd8_cells),
