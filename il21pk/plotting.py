@@ -12,6 +12,7 @@ for one of an imported model.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -236,11 +237,27 @@ def population(frame: pd.DataFrame, variable: str, *, ax=None, percentiles=(5, 9
         If `percentiles` is not a pair of numbers.
     OptionError
         If `percentiles` is not ``0 <= low < high <= 100``.
+    DataError
+        If no value of `variable` is finite (every run failed).
+
+    Warns
+    -----
+    UserWarning
+        If some runs failed (``success`` False): the band is of the others.
     """
     import matplotlib.pyplot as plt
 
     low, high = _check_percentiles(percentiles)
     rows = _variable_rows(frame, variable)
+    if not np.isfinite(rows["value"].to_numpy(dtype=float)).any():
+        raise DataError(f"every value of {variable} is NaN or inf (failed runs?): nothing "
+                        "to draw")
+    key = next((c for c in ("run", "subject") if c in rows.columns), None)
+    if key is not None and "success" in rows.columns:
+        failed = rows.loc[~rows["success"].astype(bool), key].nunique()
+        if failed:
+            warnings.warn(f"population: {failed} of {rows[key].nunique()} {key}s failed; the "
+                          "median and band are of the others", UserWarning, stacklevel=2)
     factor, time_label = _time_axis(frame, time_unit, hours_as_days=True)
     if ax is None:
         _, ax = plt.subplots()

@@ -184,3 +184,15 @@ def test_sweep_heatmap_labels_text_columns_and_refuses_nothing_to_draw():
     with pytest.raises(DataError, match="every cmax of nk_blood is NaN or inf"):
         ip.plotting.sweep_heatmap(frame, "dose", "il21_cl_ref", variable="nk_blood",
                                   metric="cmax")
+
+
+def test_population_says_when_runs_failed():
+    # the band of the successful runs was drawn under the usual label, and a frame of
+    # failed runs only gave empty axes, both without a word
+    frame = _trajectories("run").assign(success=True)
+    frame.loc[frame["run"] == 2, ["value", "success"]] = [np.nan, False]
+    with pytest.warns(UserWarning, match="1 of 2 runs failed"):
+        ip.plotting.population(frame, "il21_plasma")
+    frame["value"] = np.nan
+    with pytest.raises(DataError, match="every value of il21_plasma is NaN"):
+        ip.plotting.population(frame, "il21_plasma")
