@@ -330,6 +330,10 @@ def _read_data(args: argparse.Namespace, model: object, params: ParameterSet,
     concentrations converted with the molecular weights in `params` (``--set mw=``)."""
     model = model if isinstance(model, Model) else None  # a closed form reads as Model()
     if args.nonmem:
+        unused = sorted(_typed(args) & (set(REGIMEN_OPTIONS) - {"unit"}))
+        if unused:
+            raise ValueError(f"--{unused[0]} describes a regimen, and --nonmem data carry "
+                             "theirs in their dosing records (AMT in --unit): leave it out")
         return read_csv(args.data, nonmem=True, units=units, model=model,
                         amount_unit=args.unit, mw=params)
     return read_csv(args.data, regimen=regimen, units=units, model=model, mw=params,

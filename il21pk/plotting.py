@@ -153,9 +153,14 @@ def time_course(frame: pd.DataFrame, variable: str, *, ax=None,
 
     rows = _variable_rows(frame, variable)
     _check_one_curve(rows, "time_course")
+    # in time order (a bolus's two points at one time keep theirs), so that rows of
+    # another order draw the curve, not a zig-zag
+    rows = rows.sort_values("time_h", kind="stable")
     factor, label = _time_axis(frame, time_unit, hours_as_days=True)
     if ax is None:
         _, ax = plt.subplots()
+    if len(rows) == 1:  # a line of one point is invisible
+        line_kwargs = {"marker": "o", **line_kwargs}
     ax.plot(rows["time_h"].to_numpy() * factor, rows["value"].to_numpy(), **line_kwargs)
     ax.set_xlabel(f"time [{label}]")
     ax.set_ylabel(label_for(variable, str(rows["unit"].iloc[0])))

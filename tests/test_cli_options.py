@@ -132,3 +132,12 @@ def test_sbml_model_dose_options_need_a_drug_and_times_are_in_its_unit(tmp_path,
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "over 0.5 d" in printed and "0.5 h" not in printed
+
+
+def test_nonmem_data_refuse_regimen_options(tmp_path, capsys, captured):
+    # --dose, --schedule and --route were dropped without a word: the file's records dose
+    assert _fit_population(tmp_path, "--schedule", "weekly") == 2
+    assert "--schedule describes a regimen, and --nonmem data carry theirs" in \
+        capsys.readouterr().err
+    with pytest.raises(Stop):  # --unit is the AMT unit, which applies
+        _fit_population(tmp_path, "--unit", "nmol")

@@ -196,3 +196,14 @@ def test_population_says_when_runs_failed():
     frame["value"] = np.nan
     with pytest.raises(DataError, match="every value of il21_plasma is NaN"):
         ip.plotting.population(frame, "il21_plasma")
+
+
+def test_time_course_draws_rows_in_time_order_and_a_single_point():
+    frame = _trajectories("run")
+    one = frame[frame["run"] == 1]
+    shuffled = one.sample(frac=1.0, random_state=0)
+    ax = ip.plotting.time_course(shuffled, "il21_plasma")
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(),
+                                  np.sort(one["time_h"].to_numpy()) / 24.0)  # was a zig-zag
+    single = ip.plotting.time_course(one.iloc[:1], "il21_plasma")
+    assert single.get_lines()[0].get_marker() == "o"  # a line of one point was invisible

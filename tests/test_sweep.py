@@ -300,3 +300,11 @@ def test_the_tail_of_a_long_sweep_is_cut_finer_and_changes_nothing(model, human)
     tapered = ip.sweep(model, REG, human, grid=grid, t_end=48.0, chunk_size=2)  # 2,2,1,1,1,1,1
     whole = ip.sweep(model, REG, human, grid=grid, t_end=48.0, chunk_size=9)
     pd.testing.assert_frame_equal(tapered, whole)
+
+
+def test_a_numpy_integer_is_a_worker_count():
+    # executor=np.int64(2) was refused ("got int64"), unlike 2
+    from il21pk.analysis import executors
+
+    executors.check(np.int64(2))
+    assert list(executors.ordered_map(abs, [-1, -2, 3], np.int64(1))) == [1, 2, 3]

@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from ..checks import is_integer
 from ..errors import InputTypeError, OptionError
 
 #: Start method of local worker processes when forking is not safe (see the
@@ -90,7 +91,7 @@ def check(executor: object) -> None:
     if isinstance(executor, bool):
         raise InputTypeError("`executor` must be None, 'serial', 'processes', an int, a "
                              "concurrent.futures.Executor or a dask Client; got a bool")
-    if isinstance(executor, int):
+    if is_integer(executor):  # numpy's too
         if executor < 1:
             raise OptionError(f"`executor` as a number of workers must be >= 1; got {executor}")
         return
@@ -118,8 +119,8 @@ def ordered_map(fn: Callable[[Any], Any], tasks: list, executor: object) -> Iter
     if executor == "serial" or (executor is None and len(tasks) <= 1) or executor == 1:
         yield from map(fn, tasks)
         return
-    if executor is None or executor == "processes" or isinstance(executor, int):
-        workers = executor if isinstance(executor, int) else cpu_count()
+    if executor is None or executor == "processes" or is_integer(executor):
+        workers = int(executor) if is_integer(executor) else cpu_count()
         workers = min(workers, len(tasks))
         with process_pool(workers) as pool:
             yield from _windowed(pool.submit, fn, tasks, 4 * workers)
