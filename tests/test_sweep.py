@@ -161,6 +161,10 @@ def test_parquet_streaming_resumes(model, human, tmp_path):
     streamed = pd.read_parquet(out).sort_values(["run", "time_h"], ignore_index=True)
     direct = ip.sweep(model, REG, human, **kwargs)
     np.testing.assert_array_equal(streamed["value"], direct["value"])
+    # the time unit and bolus times (parts had none; parquet keeps a tuple as a list)
+    assert streamed.attrs["time_unit"] == direct.attrs["time_unit"] == "h"
+    assert list(streamed.attrs["bolus_times"]) == list(direct.attrs["bolus_times"]) \
+        == [0.0, 24.0, 48.0]
     with pytest.raises(ValueError, match="holds parts of a different sweep"):
         ip.sweep(model, REG, human, out=out, **{**kwargs, "t_end": 24.0})
     nearly = {**kwargs, "grid": {"dose": [1.0, 3.0, 10.0, 30.00000000001]}}

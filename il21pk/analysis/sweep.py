@@ -29,7 +29,7 @@ from ..regimen import Dose, Regimen
 from ..units import as_floats, name_member
 from . import executors
 from .metrics import METRICS, metric_unit, summarise
-from .results import bolus_times, with_time_unit
+from .results import bolus_times
 from .simulate import check_options, default_grid, run_batch
 
 #: Swept quantities that are not parameters.
@@ -166,18 +166,22 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         reg = regimens[label]
         chunks.append(_Chunk(len(chunks), model, reg, base, group, grids[label], t_end, output,
                              variables, metrics, options))
+    # the frame's time unit, and with trajectories its bolus times (which nca of
+    # the frame warns about); streamed parts carry them too (read_parquet restores them)
+    attrs = {"time_unit": model.time_unit}
+    if output == "trajectories":
+        attrs["bolus_times"] = tuple(sorted({t for reg in regimens.values()
+                                             for t in bolus_times(reg)}))
     if out is not None:
         return _stream(chunks, Path(out), executor, progress, _fingerprint(
-            model, regimens, params, runs, chunks, options))
+            model, regimens, params, runs, chunks, options), attrs)
     frames = list(_progress(executors.ordered_map(_run_chunk, chunks, executor),
                             len(chunks), progress))
     frame = pd.concat(frames, ignore_index=True)
     if "regimen" in runs:  # chunks were grouped by regimen: restore run order
         frame = frame.sort_values("run", kind="stable", ignore_index=True)
-    if output == "trajectories":  # which nca of the frame warns about
-        frame.attrs["bolus_times"] = tuple(sorted({t for reg in regimens.values()
-                                                   for t in bolus_times(reg)}))
-    return with_time_unit(frame, model.time_unit)
+    frame.attrs.update(attrs)
+    return frame
 
 
 # -- building the runs ---------------------------------------------------------------
@@ -467,7 +471,8 @@ def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
     return h.hexdigest()
 
 
-def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str) -> Path:
+def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str,
+            attrs: dict) -> Path:
     meta = out / "_sweep.json"
     if meta.exists():
         if json.loads(meta.read_text())["key"] != key:
@@ -487,6 +492,7 @@ def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str) -> Pa
     results = executors.ordered_map(_run_chunk, todo, executor)
     for chunk, frame in zip(todo, _progress(results, len(todo), progress), strict=True):
         tmp = out / f".part-{chunk.index:05d}.tmp"
+        frame.attrs.update(attrs)
         frame.to_parquet(tmp, index=False)
         tmp.rename(out / f"part-{chunk.index:05d}.parquet")
     return out
