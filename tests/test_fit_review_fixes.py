@@ -307,3 +307,151 @@ def test_an_estimate_on_its_bound_is_named_not_called_unidentifiable():
         result = ip.fit(model, data, params.with_values({"cl": 2.0}, source="start"),
                         free=["cl", "v_central"], bounds={"cl": (1.0, 3.0)})
     assert result.table.set_index("name")["estimate"]["cl"] == pytest.approx(3.0)
+
+
+# -- fitting results (a probe of 2026-12-01) -------------------------------------------------
+def _sc_subject() -> ip.Dataset:
+    """One subject after 320 nmol SC (ka 1.5, V 32, CL 2.8), seven samples, 5 % noise."""
+    times = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 24.0])
+    k = 2.8 / 32.0
+    f = 320.0 * 1.5 / (32.0 * (1.5 - k)) * (np.exp(-k * times) - np.exp(-1.5 * times))
+    y = f * (1 + 0.05 * np.random.default_rng(0).standard_normal(times.size))
+    return ip.Dataset.from_frame(pd.DataFrame({"time_h": times, "value": y}), subject=None,
+                                 variable="il21_plasma", regimen=SC, model=PK)
+
+
+@pytest.fixture(scope="module")
+def sc_fit():
+    return ip.fit(PK, _sc_subject(), POP_START, free=["ka", "v_central", "cl"])
+
+
+def test_profile_limits_are_where_the_profile_rises_by_the_chi_square_quantile(sc_fit):
+    """The default grid's points are 1.47x apart, and the limits were interpolated
+    linearly in sqrt(delta) between them: cl (2.41, 3.09) where the profile crosses
+    3.84 at (2.68, 2.79). Checked here by refitting with cl held at each limit."""
+    prof = sc_fit.profile("cl")
+    for limit in (prof.ci_low, prof.ci_high):
+        held = ip.fit(PK, _sc_subject(), POP_START.with_values(cl=limit),
+                      free=["ka", "v_central"])
+        assert held.objective - sc_fit.objective == pytest.approx(prof.threshold, abs=2e-3)
+    assert prof.ci_low < sc_fit.table.set_index("name").loc["cl", "estimate"] < prof.ci_high
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n_points": 1}, "`n_points` must be an integer >= 3"),  # were "structurally
+    ({"n_points": 2.5}, "`n_points` must be an integer >= 3"),  # non-identifiable"
+    ({"span": 1.0}, "`span` must be a finite number > 1"),
+    ({"span": 0.5}, "`span` must be a finite number > 1"),  # swapped the grid's sides
+    ({"level": 1.5}, r"`level` must be a number in \(0, 1\)"),  # a NaN threshold
+])
+def test_profile_checks_its_options(sc_fit, kwargs, match):
+    with pytest.raises(ip.errors.OptionError, match=match):
+        sc_fit.profile("cl", **kwargs)
+
+
+def test_identifiability_profiles_only_what_was_estimated():
+    # a residual SD the user fixed is a row of the table, and was profiled as an
+    # "unknown estimated parameter"
+    result = ip.fit(PK, _sc_subject(), POP_START, free=["cl"],
+                    sigma={"sigma_prop_il21_plasma": 0.05})
+    table = result.identifiability(n_points=5)
+    assert table["name"].tolist() == ["cl"]
+
+
+def test_an_estimate_on_a_bound_has_no_wald_interval_and_is_named():
+    # cl held below its estimate (2.74) ended on the bound 2.7 with SE 0.039 and a CI
+    # past the bound, success and covariance_ok True, and no warning
+    with pytest.warns(UserWarning, match=r"estimates on a bound \(cl = 2\.7\)"):
+        result = ip.fit(PK, _sc_subject(), POP_START, free=["ka", "v_central", "cl"],
+                        bounds={"cl": (1.0, 2.7)})
+    row = result.table.set_index("name").loc["cl"]
+    assert row["estimate"] == pytest.approx(2.7)
+    assert np.isnan(row[["stderr", "ci_low", "ci_high"]].astype(float)).all()
+    assert "on a bound (cl = 2.7)" in result.message and not result.covariance_ok
+    assert np.isfinite(result.table.set_index("name").loc["ka", "stderr"])
+
+
+def test_focei_survives_a_linear_covariate_term_outside_its_domain():
+    # a line search put 1 + beta (age - 50) <= 0 for some subjects: NaN predictions made
+    # numpy's eigvalsh fail ("Eigenvalues did not converge") inside the inner problem
+    rng = np.random.default_rng(11)
+    n = 30
+    age = rng.uniform(20, 80, n)
+    eta = rng.standard_normal((n, 3)) * np.array([0.3, 0.15, 0.2])
+    times = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 24.0])
+    ka, v = 1.5 * np.exp(eta[:, 0]), 32 * np.exp(eta[:, 1])
+    cl = 2.8 * (1 + 0.01 * (age - 50)) * np.exp(eta[:, 2])
+    k = (cl / v)[:, None]
+    f = 320.0 * ka[:, None] / (v[:, None] * (ka[:, None] - k)) * (
+        np.exp(-k * times) - np.exp(-ka[:, None] * times))
+    y = f * (1 + 0.1 * rng.standard_normal(f.shape))
+    frame = pd.DataFrame({"id": np.repeat(np.arange(1, n + 1), times.size),
+                          "t": np.tile(times, n), "conc": y.ravel(),
+                          "AGE": np.repeat(age, times.size)})
+    data = ip.Dataset.from_frame(frame, time="t", value="conc", variable="il21_plasma",
+                                 subject="id", model=PK, regimen=SC,
+                                 covariates={"AGE": "age"})
+    result = ip.fit_population(OneCompartmentOral(), data, POP_START,
+                               free=["ka", "v_central", "cl"],
+                               covariates={"cl": Linear("age", 50, 0.0)},
+                               iiv={"ka": 0.3, "v_central": 0.3, "cl": 0.3}, seed=1,
+                               method="focei", settings=FoceiSettings(is_draws=300))
+    beta = result.table.set_index("name").loc["beta_cl_age", "estimate"]
+    assert beta == pytest.approx(0.01, abs=0.003)  # the truth
+
+
+@pytest.fixture(scope="module")
+def pop_fit():
+    return ip.fit_population(OneCompartmentOral(), _population_data(None), POP_START,
+                             free=["ka", "v_central", "cl"], iiv={"ka": 0.3}, seed=1,
+                             method="focei", settings=FoceiSettings(is_draws=50))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda r: r.simulate(-1), ">= 1; got -1"),  # numpy's "negative dimensions"
+    (lambda r: r.simulate(2.5), ">= 1; got 2.5"),
+    (lambda r: r.npde(n=1), ">= 2; got 1"),  # NPDE 0.0 for every observation
+    (lambda r: r.npde(n=0), ">= 2; got 0"),  # ZeroDivisionError
+])
+def test_replicate_counts_are_checked(pop_fit, call, match):
+    with pytest.raises(ip.errors.OptionError, match=rf"`n` \(simulated replicates\).*{match}"):
+        call(pop_fit)
+
+
+def test_the_vpc_plot_and_its_table_show_the_same_variable():
+    # vpc() took the error model's first variable, plot_vpc() the first data row's: the
+    # figure drew il21_auc bands under il21_plasma observations and label
+    rng = np.random.default_rng(3)
+    times = np.array([1.0, 2.0, 4.0, 8.0, 12.0])
+    rows = []
+    for subject in range(1, 5):
+        params = POP_START.with_values(ka=1.5 * np.exp(0.3 * rng.standard_normal()), cl=2.8,
+                                       v_central=32.0)
+        wide = ip.simulate(PK, SC, params, t_end=12.0, t_eval=times).wide()
+        for variable, column in (("il21_plasma", "il21_plasma [nM]"),
+                                 ("il21_auc", "il21_auc [nM*h]")):
+            rows += [{"id": subject, "t": t, "variable": variable,
+                      "conc": v * (1 + 0.1 * rng.standard_normal())}
+                     for t, v in zip(times, wide[column], strict=True)]
+    data = ip.Dataset.from_frame(pd.DataFrame(rows), time="t", value="conc", subject="id",
+                                 regimen=SC, model=PK)
+    result = ip.fit_population(PK, data, POP_START, free=["ka", "v_central", "cl"],
+                               iiv={"ka": 0.3}, seed=1, method="focei",
+                               error_model={"il21_auc": "proportional",
+                                            "il21_plasma": "proportional"},
+                               settings=FoceiSettings(is_draws=50, max_iter=20))
+    assert result.predictions["variable"].iloc[0] == "il21_plasma"
+    default = result.vpc(n=20, bins=2, seed=1)
+    pd.testing.assert_frame_equal(default, result.vpc("il21_plasma", n=20, bins=2, seed=1))
+    ax = result.plot_vpc(n=20, bins=2, seed=1)
+    assert ax.get_ylabel().startswith("il21_plasma")
+    drawn = [line.get_ydata() for line in ax.get_lines() if line.get_label() == "obs. 50th pct"]
+    np.testing.assert_allclose(drawn[0], default[default["percentile"] == 50]["observed"])
+
+
+def test_a_tie_of_categorical_levels_does_not_depend_on_the_rows_order():
+    # the reference level of equally frequent levels was the first subject's
+    effect = Categorical("sex")
+    assert effect.reference_level(np.array([1, 0, 1, 0])) == 0
+    assert effect.reference_level(np.array([0, 1, 0, 1])) == 0
+    assert effect.reference_level(np.array([1, 1, 0])) == 1  # the most frequent first

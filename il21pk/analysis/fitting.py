@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.special import log_ndtr
 
+from ..checks import is_integer, is_real
 from ..errors import (
     DataError,
     FitError,
@@ -583,12 +584,15 @@ class FitResult:
         start, objective, success, nfev and the end point of every multistart run.
     covariance, correlation : pandas.DataFrame
         Of the log-scale estimates, from the observed Fisher information
-        (NaN when it is not positive definite: see `covariance_ok`).
+        (NaN when it is not positive definite: see `covariance_ok`; NaN in
+        the rows and columns of an estimate on one of its bounds, which a
+        UserWarning and `message` name).
     covariance_ok : bool
         False when the observed information at the estimate is singular or
         indefinite, or there are fewer quantified observations than
-        estimated quantities; a UserWarning says so, `message` gives the
-        reason, and standard errors and CIs are NaN.
+        estimated quantities, or an estimate is on one of its bounds; a
+        UserWarning says so, `message` gives the reason, and the standard
+        errors and CIs concerned are NaN.
     """
 
     def __init__(self, problem: _Problem, best: dict, starts: pd.DataFrame, x0: np.ndarray):
@@ -612,13 +616,26 @@ class FitResult:
             problem_text = (f"{n_quantified} quantified observation(s) cannot determine {k} "
                             "estimated quantities")
         self.covariance_ok = problem_text is None
+        # an estimate on its bound: the likelihood still falls beyond it, so the
+        # Hessian there says nothing about identifiability, and a Wald interval
+        # around it nothing about where the data put the quantity
+        span = problem.upper - problem.lower
+        at_bound = [j for j, (x, lo, hi, w) in enumerate(zip(
+            self._x, problem.lower, problem.upper, span, strict=True))
+            if min(x - lo, hi - x) <= 1e-6 * max(w, 1.0)]
+        on_bound = [f"{names[j]} = {np.exp(self._x[j]):.4g}" for j in at_bound]
+        if problem_text is None and on_bound:
+            cov = cov.copy()
+            cov[at_bound, :] = np.nan
+            cov[:, at_bound] = np.nan
+            self.covariance_ok = False  # not every standard error is known
+            self.message += (f"; on a bound ({', '.join(on_bound)}): the optimum lies beyond "
+                             "it (widen `bounds`), and their standard errors and CIs are NaN")
+            warnings.warn(f"fit: estimates on a bound ({', '.join(on_bound)}): the likelihood "
+                          "still improves beyond it; widen `bounds` (or fix the quantity); "
+                          "their standard errors and CIs are NaN (see fit.profile)",
+                          UserWarning, stacklevel=3)
         if problem_text is not None:
-            # an estimate on its bound: the likelihood still falls beyond it, so the
-            # Hessian there says nothing about identifiability
-            span = problem.upper - problem.lower
-            on_bound = [f"{name} = {np.exp(x):.4g}" for name, x, lo, hi, w
-                        in zip(names, self._x, problem.lower, problem.upper, span, strict=True)
-                        if min(x - lo, hi - x) <= 1e-6 * max(w, 1.0)]
             cause = (f"the estimates are on a bound ({', '.join(on_bound)}): the optimum "
                      "lies beyond it; widen `bounds`" if on_bound else
                      "the estimates are not all identifiable")
@@ -733,42 +750,61 @@ class FitResult:
         """Profile likelihood of one estimated quantity over estimate /span .. x span.
 
         At each grid value the other quantities are re-optimised (warm-started
-        from the neighbouring point).
+        from the neighbouring point). Each confidence limit is where -2 log L
+        rises by the chi-square quantile of `level` (1 degree of freedom),
+        found by root-finding between the grid points around it.
+
+        Parameters
+        ----------
+        name : str
+            An estimated quantity.
+        n_points : int, optional
+            Grid points (an integer >= 3; half on each side of the estimate).
+        span : float, optional
+            The grid's factor each way (a finite number > 1).
+        level : float, optional
+            Confidence level, in (0, 1).
         """
         names = list(self._problem.names)
         if name not in names:
             raise unknown_name_error(name, names, what="estimated parameter")
+        if not is_integer(n_points) or n_points < 3:
+            raise OptionError(f"`n_points` must be an integer >= 3; got {n_points!r}")
+        if not is_real(span) or not 1 < span < np.inf:
+            raise OptionError(f"`span` must be a finite number > 1; got {span!r}")
+        if not is_real(level) or not 0 < level < 1:
+            raise OptionError(f"`level` must be a number in (0, 1); got {level!r}")
         i = names.index(name)
         lo = max(self._x[i] - np.log(span), self._problem.lower[i])
         hi = min(self._x[i] + np.log(span), self._problem.upper[i])
         half = n_points // 2
         left = np.linspace(self._x[i], lo, half + 1)[1:]
         right = np.linspace(self._x[i], hi, half + 1)[1:]
+        threshold = float(stats.chi2.ppf(level, 1))
+
+        def profiled(value: float, start: np.ndarray) -> dict:
+            x = start.copy()
+            x[i] = value
+            return _local_fit((self._problem, x, [i]))
+
         rows = [(self._x[i], self.objective, True)]
+        ci = []
         for side in (left, right):
-            x = self._x.copy()
+            x, inside = self._x.copy(), (self._x[i], self._x)
+            limit = np.nan
             for value in side:
-                x[i] = value
-                res = _local_fit((self._problem, x, [i]))
+                res = profiled(value, x)
                 x = res["x"]
                 rows.append((value, res["objective"], res["success"]))
+                if np.isnan(limit) and res["objective"] - self.objective > threshold:
+                    limit = self._crossing(profiled, inside, value, threshold)
+                if np.isnan(limit):
+                    inside = (value, x)
+            ci.append(limit)
         frame = pd.DataFrame(rows, columns=["log_value", "objective", "success"])
         frame = frame.sort_values("log_value", ignore_index=True)
         frame.insert(0, "value", np.exp(frame.pop("log_value")))
         frame["delta"] = frame["objective"] - self.objective
-        threshold = float(stats.chi2.ppf(level, 1))
-        ci = []
-        for part in (frame[frame["value"] <= np.exp(self._x[i])].iloc[::-1],
-                     frame[frame["value"] >= np.exp(self._x[i])]):
-            crossing = np.flatnonzero(part["delta"].to_numpy() > threshold)
-            if crossing.size == 0:
-                ci.append(np.nan)
-                continue
-            j = crossing[0]
-            # the profile is near-quadratic: interpolate its square root linearly
-            r0, r1 = (np.sqrt(max(part["delta"].iloc[i], 0.0)) for i in (j - 1, j))
-            v0, v1 = np.log(part["value"].iloc[j - 1]), np.log(part["value"].iloc[j])
-            ci.append(float(np.exp(v0 + (np.sqrt(threshold) - r0) / (r1 - r0) * (v1 - v0))))
         if frame["delta"].abs().max() < FLAT_TOLERANCE:
             label = "structurally non-identifiable"
         elif np.isfinite(ci).all():
@@ -777,10 +813,26 @@ class FitResult:
             label = "practically non-identifiable"
         return ProfileResult(name, frame, ci[0], ci[1], label, threshold)
 
+    def _crossing(self, profiled, inside: tuple[float, np.ndarray], outside: float,
+                  threshold: float) -> float:
+        """The value where the profile's rise crosses `threshold`, between the log value
+        `inside` (below it, with its re-optimised point) and `outside` (above it)."""
+        start = inside[1]
+
+        def rise(value: float) -> float:
+            return profiled(value, start)["objective"] - self.objective - threshold
+
+        try:
+            return float(np.exp(optimize.brentq(rise, *sorted((inside[0], outside)),
+                                                xtol=1e-6)))
+        except ValueError:  # no sign change on re-optimising: the grid value outside
+            return float(np.exp(outside))
+
     def identifiability(self, **kwargs) -> pd.DataFrame:
         """Profile every estimated quantity: name, estimate, ci_low, ci_high, label."""
         rows = []
-        for name, est in zip(self.table["name"], self.table["estimate"], strict=True):
+        estimated = self.table[~self.table["fixed"]]  # not the residual SDs the user fixed
+        for name, est in zip(estimated["name"], estimated["estimate"], strict=True):
             prof = self.profile(name, **kwargs)
             rows.append((name, est, prof.ci_low, prof.ci_high, prof.label))
         return pd.DataFrame(rows, columns=["name", "estimate", "ci_low", "ci_high", "label"])

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ...errors import FitError, ParameterError
+from ...errors import FitError, InputTypeError, OptionError, ParameterError
 from ...io.data import Dataset
 from ...model import Model
 from ...model.inputs import model_inputs, resolve_params
@@ -125,9 +125,9 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     """
     started = time.perf_counter()
     if method not in METHODS:
-        raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}")
+        raise OptionError(f"`method` must be one of {list(METHODS)}; got {method!r}")
     if not isinstance(dataset, Dataset):
-        raise TypeError(f"`dataset` must be an il21pk Dataset; got {type(dataset).__name__}")
+        raise InputTypeError(f"`dataset` must be an il21pk Dataset; got {type(dataset).__name__}")
     if isinstance(model, Model):
         params = resolve_params(model, params)
         readable = model_inputs(model)
@@ -136,12 +136,12 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
                       atol=sampling_atol)
     elif hasattr(model, "bind") and hasattr(model, "parameter_names"):
         if not isinstance(params, ParameterSet):
-            raise TypeError("`params` must be an il21pk ParameterSet (a closed-form model has no "
-                            f"values of its own); got {type(params).__name__}")
+            raise InputTypeError("`params` must be an il21pk ParameterSet (a closed-form model "
+                                 f"has no values of its own); got {type(params).__name__}")
         readable = set(model.parameter_names)
     else:
-        raise TypeError("`model` must be an il21pk Model or a closed-form model with `bind` and "
-                        f"`parameter_names`; got {type(model).__name__}")
+        raise InputTypeError("`model` must be an il21pk Model or a closed-form model with "
+                             f"`bind` and `parameter_names`; got {type(model).__name__}")
     free = check_free(free, params, readable, model, dataset)
     transforms = []
     for name in free:
@@ -155,7 +155,7 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
             raise ParameterError(f"free parameter {name!r} is estimated on a log scale and must "
                                  f"start > 0; got {p.value:g}")
     if not isinstance(iiv, Mapping):
-        raise TypeError("`iiv` must be a mapping {parameter: initial omega}")
+        raise InputTypeError("`iiv` must be a mapping {parameter: initial omega}")
     for name, value in iiv.items():
         if name not in free:
             raise ParameterError(f"iiv names {name!r}, which is not in `free`; between-subject "
@@ -166,15 +166,15 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
             raise ParameterError(f"iiv[{name!r}] (initial omega, the SD of eta) must be a "
                                  f"number > 0; got {value!r}")
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
-        raise ValueError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
+        raise OptionError(f"`n_starts` must be an integer >= 1; got {n_starts!r}")
     check_fd_step(fd_step, "`fd_step`")
     check_argument_types(error_model, sigma=sigma, covariates=covariates)
     if settings is None:
         settings = SaemSettings() if method == "saem" else FoceiSettings()
     expected = SaemSettings if method == "saem" else FoceiSettings
     if not isinstance(settings, expected):
-        raise TypeError(f"`settings` for method {method!r} must be a {expected.__name__}; got "
-                        f"{type(settings).__name__}")
+        raise InputTypeError(f"`settings` for method {method!r} must be a {expected.__name__}; got "
+                             f"{type(settings).__name__}")
     executors.check(executor)
     check_data(model, dataset, error_model, params, readable, unread_covariates=True)
     kinds, fixed_sigma, sigma_names = _error_setup(error_model, sigma, dataset.variables,

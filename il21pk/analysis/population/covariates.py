@@ -166,7 +166,8 @@ class Categorical:
     ----------
     covariate : str
     reference : object, optional
-        The reference level (:math:`\beta = 0`); default the most frequent one.
+        The reference level (:math:`\beta = 0`); default the most frequent one
+        (the smallest of equally frequent ones).
     estimate : bool, optional
         Default True (False fixes every :math:`\beta_k` at 0).
     """
@@ -192,8 +193,10 @@ class Categorical:
                 raise DataError(f"covariate {self.covariate!r} has no level "
                                 f"{self.reference!r}; levels: {sorted(set(values.tolist()))}")
             return self.reference
-        counts = pd.Series(values).value_counts(sort=True)
-        return counts.index[0]
+        counts = pd.Series(values).value_counts()
+        # the most frequent level; of levels as frequent, the smallest (not the one the
+        # first subject has, which would make the fit depend on the rows' order)
+        return min(counts.index[counts == counts.max()])
 
     def columns(self, values: np.ndarray) -> np.ndarray:
         """Indicator columns (N, levels - 1)."""
@@ -259,8 +262,8 @@ def bind_terms(covariates: dict | None, frame: pd.DataFrame, parameters: Sequenc
             effects = [effects]
         for effect in effects:
             if not isinstance(effect, (Power, Exponential, Linear, Categorical)):
-                raise TypeError("covariate effects must be Power, Exponential, Linear or "
-                                f"Categorical; got {type(effect).__name__}")
+                raise InputTypeError("covariate effects must be Power, Exponential, Linear or "
+                                     f"Categorical; got {type(effect).__name__}")
             column = effect.covariate
             if column not in frame.columns and column == "WT" and "body_weight" in frame:
                 column = "body_weight"

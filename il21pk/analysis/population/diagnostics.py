@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from ...checks import is_integer, is_real
+from ...errors import OptionError
 from ..results import time_axis_label, with_time_unit
 from ..sampling import as_generator
 from .problem import PopulationProblem
@@ -65,6 +66,19 @@ def cwres(problem: PopulationProblem, state, modes) -> np.ndarray:
         except np.linalg.LinAlgError:
             continue
     return out
+
+
+def check_replicates(n: object, minimum: int = 1) -> int:
+    """`n` simulated replicates: an integer >= `minimum`, else an OptionError."""
+    if not is_integer(n) or n < minimum:
+        raise OptionError(f"`n` (simulated replicates) must be an integer >= {minimum}; got "
+                          f"{n!r}")
+    return int(n)
+
+
+def default_variable(result, variable: str | None) -> str:
+    """The variable a diagnostic shows: `variable`, or that of the first observation."""
+    return variable or str(result.predictions["variable"].iloc[0])
 
 
 def simulate_replicates(problem: PopulationProblem, state, n: int,
@@ -124,18 +138,17 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
     """See :meth:`PopulationFitResult.vpc`."""
     problem = result._problem
     obs = problem.observations
-    variable = variable or next(iter(obs.error))
+    variable = default_variable(result, variable)
     if variable not in obs.error:
-        raise ValueError(f"variable {variable!r} was not observed; observed: {list(obs.error)}")
+        raise OptionError(f"variable {variable!r} was not observed; observed: {list(obs.error)}")
     rows = np.flatnonzero(obs.variable == variable)
     times = problem.dataset.observations["time_h"].to_numpy()[rows]
-    if not is_integer(n) or n < 1:
-        raise ValueError(f"`n` (simulated replicates) must be an integer >= 1; got {n!r}")
+    n = check_replicates(n)
     if np.ndim(bins) == 0:
         whole = is_integer(bins) or \
             isinstance(bins, (float, np.floating)) and float(bins).is_integer()
         if not whole or bins < 1:
-            raise ValueError(f"`bins` must be a whole number of bins >= 1 or a sequence of "
+            raise OptionError(f"`bins` must be a whole number of bins >= 1 or a sequence of "
                              f"increasing time edges; got {bins!r}")
         edges = np.unique(np.quantile(times, np.linspace(0, 1, int(bins) + 1)))
     else:
@@ -146,7 +159,7 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
         if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) \
                 or np.any(np.diff(edges) <= 0) or edges[0] > times.min() \
                 or edges[-1] < times.max():
-            raise ValueError(f"`bins` as edges must be at least two increasing times that "
+            raise OptionError(f"`bins` as edges must be at least two increasing times that "
                              f"span the observations of {variable!r} "
                              f"({times.min():g}-{times.max():g}); got {bins!r}"[:300])
     try:
@@ -154,10 +167,10 @@ def vpc_table(result, variable: str | None = None, *, n: int = 200, bins=8,
     except (TypeError, ValueError):
         checked = np.array([np.nan])
     if checked.ndim != 1 or checked.size == 0 or not np.all((checked > 0) & (checked < 100)):
-        raise ValueError(f"`percentiles` must be a sequence of numbers in (0, 100); got "
+        raise OptionError(f"`percentiles` must be a sequence of numbers in (0, 100); got "
                          f"{percentiles!r}")
     if not is_real(level) or not 0 < level < 1:
-        raise ValueError(f"`level` must be a number in (0, 1); got {level!r}")
+        raise OptionError(f"`level` must be a number in (0, 1); got {level!r}")
     which = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(edges) - 2)
     rng = as_generator(seed)
     sims = simulate_replicates(problem, result._state, n, rng)[:, rows]
@@ -193,6 +206,7 @@ def npde(result, *, n: int = 500, seed=None) -> pd.DataFrame:
     """See :meth:`PopulationFitResult.npde`."""
     problem = result._problem
     obs = problem.observations
+    n = check_replicates(n, 2)  # the replicates' covariance decorrelates each subject
     sims = simulate_replicates(problem, result._state, n, as_generator(seed))
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(obs.log_scale, np.log(obs.y), obs.y)
@@ -275,9 +289,9 @@ def plot_gof(result, kind: str = "observed_vs_ipred", *, variable: str | None = 
     import matplotlib.pyplot as plt
 
     if kind not in GOF_KINDS:
-        raise ValueError(f"kind must be one of {list(GOF_KINDS)}; got {kind!r}")
+        raise OptionError(f"kind must be one of {list(GOF_KINDS)}; got {kind!r}")
     pred = result.predictions
-    variable = variable or pred["variable"].iloc[0]
+    variable = default_variable(result, variable)
     rows = pred[(pred["variable"] == variable) & ~pred["blq"]]
     if ax is None:
         _, ax = plt.subplots()
@@ -324,10 +338,10 @@ def plot_individual(result, subject, *, variable: str | None = None, ax=None):
     import matplotlib.pyplot as plt
 
     pred = result.predictions
-    variable = variable or pred["variable"].iloc[0]
+    variable = default_variable(result, variable)
     rows = pred[(pred["subject"] == subject) & (pred["variable"] == variable)]
     if rows.empty:
-        raise ValueError(f"no observations of {variable!r} for subject {subject!r}")
+        raise OptionError(f"no observations of {variable!r} for subject {subject!r}")
     if ax is None:
         _, ax = plt.subplots()
     rows = rows.sort_values("time_h")
@@ -357,7 +371,7 @@ def plot_vpc(result, variable: str | None = None, *, ax=None, n: int = 200, bins
     table = vpc_table(result, variable, n=n, bins=bins, percentiles=percentiles, level=level,
                       seed=seed)
     pred = result.predictions
-    variable = variable or pred["variable"].iloc[0]
+    variable = default_variable(result, variable)
     if ax is None:
         _, ax = plt.subplots()
     for k, q in enumerate(percentiles):

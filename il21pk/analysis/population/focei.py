@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from ...errors import OptionError
 from ..fitting import check_fd_step
 from .inner import conditional_modes
 from .marginal import laplace_terms
@@ -96,19 +97,19 @@ class FoceiSettings:
     def __post_init__(self) -> None:
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) \
                 or self.max_iter < 1:
-            raise ValueError(f"FoceiSettings.max_iter must be an integer >= 1; got "
-                             f"{self.max_iter!r}")
+            raise OptionError(f"FoceiSettings.max_iter must be an integer >= 1; got "
+                              f"{self.max_iter!r}")
         for name in ("gtol", "inner_tol", "is_df"):
             check_setting(f"FoceiSettings.{name}", getattr(self, name))
         for name in ("fd_step", "hessian_step"):  # steps on the log (logit) scale
             check_fd_step(getattr(self, name), f"FoceiSettings.{name}")
         if self.standard_errors not in ("sandwich", "r", "s"):
-            raise ValueError("FoceiSettings.standard_errors must be 'sandwich', 'r' or 's'; got "
-                             f"{self.standard_errors!r}")
+            raise OptionError("FoceiSettings.standard_errors must be 'sandwich', 'r' or 's'; got "
+                              f"{self.standard_errors!r}")
         if isinstance(self.is_draws, bool) or not isinstance(self.is_draws, int) \
                 or self.is_draws < 10:
-            raise ValueError(f"FoceiSettings.is_draws must be an integer >= 10; got "
-                             f"{self.is_draws!r}")
+            raise OptionError(f"FoceiSettings.is_draws must be an integer >= 10; got "
+                              f"{self.is_draws!r}")
 
 
 @dataclass

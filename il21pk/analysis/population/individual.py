@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...errors import InputTypeError, OptionError
 from .covariates import Term
 
 
@@ -195,27 +196,27 @@ def omega_mask(names: Sequence[str], covariance) -> np.ndarray:
     if covariance == "full":
         return np.ones((r, r), dtype=bool)
     if isinstance(covariance, str):
-        raise ValueError("`covariance` must be 'diagonal', 'full' or a list of blocks of "
-                         f"parameter names; got {covariance!r}")
+        raise OptionError("`covariance` must be 'diagonal', 'full' or a list of blocks of "
+                          f"parameter names; got {covariance!r}")
     blocks_hint = ("`covariance` must be 'diagonal', 'full' or a list of blocks of parameter "
                    "names, e.g. [['cl', 'v_central']]")
     if not isinstance(covariance, (list, tuple)):
-        raise TypeError(f"{blocks_hint}; got {type(covariance).__name__} {covariance!r}")
+        raise InputTypeError(f"{blocks_hint}; got {type(covariance).__name__} {covariance!r}")
     mask = np.eye(r, dtype=bool)
     used: set[str] = set()
     for block in covariance:
         if isinstance(block, str) or not isinstance(block, (list, tuple)):
-            raise TypeError(f"{blocks_hint} (a list of lists); got the block {block!r} in "
-                            f"{covariance!r}")
+            raise InputTypeError(f"{blocks_hint} (a list of lists); got the block {block!r} in "
+                                 f"{covariance!r}")
         block = list(block)
         if len(set(block)) < len(block):
-            raise ValueError(f"covariance block {block} names a parameter twice")
+            raise OptionError(f"covariance block {block} names a parameter twice")
         unknown = [b for b in block if b not in names]
         if unknown:
-            raise ValueError(f"covariance block names {unknown}, which have no "
-                             f"between-subject variability; those with: {list(names)}")
+            raise OptionError(f"covariance block names {unknown}, which have no "
+                              f"between-subject variability; those with: {list(names)}")
         if used & set(block):
-            raise ValueError(f"covariance blocks overlap on {sorted(used & set(block))}")
+            raise OptionError(f"covariance blocks overlap on {sorted(used & set(block))}")
         used |= set(block)
         idx = [list(names).index(b) for b in block]
         mask[np.ix_(idx, idx)] = True

@@ -91,14 +91,20 @@ def conditional_modes(problem: PopulationProblem, mu: np.ndarray, omega: np.ndar
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
         jac, fhess = problem.derivatives(mu, eta, pred)
-        d1, d2 = obs.contribution_derivatives(pred, sigma)
+        with np.errstate(invalid="ignore"):  # NaN predictions: NaN derivatives, no steps
+            d1, d2 = obs.contribution_derivatives(pred, sigma)
         grad = obs.by_subject(np.moveaxis(d1[..., None] * jac, -2, -1))
         grad = np.moveaxis(grad, -1, -2) + 2.0 * np.einsum("cij,cnj->cni", omega_inv, eta)
         rows = d2[..., None, None] * jac[..., :, None] * jac[..., None, :] \
             + d1[..., None, None] * fhess
         newton = 0.5 * np.moveaxis(obs.by_subject(np.moveaxis(rows, -3, -1)), -1, -3)
         hess = newton + omega_inv[:, None] + 1e-12 * eye
-        definite = np.all(np.linalg.eigvalsh(hess) > 0, axis=-1)
+        # a subject whose predictions are NaN (a covariate term outside its domain, a
+        # failed simulation) has a NaN Hessian, which eigvalsh cannot take: it is not
+        # definite, and _solve gives it no step (its G stays non-finite: OFV inf)
+        finite = np.all(np.isfinite(hess), axis=(-2, -1))
+        definite = finite & np.all(
+            np.linalg.eigvalsh(np.where(finite[..., None, None], hess, eye)) > 0, axis=-1)
         if not definite.all():
             _, info = obs.gradient_information(pred, jac, sigma)
             hess = np.where(definite[..., None, None], hess,

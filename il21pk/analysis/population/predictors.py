@@ -32,6 +32,7 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import sparse
 
+from ...errors import OptionError
 from ...io.data import Dataset
 from ...model import Model
 from ...parameters import ParameterSet
@@ -208,7 +209,7 @@ class _ClosedFormPredictor:
 
         obs = dataset.observations
         if set(obs["variable"]) - {"il21_plasma"}:
-            raise ValueError("OneCompartmentOral predicts only 'il21_plasma'")
+            raise OptionError("OneCompartmentOral predicts only 'il21_plasma'")
         subjects = [s for s in dataset.regimens if (obs["subject"] == s).any()]
         position = {s: j for j, s in enumerate(subjects)}
         self.n_obs = len(obs)
@@ -226,7 +227,7 @@ class _ClosedFormPredictor:
             rows = np.flatnonzero(subject == position[s])
             for d in dataset.regimens[s].doses:
                 if d.route == "iv" and d.duration > 0:
-                    raise ValueError("OneCompartmentOral does not support IV infusions")
+                    raise OptionError("OneCompartmentOral does not support IV infusions")
                 factor, kg, is_mass = dose_unit_parts(d.unit)
                 t = time[rows] - d.time
                 # a sample at the dose time is taken after the dose unless pre-dose

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...errors import OptionError
 from ..results import with_time_unit
 from ..sampling import as_generator
 from . import diagnostics
@@ -157,12 +158,12 @@ class PopulationFitResult:
         if key not in self.details:
             known = [k.split("_", 1)[1] for k in self.details if k.startswith("covariance_")]
             if not known:
-                raise ValueError(f"table_with is for FOCEi fits with their covariance step "
-                                 f"('sandwich', 'r' or 's'); this {self.method} fit has only "
-                                 f"its own standard errors ({self.standard_errors}), in "
-                                 "result.table")
-            raise ValueError(f"standard_errors must be one of {known} for this {self.method} "
-                             f"fit; got {standard_errors!r}")
+                raise OptionError(f"table_with is for FOCEi fits with their covariance step "
+                                  f"('sandwich', 'r' or 's'); this {self.method} fit has only "
+                                  f"its own standard errors ({self.standard_errors}), in "
+                                  "result.table")
+            raise OptionError(f"standard_errors must be one of {known} for this {self.method} "
+                              f"fit; got {standard_errors!r}")
         state = self._state
         return parameter_table(self._problem, state.coef, state.omega, state.sigma,
                                self.details[key].to_numpy(), self.details["initial"],
@@ -244,6 +245,7 @@ class PopulationFitResult:
         below a row's LLOQ are reported as BLQ. Returns replicate, subject,
         time_h, variable, value, blq.
         """
+        n = diagnostics.check_replicates(n)
         sims = diagnostics.simulate_replicates(self._problem, self._state, n,
                                                as_generator(seed))
         return diagnostics.replicates_frame(self._problem, sims, censor=censor)

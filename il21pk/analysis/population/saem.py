@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import optimize
 
 from ...checks import is_integer, is_real
+from ...errors import OptionError
 from .individual import to_psi
 from .problem import PopulationProblem
 
@@ -106,28 +107,28 @@ class SaemSettings:
         for name in ("k1", "k2", "burn"):
             value = getattr(self, name)
             if not is_integer(value) or value < 0:
-                raise ValueError(f"SaemSettings.{name} must be an integer >= 0; got {value!r}")
+                raise OptionError(f"SaemSettings.{name} must be an integer >= 0; got {value!r}")
         if self.k1 + self.k2 < 1:
-            raise ValueError("SaemSettings: k1 + k2 must be >= 1")
+            raise OptionError("SaemSettings: k1 + k2 must be >= 1")
         if self.chains is not None and (not is_integer(self.chains) or self.chains < 1):
-            raise ValueError(f"SaemSettings.chains must be an integer >= 1; got {self.chains!r}")
+            raise OptionError(f"SaemSettings.chains must be an integer >= 1; got {self.chains!r}")
         if len(self.kernels) != 3 or any(int(k) < 0 for k in self.kernels):
-            raise ValueError(f"SaemSettings.kernels must be three integers >= 0; got "
-                             f"{self.kernels!r}")
+            raise OptionError(f"SaemSettings.kernels must be three integers >= 0; got "
+                              f"{self.kernels!r}")
         if not 0 < self.acceptance < 1:
-            raise ValueError(f"SaemSettings.acceptance must be in (0, 1); got {self.acceptance}")
+            raise OptionError(f"SaemSettings.acceptance must be in (0, 1); got {self.acceptance}")
         if not 0 < self.annealing <= 1:
-            raise ValueError(f"SaemSettings.annealing must be in (0, 1]; got {self.annealing}")
+            raise OptionError(f"SaemSettings.annealing must be in (0, 1]; got {self.annealing}")
         if not is_integer(self.is_draws) or self.is_draws < 10:
-            raise ValueError(f"SaemSettings.is_draws must be an integer >= 10; got "
-                             f"{self.is_draws!r}")
+            raise OptionError(f"SaemSettings.is_draws must be an integer >= 10; got "
+                              f"{self.is_draws!r}")
         check_setting("SaemSettings.is_df", self.is_df)
 
 
 def check_setting(field: str, value: object) -> None:
     """A numeric setting: a finite number > 0, else ValueError naming it."""
     if not is_real(value) or not 0 < value or not np.isfinite(value):
-        raise ValueError(f"{field} must be a finite number > 0; got {value!r}")
+        raise OptionError(f"{field} must be a finite number > 0; got {value!r}")
 
 
 @dataclass
