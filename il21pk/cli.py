@@ -25,7 +25,7 @@ from .analysis.dose_response import dose_response
 from .analysis.fitting import fit
 from .analysis.nca import nca
 from .analysis.simulate import simulate
-from .analysis.sweep import sweep
+from .analysis.sweep import dose_columns, sweep
 from .checks import is_integer, is_real
 from .errors import Il21pkError
 from .io.data import read_csv, read_table
@@ -172,7 +172,9 @@ def _apply_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
             continue
         if isinstance(value, dict) and actions[attr].nargs in ("*", "+") and \
                 "=" in str(actions[attr].metavar):  # a table for NAME=VALUE pairs
-            value = [f"{k}={v}" for k, v in value.items()]
+            # a list value is several pairs of one name (covariate effects)
+            value = [f"{k}={v}" for k, values in value.items()
+                     for v in (values if isinstance(values, list) else [values])]
         _check_spec_value(args.spec, key, value, actions[attr])
         if attr not in args.given:
             setattr(args, attr, value)
@@ -406,7 +408,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     out = _table_path(args.out)
     model, params, regimen = _setup(args)
     grid = _parse_grid(args.grid)
-    if "dose" in _typed(args) and any(k == "dose" or k.startswith("dose_") for k in grid):
+    if "dose" in _typed(args) and set(grid) & set(dose_columns(model)):
         raise ValueError("--dose is replaced by the dose values of --grid; leave it out")
     frame = sweep(model, regimen, params, grid=grid,
                   t_end=args.t_end, output=args.output, executor=args.executor,
@@ -427,6 +429,9 @@ def _default_responses(model: Model) -> str:
 
 def _cmd_dose_response(args: argparse.Namespace) -> int:
     out = Path(args.out)  # created by the first _write, once the options are checked
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; give a folder for the table, the "
+                         "fit and the figure")
     model, params, regimen = _setup(args)
     if not regimen.doses:
         raise ValueError(f"dose-response scales doses, and the SBML model {args.model} has none "
@@ -626,7 +631,9 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
         if key not in fields:
             raise ValueError(f"--settings {key}: unknown {cls.__name__} field; known: "
                              f"{sorted(fields)}")
-        if isinstance(value, str):
+        if isinstance(value, str) and isinstance(fields[key].default, str):
+            value = value.strip()  # a text field (FoceiSettings.standard_errors)
+        elif isinstance(value, str):
             text = value.strip()
             value = {"true": True, "false": False}.get(text.lower(), text)
             if isinstance(value, str):

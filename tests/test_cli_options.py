@@ -141,3 +141,49 @@ def test_nonmem_data_refuse_regimen_options(tmp_path, capsys, captured):
         capsys.readouterr().err
     with pytest.raises(Stop):  # --unit is the AMT unit, which applies
         _fit_population(tmp_path, "--unit", "nmol")
+
+
+def test_a_spec_covariate_table_takes_a_list_of_effects(tmp_path, captured):
+    # [covariate] cl = [..., ...] was read as one text "['power:...', ...]" and refused
+    data = tmp_path / "nm.csv"
+    data.write_text(NONMEM)
+    spec = tmp_path / "fit.toml"
+    spec.write_text(f'data = "{data}"\nnonmem = true\nmodel = "pk1-closed-form"\n'
+                    'free = ["ka", "v_central", "cl"]\n[iiv]\ncl = 0.3\n[covariate]\n'
+                    'cl = ["power:WT:70:0.75", "exponential:AGE:50"]\n')
+    with pytest.raises(Stop):
+        main(["fit-population", "--spec", str(spec), "--out", str(tmp_path / "out")])
+    assert [type(e).__name__ for e in captured["covariates"]["cl"]] == ["Power", "Exponential"]
+
+
+def test_a_text_setting_is_kept_as_text(tmp_path, captured):
+    # --settings standard_errors=r was refused as "must be a number, true or false"
+    with pytest.raises(Stop):
+        _fit_population(tmp_path, "--method", "focei", "--settings", "standard_errors=s")
+    assert captured["settings"].standard_errors == "s"
+
+
+def test_a_model_parameter_named_dose_something_may_be_swept_with_dose(tmp_path):
+    # any grid name starting with "dose_" was taken for a dose column
+    model = tmp_path / "gain.xml"
+    import il21pk as ip
+
+    model.write_text(ip.Model.from_antimony(ANTIMONY_DAYS.replace(
+        "S' = -k*S", "S' = -k*dose_gain*S").replace("k = 0.5", "k = 0.5\n  dose_gain = 1"))
+        .to_sbml())
+    out = tmp_path / "sweep.csv"
+    assert main(["sweep", "--model", str(model), "--drug", "S", "--unit", "nmol", "--dose",
+                 "5", "--schedule", "single", "--grid", "dose_gain=1,2", "--t-end", "4",
+                 "--executor", "serial", "--out", str(out)]) == 0
+
+
+def test_dose_response_refuses_an_out_file_before_it_simulates(tmp_path, capsys, monkeypatch):
+    # the file was found only when the results were written, after every simulation
+    import il21pk.cli as cli
+
+    monkeypatch.setattr(cli, "dose_response", lambda *a, **k: pytest.fail("simulated"))
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert main(["dose-response", "--model", "pk", "--responses", "il21_plasma:auc",
+                 "--t-end", "24", "--out", str(taken)]) == 2
+    assert "is a file" in capsys.readouterr().err

@@ -455,3 +455,22 @@ def test_a_tie_of_categorical_levels_does_not_depend_on_the_rows_order():
     assert effect.reference_level(np.array([1, 0, 1, 0])) == 0
     assert effect.reference_level(np.array([0, 1, 0, 1])) == 0
     assert effect.reference_level(np.array([1, 1, 0])) == 1  # the most frequent first
+
+
+def test_a_fit_with_an_estimate_on_a_bound_still_draws_its_predictive_check():
+    # simulate_observations refused every covariance with a NaN ("singular Fisher
+    # information"): the CLI's fit then failed after writing its tables
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with pytest.warns(UserWarning, match="on a bound"):
+        result = ip.fit(PK, _sc_subject(), POP_START, free=["ka", "v_central", "cl"],
+                        bounds={"cl": (1.0, 2.7)})
+    sims = result.simulate_observations(50, seed=1)
+    assert np.isfinite(sims["value"]).all()
+    ip.plotting.posterior_predictive_check(result, "il21_plasma", n=20, seed=1)
+    assert "covariance         = partial" in result.report()
+
+
+def test_a_tie_of_levels_of_mixed_types_is_still_decided():
+    assert Categorical("sex").reference_level(np.array(["M", 1, "M", 1], dtype=object)) == 1

@@ -312,3 +312,13 @@ def test_a_numpy_integer_is_a_worker_count():
 
     executors.check(np.int64(2))
     assert list(executors.ordered_map(abs, [-1, -2, 3], np.int64(1))) == [1, 2, 3]
+
+
+def test_streaming_takes_a_folder_of_hidden_files(model, human, tmp_path):
+    # pandas.read_parquet skips hidden and "_" files: a .DS_Store is no other sweep's
+    folder = tmp_path / "finder"
+    folder.mkdir()
+    (folder / ".DS_Store").write_bytes(b"\0")
+    out = ip.sweep(model, REG, human, grid={"dose": [1.0]}, t_end=24.0,
+                   variables=["il21_plasma"], executor="serial", out=folder)
+    assert len(pd.read_parquet(out)) > 0

@@ -719,17 +719,23 @@ class FitResult:
 
         Parameters are drawn from the estimate's covariance (log scale) and
         residual errors from the error models; BLQ handling is not applied.
-        This is parameter uncertainty, not between-subject variability: a
-        visual predictive check needs a population fit
+        An estimate on one of its bounds (no standard error) is held at its
+        value. This is parameter uncertainty, not between-subject variability:
+        a visual predictive check needs a population fit
         (:func:`il21pk.fit_population`).
         Returns replicate, subject, time_h, variable, value.
         """
         rng = as_generator(seed)
         problem = self._problem
-        cov = self.covariance.to_numpy()
-        if not np.all(np.isfinite(cov)):
-            raise FitError("the covariance is not available (singular Fisher information)")
-        x = rng.multivariate_normal(self._x, cov, size=n, method="cholesky")
+        cov = self.covariance.to_numpy().copy()
+        unknown = ~np.isfinite(np.diag(cov))
+        held = unknown & np.all(~np.isfinite(cov), axis=1)  # the rows of estimates on a bound
+        if unknown.all() or not np.all(np.isfinite(cov[np.ix_(~held, ~held)])):
+            raise FitError("the covariance is not available (singular Fisher information): "
+                           "no parameter uncertainty to draw")
+        x = np.repeat(self._x[None], n, axis=0)
+        x[:, ~held] = rng.multivariate_normal(self._x[~held], cov[np.ix_(~held, ~held)],
+                                              size=n, method="cholesky")
         x = np.clip(x, problem.lower, problem.upper)
         pred = problem.predict(np.exp(x[:, : len(problem.free)]))
         _, _, sd = problem.terms(pred, x)
@@ -798,7 +804,7 @@ class FitResult:
                 rows.append((value, res["objective"], res["success"]))
                 if np.isnan(limit) and res["objective"] - self.objective > threshold:
                     limit = self._crossing(profiled, inside, value, threshold)
-                if np.isnan(limit):
+                if np.isnan(limit) and np.isfinite(res["objective"]):
                     inside = (value, x)
             ci.append(limit)
         frame = pd.DataFrame(rows, columns=["log_value", "objective", "success"])
@@ -813,6 +819,14 @@ class FitResult:
             label = "practically non-identifiable"
         return ProfileResult(name, frame, ci[0], ci[1], label, threshold)
 
+    def _covariance_state(self) -> str:
+        """The report's word for the covariance: ok, partial (estimates on a bound) or not
+        available."""
+        if self.covariance_ok:
+            return "ok"
+        known = np.isfinite(np.diag(self.covariance.to_numpy()))
+        return "partial (estimates on a bound have none)" if known.any() else "not available"
+
     def _crossing(self, profiled, inside: tuple[float, np.ndarray], outside: float,
                   threshold: float) -> float:
         """The value where the profile's rise crosses `threshold`, between the log value
@@ -824,7 +838,7 @@ class FitResult:
 
         try:
             return float(np.exp(optimize.brentq(rise, *sorted((inside[0], outside)),
-                                                xtol=1e-6)))
+                                                xtol=1e-5)))
         except ValueError:  # no sign change on re-optimising: the grid value outside
             return float(np.exp(outside))
 
@@ -888,7 +902,7 @@ class FitResult:
                  f"    BIC                = {self.bic:.6g}",
                  f"    objective calls    = {self.nfev} over {len(self.starts)} start(s)",
                  f"    success            = {self.success} ({self.message})",
-                 f"    covariance         = {'ok' if self.covariance_ok else 'not available'}",
+                 f"    covariance         = {self._covariance_state()}",
                  "[[Parameters]] (estimate +/- SE, 95% CI)"]
         for r in self.table.itertuples():
             lines.append(f"    {r.name:24s} = {r.estimate:.5g} +/- {r.stderr:.3g} [{r.unit}]  "

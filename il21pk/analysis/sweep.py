@@ -482,8 +482,9 @@ def _stream(chunks: list[_Chunk], out: Path, executor, progress, key: str,
         if out.exists() and not out.is_dir():
             raise OptionError(f"`out` {str(out)!r} is a file; give a directory for the "
                               "parquet parts")
-        if out.exists() and any(out.iterdir()):
-            # pandas.read_parquet(out) would read those files too (or only them)
+        if out.exists() and any(not p.name.startswith((".", "_")) for p in out.iterdir()):
+            # pandas.read_parquet(out) would read those files too (or only them); it
+            # skips hidden files and those starting with "_" (.DS_Store, _SUCCESS)
             raise OptionError(f"`out` {str(out)!r} holds files that are not a sweep's; "
                               "choose a new or empty directory")
         out.mkdir(parents=True, exist_ok=True)

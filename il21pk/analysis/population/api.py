@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ...checks import is_integer
 from ...errors import FitError, InputTypeError, OptionError, ParameterError
 from ...io.data import Dataset
 from ...model import Model
@@ -193,9 +194,9 @@ def fit_population(model, dataset: Dataset, params: ParameterSet | None = None, 
     pred_executor = executor if n_starts == 1 and isinstance(model, Model) else None
     owned = None
     if pred_executor is not None and (pred_executor == "processes" or (
-            isinstance(pred_executor, int) and pred_executor > 1)):
+            is_integer(pred_executor) and pred_executor > 1)):
         # one pool for the whole fit: a pool per batch would start workers at every E-step
-        workers = pred_executor if isinstance(pred_executor, int) else executors.cpu_count()
+        workers = int(pred_executor) if is_integer(pred_executor) else executors.cpu_count()
         owned = pred_executor = executors.process_pool(workers)
     predictor = make_predictor(model, dataset, params, free, options, pred_executor)
     sampler = None

@@ -196,7 +196,8 @@ class Categorical:
         counts = pd.Series(values).value_counts()
         # the most frequent level; of levels as frequent, the smallest (not the one the
         # first subject has, which would make the fit depend on the rows' order)
-        return min(counts.index[counts == counts.max()])
+        return min(counts.index[counts == counts.max()],
+                   key=lambda level: (type(level).__name__, level))
 
     def columns(self, values: np.ndarray) -> np.ndarray:
         """Indicator columns (N, levels - 1)."""
