@@ -131,6 +131,12 @@ def dose_nmol_expression(amount, unit: str, *, mw, body_weight):
 
 #: How :func:`check_dosing_value` names the member of a batch it refuses a value of.
 _MEMBER = " (member {index} of the {size} simulated together)"
+
+
+def member_text(index: int, size: int) -> str:
+    """`` (member 3 of the 250 simulated together)``: which member of a batch an error
+    is about, in the form :func:`name_member` renames (a sweep's run)."""
+    return _MEMBER.format(index=index, size=size)
 _MEMBER_PATTERN = re.compile(r" \(member (\d+) of the \d+ simulated together\)")
 
 
@@ -177,8 +183,7 @@ def check_dosing_value(value: npt.ArrayLike, name: str, unit: str, *, positive: 
     bad = np.flatnonzero(~np.isfinite(value) | (value <= 0 if positive else value < 0))
     if bad.size:
         i = bad[0]
-        member = (_MEMBER.format(index=i, size=value.size)
-                  if np.unique(value).size > 1 else "")
+        member = member_text(i, value.size) if np.unique(value).size > 1 else ""
         shown = "" if unit in ("", "1") else f" {unit}"
         raise ParameterError(f"parameter {name!r} = {value.flat[i]:g}{shown}{member}: {what} "
                              f"must be finite and {'> 0' if positive else '>= 0'}{shown}")

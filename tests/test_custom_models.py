@@ -413,3 +413,90 @@ def test_a_covering_piecewise_inside_max_min_abs_compiles(wrap):
         assert batch.success.all()
     exact = {"abs": 2.0 - np.exp(0.4), "min": np.exp(-0.4), "max": 1.0 - 0.8}
     assert batch.outputs["x"][0, -1] == pytest.approx(exact[wrap], rel=1e-5)
+
+
+# -- the model-building API (a probe of 2026-12-01) ----------------------------------------
+def _decay(x0=3.0, **rate_symbols) -> ip.Stage:
+    """x' = -k x, x(0) = x0 (a number or an expression of parameter a)."""
+    x, k = sp.Symbol("x"), rate_symbols.get("k", sp.Symbol("k"))
+    initial = rate_symbols.get("initial", x0)
+    return ip.Stage("decay", "one state", states=(ip.State("x", "1", "x", initial=initial,
+                                                           nonnegative=True),),
+                    parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "rate"),
+                                ParameterSpec("a", "1", -10.0, 10.0, "baseline")),
+                    rates={"x": -k * x}, time_unit="h")
+
+
+def test_symbols_with_assumptions_are_the_models_symbols():
+    # Symbol("k", positive=True) is not Symbol("k"): it was printed raw into the generated
+    # code (numba TypingError, a Jacobian of zeros) or left undefined (NameError)
+    a = sp.Symbol("a", positive=True)
+    model = ip.Model.compose(_decay(k=sp.Symbol("k", positive=True), initial=a),
+                             name="assumptions")
+    params = model.parameter_set({"k": (0.5, "t"), "a": (3.0, "t")}, base=None)
+    wide = ip.simulate(model, None, params, t_end=2.0, t_eval=np.array([0.0, 1.0, 2.0]),
+                       rtol=1e-10, atol=1e-12).wide()
+    np.testing.assert_allclose(wide["x [1]"], 3.0 * np.exp(-0.5 * np.array([0, 1, 2.0])),
+                               rtol=1e-8)
+
+
+def test_a_negative_baseline_of_a_nonnegative_state_is_named():
+    # numba-bdf stopped with "step size became too small"; LSODA returned the negative
+    # trajectory without a word
+    model = ip.Model.compose(_decay(initial=sp.Symbol("a")), name="negative_baseline")
+    params = model.parameter_set({"k": (0.5, "t"), "a": (-1.0, "t")}, base=None)
+    for method in ("numba-bdf", "LSODA"):
+        with pytest.raises(ip.ParameterError, match=r"state 'x' is non-negative, but its "
+                                                    r"baseline a is -1: check \['a'\]"):
+            ip.simulate(model, None, params, t_end=1.0, method=method)
+
+
+def test_models_differing_in_what_the_engine_reads_beside_the_code_differ():
+    # equal keys made models with another bioavailability equal, and a resumed sweep
+    # returned the other model's results (cmax 4.773 for 1.193)
+    def stage(bioavailability):
+        x, depot, k, ka = sp.symbols("x depot k ka")
+        return ip.Stage(
+            "pk", "depot and central", states=(
+                ip.State("depot", "nmol", "depot", nonnegative=True),
+                ip.State("x", "nmol", "central", nonnegative=True)),
+            parameters=(ParameterSpec("k", "1/h", 0.0, 10.0, "elimination"),
+                        ParameterSpec("ka", "1/h", 0.0, 10.0, "absorption"),
+                        ParameterSpec("f", "1", 0.0, 1.0, "bioavailability"),
+                        ParameterSpec("mw_d", "kDa", 1e-3, 1e4, "molecular weight")),
+            rates={"depot": -ka * depot, "x": ka * depot - k * x + sp.Symbol("infusion_d")},
+            drugs=(ip.Drug("d", mw="mw_d", central="x", depot="depot",
+                           bioavailability=bioavailability),), time_unit="h")
+
+    whole, quarter = (ip.Model.compose(stage(b), name="sc") for b in (None, "f"))
+    assert whole != quarter
+    assert ip.Model.compose(stage("f"), name="sc") == quarter  # equal when they are
+
+
+def test_drug_compartment_numbers_are_integers():
+    # {"1": ...} or {1.5: ...} composed, and NONMEM CMT 1 then dosed another drug
+    for number in ("1", 1.5, True, 0):
+        with pytest.raises(ip.ParameterError, match="cmt keys are NONMEM compartment numbers"):
+            ip.Drug("d", mw="mw_d", central="x", cmt={number: "x"})
+    assert ip.Drug("d", mw="mw_d", central="x", cmt={np.int64(2): "x"}).cmt == {2: "x"}
+
+
+def test_a_quantity_unit_must_be_text():
+    # unit=None failed in pandas ("Categorical categories cannot be null") at simulate
+    with pytest.raises(ip.ParameterError, match="Quantity 'half' unit must be a string"):
+        ip.Quantity("half", sp.Symbol("x") / 2, None, "half of x")
+
+
+def test_a_definition_in_days_declares_days():
+    # ModelDefinition(time_unit="d") kept the default unit definitions, so the SBML
+    # export declared its per-day rates per hour
+    from il21pk.model.compose import ModelDefinition
+
+    stage = ip.Stage("decay", "one state", states=(ip.State("x", "1", "x", initial=1.0),),
+                     parameters=(ParameterSpec("k", "1/d", 0.0, 10.0, "rate"),),
+                     rates={"x": -sp.Symbol("k") * sp.Symbol("x")}, time_unit="d")
+    definition = ModelDefinition([stage], name="days", time_unit="d")
+    assert definition.unit_definitions["time"] == (("second", 1.0, 86400.0),)
+    model = ip.Model(definition)
+    params = model.parameter_set({"k": (0.5, "test")}, base=None)
+    assert ip.Model.from_sbml(model.to_sbml(params)).time_unit == "d"

@@ -458,10 +458,10 @@ def _fingerprint(model, regimens, params, runs, chunks, options) -> str:
     h = hashlib.sha256()
     # hash exact values (JSON would round floats to 10 digits)
     h.update(pd.util.hash_pandas_object(runs, index=True).to_numpy().tobytes())
-    # the definition's key, not repr(model) (kind, name and stage names: two models
-    # named alike with other rates would share a directory's results)
-    # and its fixed values, which the key leaves out (Model.in_vitro's well volume)
-    for part in (model.definition.key(), repr(sorted(model.definition.fixed.items())),
+    # the definition's identity, not repr(model) (kind, name and stage names: two
+    # models named alike with other rates would share a directory's results); it
+    # holds the fixed values (Model.in_vitro's well volume), drugs and time unit too
+    for part in (model.definition.identity(),
                  repr(sorted((k, repr(r.doses)) for k, r in regimens.items())),
                  repr(sorted(params.values().items())), repr(list(runs.columns)),
                  repr(options),

@@ -12,7 +12,9 @@ import numpy as np
 from numba import njit
 
 from ..codegen.build import generated_module
+from ..errors import ParameterError
 from ..model import Model
+from ..units import member_text
 from . import bdf
 
 
@@ -56,7 +58,24 @@ def prepare(model: Model, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray,
     with np.errstate(all="ignore"):  # guarded branches of Piecewise are evaluated too
         k = module.kernel_values(p)
         y0 = module.initial_states(k)
+    _check_nonnegative_baselines(model, y0)
     return k, y0
+
+
+def _check_nonnegative_baselines(model: Model, y0: np.ndarray) -> None:
+    """A ParameterError for a non-negative state whose baseline is below 0 (the solver
+    would stop with 'step size too small', or LSODA return a negative trajectory)."""
+    below = nonnegative_mask(model)[None, :] & (y0 < 0)
+    if not below.any():
+        return
+    member, i = (int(j) for j in np.argwhere(below)[0])
+    name = model.state_names[i]
+    initial = model.definition.initial[i]
+    reads = sorted(str(s) for s in initial.free_symbols)
+    raise ParameterError(
+        f"state {name!r} is non-negative, but its baseline {initial} is "
+        f"{y0[member, i]:g}{member_text(member, y0.shape[0]) if y0.shape[0] > 1 else ''}"
+        f"{f': check {reads}' if reads else ''}")
 
 
 def nonnegative_mask(model: Model) -> np.ndarray:

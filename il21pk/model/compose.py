@@ -20,7 +20,7 @@ import sympy as sp
 from ..checks import is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec, check_value
-from ..units import DOSING_UNITS
+from ..units import DOSING_UNITS, TIME_UNITS, time_to_hours
 from .definition import (
     TIME,
     Drug,
@@ -122,6 +122,14 @@ class ModelDefinition:
         self.stages: tuple[Stage, ...] = tuple(stages)
         self.time_unit = time_unit = normal_time_unit(time_unit)
         self.unit_definitions = dict(unit_definitions)
+        if unit_definitions is HOURS_NMOL_LITRE and time_unit != "h":
+            # the default's time is hours: a model in days declares days (its SBML export
+            # said hours, and its rates per day were read per hour), one in no known
+            # unit none
+            del self.unit_definitions["time"]
+            if time_unit in TIME_UNITS:
+                self.unit_definitions["time"] = (
+                    ("second", 1.0, 3600.0 * float(time_to_hours(1.0, time_unit))),)
         for stage in self.stages:
             if not isinstance(stage, Stage):
                 raise TypeError(f"a model is composed of Stage objects; got "
@@ -141,6 +149,7 @@ class ModelDefinition:
         self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
                                   for k, v in dict(initial or {}).items()}
         self._key: str | None = None
+        self._identity: str | None = None
         self._flatten()
 
     def __getstate__(self) -> dict:
@@ -421,6 +430,20 @@ class ModelDefinition:
         if self._key is None:
             self._key = hashlib.sha256(self.canonical_text().encode()).hexdigest()[:16]
         return self._key
+
+    def identity(self) -> str:
+        """Hash of everything that changes a simulation's results: the generated code
+        (:meth:`canonical_text`) and what the engine reads beside it (the drugs and
+        their dosing, the non-negative states, the time unit and unit definitions,
+        the fixed values). Models compare equal, and sweeps resume, by it."""
+        if self._identity is None:
+            text = "\n".join([
+                self.canonical_text(), repr(self.drugs),
+                repr([s.nonnegative for _, s in self.states]), repr(self.time_unit),
+                repr(sorted(self.unit_definitions.items())),
+                repr(sorted(self.fixed.items()))])
+            self._identity = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self._identity
 
     def uses_time(self) -> bool:
         """Whether any rate or quantity reads time explicitly (non-autonomous)."""

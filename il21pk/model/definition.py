@@ -23,7 +23,7 @@ from sympy.core.function import AppliedUndef
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
-from ..checks import is_real
+from ..checks import is_integer, is_real
 from ..errors import ParameterError
 from ..parameters import ParameterSpec
 
@@ -152,6 +152,12 @@ def as_expression(value: Expression, where: str) -> sp.Expr:
         raise TypeError(f"{where} must be a sympy expression or a number; got "
                         f"{type(value).__name__} {value!r}")
     expr = steps_as_piecewise(sp.sympify(value))
+    # a symbol declared with assumptions (Symbol("k", positive=True)) is another symbol
+    # than the model's Symbol("k"): it would be printed raw into the generated code
+    plain = {s: sp.Symbol(s.name) for s in expr.free_symbols
+             if isinstance(s, sp.Symbol) and s != sp.Symbol(s.name)}
+    if plain:
+        expr = expr.xreplace(plain)
     found = _unsupported(expr)
     if found is not None:
         part, why = found
@@ -237,6 +243,9 @@ class Quantity:
 
     def __post_init__(self) -> None:
         check_name(self.name, "Quantity")
+        if not isinstance(self.unit, str):
+            raise ParameterError(f"Quantity {self.name!r} unit must be a string ('1' for "
+                                 f"none); got {self.unit!r}")
         object.__setattr__(self, "expression", as_expression(self.expression,
                                                              f"Quantity {self.name!r}"))
 
@@ -286,7 +295,12 @@ class Drug:
         check_name(self.name, "Drug")
         if self.depot is None and (self.bioavailability or self.lag):
             raise ParameterError(f"Drug {self.name!r}: bioavailability and lag need a depot")
-        object.__setattr__(self, "cmt", dict(self.cmt))
+        cmt = dict(self.cmt)
+        for number in cmt:  # NONMEM reads CMT as an integer: "1" or 1.5 would be another's
+            if not is_integer(number) or number < 1:
+                raise ParameterError(f"Drug {self.name!r}: cmt keys are NONMEM compartment "
+                                     f"numbers, integers >= 1; got {number!r}")
+        object.__setattr__(self, "cmt", {int(number): state for number, state in cmt.items()})
 
     @property
     def routes(self) -> tuple[str, ...]:

@@ -386,10 +386,11 @@ class Model:
         return _restore_with(copy.deepcopy(self.definition, memo), self)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Model) and other.definition.key() == self.definition.key()
+        return isinstance(other, Model) and \
+            other.definition.identity() == self.definition.identity()
 
     def __hash__(self) -> int:
-        return hash(self.definition.key())
+        return hash(self.definition.identity())
 
     # -- structure -----------------------------------------------------------
     @property
