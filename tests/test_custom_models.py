@@ -500,3 +500,16 @@ def test_a_definition_in_days_declares_days():
     model = ip.Model(definition)
     params = model.parameter_set({"k": (0.5, "test")}, base=None)
     assert ip.Model.from_sbml(model.to_sbml(params)).time_unit == "d"
+
+
+def test_flags_are_booleans_and_a_report_is_a_sequence():
+    # reported="no" and nonnegative="no" counted as True; report="xy" reported x and y
+    x = sp.Symbol("x")
+    for flag in ("reported", "nonnegative"):
+        with pytest.raises(ip.errors.InputTypeError, match=f"State 'x' {flag} must be True"):
+            ip.State("x", "1", "x", **{flag: "no"})
+    with pytest.raises(ip.errors.InputTypeError, match="Quantity 'y' reported must be True"):
+        ip.Quantity("y", 2 * x, "1", "twice x", reported="yes")
+    with pytest.raises(ip.errors.InputTypeError, match="report must be a sequence of names"):
+        ip.Stage("s", "one state", states=(ip.State("x", "1", "x"),),
+                 rates={"x": -x}, report="x")

@@ -18,13 +18,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
 from ..checks import is_integer, is_real
-from ..errors import ParameterError
+from ..errors import InputTypeError, ParameterError
 from ..parameters import ParameterSpec
 
 #: Spellings of a time unit read as the units models state theirs in (an SBML
@@ -217,6 +218,10 @@ class State:
         if not isinstance(self.unit, str):
             raise ParameterError(f"State {self.name!r} unit must be a string ('1' for none); "
                                  f"got {self.unit!r}")
+        for flag in ("reported", "nonnegative"):  # "no" would count as True
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise InputTypeError(f"State {self.name!r} {flag} must be True or False; got "
+                                     f"{getattr(self, flag)!r}")
         object.__setattr__(self, "initial", as_expression(self.initial,
                                                           f"State {self.name!r} initial"))
 
@@ -246,6 +251,9 @@ class Quantity:
         if not isinstance(self.unit, str):
             raise ParameterError(f"Quantity {self.name!r} unit must be a string ('1' for "
                                  f"none); got {self.unit!r}")
+        if not isinstance(self.reported, (bool, np.bool_)):
+            raise InputTypeError(f"Quantity {self.name!r} reported must be True or False; got "
+                                 f"{self.reported!r}")
         object.__setattr__(self, "expression", as_expression(self.expression,
                                                              f"Quantity {self.name!r}"))
 
@@ -412,6 +420,9 @@ class Stage:
                                      f"a finite number, or None for a required input; got "
                                      f"{default!r}")
         if self.report is not None:
+            if isinstance(self.report, str):  # "xy" would report x and y
+                raise InputTypeError(f"Stage {self.name!r} report must be a sequence of names; "
+                                     f"got the string {self.report!r} (write ({self.report!r},))")
             object.__setattr__(self, "report", tuple(self.report))
             twice = sorted({n for n in self.report if self.report.count(n) > 1})
             if twice:
