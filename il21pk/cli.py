@@ -596,12 +596,8 @@ def _cmd_fit_population(args: argparse.Namespace) -> int:
     kinds = {"power": Power, "exponential": Exponential, "linear": Linear,
              "categorical": Categorical}
     covariates: dict = {}
-    given = args.covariate
-    # several effects on one parameter: repeated pairs, or a list in the --spec file
-    pairs = [(p, t) for p, texts in given.items()
-             for t in (texts if isinstance(texts, list) else [texts])] \
-        if isinstance(given, dict) else _pair_list(given or [], "--covariate")
-    for parameter, text in pairs:
+    # several effects on one parameter: repeated pairs (a --spec list gives them too)
+    for parameter, text in _pair_list(args.covariate or [], "--covariate"):
         parts = str(text).split(":")
         if parts[0] not in kinds or len(parts) < 2:
             raise ValueError(f"--covariate {parameter}: give KIND:COLUMN[:REFERENCE[:VALUE]]"

@@ -198,13 +198,14 @@ def to_antimony(model: Model, params: ParameterSet | None = None,
     imported = hasattr(d, "compartments")
     species = getattr(d, "compartments", {})
     units = {} if imported else _declared_units(d)
+    terms = {unit: unit_terms(unit) for unit in set(units.values())}  # each read once
     amount = d.unit_definitions.get("substance")
-    in_body = [] if imported else [name for name, _, _ in states
-                                   if unit_terms(units.get(name)) == amount]
+    in_body = [name for name, _, _ in states if name in units and terms[units[name]] == amount]
     lines = [f"model {_sbml_id(d.name)}()", *_unit_lines(d.unit_definitions)]
-    unit_ids = _unit_ids({unit for name, unit in units.items() if name not in in_body},
+    unit_ids = _unit_ids({unit: terms[unit] for name, unit in units.items()
+                          if name not in in_body},
                          d.unit_definitions, {printer.name(name) for name in names})
-    lines += [f"  unit {unit_id} = {_unit_text(unit_terms(unit))}"
+    lines += [f"  unit {unit_id} = {_unit_text(terms[unit])}"
               for unit, unit_id in unit_ids.items() if unit_id not in _UNIT_IDS.values()]
     lines += ["  compartment body = 1"] if in_body or None in species.values() else []
     lines += [f"  compartment {n(c)}" for c in dict.fromkeys(species.values()) if c]
@@ -284,7 +285,7 @@ def _declared_units(d: object) -> dict[str, str]:
     return {name: unit for name, unit in units.items() if unit_terms(unit) is not None}
 
 
-def _unit_ids(units: set[str], definitions: dict[str, UnitTerms],
+def _unit_ids(units: dict[str, UnitTerms], definitions: dict[str, UnitTerms],
               taken: set[str]) -> dict[str, str]:
     """An Antimony id for each unit string: the model-wide unit's (``time_unit``) for
     one that equals it, else a new one (``'1/(nM*h)'`` -> ``unit_per_nM_h``) none in
@@ -294,8 +295,8 @@ def _unit_ids(units: set[str], definitions: dict[str, UnitTerms],
     taken = taken | set(model_wide.values())
     ids: dict[str, str] = {}
     for unit in sorted(units):
-        if unit_terms(unit) in model_wide:
-            ids[unit] = model_wide[unit_terms(unit)]
+        if units[unit] in model_wide:
+            ids[unit] = model_wide[units[unit]]
             continue
         stem = unit.replace(" ", "")
         stem = "per_" + stem[2:] if stem.startswith("1/") else stem

@@ -565,18 +565,17 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
         header = pd.read_csv(source(), header=None, nrows=1, dtype=str,
                              keep_default_na=False).iloc[0].tolist()
         if not nonmem:
-            _refuse_comment_lines(path, header)  # before its one column meets the data's
+            _refuse_comment_header(path, header)  # before its one column meets the data's
         with warnings.catch_warnings():
             # index_col=False: a line with more fields than the header is refused below,
             # not read with its first column as the index (every column shifted left)
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(source(), index_col=False)
-    except pd.errors.ParserWarning:
-        raise DataError(f"{path}: a data line has more fields than the header's "
-                        f"{len(header)}; name every column in the header") from None
-    except pd.errors.ParserError as exc:  # "... C error: Expected 6 fields in line 3, saw 7"
+    except (pd.errors.ParserWarning, pd.errors.ParserError) as exc:
+        # "... C error: Expected 6 fields in line 3, saw 7" (one line), or every line
         raise DataError(f"{path}: not a CSV of the header's {len(header)} columns "
-                        f"({str(exc).split('C error: ')[-1].strip()})") from None
+                        f"({str(exc).split('C error: ')[-1].strip()}); name every column "
+                        "in the header") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save "
                         "the file as UTF-8 CSV") from None
@@ -585,25 +584,26 @@ def read_table(path: str | Path | io.IOBase, *, nonmem: bool = False) -> pd.Data
     if dup:
         raise DataError(f"{path}: duplicate column(s) {dup} in the header")
     if not nonmem:
-        _refuse_comment_lines(path, header, frame)
+        _refuse_comment_rows(path, frame)
     return frame
 
 
-def _refuse_comment_lines(path: object, header: list[str],
-                          frame: pd.DataFrame | None = None) -> None:
-    """A plain CSV's line starting with ``#`` would be read as a header or a record
-    (the header alone when `frame` is None)."""
+def _refuse_comment_header(path: object, header: list[str]) -> None:
+    """A plain CSV's header starting with ``#`` would be read as its column names."""
     if header and str(header[0]).lstrip().startswith("#"):
-        where, text = "the header", ",".join(header)
-    else:
-        if frame is None:
-            return
-        first = frame.iloc[:, 0].astype(str).str.lstrip()  # pandas reads at least one column
-        commented = np.flatnonzero(first.str.startswith("#").to_numpy(dtype=bool))
-        if not commented.size:
-            return
-        where, text = f"data row {commented[0] + 1}", ",".join(
-            map(str, frame.iloc[commented[0]].tolist()))
+        _refuse_comment(path, "the header", ",".join(header))
+
+
+def _refuse_comment_rows(path: object, frame: pd.DataFrame) -> None:
+    """A plain CSV's data line starting with ``#`` would be read as a record."""
+    first = frame.iloc[:, 0].astype(str).str.lstrip()  # pandas reads at least one column
+    commented = np.flatnonzero(first.str.startswith("#").to_numpy(dtype=bool))
+    if commented.size:
+        _refuse_comment(path, f"data row {commented[0] + 1}",
+                        ",".join(map(str, frame.iloc[commented[0]].tolist())))
+
+
+def _refuse_comment(path: object, where: str, text: str) -> None:
     raise DataError(f"{path}: {where} starts with '#' ({text[:60]!r}): a plain CSV has no "
                     f"comment lines; remove them (a NONMEM file: read_csv(..., nonmem=True) "
                     f"skips them)")
