@@ -14,13 +14,23 @@ from ..sampling import as_generator
 from . import diagnostics
 from .problem import PopulationProblem
 from .saem import SaemState
-from .uncertainty import condition_number, parameter_table, rho_names, to_rho
+from .uncertainty import (
+    condition_number,
+    least_determined,
+    parameter_table,
+    rho_names,
+    to_rho,
+)
 
 #: A fit has not found the data of a variable whose individual predictions leave more
 #: than this many times the squared deviations of its observations about their mean (a
 #: good fit of a flat variable leaves about 1 time: the mean is the best constant; a
 #: prediction off by more than one SD of the data leaves more than 2).
 FAR_FROM_THE_DATA = 2.0
+#: A correlation matrix of the estimates with a larger condition number flags
+#: estimates the data do not determine separately (the usual rule of thumb in
+#: pharmacometrics; the population how-to says the same).
+ILL_CONDITIONED = 1000.0
 SE_METHODS = {
     "saem": "linearisation of the model around the conditional modes (expected Fisher "
             "information, as saemix)",
@@ -72,7 +82,9 @@ class PopulationFitResult:
         ``omega_<p>`` (eta) and ``epsilon_<variable>`` shrinkage [%].
     condition_number : float
         Largest over smallest eigenvalue of the correlation matrix of the
-        estimates.
+        estimates. Above :data:`ILL_CONDITIONED` (1000) a warning and
+        `message` name the estimates the data do not determine separately
+        (those that make up the matrix's least determined direction).
     covariance_ok : bool
         Whether the covariance step gave a covariance matrix with positive
         variances (if not, standard errors and intervals are NaN, with a
@@ -359,6 +371,16 @@ def finish(problem: PopulationProblem, method: str, run: dict, *, initial: dict,
                       "confidence intervals are NaN (result.covariance_ok is False); the "
                       "estimates stand. Most often a variance estimated near 0 or a parameter "
                       "the data do not determine: see result.table and result.convergence",
+                      UserWarning, stacklevel=3)
+    if covariance_ok and condition > ILL_CONDITIONED:
+        involved = ", ".join(least_determined(cov, names))
+        message += (f"; ill-conditioned (condition number {condition:.3g}): the data do not "
+                    f"determine {involved} separately")
+        warnings.warn(f"fit_population ({method}): the correlation matrix of the estimates "
+                      f"has condition number {condition:.4g} (above {ILL_CONDITIONED:g}): the "
+                      f"data do not determine {involved} separately, so their standard errors "
+                      "and intervals say little; fix one of them or add data that separate "
+                      "them (see result.table's rse_percent and result.covariance)",
                       UserWarning, stacklevel=3)
     for var, sse, sst in _far_from_the_data(frame, ipred):
         success = False

@@ -152,6 +152,16 @@ def condition_number(cov: np.ndarray) -> float:
     return float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
 
 
+def least_determined(cov: np.ndarray, names: list[str], share: float = 0.05) -> list[str]:
+    """Names of the estimates that make up the least determined direction of `cov`:
+    those whose squared loading on the eigenvector of the smallest eigenvalue of
+    its correlation matrix is at least `share` (the loadings' squares sum to 1)."""
+    sd = np.sqrt(np.diag(cov))
+    _, vectors = np.linalg.eigh(cov / np.outer(sd, sd))
+    weakest = vectors[:, 0] ** 2
+    return [name for name, w in zip(names, weakest, strict=True) if w >= share]
+
+
 def parameter_table(problem: PopulationProblem, coef, omega, sigma, cov_rho: np.ndarray,
                     initial: dict, shrinkage: dict, units: dict, level: float = 0.95
                     ) -> pd.DataFrame:
