@@ -513,3 +513,74 @@ def test_flags_are_booleans_and_a_report_is_a_sequence():
     with pytest.raises(ip.errors.InputTypeError, match="report must be a sequence of names"):
         ip.Stage("s", "one state", states=(ip.State("x", "1", "x"),),
                  rates={"x": -x}, report="x")
+
+
+def _function_stage(quantities: dict[str, sp.Expr]) -> ip.Stage:
+    """One-compartment drug whose rate also carries every expression of `quantities`
+    (with a small weight) and reports each as a quantity."""
+    amount, conc = sp.symbols("drug_central drug_plasma")
+    v, cl, infusion = sp.symbols("v_drug cl_drug infusion_drug")
+    return ip.Stage(
+        "pk", "a drug and functions of its amount",
+        states=(ip.State("drug_central", "nmol", "drug"),),
+        parameters=(ParameterSpec("mw_drug", "kDa", 1e-3, 1e4, "mw"),
+                    ParameterSpec("v_drug", "L", 1e-6, 1e4, "volume"),
+                    ParameterSpec("cl_drug", "L/h", 0.0, 1e4, "clearance")),
+        quantities=(ip.Quantity("drug_plasma", amount / v, "nM", "conc", reported=True),
+                    *(ip.Quantity(name, f, "1", name, reported=True)
+                      for name, f in quantities.items())),
+        rates={"drug_central": infusion - cl * conc - 1e-4 * sum(quantities.values())},
+        drugs=(ip.Drug("drug", mw="mw_drug", central="drug_central"),), time_unit="h")
+
+
+def test_every_function_a_stage_may_use_compiles_in_rates_and_quantities():
+    """Each function of COMPILABLE_FUNCTIONS (and factorial, read as gamma(x + 1)) in
+    a rate and a reported quantity: the quantities equal sympy's (mpmath's) values
+    at the simulated amounts. erf, erfc and loggamma in a quantity failed with
+    numpy's 'only 0-dimensional arrays' (math functions given arrays)."""
+    from il21pk.model.definition import COMPILABLE_FUNCTIONS
+
+    x = sp.Symbol("drug_central")
+    near_half, above_one = 0.5 + x / 1000, 1.5 + x / 1000  # x falls from 10 to 0
+    two_args = {sp.atan2: (near_half, 1), sp.Mod: (10 * near_half, 3), sp.beta: (near_half, 2),
+                sp.binomial: (above_one, 2), sp.Min: (near_half, 0.505),
+                sp.Max: (near_half, 0.505)}
+    one_arg = {sp.acosh: above_one, sp.asec: above_one, sp.acsc: above_one,
+               sp.acoth: above_one, sp.Abs: near_half - 0.505, sp.sign: near_half - 0.505,
+               sp.floor: 10 * near_half, sp.ceiling: 10 * near_half, sp.frac: 10 * near_half}
+    functions = {f"f_{f.__name__.lower()}": f(*two_args[f]) if f in two_args
+                 else f(one_arg.get(f, near_half)) for f in COMPILABLE_FUNCTIONS}
+    functions["f_factorial"] = sp.factorial(near_half)
+    model = ip.Model.compose(_function_stage(functions), name="functions")
+    params = model.parameter_set({"mw_drug": (15.0, "assumed"), "v_drug": (3.0, "assumed"),
+                                  "cl_drug": (1.0, "assumed")}, base=None)
+    times = np.array([0.0, 0.5, 2.0, 5.0])
+    wide = ip.simulate(model, ip.Regimen.single(ip.Dose(10, unit="nmol")), params, t_end=5,
+                       t_eval=times, rtol=1e-10, atol=1e-12).wide()
+    amounts = wide["drug_central [nmol]"].to_numpy()
+    assert amounts[1] < 10 and amounts[-1] > 0
+    for name, f in functions.items():
+        expected = [float(sp.N(f.subs(x, a), 17)) for a in amounts[1:]]
+        np.testing.assert_allclose(wide[f"{name} [1]"].to_numpy()[1:], expected, rtol=1e-12,
+                                   atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("function", [sp.LambertW, sp.erfinv, sp.polygamma, sp.besselj,
+                                      sp.re, sp.KroneckerDelta, sp.Si])
+@pytest.mark.parametrize("where", ["rate", "quantity"])
+def test_a_function_the_code_generator_cannot_compile_is_refused_when_built(function, where):
+    """LambertW, besselj, erfinv, ... in a rate or quantity failed only when code was
+    generated or compiled: sympy's 'Set the printer option strict', numba's
+    TypingError or numpy's ambiguous truth value. Now named when the stage is built."""
+    x = sp.Symbol("drug_central")
+    arg = 0.5 + x / 1000
+    expr = function(0, arg) if function in (sp.polygamma, sp.besselj) else \
+        function(sp.floor(arg), 0) if function is sp.KroneckerDelta else function(arg)
+    with pytest.raises(ip.ParameterError, match=rf"cannot be compiled.*{function.__name__}\(.*"
+                                                r"a function the code generator does not "
+                                                r"compile"):
+        if where == "quantity":
+            _function_stage({"q": expr})
+        else:
+            ip.Stage("s", "s", states=(ip.State("drug_central", "nmol", "drug"),),
+                     rates={"drug_central": -expr})

@@ -131,7 +131,21 @@ class _ArrayPrinter(NumPyPrinter):
 
     # functions and booleans of imported (SBML) models
     def _print_gamma(self, expr: sp.Basic) -> str:
-        return f"numpy.vectorize(math.gamma, otypes=[float])({self._print(expr.args[0])})"
+        return self._elementwise("math.gamma", expr)
+
+    # numpy has no erf or log-gamma; sympy's NumPyPrinter prints math's, which take
+    # no arrays (the scalar code calls the same math functions)
+    def _print_erf(self, expr: sp.Basic) -> str:
+        return self._elementwise("math.erf", expr)
+
+    def _print_erfc(self, expr: sp.Basic) -> str:
+        return self._elementwise("math.erfc", expr)
+
+    def _print_loggamma(self, expr: sp.Basic) -> str:
+        return self._elementwise("math.lgamma", expr)
+
+    def _elementwise(self, function: str, expr: sp.Basic) -> str:
+        return f"numpy.vectorize({function}, otypes=[float])({self._print(expr.args[0])})"
 
     def _print_Xor(self, expr: sp.Basic) -> str:
         out = self._print(expr.args[0])

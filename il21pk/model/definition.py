@@ -61,11 +61,23 @@ CONNECTIVES = (sp.And, sp.Or, sp.Not, sp.Xor, sp.Equivalent, sp.Implies, sp.ITE)
 #: Numbers a Piecewise may take where it is undefined (SBML's piecewise without
 #: an otherwise is NaN there); anywhere else they are refused.
 UNDEFINED = (sp.nan, sp.oo, -sp.oo)
+#: The sympy functions the code generator compiles, in the model's scalar code
+#: (numba) and in the array code of reported quantities (numpy); others (LambertW,
+#: besselj, erfinv, polygamma, re, ...) are refused when a stage is built.
+#: ``factorial(x)`` is read as ``gamma(x + 1)``.
+COMPILABLE_FUNCTIONS = (
+    sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.sec, sp.csc, sp.cot, sp.asin, sp.acos,
+    sp.atan, sp.acot, sp.asec, sp.acsc, sp.atan2, sp.sinh, sp.cosh, sp.tanh, sp.sech,
+    sp.csch, sp.coth, sp.asinh, sp.acosh, sp.atanh, sp.acoth, sp.asech, sp.acsch, sp.sinc,
+    sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.frac, sp.Mod, sp.Min, sp.Max, sp.erf,
+    sp.erfc, sp.gamma, sp.loggamma, sp.beta, sp.binomial,
+)
 #: What an expression may be made of, as error messages say it.
 ALLOWED = ("real-valued expressions of states, parameters, inputs and time t made of finite "
-           "real numbers and constants, +, -, *, /, powers, sympy's functions (exp, log, "
-           "Abs, Min, Max, floor, Mod, trigonometric, ...; Heaviside is taken as a "
-           "Piecewise), and Piecewise((value, condition), ..., (value, True)) whose "
+           "real numbers and constants, +, -, *, /, powers, the functions "
+           + ", ".join(f.__name__ for f in COMPILABLE_FUNCTIONS)
+           + " (Heaviside is taken as a Piecewise, factorial(x) as gamma(x + 1)), and "
+           "Piecewise((value, condition), ..., (value, True)) whose "
            "conditions compare numbers (<, <=, >, >=, Eq, Ne) joined by "
            + ", ".join(c.__name__ for c in CONNECTIVES))
 
@@ -118,6 +130,8 @@ def _unsupported(expr: sp.Basic) -> tuple[sp.Basic, str] | None:
         elif isinstance(node, sp.Piecewise):
             for value, cond in node.args:
                 todo += [(cond, True)] + ([] if value in UNDEFINED else [(value, False)])
+        elif isinstance(node, sp.Function) and not isinstance(node, COMPILABLE_FUNCTIONS):
+            return node, f"a function the code generator does not compile ({node.func})"
         elif isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Min, sp.Max, sp.Function)):
             todo += [(arg, False) for arg in node.args]
         elif isinstance(node, (Relational, BooleanFunction, BooleanAtom)):
@@ -153,6 +167,8 @@ def as_expression(value: Expression, where: str) -> sp.Expr:
         raise TypeError(f"{where} must be a sympy expression or a number; got "
                         f"{type(value).__name__} {value!r}")
     expr = steps_as_piecewise(sp.sympify(value))
+    if expr.has(sp.factorial):  # of a real number, as SBML reads it
+        expr = expr.replace(sp.factorial, lambda x: sp.gamma(x + 1))
     # a symbol declared with assumptions (Symbol("k", positive=True)) is another symbol
     # than the model's Symbol("k"): it would be printed raw into the generated code
     plain = {s: sp.Symbol(s.name) for s in expr.free_symbols
