@@ -56,7 +56,7 @@ from ..errors import (
 )
 from ..io.data import Dataset
 from ..model import Model
-from ..model.inputs import model_inputs, parameter_columns, resolve_params
+from ..model.inputs import check_regimen, model_inputs, parameter_columns, resolve_params
 from ..nonmem import display_id
 from ..parameters import ParameterSet, unknown_name_error
 from ..regimen import Regimen
@@ -267,6 +267,9 @@ def subject_plans(model: Model, dataset: Dataset, params: ParameterSet) -> list[
         rows = np.flatnonzero(obs["subject"].to_numpy() == subject)
         if rows.size == 0:
             continue
+        # as simulate checks it: a schedule in another time unit, a route the drug
+        # lacks, a per-kg dose into a culture well
+        regimen = check_regimen(model, regimen, f"the regimen of subject {display_id(subject)}")
         columns = dict(base)
         for name in cov.columns:
             if name in readable:

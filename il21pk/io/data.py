@@ -478,7 +478,8 @@ def _predose_rows(rows: pd.DataFrame, is_obs: np.ndarray) -> np.ndarray:
     order = np.arange(len(rows))
     out = []
     for i in np.flatnonzero(is_obs):
-        dosed_now = (ids == ids[i]) & (evid == 1) & (time == time[i])
+        dosed_now = (ids == ids[i]) & (evid == 1) & \
+            (np.abs(time - time[i]) <= same_time_tolerance(time[i]))
         implied = False
         for j in np.flatnonzero((ids == ids[i]) & (evid == 1) & (addl > 0)):
             k = round((time[i] - time[j]) / ii[j])

@@ -137,7 +137,7 @@ def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Reg
                 amounts = [u for u in DOSE_UNITS if not is_per_body_weight(u)]
                 raise RegimenError(
                     f"an in vitro model takes IV bolus doses of an amount ({', '.join(amounts)}: "
-                    f"cytokine added to the well); got {d.describe(model.time_unit)}")
+                    f"cytokine added to the well); {name} has {d.describe(model.time_unit)}")
     return regimen
 
 

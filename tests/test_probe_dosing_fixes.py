@@ -1,0 +1,69 @@
+"""Silent wrong answers in dosing, data and parameters found by a read-only probe
+(2026-12-01, thirteenth session); each test failed before its fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import il21pk as ip
+from il21pk.errors import RegimenError
+
+DAYS_MODEL = """
+model m
+  unit day = 86400 second
+  unit time_unit = day
+  compartment C = 1
+  species S1 in C = 0
+  k = 0.1
+  J1: S1 -> ; k*S1
+end
+"""
+
+
+@pytest.mark.parametrize("t_obs", [72.0, 72.0 - 1e-10])
+def test_a_sample_a_rounding_step_before_a_dose_record_is_predose(t_obs):
+    """TIME 71.9999999999 written before the dose record at 72 was moved to 72 but
+    flagged as after the dose (predicted at the peak, not the trough): the record
+    comparison was exact while the time was matched within the same-time tolerance."""
+    df = pd.DataFrame({"ID": [1] * 4, "TIME": [0, t_obs, 72.0, 80.0], "AMT": [10, 0, 10, 0],
+                       "EVID": [1, 0, 1, 0], "DV": [0, 1.0, 0, 1.0], "MDV": [1, 0, 1, 0]})
+    obs = ip.Dataset.from_nonmem(df, amount_unit="nmol").observations
+    assert obs["time_h"].tolist() == [72.0, 80.0]
+    assert obs["predose"].tolist() == [True, False]
+
+
+def _one_subject(model, regimen, times=(1.0, 7.0, 24.0)):
+    frame = pd.DataFrame({"time_h": list(times), "value": [1.0, 0.8, 0.5]})
+    return ip.Dataset.from_frame(frame, variable="il21_plasma", subject=None,
+                                 regimen=regimen, model=model)
+
+
+def test_fit_checks_each_subjects_regimen_as_simulate_does():
+    """A weekly schedule counted in days fitted to a model in hours ran its doses at
+    0 and 7 h (cl 0.017 for 0.05), and a per-kg dose into a culture well was read as
+    a 70 kg dose; simulate refused both."""
+    params = ip.parameter_sets.load("human")
+    model = ip.Model.pk_only(compartments=1)
+    in_days = ip.Regimen.weekly(ip.Dose(30), weeks=2, time_unit="d")
+    with pytest.raises(RegimenError, match=r"regimen of subject 0.*counts days in 'd'"):
+        ip.fit(model, _one_subject(model, in_days), params, free=["cl"])
+    well = ip.Model.in_vitro()
+    with pytest.raises(RegimenError, match="regimen of subject 0"):
+        ip.fit(well, _one_subject(well, ip.Regimen.single(ip.Dose(1, unit="ug/kg")))
+               , params, free=["kd"])
+
+
+def test_a_nonmem_regimen_converted_to_hours_says_so():
+    """Regimen.from_nonmem(time_unit='d') without a model converted TIME to hours but
+    left the regimen's unit open, so a model in days took 168 as day 168: its day-7
+    dose never came (S1 3.68 at day 10 instead of 11.09)."""
+    df = pd.DataFrame({"ID": [1, 1], "TIME": [0, 7], "AMT": [10, 10], "EVID": [1, 1]})
+    regimen = ip.Regimen.from_nonmem(df, unit="nmol", time_unit="d")
+    assert regimen.time_unit == "h" and [d.time for d in regimen.doses] == [0.0, 168.0]
+    model = ip.Model.from_antimony(DAYS_MODEL, drugs={"x": "S1"})
+    with pytest.raises(RegimenError, match="counts days in 'h'"):
+        ip.simulate(model, regimen, t_end=10)
+    in_days = ip.Regimen.from_nonmem(df.assign(CMT=1), unit="nmol", time_unit="d", model=model)
+    assert in_days.time_unit == "d" and [d.time for d in in_days.doses] == [0.0, 7.0]
+    assert ip.Regimen.from_nonmem(df, unit="nmol").time_unit is None  # TIME as it is
