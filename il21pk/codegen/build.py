@@ -25,8 +25,9 @@ GENERATED = Path(__file__).with_name("generated")
 
 
 def module_name(definition: ModelDefinition) -> str:
-    """File stem of the generated module: the model's name and its key."""
-    safe = "".join(ch if ch.isalnum() else "_" for ch in definition.name.lower())
+    """File stem of the generated module: the model's name (its first 60 characters:
+    a BioModels title can be longer than a file name may be) and its key."""
+    safe = "".join(ch if ch.isalnum() else "_" for ch in definition.name.lower()[:60])
     return f"{safe}_{definition.key()}"
 
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputTypeError
 from .sbml_errors import SbmlError
 
 #: Packages that cannot change a simulation: drawings (layout, render), and
@@ -42,6 +43,8 @@ def read_document(source: str | os.PathLike[str]) -> Any:
     """
     import libsbml
 
+    if isinstance(source, str) and not source.strip():
+        raise SbmlError("source must be a path or SBML text; got an empty string")
     if isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
         path = Path(source)
         if not path.is_file():
@@ -81,6 +84,9 @@ def sbml_from_antimony(text: str) -> str:
     """
     import antimony
 
+    if not isinstance(text, str):  # antimony aborts the process on None
+        raise InputTypeError(f"Antimony text must be a str; got {type(text).__name__} "
+                             f"{text!r}"[:300] + " (read a file with Path(...).read_text())")
     antimony.clearPreviousLoads()
     if antimony.loadAntimonyString(text) < 0:
         raise SbmlError(f"Antimony text does not parse: {antimony.getLastError().strip()}")

@@ -51,6 +51,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom, BooleanFunction
 
+from ..errors import InputTypeError
 from ..model.compose import ModelDefinition, Variable
 from ..model.definition import TIME, Drug, Quantity, Stage, State, as_expression
 from ..parameters import ParameterSpec
@@ -354,6 +355,14 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
         constant, or, with drugs, a parameter ``body_weight`` in a unit other
         than kg.
     """
+    if drugs is not None and not isinstance(drugs, Mapping):
+        raise InputTypeError(f"`drugs` must be a mapping of drug name to the id its doses go "
+                             f"to (e.g. {{'drug': 'S1'}}); got {type(drugs).__name__} "
+                             f"{drugs!r}"[:300])
+    if report is not None and (not isinstance(report, (str, Iterable))
+                               or isinstance(report, bytes)):
+        raise InputTypeError(f"`report` must be None, 'all' or a list of names; got "
+                             f"{type(report).__name__} {report!r}"[:300])
     namer = _Namer([*system.state_names, *system.parameter_names,
                     *(n for n, _ in system.assignments)])
     internal = namer.map

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..checks import is_real
-from ..errors import ParameterError
+from ..errors import InputTypeError, ParameterError
 from ..parameters import ParameterSpec, check_value
 from ..units import DOSING_UNITS, TIME_UNITS, time_to_hours
 from .definition import (
@@ -144,6 +144,9 @@ class ModelDefinition:
                     f"{time_unit!r}: they would be read per {time_unit}. Compose it with "
                     f"stages in {time_unit!r}, or declare a stage of your own in "
                     f"{time_unit!r} (Stage(..., time_unit={time_unit!r}))")
+        if not isinstance(name, str) or not name.strip():
+            raise InputTypeError(f"a model's name must be a non-empty str; got "
+                                 f"{type(name).__name__} {name!r}"[:300])
         self.name = name
         self.fixed = dict(fixed or {})
         self.initial_overrides = {k: as_expression(v, f"initial value of {k!r}")
