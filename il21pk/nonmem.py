@@ -154,6 +154,9 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
         raise error(f"NONMEM data have no records (rows); got only the columns "
                     f"{list(df.columns)}")
     out = pd.DataFrame({"ID": subject_ids(df[upper["ID"]], error)})
+    for col in (*REQUIRED_COLUMNS[1:], *OPTIONAL_COLUMNS):
+        if col in upper:
+            _refuse_booleans(df[upper[col]], col, error)
     out["TIME"] = numeric_column(df[upper["TIME"]], "TIME", error, missing=None)
     out["EVID"] = numeric_column(df[upper["EVID"]], "EVID", error, missing=None)
     evid = out["EVID"].to_numpy()
@@ -216,10 +219,22 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
     ii = out["II"].to_numpy()
     for i in np.flatnonzero(dose_rows & ((addl < 0) | (addl != np.round(addl)))):
         raise error(f"NONMEM column ADDL must be a whole number >= 0; row {i} has {addl[i]:g}")
+    for i in np.flatnonzero(dose_rows & (ii < 0)):
+        raise error(f"NONMEM column II (interdose interval) must be >= 0; row {i} "
+                    f"(ID={display_id(ids[i])}) has {ii[i]:g}")
     for i in np.flatnonzero(dose_rows & (addl > 0) & (ii <= 0)):
         raise error(f"NONMEM row {i}: ADDL={addl[i]:g} needs II > 0; got II={ii[i]:g}")
     _check_dose_counts(out, dose_rows, error, max_doses)
     return out
+
+
+def _refuse_booleans(values: pd.Series, column: str, error: type[ValueError]) -> None:
+    """An error naming `column` and the row if a value is a boolean, which would read
+    as 1 or 0 (``AMT=True`` a dose of 1, ``EVID=True`` a dose record)."""
+    for i, value in enumerate(values.to_numpy(dtype=object)):
+        if isinstance(value, (bool, np.bool_)):
+            raise error(f"NONMEM column {column} must hold numbers, not booleans (True would "
+                        f"read as 1); row {i} has {value!r}")
 
 
 def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray, error: type[ValueError],

@@ -10,6 +10,7 @@ never share mutable state.
 from __future__ import annotations
 
 import difflib
+import keyword
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -45,6 +46,10 @@ class ParameterSpec:
     description: str
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and self.name.isidentifier()
+                and not keyword.iskeyword(self.name)):
+            raise ParameterError(f"ParameterSpec: a parameter name must be a Python identifier; "
+                                 f"got {self.name!r}")
         if not (is_real(self.lower) and is_real(self.upper) and self.lower <= self.upper):
             raise ParameterError(f"ParameterSpec {self.name!r} needs numbers lower <= upper; "
                                  f"got [{self.lower!r}, {self.upper!r}]")
@@ -167,6 +172,11 @@ class ParameterSet(Mapping[str, Parameter]):
 
     def __repr__(self) -> str:
         return f"ParameterSet(name={self.name!r}, {len(self)} parameters)"
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        """The parameter `key`, or `default` if the set holds none of that name, as a
+        Mapping's ``get`` does (``params[key]`` raises a ParameterError with suggestions)."""
+        return self._items.get(key, default)
 
     def value(self, name: str) -> float:
         """The value of parameter `name` in its unit."""

@@ -222,8 +222,8 @@ def dose_to_nmol(
         If the dose reads a molecular weight or body weight that is not a
         finite number > 0 (:func:`check_dosing_value`).
     RegimenError
-        If a dose in nmol is not a finite float (an amount so large that the
-        conversion overflows).
+        If `amount` is not finite (NaN or infinite), or its dose in nmol is not
+        a finite float (an amount so large that the conversion overflows).
     """
     _, per_kg, mass = dose_unit_parts(unit)
     if mass:
@@ -235,6 +235,10 @@ def dose_to_nmol(
                                          what=f"the body weight a dose in {unit} is "
                                               "multiplied by")
     amount = np.asarray(amount, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(amount))
+    if bad.size:
+        raise RegimenError(f"{field} must be a finite number of {unit}; got "
+                           f"{amount.flat[bad[0]]}")
     with np.errstate(over="ignore"):
         nmol = np.asarray(dose_nmol_expression(
             amount, unit, mw=np.asarray(mw, dtype=float),

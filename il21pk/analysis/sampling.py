@@ -7,7 +7,7 @@ because sampling happens once, in the calling process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,11 +47,16 @@ def check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet
     for name, pair in bounds.items():
         if params is not None and name not in params:
             raise unknown_name_error(name, params)
+        not_a_pair = ParameterError(f"bounds[{name!r}] must be a (low, high) pair of numbers "
+                                    f"(real, not text, booleans or a mapping); got {pair!r}")
+        items = pair.tolist() if isinstance(pair, np.ndarray) else pair
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) \
+                or len(items) != 2 or not all(is_real(x) for x in items):
+            raise not_a_pair
         try:
-            low, high = (float(x) for x in pair)
-        except (TypeError, ValueError, OverflowError):
-            raise ParameterError(f"bounds[{name!r}] must be a (low, high) pair of numbers; got "
-                                 f"{pair!r}") from None
+            low, high = float(items[0]), float(items[1])
+        except OverflowError:  # an integer too large for a float
+            raise not_a_pair from None
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
             raise ParameterError(f"bounds[{name!r}] must be finite with low < high; got {pair!r}")
         if params is not None:

@@ -106,6 +106,11 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     if grid.size > MAX_TIME_POINTS:
         raise OptionError(f"`t_eval` holds {grid.size:,} times; at most MAX_TIME_POINTS = "
                           f"{MAX_TIME_POINTS:,} are allowed")
+    numbers = isinstance(t_eval, np.ndarray) and t_eval.dtype.kind in "iuf"
+    for i, t in enumerate(() if numbers else np.asarray(t_eval, dtype=object).ravel()):
+        if not is_real(t):  # float() reads "1" and True as 1 h
+            raise OptionError(f"`t_eval` must hold numbers of hours; t_eval[{i}] is "
+                              f"{type(t).__name__} {t!r}"[:200])
     if not np.all(np.isfinite(grid)):
         raise OptionError("`t_eval` must not contain NaN or infinite times")
     if np.any(np.diff(grid) <= 0):
