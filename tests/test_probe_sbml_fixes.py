@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import il21pk as ip
@@ -63,3 +64,87 @@ def test_a_model_with_a_long_name_simulates():
     assert len(module_name(model.definition)) < 100
     result = ip.simulate(model, None, t_end=10, t_eval=[0.0, 10.0])
     assert result.wide().iloc[-1, 1] == pytest.approx(2 * 2.718281828459045 ** -1, rel=1e-5)
+
+
+@pytest.mark.parametrize("other", ["", "B = 0; B' = cos(10*time)"])
+def test_a_slow_crossing_fires_where_the_relational_crosses(other):
+    """A rises through 1 at t = 5 (exactly: A = 0.99995 + 1e-5 t). Beside an unrelated
+    state the event fired at 7.001 and the outputs between said it had not fired:
+    the crossing had been placed at the edge of the noise band (ten times the
+    tolerance) because the band was passed steps after A crossed."""
+    model = ip.Model.from_antimony(f"""
+        A = 0.99995; A' = 1e-5
+        z = -1; w = 0
+        E1: at A > 1: z = time, w = 2
+        {other}
+    """)
+    wide = ip.simulate(model, None, t_end=10, t_eval=[0.0, 4.9, 6.0, 10.0]).wide()
+    assert wide["z []"].iloc[-1] == pytest.approx(5.0, abs=1e-6)
+    assert wide["w []"].tolist() == [0.0, 0.0, 2.0, 2.0]
+
+
+def test_an_inequality_from_the_compared_value_fires_when_it_leaves_it():
+    """`at P != 0` with P = 0 at the start (and P rising at once): never fired.
+    libRoadRunner fires it at 0+; so does a dose that moves P off 0 at t = 2."""
+    model = ip.Model.from_antimony("""
+        compartment C = 1
+        species S = 5; species P = 0
+        J: S -> P; 0.2*S
+        flag = 0
+        E1: at P != 0: flag = 1
+    """)
+    wide = ip.simulate(model, None, t_end=5, t_eval=[0.0, 1.0, 5.0]).wide()
+    assert wide["flag []"].tolist() == [0.0, 1.0, 1.0]
+    assert wide["P []"].iloc[-1] == pytest.approx(5 * (1 - np.exp(-1.0)), rel=1e-6)
+    dosed = ip.Model.from_antimony("""
+        compartment C = 1
+        species P = 0
+        J: P -> ; 0.2*P
+        flag = 0
+        E1: at P != 0: flag = 1
+    """, drugs={"d": "P"})
+    regimen = ip.Regimen([ip.Dose(1, unit="nmol", drug="d", time=2)])
+    wide = ip.simulate(dosed, regimen, t_end=5, t_eval=[0.0, 1.0, 2.5, 5.0]).wide()
+    assert wide["flag []"].tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("first", ["A", "V"])
+def test_concentration_rate_rules_import_in_any_declaration_order(first):
+    """C := 2 V with V and A following rate rules: declared A before V, the import
+    refused 'the rate of change of V is needed before it is known'. [A] obeys
+    d[A]/dt = -0.2 [A] whatever C does: 3 exp(-2) at t = 10."""
+    species = {"A": "species A in C = 3", "V": "species V = 1"}
+    second = "V" if first == "A" else "A"
+    model = ip.Model.from_antimony(f"""
+        compartment C
+        {species[first]}
+        {species[second]}
+        V' = 0.1
+        C := 2*V
+        A' = -0.2*A
+    """)
+    wide = ip.simulate(model, None, t_end=10, t_eval=[0.0, 10.0], rtol=1e-10,
+                       atol=1e-12).wide()
+    assert wide["[A] []"].iloc[-1] == pytest.approx(3 * np.exp(-2.0), rel=1e-8)
+
+
+@pytest.mark.parametrize("target, match", [
+    ("X", r"'X' is a constant or boundary species given by its concentration.*substanceOnly "
+          r"species X"),
+    ("J2", r"'J2' is a reaction, which cannot be dosed"),
+])
+def test_a_target_that_cannot_be_dosed_is_named_for_what_it_is(target, match):
+    """A boundary species given by concentration, and a reaction, were both refused as
+    'set by an assignment rule or an initial assignment', which neither is."""
+    text = """
+        compartment C = 2
+        species B in C = 0
+        $X in C = 1.5
+        J2: X -> B; k2*X
+        k2 = 0.1
+    """
+    with pytest.raises(SbmlError, match=match):
+        ip.Model.from_antimony(text, drugs={"d": target})
+    dosable = ip.Model.from_antimony(text.replace("$X in C", "substanceOnly species $X in C"),
+                                     drugs={"d": "X"})
+    assert [d.name for d in dosable.drugs] == ["d"]

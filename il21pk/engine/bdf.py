@@ -307,9 +307,10 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     evaluated; at the first one that changes (beyond a band of ten times the
     error tolerance for those that read states, so that solver noise of a
     state resting on a threshold is no crossing) the crossing (of the
-    relational itself when it lies in the same step, else of the band's edge)
-    is located on the step's interpolant by the Illinois method to the time
-    resolution,
+    relational itself when it lies in the same step or crossed in an earlier
+    step of this call without crossing back, else of the band's edge) is
+    located on the step's interpolant by the Illinois method to the time
+    resolution (an equality left from its value: by bisection),
     outputs before it are written, `y` is set to the state there and
     ``found = [time, relational, outputs written]``; the status is
     :data:`EVENT`. Without events none of this is compiled.
@@ -328,6 +329,11 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
         ev_old = np.empty(N_ATOMS)
         ev_new = np.empty(N_ATOMS)
         ev_y = np.empty(n)
+        # a banded relational that crossed in an earlier step, its band not yet passed:
+        # where (time since `offset`, NaN if none), the state there, outputs before it
+        pending_t = np.full(N_ATOMS, np.nan)
+        pending_y = np.empty((N_ATOMS, n))
+        pending_out = np.zeros(N_ATOMS, dtype=np.int64)
         event_atoms(t0, y, k, u, ev_lhs, ev_rhs)
         for i in range(N_ATOMS):
             band = 0.0
@@ -585,6 +591,9 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                             _crossing(ATOM_OP[i], truth[i], g_old, g_new) == direction:
                         root = _locate(i, direction, t_old, t, g_old, g_new, 0.0, d, order, h,
                                        offset, k, u, ev_y, ev_lhs, ev_rhs)
+                    elif pending_t[i] == pending_t[i]:
+                        # the relational crossed in an earlier step: the event is there
+                        root = pending_t[i]
                     else:
                         root = _locate(i, direction, t_old, t, ev_old[i], ev_new[i],
                                        ev_shift[i], d, order, h, offset, k, u, ev_y, ev_lhs,
@@ -592,13 +601,23 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
                     if first < 0 or root < t_first:
                         first = i
                         t_first = root
+                elif ev_shift[i] != 0.0:
+                    _note_crossing(i, truth[i], ev_old[i] + ev_shift[i],
+                                   ev_new[i] + ev_shift[i], t_old, t, d, order, h, offset, k,
+                                   u, ev_y, ev_lhs, ev_rhs, t_out, next_out, pending_t,
+                                   pending_y, pending_out)
             if first >= 0:
                 when = offset + t_first
-                match = _TIME_MATCH * max(1.0, abs(when))
-                while next_out < n_out and t_out[next_out] <= when - match:
-                    _dense(d, order, t, h, t_out[next_out] - offset, out[next_out])
-                    next_out += 1
-                _dense(d, order, t, h, t_first, y)
+                if t_first < t_old:  # a pending crossing: later outputs are written again
+                    for i in range(n):
+                        y[i] = pending_y[first, i]
+                    next_out = pending_out[first]
+                else:
+                    match = _TIME_MATCH * max(1.0, abs(when))
+                    while next_out < n_out and t_out[next_out] <= when - match:
+                        _dense(d, order, t, h, t_out[next_out] - offset, out[next_out])
+                        next_out += 1
+                    _dense(d, order, t, h, t_first, y)
                 found[0] = when
                 found[1] = first
                 found[2] = next_out
@@ -743,6 +762,8 @@ def _crossing(op, truth, old, new):
     if op >= 2:
         if (old < 0.0 and new >= 0.0) or (old > 0.0 and new <= 0.0):
             return 2
+        if old == 0.0 and new != 0.0 and truth == (op == 2):  # leaves the value it was at
+            return 2
         return 0
     if old == 0.0 and new == 0.0:
         return 0
@@ -800,16 +821,49 @@ def _crossed(direction, f, start):
     return f == 0.0 or (f > 0.0) != (start > 0.0)
 
 
+def _note_crossing(i, truth, g_old, g_new, t_old, t, d, order, h, offset, k, u, y_work, left,
+                   right, t_out, next_out, pending_t, pending_y, pending_out):
+    """Keep or forget where banded relational `i` itself crossed in the step
+    ``(t_old, t]`` (its values `g_old`, `g_new` at the ends) while its band was not
+    passed: the event is there if the band is passed before it crosses back."""
+    direction = _crossing(ATOM_OP[i], truth, g_old, g_new)
+    if direction != 0:
+        root = _locate(i, direction, t_old, t, g_old, g_new, 0.0, d, order, h, offset, k, u,
+                       y_work, left, right)
+        pending_t[i] = root
+        _dense(d, order, t, h, root, pending_y[i])
+        when = offset + root
+        match = _TIME_MATCH * max(1.0, abs(when))
+        j = next_out
+        while j < t_out.shape[0] and t_out[j] <= when - match:
+            j += 1
+        pending_out[i] = j
+    elif _crossing(ATOM_OP[i], not truth, g_old, g_new) != 0:
+        pending_t[i] = np.nan
+
+
 def _locate(i, direction, a, b, fa, fb, shift, d, order, h, offset, k, u, y_work, left, right):
     """The first time in ``[a, b]`` (time since `offset`) where relational `i`
     crosses, by the Illinois method on the step's interpolant (`d`, `order`, a
     step of `h` ending at `b`), to the resolution of time. Returns a time on
-    the far side of the crossing (`a` when the relational starts there)."""
+    the far side of the crossing (`a` when the relational starts there; for an
+    equality that holds at `a`, the first time it no longer does, by bisection)."""
+    t_end = b
+    tol = 4.0 * _EPS * max(1.0, abs(offset) + abs(b))
+    if direction == 2 and fa == 0.0:  # an equality left: the first time it differs
+        while b - a > tol:
+            c = 0.5 * (a + b)
+            _dense(d, order, t_end, h, c, y_work)
+            event_atoms(offset + c, y_work, k, u, left, right)
+            fc = left[i] - right[i] - shift
+            if fc != 0.0 and fc == fc:
+                b = c
+            else:
+                a = c
+        return b
     start = fa
     if _crossed(direction, fa, start):
         return a
-    t_end = b
-    tol = 4.0 * _EPS * max(1.0, abs(offset) + abs(b))
     side = 0
     for _ in range(200):
         if b - a <= tol:
@@ -1137,8 +1191,8 @@ MODEL_NAMES = ("rhs", "jacobian", "sparse_factor", "sparse_solve", "NNZ", "JAC_R
                *NO_EVENTS)
 
 #: The functions compiled per model, in call order (callees first).
-SPECIALISED = (evaluate_jacobian, _locate, _add_triggered, _execute_events, _after_crossing,
-               _after_jump, integrate_member, solve_batch)
+SPECIALISED = (evaluate_jacobian, _locate, _note_crossing, _add_triggered, _execute_events,
+               _after_crossing, _after_jump, integrate_member, solve_batch)
 
 
 def _engine_version() -> str:

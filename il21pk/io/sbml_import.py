@@ -325,12 +325,24 @@ class _Importer:
                 rates[name] = cf * self.species_flux[name]
             else:
                 rates[name] = sympy.Integer(0)
-        for name in deferred:
-            q = self.quantities[name]
-            size = sympy.Symbol(q.compartment)
-            size_rate = self._size_rate(q.compartment, rates)
-            concentration = sympy.Symbol(name) / size
-            rates[name] = size * self.rate_rules[name] + concentration * size_rate
+        # a compartment's size can follow another deferred species (C := 2 V): in
+        # passes, each taking those whose sizes' rates are known, whatever the order
+        while deferred:
+            waiting, unknown = [], None
+            for name in deferred:
+                q = self.quantities[name]
+                size = sympy.Symbol(q.compartment)
+                try:
+                    size_rate = self._size_rate(q.compartment, rates)
+                except SbmlError as exc:
+                    waiting.append(name)
+                    unknown = exc
+                    continue
+                concentration = sympy.Symbol(name) / size
+                rates[name] = size * self.rate_rules[name] + concentration * size_rate
+            if len(waiting) == len(deferred):
+                raise unknown
+            deferred = waiting
         return rates
 
     def _rate_of(self, name: str, rates: dict[str, sympy.Expr]) -> sympy.Expr:

@@ -413,10 +413,20 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
             state_list.append(State(state, p.unit or "", p.description or p.name,
                                     initial=sp.Symbol(internal[target]), reported=False))
             rates[state] = sp.Integer(0)
-        elif target in assigned:
+        elif target in system.reactions:
+            raise SbmlError(f"drug {drug_name!r}: {target!r} is a reaction, which cannot be "
+                            "dosed; dose a species or parameter")
+        elif target in assigned and (f"[{target}]" not in system.reported
+                                     or target in (rules or ())):
             raise SbmlError(f"drug {drug_name!r}: {target!r} is set by an assignment rule or an "
                             "initial assignment and cannot be dosed; dose a species or parameter "
                             "with a value")
+        elif target in assigned:
+            raise SbmlError(f"drug {drug_name!r}: {target!r} is a constant or boundary species "
+                            "given by its concentration, whose amount il21pk computes from it "
+                            "and cannot dose; declare it hasOnlySubstanceUnits (Antimony: "
+                            f"substanceOnly species {target}), or dose a species that reactions "
+                            "change")
         else:
             raise SbmlError(f"drug {drug_name!r}: the model has no species or parameter "
                             f"{target!r}; ids: {sorted(states) + sorted(params)}")
