@@ -584,3 +584,34 @@ def test_a_function_the_code_generator_cannot_compile_is_refused_when_built(func
         else:
             ip.Stage("s", "s", states=(ip.State("drug_central", "nmol", "drug"),),
                      rates={"drug_central": -expr})
+
+
+@pytest.mark.parametrize("spelling", ["h", "hour", "hours", "hr"])
+def test_a_lag_in_hours_may_be_spelled_as_stages_spell_hours(spelling):
+    """A lag declared in 'hour' was refused ('declare it in h') although a stage's
+    time unit takes the same spellings. The SC dose arrives after the lag: the
+    depot holds F x dose from t = lag on, first-order absorption after that."""
+    depot, central = sp.symbols("drug_depot drug_central")
+    ka, cl, v, infusion = sp.symbols("ka_drug cl_drug v_drug infusion_drug")
+    stage = ip.Stage(
+        "pk", "first-order absorption after a lag",
+        states=(ip.State("drug_depot", "nmol", "depot"), ip.State("drug_central", "nmol", "c")),
+        parameters=(ParameterSpec("mw_drug", "kDa", 1e-3, 1e4, "mw"),
+                    ParameterSpec("ka_drug", "1/h", 0.0, 1e3, "absorption"),
+                    ParameterSpec("cl_drug", "L/h", 0.0, 1e4, "clearance"),
+                    ParameterSpec("v_drug", "L", 1e-6, 1e4, "volume"),
+                    ParameterSpec("f_drug", "1", 0.0, 1.0, "bioavailability"),
+                    ParameterSpec("lag_drug", spelling, 0.0, 100.0, "lag")),
+        quantities=(ip.Quantity("drug_plasma", central / v, "nM", "conc", reported=True),),
+        rates={"drug_depot": -ka * depot,
+               "drug_central": ka * depot - cl / v * central + infusion},
+        drugs=(ip.Drug("drug", mw="mw_drug", central="drug_central", depot="drug_depot",
+                       bioavailability="f_drug", lag="lag_drug"),), time_unit="h")
+    model = ip.Model.compose(stage, name="lagged")
+    params = model.parameter_set({n: (x, "assumed") for n, x in (
+        ("mw_drug", 15.0), ("ka_drug", 0.5), ("cl_drug", 1.0), ("v_drug", 5.0),
+        ("f_drug", 0.6), ("lag_drug", 2.0))}, base=None)
+    wide = ip.simulate(model, ip.Dose(100, unit="nmol", route="sc"), params, t_end=6,
+                       t_eval=[0.0, 1.9, 6.0], rtol=1e-10, atol=1e-12).wide()
+    assert wide["drug_depot [nmol]"].tolist()[:2] == [0.0, 0.0]
+    assert wide["drug_depot [nmol]"].iloc[-1] == pytest.approx(60 * np.exp(-0.5 * 4), rel=1e-8)

@@ -335,7 +335,9 @@ class ModelDefinition:
                        for what, name in (("central", drug.central), ("depot", drug.depot))
                        if name is not None]
             if drug.lag is not None:
-                wanted.append((f"lag {drug.lag!r}", specs[drug.lag].unit, str(self.time_unit),
+                # spelled as stages may spell their time unit ("hour", "hours", "hr")
+                wanted.append((f"lag {drug.lag!r}", normal_time_unit(specs[drug.lag].unit),
+                               str(self.time_unit),
                                "it is added to SC dose times, in the model's time unit", ""))
         for what, unit, required, why, hint in wanted:
             if unit != required:
