@@ -148,3 +148,19 @@ def test_a_target_that_cannot_be_dosed_is_named_for_what_it_is(target, match):
     dosable = ip.Model.from_antimony(text.replace("$X in C", "substanceOnly species $X in C"),
                                      drugs={"d": "X"})
     assert [d.name for d in dosable.drugs] == ["d"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"t_end": -1}, r"`t_end` must be a finite number > 0 d; got -1"),
+    ({"t_end": "3"}, r"`t_end` must be a number \(times in d\); got str"),
+    ({"t_end": 3, "t_eval": [0, 5]}, r"`t_eval` must lie within \[0, t_end=3\] d"),
+    ({"t_end": 3, "max_step": -1}, r"`max_step` must be a number >= 0 d"),
+])
+def test_option_messages_of_a_model_in_days_speak_days(kwargs, match):
+    """A model in days was told "`t_end` must be a finite number > 0 h" and "t_eval
+    must lie within [0, t_end=3] h": its times are days."""
+    model = ip.Model.from_antimony(DECAY.replace(
+        "model decay", "model decay\n  unit day = 86400 second\n  unit time_unit = day"))
+    assert model.time_unit == "d"
+    with pytest.raises((ValueError, TypeError), match=match):
+        ip.simulate(model, None, **kwargs)

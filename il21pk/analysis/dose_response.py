@@ -458,7 +458,8 @@ def dose_response(model: Model, regimen: Regimen | Dose, params: ParameterSet | 
                           "Regimen.none() (no doses)")
     t_end, _ = check_options(t_end=t_end, t_eval=None if metric == "value_at" else
                              options.get("t_eval"), method=options.get("method", "numba-bdf"),
-                             rtol=options.get("rtol", 1e-6), atol=options.get("atol", 1e-9))
+                             rtol=options.get("rtol", 1e-6), atol=options.get("atol", 1e-9),
+                             time_unit=model.time_unit)
     for name, value in (("threshold", threshold), ("at", at)):
         if value is not None and (isinstance(value, bool) or not isinstance(
                 value, (int, float, np.integer, np.floating)) or not np.isfinite(value)):

@@ -21,7 +21,7 @@ from ..model import Model
 from ..model.inputs import check_regimen, parameter_columns, resolve_params
 from ..parameters import ParameterSet
 from ..regimen import Dose, Regimen
-from ..units import check_plain_numbers
+from ..units import check_plain_numbers, time_unit_label
 from .metrics import FullCurves
 from .results import BatchResult, SimulationResult
 
@@ -56,17 +56,24 @@ def _real(value: object, name: str, unit: str = "") -> float:
 
 def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object,
                   rtol: object, atol: object, max_step: object = 0.0,
-                  max_steps: object = 200_000) -> tuple[float, np.ndarray | None]:
+                  max_steps: object = 200_000, time_unit: str | None = "h"
+                  ) -> tuple[float, np.ndarray | None]:
     """Validate solver options once, at the top of every verb; return t_end and t_eval.
+
+    Times are in `time_unit`, the model's (:attr:`Model.time_unit`), as the
+    messages say them.
 
     Raises :class:`~il21pk.errors.OptionError` (a ValueError) for a value out of
     range, including the resource limits :data:`RTOL_RANGE`,
     :data:`MAX_TIME_POINTS` and :data:`MAX_STEPS_LIMIT`, and
     :class:`~il21pk.errors.InputTypeError` (a TypeError) for a wrong type.
     """
-    t_end = _real(t_end, "t_end", " of hours")
+    unit = time_unit_label(time_unit)
+    times = "hours" if time_unit == "h" else f"times in {unit}"
+    of_times = f" of {times}" if time_unit == "h" else f" ({times})"
+    t_end = _real(t_end, "t_end", of_times)
     if not math.isfinite(t_end) or t_end <= 0:
-        raise OptionError(f"`t_end` must be a finite number > 0 h; got {t_end}")
+        raise OptionError(f"`t_end` must be a finite number > 0 {unit}; got {t_end}")
     if not isinstance(method, str) or method not in engine.METHODS:
         raise OptionError(f"`method` must be one of {list(engine.METHODS)}; got {method!r}")
     for name, tol in (("rtol", rtol), ("atol", atol)):
@@ -76,9 +83,10 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
         raise OptionError(f"`rtol` must be within [{RTOL_RANGE[0]:g}, {RTOL_RANGE[1]:g}] "
                           f"(looser tolerances give wrong answers flagged as successes); got "
                           f"{rtol!r}")
-    max_step = _real(max_step, "max_step", " of hours")
+    max_step = _real(max_step, "max_step", of_times)
     if not max_step >= 0:
-        raise OptionError(f"`max_step` must be a number >= 0 h (0: no limit); got {max_step!r}")
+        raise OptionError(f"`max_step` must be a number >= 0 {unit} (0: no limit); got "
+                          f"{max_step!r}")
     if not is_integer(max_steps) or max_steps < 1:
         raise OptionError(f"`max_steps` must be an integer >= 1; got {max_steps!r}")
     if max_steps > MAX_STEPS_LIMIT:
@@ -87,7 +95,9 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     if t_eval is None:
         if t_end + 1 > MAX_TIME_POINTS:
             raise OptionError(
-                f"`t_end` = {t_end:g} h gives a default hourly grid of {math.ceil(t_end) + 1:,} "
+                f"`t_end` = {t_end:g} {unit} gives a default "
+                f"{'hourly grid' if time_unit == 'h' else f'grid (one per {unit})'} of "
+                f"{math.ceil(t_end) + 1:,} "
                 f"output times; at most MAX_TIME_POINTS = {MAX_TIME_POINTS:,} are allowed. "
                 "Pass a coarser `t_eval`")
         return t_end, None
@@ -99,9 +109,10 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     try:
         grid = np.asarray(t_eval, dtype=float)
     except (TypeError, ValueError, OverflowError):
-        raise OptionError(f"`t_eval` must be an array of hours; got {t_eval!r}"[:200]) from None
+        raise OptionError(f"`t_eval` must be an array of {times}; got {t_eval!r}"[:200]) \
+            from None
     if grid.ndim != 1 or grid.size == 0:
-        raise OptionError(f"`t_eval` must be a non-empty 1-D array of hours; got shape "
+        raise OptionError(f"`t_eval` must be a non-empty 1-D array of {times}; got shape "
                           f"{grid.shape}")
     if grid.size > MAX_TIME_POINTS:
         raise OptionError(f"`t_eval` holds {grid.size:,} times; at most MAX_TIME_POINTS = "
@@ -109,7 +120,7 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
     numbers = isinstance(t_eval, np.ndarray) and t_eval.dtype.kind in "iuf"
     for i, t in enumerate(() if numbers else np.asarray(t_eval, dtype=object).ravel()):
         if not is_real(t):  # float() reads "1" and True as 1 h
-            raise OptionError(f"`t_eval` must hold numbers of hours; t_eval[{i}] is "
+            raise OptionError(f"`t_eval` must hold numbers{of_times}; t_eval[{i}] is "
                               f"{type(t).__name__} {t!r}"[:200])
     if not np.all(np.isfinite(grid)):
         raise OptionError("`t_eval` must not contain NaN or infinite times")
@@ -118,7 +129,7 @@ def check_options(*, t_end: object, t_eval: npt.ArrayLike | None, method: object
         raise OptionError(f"`t_eval` must be strictly increasing; t_eval[{i}]={grid[i]:g} is "
                           f"followed by {grid[i + 1]:g}")
     if grid[0] < 0 or grid[-1] > t_end:
-        raise OptionError(f"`t_eval` must lie within [0, t_end={t_end:g}] h; got "
+        raise OptionError(f"`t_eval` must lie within [0, t_end={t_end:g}] {unit}; got "
                           f"[{grid[0]:g}, {grid[-1]:g}]")
     return t_end, grid.copy()
 
@@ -292,7 +303,8 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
     t_end, grid = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol, atol=atol,
-                                max_step=max_step, max_steps=max_steps)
+                                max_step=max_step, max_steps=max_steps,
+                                time_unit=model.time_unit)
     regimen = check_regimen(model, regimen)
     grid = default_grid(regimen, t_end) if grid is None else grid
     batch = run_batch(model, regimen, parameter_columns(model, params), t_eval=grid,
@@ -302,7 +314,8 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
         advice = "" if batch.message[0].startswith(engine.PUSHED_BELOW_ZERO_MESSAGE) else (
             " Try method='Radau' or 'LSODA', a larger max_steps, or check the parameter values.")
         raise SimulationError(
-            f"integration failed at t={batch.t_fail[0]:g} h ({method}): {batch.message[0]}."
+            f"integration failed at t={batch.t_fail[0]:g} {time_unit_label(model.time_unit)} "
+            f"({method}): {batch.message[0]}."
             + advice)
     options = {"method": method, "rtol": rtol, "atol": atol, "max_step": max_step,
                "max_steps": max_steps, "t_end": t_end,

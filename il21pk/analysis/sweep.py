@@ -130,7 +130,7 @@ def sweep(model: Model, regimen: Regimen | Dose | None, params: ParameterSet | N
         raise InputTypeError(f"`model` must be an il21pk Model; got {type(model).__name__}")
     params = resolve_params(model, params)
     t_end, grid_t = check_options(t_end=t_end, t_eval=t_eval, method=method, rtol=rtol,
-                                  atol=atol, max_steps=max_steps)
+                                  atol=atol, max_steps=max_steps, time_unit=model.time_unit)
     executors.check(executor)
     if not isinstance(output, str) or output not in OUTPUTS:
         raise OptionError(f"`output` must be one of {list(OUTPUTS)}; got {output!r}")
