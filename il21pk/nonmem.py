@@ -85,6 +85,10 @@ def is_dot(values: Sequence) -> np.ndarray:
     return np.array([isinstance(v, str) and v.strip() in (".", "") for v in values], dtype=bool)
 
 
+#: 0/1 columns that may hold booleans (True is 1: a missing DV, a sample below the LLOQ).
+FLAG_COLUMNS = ("MDV", "BLQ")
+
+
 def numeric_column(values: pd.Series | np.ndarray, column: str, error: type[ValueError], *,
                    missing: float | None, rows: np.ndarray | None = None) -> np.ndarray:
     """The numbers of one column as float64.
@@ -99,6 +103,11 @@ def numeric_column(values: pd.Series | np.ndarray, column: str, error: type[Valu
         raise error(f"NONMEM column {column} must hold plain numbers; got dtype {series.dtype}")
     raw = series.to_numpy(dtype=object)
     check = np.ones(len(raw), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if series.dtype.kind in "bO" and column not in FLAG_COLUMNS:  # AMT=True: a dose of 1
+        for i in np.flatnonzero(check & np.array([isinstance(v, (bool, np.bool_))
+                                                  for v in raw], dtype=bool)):
+            raise error(f"NONMEM column {column} must hold numbers, not booleans (True would "
+                        f"read as 1); row {i} has {raw[i]!r}")
     number = as_floats(series)
     blank = is_dot(raw) | pd.isna(series).to_numpy()
     text = np.isnan(number) & ~blank
@@ -154,9 +163,6 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
         raise error(f"NONMEM data have no records (rows); got only the columns "
                     f"{list(df.columns)}")
     out = pd.DataFrame({"ID": subject_ids(df[upper["ID"]], error)})
-    for col in (*REQUIRED_COLUMNS[1:], *OPTIONAL_COLUMNS):
-        if col in upper:
-            _refuse_booleans(df[upper[col]], col, error)
     out["TIME"] = numeric_column(df[upper["TIME"]], "TIME", error, missing=None)
     out["EVID"] = numeric_column(df[upper["EVID"]], "EVID", error, missing=None)
     evid = out["EVID"].to_numpy()
@@ -228,15 +234,6 @@ def check_nonmem_frame(df: pd.DataFrame, error: type[ValueError] = RegimenError,
     return out
 
 
-def _refuse_booleans(values: pd.Series, column: str, error: type[ValueError]) -> None:
-    """An error naming `column` and the row if a value is a boolean, which would read
-    as 1 or 0 (``AMT=True`` a dose of 1, ``EVID=True`` a dose record)."""
-    for i, value in enumerate(values.to_numpy(dtype=object)):
-        if isinstance(value, (bool, np.bool_)):
-            raise error(f"NONMEM column {column} must hold numbers, not booleans (True would "
-                        f"read as 1); row {i} has {value!r}")
-
-
 def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray, error: type[ValueError],
                        max_doses: int) -> None:
     """Doses per subject (records + ADDL) within `max_doses`, before any is built."""
@@ -250,10 +247,13 @@ def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray, error: type[Va
 
 
 def build_regimens(rows: pd.DataFrame, unit: str, to_model_time: float,
-                   error: type[ValueError], dose_cls, regimen_cls, model=None) -> dict:
+                   error: type[ValueError], dose_cls, regimen_cls, model=None,
+                   time_unit: str | None = None) -> dict:
     """Regimens per subject from checked rows (:func:`check_nonmem_frame`);
     ``TIME``, ``II`` and ``AMT/RATE`` times ``to_model_time`` are in the
-    model's time unit."""
+    model's time unit. Regimens converted from a `time_unit` say into which
+    unit (the model's; hours without one), so that a model in another unit
+    refuses them; unconverted ones leave their unit open."""
     routes = cmt_routes(model)
     regimens: dict = {}
     for subject, group in rows.groupby("ID", sort=False):
@@ -271,7 +271,8 @@ def build_regimens(rows: pd.DataFrame, unit: str, to_model_time: float,
                              if r.ADDL > 0 else (dose,))
             except RegimenError as exc:
                 raise error(f"NONMEM row {i} (ID={display_id(subject)}): {exc}") from None
-        regimens[subject] = regimen_cls(tuple(doses))
+        into = None if time_unit is None else ("h" if model is None else model.time_unit)
+        regimens[subject] = regimen_cls(tuple(doses), into)
     return regimens
 
 

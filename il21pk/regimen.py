@@ -450,9 +450,5 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
     except ValueError as exc:
         raise RegimenError(str(exc)) from None
     rows = check_nonmem_frame(df, model=model, max_doses=MAX_DOSES)
-    regimens = build_regimens(rows, unit, factor, RegimenError, Dose, Regimen, model=model)
-    into = "h" if model is None else model.time_unit
-    if time_unit is None or into is None:
-        return regimens
-    # converted: the regimen says into which unit, so a model in another refuses it
-    return {subject: Regimen(r.doses, into) for subject, r in regimens.items()}
+    return build_regimens(rows, unit, factor, RegimenError, Dose, Regimen, model=model,
+                          time_unit=time_unit)

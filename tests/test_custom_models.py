@@ -534,7 +534,8 @@ def _function_stage(quantities: dict[str, sp.Expr]) -> ip.Stage:
 
 
 def test_every_function_a_stage_may_use_compiles_in_rates_and_quantities():
-    """Each function of COMPILABLE_FUNCTIONS (and factorial, read as gamma(x + 1)) in
+    """Each function of COMPILABLE_FUNCTIONS (and factorial, read as gamma(x + 1), and
+    re, which sympy writes for Abs(exp(x)), read as of a real number) in
     a rate and a reported quantity: the quantities equal sympy's (mpmath's) values
     at the simulated amounts. erf, erfc and loggamma in a quantity failed with
     numpy's 'only 0-dimensional arrays' (math functions given arrays)."""
@@ -551,6 +552,7 @@ def test_every_function_a_stage_may_use_compiles_in_rates_and_quantities():
     functions = {f"f_{f.__name__.lower()}": f(*two_args[f]) if f in two_args
                  else f(one_arg.get(f, near_half)) for f in COMPILABLE_FUNCTIONS}
     functions["f_factorial"] = sp.factorial(near_half)
+    functions["f_abs_exp"] = sp.Abs(sp.exp(x / 100))  # sympy: exp(re(x)/100)
     model = ip.Model.compose(_function_stage(functions), name="functions")
     params = model.parameter_set({"mw_drug": (15.0, "assumed"), "v_drug": (3.0, "assumed"),
                                   "cl_drug": (1.0, "assumed")}, base=None)
@@ -566,7 +568,7 @@ def test_every_function_a_stage_may_use_compiles_in_rates_and_quantities():
 
 
 @pytest.mark.parametrize("function", [sp.LambertW, sp.erfinv, sp.polygamma, sp.besselj,
-                                      sp.re, sp.KroneckerDelta, sp.Si])
+                                      sp.zeta, sp.KroneckerDelta, sp.Si])
 @pytest.mark.parametrize("where", ["rate", "quantity"])
 def test_a_function_the_code_generator_cannot_compile_is_refused_when_built(function, where):
     """LambertW, besselj, erfinv, ... in a rate or quantity failed only when code was
@@ -615,3 +617,21 @@ def test_a_lag_in_hours_may_be_spelled_as_stages_spell_hours(spelling):
                        t_eval=[0.0, 1.9, 6.0], rtol=1e-10, atol=1e-12).wide()
     assert wide["drug_depot [nmol]"].tolist()[:2] == [0.0, 0.0]
     assert wide["drug_depot [nmol]"].iloc[-1] == pytest.approx(60 * np.exp(-0.5 * 4), rel=1e-8)
+
+
+@pytest.mark.parametrize("unit, start", [("nmol", 0.5), ("umol", 2.0)])
+def test_a_replaced_stage_keeps_a_baseline_override_only_in_the_same_unit(unit, start):
+    """Model.compose(..., initial={'x': 0.5}) [nmol], stage replaced by one whose x is in
+    umol with its own baseline 2: the run started from 0.5, read as umol. A baseline,
+    like a fixed value, carries over only to a state of the same name and unit."""
+    x = sp.Symbol("x")
+
+    def stage(state_unit):
+        return ip.Stage("s", "a constant", states=(ip.State("x", state_unit, "x", initial=2.0),),
+                        rates={"x": 0 * x}, time_unit="h")
+
+    model = ip.Model.compose(stage("nmol"), name="baseline", initial={"x": 0.5})
+    mine = model.replace_stage("s", stage(unit))
+    wide = ip.simulate(mine, None, mine.parameter_set({}, base=None), t_end=1,
+                       t_eval=[0.0, 1.0]).wide()
+    assert wide[f"x [{unit}]"].tolist() == [start, start]

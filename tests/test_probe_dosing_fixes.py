@@ -67,3 +67,18 @@ def test_a_nonmem_regimen_converted_to_hours_says_so():
     in_days = ip.Regimen.from_nonmem(df.assign(CMT=1), unit="nmol", time_unit="d", model=model)
     assert in_days.time_unit == "d" and [d.time for d in in_days.doses] == [0.0, 7.0]
     assert ip.Regimen.from_nonmem(df, unit="nmol").time_unit is None  # TIME as it is
+
+
+def test_a_changed_value_the_model_does_not_read_is_refused():
+    """human.with_values(cl=50, v_central=0.5) simulated the default model exactly as
+    the unchanged set (it reads neither: its PK is allometric), while sweep and the
+    command line refused the same change. The built-in values pass."""
+    human = ip.parameter_sets.load("human")
+    with pytest.raises(ip.ParameterError, match=r"does not use parameter 'cl' \(it does not "
+                                                r"read it\), so its value 50 L/h"):
+        ip.simulate(ip.Model(), ip.Dose(30), human.with_values(cl=50.0), t_end=2)
+    cyno = ip.parameter_sets.load("cynomolgus")
+    mixed = human.with_values(cl=cyno.value("cl"))  # another built-in set's value
+    ip.simulate(ip.Model(), ip.Dose(30), mixed, t_end=2)
+    ip.simulate(ip.Model.pk_only(compartments=1), ip.Dose(30), human.with_values(cl=50.0),
+                t_end=2)

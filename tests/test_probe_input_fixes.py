@@ -83,3 +83,15 @@ def test_a_parameter_spec_name_must_be_an_identifier(name):
     with pytest.raises(ParameterError, match=r"ParameterSpec: a parameter name must be a "
                                              r"Python identifier; got "):
         ParameterSpec(name, "1", 0.0, 1.0, "x")
+
+
+def test_a_boolean_dv_is_refused_and_flag_columns_take_booleans():
+    """DV=True was read as an observation of 1.0 (review); MDV and BLQ are 0/1 flags,
+    where True means 1 as written."""
+    df = pd.DataFrame({"ID": [1, 1, 1], "TIME": [0.0, 1.0, 2.0], "AMT": [10.0, 0.0, 0.0],
+                       "EVID": [1, 0, 0], "DV": [0.0, 1.0, 0.5], "MDV": [True, False, False]})
+    assert ip.Dataset.from_nonmem(df, amount_unit="nmol").observations["value"].tolist() == \
+        [1.0, 0.5]
+    df["DV"] = [False, True, True]
+    with pytest.raises(DataError, match=r"NONMEM column DV must hold numbers, not booleans"):
+        ip.Dataset.from_nonmem(df, amount_unit="nmol")

@@ -129,8 +129,8 @@ def test_concentration_rate_rules_import_in_any_declaration_order(first):
 
 
 @pytest.mark.parametrize("target, match", [
-    ("X", r"'X' is a constant or boundary species given by its concentration.*substanceOnly "
-          r"species X"),
+    ("X", r"'X' is set by an .* or is a constant or boundary species given by its "
+          r".*substanceOnly species X"),
     ("J2", r"'J2' is a reaction, which cannot be dosed"),
 ])
 def test_a_target_that_cannot_be_dosed_is_named_for_what_it_is(target, match):
@@ -164,3 +164,44 @@ def test_option_messages_of_a_model_in_days_speak_days(kwargs, match):
     assert model.time_unit == "d"
     with pytest.raises((ValueError, TypeError), match=match):
         ip.simulate(model, None, **kwargs)
+
+
+def test_a_rule_that_reads_a_reaction_rate_is_reported_by_default():
+    """w := 2 J1 changes in time through the reaction rate J1, but the default report
+    left it out (the docs: 'everything else that changes in time'). J1 itself stays
+    out; w = 2 k S1 = 0.4 exp(-0.1 t)."""
+    model = ip.Model.from_antimony(DECAY.replace("end", "  w := 2*J1\nend"))
+    wide = ip.simulate(model, None, t_end=10, t_eval=[0.0, 10.0], rtol=1e-10,
+                       atol=1e-12).wide()
+    assert "J1 []" not in wide.columns
+    assert wide["w []"].tolist() == pytest.approx([0.4, 0.4 * np.exp(-1.0)], rel=1e-8)
+
+
+def test_a_state_resting_on_its_threshold_fires_only_when_it_moves_on():
+    """S -> 1 from below (S' = 0.2 (1 - S)) rests on the threshold of `at S > 1` with
+    solver noise; it passes 1 only when a push starts at t = 200. Remembering the
+    noise's crossings (review of the slow-crossing change) fired at 156.9, with the
+    outputs at 170 and 199 saying so."""
+    model = ip.Model.from_antimony("""
+        S = 0; S' = 0.2*(1 - S) + piecewise(0, time < 200, 0.01)
+        z = -1
+        E1: at S > 1: z = time
+    """)
+    wide = ip.simulate(model, None, t_end=210, t_eval=[0.0, 170.0, 199.0, 210.0]).wide()
+    assert wide["z []"].tolist()[:3] == [-1.0, -1.0, -1.0]
+    assert wide["z []"].iloc[-1] == pytest.approx(200.0, abs=0.01)
+
+
+@pytest.mark.parametrize("trigger", ["floor(time) != 3", "floor(A) != 3"])
+def test_an_inequality_that_holds_over_an_interval_fires_once_when_it_turns_true(trigger):
+    """floor(time) != 3 is false on [3, 4) and true again from 4: it fired at 3.42 (the
+    equality taken to hold for an instant only) and, once leaving an equality fired,
+    again at 4. libRoadRunner: once, at 4."""
+    model = ip.Model.from_antimony(f"""
+        A = 0; A' = 1
+        n = 0; tf = -1
+        E1: at {trigger}: n = n + 1, tf = time
+    """)
+    wide = ip.simulate(model, None, t_end=6, t_eval=[0.0, 3.5, 6.0]).wide()
+    assert wide["n []"].tolist() == [0.0, 0.0, 1.0]
+    assert wide["tf []"].iloc[-1] == pytest.approx(4.0, abs=1e-9)

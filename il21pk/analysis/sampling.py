@@ -49,7 +49,7 @@ def check_bounds(bounds: Mapping[str, tuple[float, float]], params: ParameterSet
             raise unknown_name_error(name, params)
         not_a_pair = ParameterError(f"bounds[{name!r}] must be a (low, high) pair of numbers "
                                     f"(real, not text, booleans or a mapping); got {pair!r}")
-        items = pair.tolist() if isinstance(pair, np.ndarray) else pair
+        items = pair.tolist() if isinstance(pair, (np.ndarray, pd.Series, pd.Index)) else pair
         if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) \
                 or len(items) != 2 or not all(is_real(x) for x in items):
             raise not_a_pair

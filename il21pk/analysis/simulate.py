@@ -286,8 +286,8 @@ def simulate(model: Model, regimen: Regimen | Dose | None, params: ParameterSet 
     RegimenError
         If a dose does not suit the model (e.g. per-kg doses in vitro).
     ParameterError
-        If `params` changes a parameter the model fixes (see
-        :func:`il21pk.model.inputs.check_fixed_values`).
+        If `params` changes a parameter the model fixes or does not read (see
+        :func:`il21pk.model.inputs.check_ignored_values`).
     SimulationError
         If the solver fails and `raise_on_failure` is True.
 

@@ -825,7 +825,10 @@ def _note_crossing(i, truth, g_old, g_new, t_old, t, d, order, h, offset, k, u, 
                    right, t_out, next_out, pending_t, pending_y, pending_out):
     """Keep or forget where banded relational `i` itself crossed in the step
     ``(t_old, t]`` (its values `g_old`, `g_new` at the ends) while its band was not
-    passed: the event is there if the band is passed before it crosses back."""
+    passed: the event is there if the band is passed while the relational moves on,
+    step after step, away from its threshold (a slow crossing). A step that does not
+    move it further forgets the crossing: solver noise of a state resting at the
+    threshold goes back and forth."""
     direction = _crossing(ATOM_OP[i], truth, g_old, g_new)
     if direction != 0:
         root = _locate(i, direction, t_old, t, g_old, g_new, 0.0, d, order, h, offset, k, u,
@@ -838,7 +841,7 @@ def _note_crossing(i, truth, g_old, g_new, t_old, t, d, order, h, offset, k, u, 
         while j < t_out.shape[0] and t_out[j] <= when - match:
             j += 1
         pending_out[i] = j
-    elif _crossing(ATOM_OP[i], not truth, g_old, g_new) != 0:
+    elif pending_t[i] == pending_t[i] and ((g_new >= g_old) if truth else (g_new <= g_old)):
         pending_t[i] = np.nan
 
 
@@ -997,8 +1000,10 @@ def _after_crossing(t, y, k, u, crossed, truth, previous, trig, left, right, p_e
                     vals, rng):
     """Relational `crossed` (-1: none, at the start) has just crossed at `t`:
     flip its truth, re-evaluate the equalities, execute what fires. An equality
-    holds only at the instant: it is set back afterwards (firing what that
-    triggers). Returns False if events fire without end."""
+    holds at the instant; then it takes its truth just after `t`
+    (:func:`_truth_after`: back for a value passed through, kept for one that
+    holds over an interval, as ``floor(t) == 3``), firing what that triggers.
+    Returns False if events fire without end."""
     event_atoms(t, y, k, u, left, right)
     keep_g = 0.0
     for i in range(N_ATOMS):
@@ -1014,10 +1019,26 @@ def _after_crossing(t, y, k, u, crossed, truth, previous, trig, left, right, p_e
     ok = _execute_events(t, y, k, u, crossed, keep_g, truth, previous, trig, left, right, p_event,
                          p_values, vals, rng)
     if ok and crossed >= 0 and ATOM_OP[crossed] >= 2:
-        truth[crossed] = ATOM_OP[crossed] == 3
+        truth[crossed] = _truth_after(crossed, t, y, k, u, left, right)
         ok = _execute_events(t, y, k, u, -1, 0.0, truth, previous, trig, left, right, p_event,
                              p_values, vals, rng)
     return ok
+
+
+def _truth_after(i, t, y, k, u, left, right):
+    """Truth of equality relational `i` just after `t`: at ``t + delta`` along the
+    rates (``delta = 1e-6 max(1, |t|)``), so that one a solution passes through at
+    `t` turns back and one that holds over an interval (its value constant there)
+    stays."""
+    n = y.shape[0]
+    rate = np.empty(n)
+    ahead = np.empty(n)
+    rhs(t, y, rate, k, u)
+    delta = 1e-6 * max(1.0, abs(t))
+    for j in range(n):
+        ahead[j] = y[j] + delta * rate[j]
+    event_atoms(t + delta, ahead, k, u, left, right)
+    return _exact_truth(ATOM_OP[i], left[i] - right[i])
 
 
 def _after_jump(t, y_before, u_before, y, k, u, truth, previous, trig, left, right, left2, right2,
@@ -1192,7 +1213,7 @@ MODEL_NAMES = ("rhs", "jacobian", "sparse_factor", "sparse_solve", "NNZ", "JAC_R
 
 #: The functions compiled per model, in call order (callees first).
 SPECIALISED = (evaluate_jacobian, _locate, _note_crossing, _add_triggered, _execute_events,
-               _after_crossing, _after_jump, integrate_member, solve_batch)
+               _truth_after, _after_crossing, _after_jump, integrate_member, solve_batch)
 
 
 def _engine_version() -> str:

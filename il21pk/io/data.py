@@ -434,7 +434,7 @@ class Dataset:
                               time_col="TIME")
         factor = model_time_factor(time_unit, model.time_unit)
         regimens = build_regimens(rows, amount_unit, factor, DataError, Dose, Regimen,
-                                  model=model)
+                                  model=model, time_unit=time_unit)
         _at_doses(obs, regimens)  # a sample at an ADDL dose's time: at its time exactly
         obs["predose"] = _predose_rows(rows, is_obs)
         cov = _covariate_table(regimens, rows["ID"].to_numpy(), {

@@ -416,17 +416,13 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
         elif target in system.reactions:
             raise SbmlError(f"drug {drug_name!r}: {target!r} is a reaction, which cannot be "
                             "dosed; dose a species or parameter")
-        elif target in assigned and (f"[{target}]" not in system.reported
-                                     or target in (rules or ())):
-            raise SbmlError(f"drug {drug_name!r}: {target!r} is set by an assignment rule or an "
-                            "initial assignment and cannot be dosed; dose a species or parameter "
-                            "with a value")
         elif target in assigned:
-            raise SbmlError(f"drug {drug_name!r}: {target!r} is a constant or boundary species "
-                            "given by its concentration, whose amount il21pk computes from it "
-                            "and cannot dose; declare it hasOnlySubstanceUnits (Antimony: "
-                            f"substanceOnly species {target}), or dose a species that reactions "
-                            "change")
+            raise SbmlError(f"drug {drug_name!r}: {target!r} is set by an assignment rule or an "
+                            "initial assignment, or is a constant or boundary species given by "
+                            "its concentration (whose amount follows from it), and cannot be "
+                            "dosed; dose a species or parameter with a value (a constant "
+                            "species: declare it hasOnlySubstanceUnits, in Antimony "
+                            f"'substanceOnly species {target}')")
         else:
             raise SbmlError(f"drug {drug_name!r}: the model has no species or parameter "
                             f"{target!r}; ids: {sorted(states) + sorted(params)}")
@@ -576,10 +572,11 @@ def _model_name(sbml_name: str) -> str:
 
 
 def _default_report(system: OdeSystem) -> list[str]:
-    """Every species (amount and concentration) and everything else that changes in time."""
+    """Every species (amount and concentration) and everything else that changes in time
+    (reaction rates themselves are left out; what reads them is not)."""
     varying = set(system.state_names) | {system.time_symbol.name}
     for n, e in system.assignments:
-        if n not in system.reactions and {s.name for s in e.free_symbols} & varying:
+        if {s.name for s in e.free_symbols} & varying:
             varying.add(n)
     out = []
     for label in system.reported:

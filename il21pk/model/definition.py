@@ -64,7 +64,8 @@ UNDEFINED = (sp.nan, sp.oo, -sp.oo)
 #: The sympy functions the code generator compiles, in the model's scalar code
 #: (numba) and in the array code of reported quantities (numpy); others (LambertW,
 #: besselj, erfinv, polygamma, re, ...) are refused when a stage is built.
-#: ``factorial(x)`` is read as ``gamma(x + 1)``.
+#: ``factorial(x)`` is read as ``gamma(x + 1)``, and ``re(x)``, ``im(x)`` and
+#: ``conjugate(x)`` (sympy writes ``abs(exp(x))`` as ``exp(re(x))``) as in real numbers.
 COMPILABLE_FUNCTIONS = (
     sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.sec, sp.csc, sp.cot, sp.asin, sp.acos,
     sp.atan, sp.acot, sp.asec, sp.acsc, sp.atan2, sp.sinh, sp.cosh, sp.tanh, sp.sech,
@@ -169,6 +170,9 @@ def as_expression(value: Expression, where: str) -> sp.Expr:
     expr = steps_as_piecewise(sp.sympify(value))
     if expr.has(sp.factorial):  # of a real number, as SBML reads it
         expr = expr.replace(sp.factorial, lambda x: sp.gamma(x + 1))
+    if expr.has(sp.re, sp.im, sp.conjugate):  # of a real-valued model: abs(exp(x)) is
+        expr = expr.replace(sp.re, lambda x: x).replace(sp.im, lambda x: sp.S.Zero) \
+            .replace(sp.conjugate, lambda x: x)  # exp(re(x)) for sympy's complex symbols
     # a symbol declared with assumptions (Symbol("k", positive=True)) is another symbol
     # than the model's Symbol("k"): it would be printed raw into the generated code
     plain = {s: sp.Symbol(s.name) for s in expr.free_symbols

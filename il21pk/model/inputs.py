@@ -41,7 +41,8 @@ def resolve_params(model: Model, params: object) -> ParameterSet:
     InputTypeError
         If `params` is neither a ParameterSet nor None.
     ParameterError
-        If `params` changes a parameter `model` fixes (:func:`check_fixed_values`).
+        If `params` changes a parameter `model` fixes or does not read
+        (:func:`check_ignored_values`).
     """
     from ..parameter_sets import load
 
@@ -51,19 +52,22 @@ def resolve_params(model: Model, params: object) -> ParameterSet:
     if not isinstance(params, ParameterSet):
         raise InputTypeError(f"`params` must be an il21pk ParameterSet (or None: the model's "
                              f"own values); got {type(params).__name__} {params!r}"[:300])
-    check_fixed_values(model, params)
+    check_ignored_values(model, params)
     return params
 
 
-def check_fixed_values(model: Model, params: ParameterSet) -> None:
-    """Refuse a value of `params` that `model` would ignore because it fixes the parameter.
+def check_ignored_values(model: Model, params: ParameterSet) -> None:
+    """Refuse a value of `params` that `model` would ignore: of a parameter it fixes or
+    does not read.
 
-    A set built for several models carries values of parameters a model fixes:
-    the human set's ``q`` = 1 L/h, which ``Model.pk_only(compartments=1)``
-    fixes to 0. Such a value is the model's to replace as long as it is one a
-    built-in set holds or the model's default (:meth:`Model.default_value`):
-    the set was taken from one, not changed for this model. Any other value
-    (``human.with_values(q=50)``) would change nothing, as a swept one would.
+    A set built for several models carries values of parameters a model fixes
+    or never reads: the human set's ``q`` = 1 L/h, which
+    ``Model.pk_only(compartments=1)`` fixes to 0, or its ``cl``, which the
+    default model does not read. Such a value is the model's to ignore as long
+    as it is one a built-in set holds or the model's default
+    (:meth:`Model.default_value`): the set was taken from one, not changed for
+    this model. Any other value (``human.with_values(q=50)``) would change
+    nothing, as a swept one would.
 
     Parameters
     ----------
@@ -73,28 +77,30 @@ def check_fixed_values(model: Model, params: ParameterSet) -> None:
     Raises
     ------
     ParameterError
-        If `params` gives a parameter `model` fixes a value of its own, naming
-        it, the model's fixed value and the set's.
+        If `params` gives a parameter `model` fixes or does not read a value of
+        its own, naming it, the model's fixed value (if any) and the set's.
     """
     fixed = model.definition.fixed
-    for name in fixed:
+    readable = model_inputs(model)
+    unread = [name for name in params if name not in readable and name not in fixed]
+    for name in (*fixed, *unread):
         if name not in params:
             continue
         value = params.value(name)
-        if value == fixed[name]:
+        if name in fixed and value == fixed[name]:
             continue
-        taken = _built_in_values(name) | {model.default_value(name)}
+        taken = _built_in_values(name) | ({model.default_value(name)} if name in fixed else set())
         if value in taken:
             continue
         unit = params[name].unit
-        reads = "it does not read it" if np.isnan(fixed[name]) else \
+        reads = "it does not read it" if name not in fixed or np.isnan(fixed[name]) else \
             f"it fixes {name} = {fixed[name]:g} {unit}"
         kept = ", ".join(f"{v:g}" for v in sorted(v for v in taken if v is not None))
+        keep = f"Leave it at a built-in set's value ({kept} {unit}), or keep" if kept else "Keep"
         raise ParameterError(
             f"{model!r} does not use parameter {name!r} ({reads}), so its value {value:g} "
-            f"{unit} in set {params.name!r} would change nothing. Leave it at a built-in "
-            f"set's value ({kept} {unit}), or keep only the parameters the model reads: "
-            "model.parameter_set(base=params)")
+            f"{unit} in set {params.name!r} would change nothing. {keep} only the parameters "
+            "the model reads: model.parameter_set(base=params)")
 
 
 @functools.cache
@@ -125,7 +131,8 @@ def check_regimen(model: Model, regimen: object, name: str = "`regimen`") -> Reg
             f"{name} is a schedule that counts days in {regimen.time_unit!r}, but model "
             f"{model.name!r} runs in {model.time_unit!r}: build it with "
             f"time_unit={model.time_unit!r} (e.g. Regimen.weekly(dose, weeks=4, "
-            f"time_unit={model.time_unit!r}))")
+            f"time_unit={model.time_unit!r})); NONMEM records converted for another model "
+            "(or for hours, without `model=`): read them with model=this model")
     for d in regimen.doses:
         drug = model.drug(d.drug)
         if d.route not in drug.routes:

@@ -268,7 +268,10 @@ class Model:
         no longer fixed and its value comes from the parameter set:
         ``Model.pk_only(compartments=1)`` fixes the intercompartmental
         clearance ``q`` [L/h] to 0; a stage of yours whose ``q`` is an
-        elimination rate constant [1/h] reads ``q`` from the set, in 1/h.
+        elimination rate constant [1/h] reads ``q`` from the set, in 1/h. So
+        with a baseline given by ``initial=``: it carries over to a state of
+        the same name and unit, and a state in another unit starts from its
+        stage's own baseline.
 
         Parameters
         ----------
@@ -311,8 +314,10 @@ class Model:
                     f"replace_stage(..., fixed={{{key!r}: value}}), or give it another name "
                     "to leave it free")
             kept[key] = value
-        states = {s.name for st in stages for s in st.states}
-        initial = {k: v for k, v in d.initial_overrides.items() if k in states}
+        # as a fixed value: a baseline carries over to a state of the same name and unit
+        units = {s.name: s.unit for _, s in d.states}
+        states = {s.name: s.unit for st in stages for s in st.states}
+        initial = {k: v for k, v in d.initial_overrides.items() if states.get(k) == units[k]}
         return Model(d.derived(stages, name=f"{d.name}~{stage.name}", fixed={**kept, **given},
                                initial=initial),
                      kind="custom", culture=self.culture)

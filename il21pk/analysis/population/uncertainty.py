@@ -155,11 +155,14 @@ def condition_number(cov: np.ndarray) -> float:
 def least_determined(cov: np.ndarray, names: list[str], share: float = 0.05) -> list[str]:
     """Names of the estimates that make up the least determined direction of `cov`:
     those whose squared loading on the eigenvector of the smallest eigenvalue of
-    its correlation matrix is at least `share` (the loadings' squares sum to 1)."""
+    its correlation matrix is at least `share` (the loadings' squares sum to 1), or
+    the three with the largest loadings when none reaches it."""
     sd = np.sqrt(np.diag(cov))
     _, vectors = np.linalg.eigh(cov / np.outer(sd, sd))
     weakest = vectors[:, 0] ** 2
-    return [name for name, w in zip(names, weakest, strict=True) if w >= share]
+    chosen = [name for name, w in zip(names, weakest, strict=True) if w >= share]
+    # spread over many estimates: the three that weigh most
+    return chosen or [names[j] for j in sorted(np.argsort(weakest)[-3:])]
 
 
 def parameter_table(problem: PopulationProblem, coef, omega, sigma, cov_rho: np.ndarray,
