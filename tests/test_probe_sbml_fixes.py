@@ -205,3 +205,16 @@ def test_an_inequality_that_holds_over_an_interval_fires_once_when_it_turns_true
     wide = ip.simulate(model, None, t_end=6, t_eval=[0.0, 3.5, 6.0]).wide()
     assert wide["n []"].tolist() == [0.0, 0.0, 1.0]
     assert wide["tf []"].iloc[-1] == pytest.approx(4.0, abs=1e-9)
+
+
+def test_event_triggers_are_read_as_rates_are():
+    """A trigger with abs(exp(-A)) failed when code was generated (sympy's 'strict'
+    printer message for re(...)); it is read as rates are. A falls as exp(-0.1 t), so
+    exp(-A) passes 0.5 when A = ln 2: at t = 10 ln(1 / ln 2)."""
+    model = ip.Model.from_antimony("""
+        z = -1; A = 1; A' = -0.1*A
+        E1: at abs(exp(-A)) > 0.5: z = time
+    """)
+    wide = ip.simulate(model, None, t_end=10, t_eval=[0.0, 10.0], rtol=1e-10,
+                       atol=1e-12).wide()
+    assert wide["z []"].iloc[-1] == pytest.approx(10 * np.log(1 / np.log(2)), rel=1e-8)

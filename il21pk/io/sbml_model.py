@@ -307,13 +307,17 @@ def _body_weight_spec(p: ParamDef) -> ParameterSpec:
                          p.description or "body weight (per-kg doses)")
 
 
-def _check_boolean(expr: sp.Basic, where: str) -> None:
-    if isinstance(expr, (Relational, BooleanAtom)):
-        return
+def _checked_trigger(expr: sp.Basic, where: str) -> sp.Basic:
+    """`expr`, a boolean expression of relationals, with each side of each relational
+    as the code generator compiles it (:func:`as_expression`: a function it cannot
+    compile is named here, not when code is generated)."""
+    if isinstance(expr, BooleanAtom):
+        return expr
+    if isinstance(expr, Relational):
+        return expr.func(*(as_expression(side, where) for side in expr.args),
+                         evaluate=False)
     if isinstance(expr, BooleanFunction):
-        for arg in expr.args:
-            _check_boolean(arg, where)
-        return
+        return expr.func(*(_checked_trigger(arg, where) for arg in expr.args))
     raise SbmlError(f"{where}: {expr} is not a boolean expression of relationals")
 
 
@@ -514,15 +518,15 @@ def model_from_system(system: OdeSystem, *, drugs: Mapping[str, str] | None = No
     events = []
     for e in system.events:
         where = f"event {e.name!r}"
-        _check_boolean(e.trigger, f"the trigger of {where}")
+        trigger = _checked_trigger(e.trigger, f"the trigger of {where}")
         targets = []
         for target, value in e.assignments:
             if target not in states:
                 raise SbmlError(f"{where} assigns {target!r}, which is not a state")
             targets.append((internal[target], in_model(as_expression(value, where))))
-        events.append(Event(e.name, in_model(e.trigger), tuple(targets), e.persistent,
-                            e.initial_value,
-                            None if e.priority is None else in_model(e.priority),
+        events.append(Event(e.name, in_model(trigger), tuple(targets), e.persistent,
+                            e.initial_value, None if e.priority is None else
+                            in_model(as_expression(e.priority, f"the priority of {where}")),
                             e.use_values_from_trigger_time))
     generated = [q.name for q in report_quantities]
     generated += added_states
