@@ -67,9 +67,10 @@ def test_cynomolgus_differs_where_the_species_does(human, cyno):
     diff = pd.merge(human.to_frame(), cyno.to_frame(), on="name")
     changed = set(diff.loc[diff["value_x"] != diff["value_y"], "name"])
     # v1: body weight, PK and receptor-bearing cells; v2 scales PK allometrically from body
-    # weight and adds monkey anti-drug antibodies and platelet count
+    # weight and adds monkey anti-drug antibodies, platelet count and the body's B-cell
+    # antigen (scaled by body weight, as the receptor-bearing cells)
     assert changed == {"body_weight", "v_central", "cl", "q", "v_peripheral", "receptor_cells",
-                       "ada_sensitisation", "platelets_0"}
+                       "ada_sensitisation", "platelets_0", "b_cell_antigen_0"}
 
 
 def test_build_set_lists_every_problem():
@@ -102,3 +103,15 @@ def test_sampling_scale_and_params_are_checked():
         ip.latin_hypercube({"f_sc": (0.1, 0.9)}, 10, scale={"fsc": "linear"}, seed=1)
     with pytest.raises(TypeError, match="params must be a ParameterSet; got dict"):
         ip.latin_hypercube({"kd": (0.1, 1.0)}, 4, params={"kd": 1})
+
+
+def test_the_b_cell_antigen_equals_the_product_its_source_states(human, cyno):
+    """Its source says 3e11 B cells x 1e5 CD20 each; the value was 0.05 nmol, a
+    thousandth of that product (3e16 molecules = 49.8 nmol), so the antibody's
+    target-mediated clearance was a thousandth of the stated one (probe of model v2)."""
+    source = human["b_cell_antigen_0"].source
+    assert "3e11 B cells" in source and "1e5 CD20" in source
+    nmol = 3e11 * 1e5 / 6.02214076e23 * 1e9
+    assert human.value("b_cell_antigen_0") == pytest.approx(nmol, rel=0.01)
+    assert cyno.value("b_cell_antigen_0") == pytest.approx(
+        human.value("b_cell_antigen_0") * cyno.value("body_weight") / human.value("body_weight"))

@@ -170,7 +170,12 @@ class Model:
     def pk_only(cls, *, compartments: int = 2) -> Model:
         """PK alone (no receptors): IV bolus/infusion and first-order absorption.
 
-        Works for any drug: set ``mw`` [kDa] and the PK parameters.
+        Works for any drug: set ``mw`` [kDa] and the PK parameters. They are
+        model v1's (``cl``, ``v_central``, ``q``, ``v_peripheral``, ``ka``,
+        ``f_sc``, ``tlag_sc``): the human set holds v1's IL-21 values there
+        (``cl`` 5 L/h), not model v2's reconciled, allometric ones
+        (``il21_cl_ref`` 1.5 L/h at 70 kg), so IL-21's exposure from this
+        model with the human set is about a third of model v2's.
         """
         if isinstance(compartments, bool) or compartments not in (1, 2):
             raise OptionError(f"`compartments` must be 1 or 2; got {compartments!r}")

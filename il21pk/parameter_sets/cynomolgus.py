@@ -28,4 +28,5 @@ VALUES.update({
                                  "over cycles so that the cycle-4 NK nadir is clearly shallower "
                                  "than cycle 1 (100 ug/kg 5 on/9 off x 4, Waggie2012)"),
     "platelets_0": (350.0, "assumed: cynomolgus platelet count of about 300-400 x 10^9/L"),
+    "b_cell_antigen_0": (50.0 * 3.0 / 70.0, "assumed: human value scaled by body weight"),
 })

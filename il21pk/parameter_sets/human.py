@@ -223,7 +223,8 @@ VALUES.update({
     "b_cells_0": (200.0, "assumed: adult reference B-cell count (100-500 cells/uL)"),
     "k_b_cells": (0.002, "assumed: B cells recover over weeks to months after depletion"),
     "k_adcc": (0.02, "assumed: coated B cells cleared from blood within days by ADCC"),
-    "b_cell_antigen_0": (0.05, "assumed: about 3e11 B cells in the body x 1e5 CD20 each"),
+    "b_cell_antigen_0": (50.0, "assumed: about 3e11 B cells in the body x 1e5 CD20 each "
+                               "(3e16 molecules, 50 nmol)"),
     "tumour_antigen_per_cell": (0.0, "assumed: antigen-negative tumour by default (melanoma); "
                                      "about 1e5 for a CD20+ lymphoma"),
     # -- oncology: tumour -------------------------------------------------------------------------

@@ -21,10 +21,11 @@ $$
   and restrains IL-15-driven expansion of resting NK cells while it is
   present (Kasaian 2002), while raising their cytotoxicity (the activated
   fraction below).
-- CD8: $g = k_{15} p_5 + k_{21} p_3 (1 + s_7 \\, IL7/(IL7 + EC_{50})) +
-  k_{syn} p_3 p_5$: the product term is the over-additive IL-21 x IL-15
-  synergy on CD8 expansion (Zeng 2005); IL-7 (a background level) cooperates
-  more weakly.
+- CD8: $g = k_{15} \\sigma_5 + k_{21} p_3 (1 + s_7 \\, IL7/(IL7 + EC_{50})) +
+  k_{syn} p_3 \\sigma_5$ (the same thresholded IL-15 signal as the NK
+  cells'): the product term is the over-additive IL-21 x IL-15 synergy on
+  CD8 expansion (Zeng 2005); IL-7 (a background level) cooperates more
+  weakly.
 
 Redistribution: cells leave the blood for the marginated pool at the
 baseline rate times $1 + E_{21} m + E_{15} p_5$ and return at
