@@ -12,7 +12,11 @@ enhances IL-15-induced IFN-gamma (Strengell 2003), hence the product term;
 $E$ is NK engagement of antibody-coated targets (the antibody stage;
 0 without it), which IL-21 raises further (Roda 2006). Production grows
 with the number of effector cells, so expansion raises IFN-gamma without
-bound. In culture IFN-gamma starts at 0 (fresh medium).
+bound. In culture IFN-gamma starts at 0 (fresh medium), and $N$ is relative
+to the cells seeded: the well makes IFN-gamma at the plasma baseline's rate
+whatever its cell density, so its concentration follows the cells'
+expansion and stimulus but does not scale with the number of cells per mL
+(calibrate `ifng_0` to your assay for absolute levels).
 """
 
 from __future__ import annotations

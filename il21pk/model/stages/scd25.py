@@ -14,7 +14,10 @@ $$
 
 with $F$ the NK + CD8 cells relative to baseline. sCD25 rose with dose
 at every level studied, IV and SC (Davis 2007, Thompson 2008, Schmidt 2010,
-Steele 2012). In culture sCD25 starts at 0.
+Steele 2012). In culture sCD25 starts at 0, and $F$ is relative to the
+cells seeded: the well makes sCD25 at the plasma baseline's rate whatever its
+cell density, so its concentration does not scale with the number of cells
+per mL (calibrate `scd25_0` to your assay for absolute levels).
 """
 
 from __future__ import annotations
