@@ -354,6 +354,9 @@ class Regimen:
 
     # -- combination ----------------------------------------------------------
     def __add__(self, other: object) -> Regimen:
+        """The doses of both (a :class:`Dose` is a regimen of one dose)."""
+        if isinstance(other, Dose):
+            other = Regimen.single(other)
         if not isinstance(other, Regimen):
             return NotImplemented
         units = {self.time_unit, other.time_unit} - {None}
@@ -361,6 +364,11 @@ class Regimen:
             raise RegimenError(f"cannot combine schedules that count days in different time "
                                f"units: {sorted(units)}")
         return Regimen(self.doses + other.doses, units.pop() if units else None)
+
+    def __radd__(self, other: object) -> Regimen:
+        if not isinstance(other, Dose):
+            return NotImplemented
+        return Regimen.single(other) + self
 
     def shifted(self, hours: float) -> Regimen:
         """The same regimen `hours` later (in the model's time unit)."""

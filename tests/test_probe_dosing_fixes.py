@@ -82,3 +82,25 @@ def test_a_changed_value_the_model_does_not_read_is_refused():
     ip.simulate(ip.Model(), ip.Dose(30), mixed, t_end=2)
     ip.simulate(ip.Model.pk_only(compartments=1), ip.Dose(30), human.with_values(cl=50.0),
                 t_end=2)
+
+
+def test_a_dose_adds_to_a_regimen_on_either_side():
+    """Regimen + Dose raised Python's bare 'unsupported operand type(s)'."""
+    weekly = ip.Regimen.weekly(ip.Dose(30), weeks=2)
+    extra = ip.Dose(1.0, drug="il15", time=12.0)
+    for combined in (weekly + extra, extra + weekly):
+        assert sorted((d.time, d.drug) for d in combined.doses) == [
+            (0.0, None), (12.0, "il15"), (168.0, None)]
+    assert (weekly + extra).time_unit == weekly.time_unit
+    with pytest.raises(TypeError):
+        weekly + 3
+
+
+def test_an_unknown_swept_name_is_offered_the_model_s_own_names():
+    """grid={'dose_mab': ...} on Model() listed about 150 names, v1's `cl` and `kp_nk`
+    among them, which Model() then refuses to sweep."""
+    with pytest.raises(ip.ParameterError) as caught:
+        ip.sweep(ip.Model(), ip.Dose(1), grid={"dose_mab": [1, 2]}, t_end=5)
+    known = str(caught.value).split("Known: ")[1]
+    assert "'dose_il15'" in known and "'kp_nk_il15'" in known
+    assert "'cl'" not in known and "'kp_nk'" not in known

@@ -274,7 +274,8 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         if name in ("regimen", "subject"):
             continue
         if name not in dose_keys and name not in params:
-            raise unknown_name_error(name, list(params) + list(SPECIAL) + list(dose_keys)[1:])
+            raise unknown_name_error(name, sorted(readable) + list(SPECIAL)
+                                     + list(dose_keys)[1:])
         if name not in dose_keys and name not in readable:
             raise ParameterError(f"{model!r} does not use parameter {name!r}, so sweeping it "
                                  "would change nothing")
