@@ -248,12 +248,13 @@ def _check_dose_counts(rows: pd.DataFrame, dose_rows: np.ndarray, error: type[Va
 
 def build_regimens(rows: pd.DataFrame, unit: str, to_model_time: float,
                    error: type[ValueError], dose_cls, regimen_cls, model=None,
-                   time_unit: str | None = None) -> dict:
+                   marked: bool = False) -> dict:
     """Regimens per subject from checked rows (:func:`check_nonmem_frame`);
     ``TIME``, ``II`` and ``AMT/RATE`` times ``to_model_time`` are in the
-    model's time unit. Regimens converted from a `time_unit` say into which
-    unit (the model's; hours without one), so that a model in another unit
-    refuses them; unconverted ones leave their unit open."""
+    model's time unit. `marked` regimens (read for a given model, or converted
+    from a given time unit) say in which unit their times are (the model's;
+    hours without one), so that a model in another unit refuses them; the
+    others leave their unit open."""
     routes = cmt_routes(model)
     regimens: dict = {}
     for subject, group in rows.groupby("ID", sort=False):
@@ -271,7 +272,7 @@ def build_regimens(rows: pd.DataFrame, unit: str, to_model_time: float,
                              if r.ADDL > 0 else (dose,))
             except RegimenError as exc:
                 raise error(f"NONMEM row {i} (ID={display_id(subject)}): {exc}") from None
-        into = None if time_unit is None else ("h" if model is None else model.time_unit)
+        into = ("h" if model is None else model.time_unit) if marked else None
         regimens[subject] = regimen_cls(tuple(doses), into)
     return regimens
 

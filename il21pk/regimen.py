@@ -459,4 +459,4 @@ def regimens_from_nonmem(df: pd.DataFrame, *, unit: str = "ug/kg",
         raise RegimenError(str(exc)) from None
     rows = check_nonmem_frame(df, model=model, max_doses=MAX_DOSES)
     return build_regimens(rows, unit, factor, RegimenError, Dose, Regimen, model=model,
-                          time_unit=time_unit)
+                          marked=time_unit is not None or model is not None)

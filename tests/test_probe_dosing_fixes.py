@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import sympy as sp
 
 import il21pk as ip
 from il21pk.errors import RegimenError
@@ -104,3 +105,54 @@ def test_an_unknown_swept_name_is_offered_the_model_s_own_names():
     known = str(caught.value).split("Known: ")[1]
     assert "'dose_il15'" in known and "'kp_nk_il15'" in known
     assert "'cl'" not in known and "'kp_nk'" not in known
+
+
+def test_a_set_made_for_an_extended_model_runs_its_base_model():
+    """A set made for a model with a stage of the user's carries that stage's values;
+    the base model ignores them (review: the unread-value check refused them)."""
+    human = ip.parameter_sets.load("human")
+    extended = human.with_values(cl=50.0)  # a built-in parameter, changed: refused
+    with pytest.raises(ip.ParameterError, match="does not use parameter 'cl'"):
+        ip.simulate(ip.Model(), ip.Dose(30), extended, t_end=2)
+    model = ip.Model.from_antimony(DAYS_MODEL, drugs={"x": "S1"})
+    plain = ip.Model.from_antimony(DAYS_MODEL)
+    ip.simulate(plain, None, model.default_parameters().with_values(mw_x=20.0), t_end=2)
+
+
+def test_a_nonmem_dataset_read_for_a_model_says_its_time_unit():
+    """Dataset.from_nonmem(model=hours model) without time_unit left the regimens'
+    unit open, so a fit to a model in days read the hours as days (review)."""
+    df = pd.DataFrame({"ID": [1] * 4, "TIME": [0, 1, 2, 3], "AMT": [10, 0, 0, 0],
+                       "EVID": [1, 0, 0, 0], "DV": [0, 9.0, 8.1, 7.3], "MDV": [1, 0, 0, 0],
+                       "CMT": [1] * 4})
+    days = ip.Model.from_antimony(DAYS_MODEL, drugs={"x": "S1"})
+    hours = ip.Model.from_antimony(DAYS_MODEL.replace("unit day = 86400 second", "unit hr = "
+                                                      "3600 second").replace("= day", "= hr"),
+                                   drugs={"x": "S1"})
+    assert (hours.time_unit, days.time_unit) == ("h", "d")
+    data = ip.Dataset.from_nonmem(df, amount_unit="nmol", model=hours, dvid={1: "S1"})
+    assert data.regimens[1].time_unit == "h"
+    with pytest.raises(RegimenError, match=r"regimen of subject 1 .* counts days in 'h'"):
+        ip.fit(days, data, days.default_parameters(), free=["k"])
+
+
+def test_a_boolean_body_weight_is_refused():
+    """WT=True was read as a body weight of 1 kg (per-kg doses 70 times too small)."""
+    df = pd.DataFrame({"ID": [1] * 3, "TIME": [0, 1, 2], "AMT": [30, 0, 0],
+                       "EVID": [1, 0, 0], "DV": [0, 1.0, 0.5], "MDV": [1, 0, 0],
+                       "WT": [True] * 3})
+    with pytest.raises(ip.DataError, match="is the body weight, a number of kg; got True"):
+        ip.Dataset.from_nonmem(df)
+
+
+def test_a_swept_parameter_the_set_lacks_is_named_as_such():
+    """A parameter the model reads but the set lacks was 'unknown parameter 'x'; did you
+    mean 'x'?' (review)."""
+    x = ip.model.definition.symbols("k_own")[0]
+    stage = ip.Stage("own", "a decay", states=(ip.State("y", "1", "y", initial=1.0),),
+                     parameters=(ip.ParameterSpec("k_own", "1/h", 0.0, 10.0, "rate"),),
+                     rates={"y": -x * sp.Symbol("y")}, time_unit="h")
+    model = ip.Model.v1().with_stage(stage)
+    with pytest.raises(ip.ParameterError, match="parameter set 'human' has no value for "
+                                                "'k_own', which"):
+        ip.sweep(model, ip.Dose(30), grid={"k_own": [0.1, 0.2]}, t_end=2)

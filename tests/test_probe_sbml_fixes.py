@@ -218,3 +218,23 @@ def test_event_triggers_are_read_as_rates_are():
     wide = ip.simulate(model, None, t_end=10, t_eval=[0.0, 10.0], rtol=1e-10,
                        atol=1e-12).wide()
     assert wide["z []"].iloc[-1] == pytest.approx(10 * np.log(1 / np.log(2)), rel=1e-8)
+
+
+@pytest.mark.parametrize("trigger, at", [
+    ("floor(time) >= 3", 3.0), ("piecewise(0, time < 2, 1) >= 1", 2.0),
+    ("piecewise(1, time < 2, 0) == 0", 2.0), ("floor(x) == 3", 3.0),
+    ("min(x, 2) >= 2", 2.0), ("piecewise(0, x < 2, 1) >= 1", 2.0),
+])
+def test_a_trigger_on_a_step_or_a_clamp_fires_where_it_turns_true(trigger, at):
+    """Triggers on piecewise-constant values fired where the root search first landed
+    inside the interval (floor(time) >= 3 at 3.054, piecewise(..) >= 1 at 2.436), and
+    one on a value that stops at its threshold (min(x, 2) >= 2) never fired, its noise
+    band never passed (review). libRoadRunner: at the step."""
+    model = ip.Model.from_antimony(f"""
+        x = 0; x' = 1
+        n = 0; tf = -1
+        E1: at {trigger}: n = n + 1, tf = time
+    """)
+    wide = ip.simulate(model, None, t_end=10, t_eval=[0.0, 10.0]).wide()
+    assert wide["n []"].iloc[-1] == 1.0
+    assert wide["tf []"].iloc[-1] == pytest.approx(at, abs=1e-9)

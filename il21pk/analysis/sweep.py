@@ -274,6 +274,10 @@ def _runs(model, regimen, params, grid, samples) -> tuple[pd.DataFrame, dict[str
         if name in ("regimen", "subject"):
             continue
         if name not in dose_keys and name not in params:
+            if name in readable:
+                raise ParameterError(f"parameter set {params.name!r} has no value for {name!r}, "
+                                     f"which {model!r} reads; give one with "
+                                     "model.parameter_set({name: (value, source)}, base=...)")
             raise unknown_name_error(name, sorted(readable) + list(SPECIAL)
                                      + list(dose_keys)[1:])
         if name not in dose_keys and name not in readable:

@@ -582,6 +582,11 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
             for i in range(N_ATOMS):
                 ev_new[i] = ev_lhs[i] - ev_rhs[i] - ev_shift[i]
                 direction = _crossing(ATOM_OP[i], truth[i], ev_old[i], ev_new[i])
+                if direction == 0 and ev_shift[i] != 0.0 and ev_lhs[i] - ev_rhs[i] == 0.0 \
+                        and _exact_truth(ATOM_OP[i], 0.0) != truth[i]:
+                    # at its threshold exactly (a clamp: min(x, 2) >= 2), which solver
+                    # noise does not reach: a crossing, though the band is not passed
+                    direction = -1 if truth[i] else 1
                 if direction != 0:
                     # passing the band detects the crossing; the event is where the
                     # relational itself crosses, if that is in this step too
@@ -882,9 +887,7 @@ def _locate(i, direction, a, b, fa, fb, shift, d, order, h, offset, k, u, y_work
             fb = fb * 0.5
             side = 0
             continue
-        if _crossed(direction, fc, start):
-            if fc == 0.0:
-                return c
+        if _crossed(direction, fc, start):  # (at 0 too: on towards the first 0)
             b = c
             fb = fc
             if side == -1:

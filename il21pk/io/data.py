@@ -108,6 +108,9 @@ def _covariate_table(regimens: Mapping, ids: np.ndarray, columns: Mapping[str, p
             raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
                             f"{column!r} must be finite; got {display_id(raw[i])}")
         if name == "body_weight":  # it converts the doses per kg: 0 would dose nothing
+            for i in (i for i, v in enumerate(raw) if isinstance(v, (bool, np.bool_))):
+                raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
+                                f"{column!r} is the body weight, a number of kg; got {raw[i]!r}")
             for i in np.flatnonzero(values <= 0):
                 raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
                                 f"{column!r} is the body weight, which must be finite and > 0 "
@@ -364,6 +367,7 @@ class Dataset:
         and ``II`` are in `time_unit` (default None: the model's time unit),
         converted to the model's as by :meth:`from_frame`.
         """
+        given_model = model is not None
         model = _check_common(df, model, mw, time_unit, units)
         try:
             check_dose_unit(amount_unit, "amount_unit")
@@ -434,7 +438,7 @@ class Dataset:
                               time_col="TIME")
         factor = model_time_factor(time_unit, model.time_unit)
         regimens = build_regimens(rows, amount_unit, factor, DataError, Dose, Regimen,
-                                  model=model, time_unit=time_unit)
+                                  model=model, marked=time_unit is not None or given_model)
         _at_doses(obs, regimens)  # a sample at an ADDL dose's time: at its time exactly
         obs["predose"] = _predose_rows(rows, is_obs)
         cov = _covariate_table(regimens, rows["ID"].to_numpy(), {

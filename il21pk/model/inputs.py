@@ -67,7 +67,9 @@ def check_ignored_values(model: Model, params: ParameterSet) -> None:
     as it is one a built-in set holds or the model's default
     (:meth:`Model.default_value`): the set was taken from one, not changed for
     this model. Any other value (``human.with_values(q=50)``) would change
-    nothing, as a swept one would.
+    nothing, as a swept one would. Parameters no built-in set holds (a stage of
+    the user's, in a set made for a model extended with it) are that other
+    model's and pass.
 
     Parameters
     ----------
@@ -82,7 +84,10 @@ def check_ignored_values(model: Model, params: ParameterSet) -> None:
     """
     fixed = model.definition.fixed
     readable = model_inputs(model)
-    unread = [name for name in params if name not in readable and name not in fixed]
+    # a parameter no built-in set holds came with a set made for another model (one
+    # extended with a stage of the user's): its values are that model's, not a change
+    unread = [name for name in params if name not in readable and name not in fixed
+              and _built_in_values(name)]
     for name in (*fixed, *unread):
         if name not in params:
             continue
