@@ -306,11 +306,13 @@ def integrate_member(t0, t1, y, k, u, t_out, out, rtol, atol, max_step, max_step
     relational of the triggers. After every accepted step the relationals are
     evaluated; at the first one that changes (beyond a band of ten times the
     error tolerance for those that read states, so that solver noise of a
-    state resting on a threshold is no crossing) the crossing (of the
-    relational itself when it lies in the same step or crossed in an earlier
-    step of this call without crossing back, else of the band's edge) is
-    located on the step's interpolant by the Illinois method to the time
-    resolution (an equality left from its value: by bisection),
+    state resting on a threshold is no crossing, or when it reaches its
+    threshold exactly) the crossing (of the relational itself when it lies in
+    the same step, or where it crossed in an earlier step of this call if it
+    moved on past its threshold at every step since (:func:`_note_crossing`),
+    else of the band's edge) is located on the step's interpolant by the
+    Illinois method to the time resolution, the first point where it holds (an
+    equality left from its value: by bisection),
     outputs before it are written, `y` is set to the state there and
     ``found = [time, relational, outputs written]``; the status is
     :data:`EVENT`. Without events none of this is compiled.
