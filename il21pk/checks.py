@@ -19,3 +19,9 @@ def is_real(value: object) -> bool:
 def is_integer(value: object) -> bool:
     """An int (numpy's too), not a bool."""
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def booleans(values: np.ndarray) -> np.ndarray:
+    """Which of `values` (an object or bool array, as a column hands it out) are
+    booleans, Python's or numpy's, which a conversion to float reads as 1 and 0."""
+    return np.array([isinstance(v, (bool, np.bool_)) for v in values], dtype=bool)

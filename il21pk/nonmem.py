@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .checks import booleans
 from .errors import InputTypeError, RegimenError
 from .units import as_floats, show
 
@@ -104,8 +105,7 @@ def numeric_column(values: pd.Series | np.ndarray, column: str, error: type[Valu
     raw = series.to_numpy(dtype=object)
     check = np.ones(len(raw), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
     if series.dtype.kind in "bO" and column not in FLAG_COLUMNS:  # AMT=True: a dose of 1
-        for i in np.flatnonzero(check & np.array([isinstance(v, (bool, np.bool_))
-                                                  for v in raw], dtype=bool)):
+        for i in np.flatnonzero(check & booleans(raw)):
             raise error(f"NONMEM column {column} must hold numbers, not booleans (True would "
                         f"read as 1); row {i} has {raw[i]!r}")
     number = as_floats(series)

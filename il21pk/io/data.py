@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..checks import is_real
+from ..checks import booleans, is_real
 from ..errors import DataError, InputTypeError
 from ..model import Model
 from ..nonmem import (
@@ -108,7 +108,7 @@ def _covariate_table(regimens: Mapping, ids: np.ndarray, columns: Mapping[str, p
             raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
                             f"{column!r} must be finite; got {display_id(raw[i])}")
         if name == "body_weight":  # it converts the doses per kg: 0 would dose nothing
-            for i in (i for i, v in enumerate(raw) if isinstance(v, (bool, np.bool_))):
+            for i in np.flatnonzero(booleans(raw)):
                 raise DataError(f"row {i} (subject {display_id(ids[i])}): covariate column "
                                 f"{column!r} is the body weight, a number of kg; got {raw[i]!r}")
             for i in np.flatnonzero(values <= 0):
